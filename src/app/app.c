@@ -1,0 +1,179 @@
+/*
+ * app.c - start-up and shut-down of the server (see app.h).
+ */
+#include "app/app.h"
+
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "auth/user.h"
+#include "base/log.h"
+#include "base/str.h"
+#include "http/http.h"
+#include "store/migrate.h"
+
+const char *app_db_url(const char *option)
+{
+    const char *env = getenv("BENCHSIDE_DB");
+    if (option && *option)
+        return option;
+    if (env && *env)
+        return env;
+    return APP_DEFAULT_DB;
+}
+
+err_t app_parse_listen(const char *s, char *addr, size_t n, int *port, errinfo *ei)
+{
+    const char *colon, *host = s;
+    size_t hlen;
+    int64_t p;
+    if (!s || !*s)
+        goto bad;
+    if (s[0] == '[') {
+        const char *close = strchr(s, ']');
+        if (!close || close[1] != ':')
+            goto bad;
+        host = s + 1;
+        hlen = (size_t)(close - host);
+        colon = close + 1;
+    } else {
+        colon = strrchr(s, ':');
+        if (!colon)
+            goto bad;
+        hlen = (size_t)(colon - s);
+    }
+    if (hlen == 0 || hlen >= n)
+        goto bad;
+    if (str_to_int64(colon + 1, strlen(colon + 1), 0, 65535, &p))
+        goto bad;
+    memcpy(addr, host, hlen);
+    addr[hlen] = '\0';
+    *port = (int)p;
+    return ERR_OK;
+bad:
+    return err_set(ei, ERR_USAGE, "http", "--http wants ADDR:PORT (e.g. 127.0.0.1:8080), got '%s'",
+                   s ? s : "");
+}
+
+err_t app_open_db(const char *url, db **out, errinfo *ei)
+{
+    int applied = 0;
+    err_t rc = db_open(url, out, ei);
+    if (rc)
+        return rc;
+    rc = migrate_apply(*out, &applied, ei);
+    if (rc) {
+        db_close(*out);
+        *out = NULL;
+        return rc;
+    }
+    if (applied)
+        log_info("applied %d migration(s)", applied);
+    return ERR_OK;
+}
+
+err_t app_open_existing_db(const char *url, db **out, errinfo *ei)
+{
+    if (url && !strncmp(url, "sqlite:", 7)) {
+        char path[4096];
+        const char *p = url + 7;
+        size_t n = strcspn(p, "?");
+        if (n < sizeof(path)) {
+            memcpy(path, p, n);
+            path[n] = '\0';
+            if (n && access(path, F_OK))
+                return err_set(ei, ERR_DB_UNAVAILABLE, "db", "no database at %s", path);
+        }
+    }
+    return app_open_db(url, out, ei);
+}
+
+audit_ctx app_cli_actor(void)
+{
+    static __thread char source[48];
+    snprintf(source, sizeof(source), "local:uid=%u", (unsigned)getuid());
+    audit_ctx c = {NULL, "cli", source};
+    return c;
+}
+
+err_t app_serve(const app_serve_opts *o, errinfo *ei)
+{
+    char addr[128];
+    int port = 0, sig = 0;
+    int64_t admins = 0;
+    db *d = NULL;
+    db_pool *pool = NULL;
+    http_server *srv = NULL;
+    sigset_t set;
+    err_t rc;
+
+    /* Block the stop signals in every thread; the main thread waits for them. */
+    sigemptyset(&set);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &set, NULL);
+    signal(SIGPIPE, SIG_IGN);
+
+    rc = app_parse_listen(o->http ? o->http : APP_DEFAULT_HTTP, addr, sizeof(addr), &port, ei);
+    if (rc)
+        return rc;
+    rc = app_open_db(o->db_url, &d, ei);
+    if (rc)
+        return rc;
+    if (o->demo) {
+        bool seeded = false;
+        rc = app_demo_seed(d, &seeded, ei);
+        if (rc)
+            goto done;
+    }
+    rc = user_count_admins(d, &admins, ei);
+    if (rc)
+        goto done;
+    if (admins == 0) {
+        rc = err_set(ei, ERR_SETUP, NULL,
+                     "the database has no administrator; create one first with: benchside user "
+                     "add --db %s --username NAME --role admin --password-stdin",
+                     o->db_url);
+        goto done;
+    }
+    db_close(d);
+    d = NULL;
+
+    int threads = o->threads > 0 ? o->threads : 4;
+    rc = db_pool_open(o->db_url, threads + 2, &pool, ei);
+    if (rc)
+        goto done;
+    http_config cfg = {
+        .addr = addr,
+        .port = port,
+        .tls_cert_path = o->tls_cert,
+        .tls_key_path = o->tls_key,
+        .max_body = o->max_body ? o->max_body : 1024 * 1024,
+        .session_idle_us = (o->session_idle_s > 0 ? o->session_idle_s : 900) * 1000000,
+        .threads = threads,
+        .timeout_s = 30,
+        .pool = pool,
+    };
+    rc = http_start(&cfg, &srv, ei);
+    if (rc)
+        goto done;
+    log_info("benchside listening on %s://%s:%d (database %s)", o->tls_cert ? "https" : "http",
+             addr, http_port(srv), db_pool_url(pool));
+    if (o->demo)
+        app_demo_print(o->db_url);
+    printf("benchside is running on %s://%s:%d ; stop it with Ctrl-C\n",
+           o->tls_cert ? "https" : "http", strchr(addr, ':') ? "[::1]" : "localhost",
+           http_port(srv));
+    fflush(stdout);
+    sigwait(&set, &sig);
+    log_info("stopping on signal %d", sig);
+done:
+    http_stop(srv);
+    db_pool_close(pool);
+    db_close(d);
+    return rc;
+}

@@ -1,0 +1,56 @@
+/*
+ * app.h - the program's wiring: open the database, migrate, check it can
+ * start, run the servers until a signal, and seed the demo. The CLI calls
+ * these; it holds no logic of its own.
+ */
+#ifndef BENCHSIDE_APP_APP_H
+#define BENCHSIDE_APP_APP_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "auth/audit.h"
+#include "base/err.h"
+#include "store/db.h"
+
+#define APP_DEFAULT_DB   "sqlite:benchside.db"
+#define APP_DEMO_DB      "sqlite:benchside-demo.db"
+#define APP_DEFAULT_HTTP "127.0.0.1:8080"
+
+typedef struct app_serve_opts {
+    const char *db_url;
+    const char *http;     /* ADDR:PORT or [ADDR6]:PORT */
+    const char *tls_cert; /* PEM files, both or neither */
+    const char *tls_key;
+    size_t max_body;
+    int64_t session_idle_s;
+    int threads;
+    bool demo; /* seed demo data on first start and print the sign-ins */
+} app_serve_opts;
+
+/* The database URL: the option, else $BENCHSIDE_DB, else sqlite:benchside.db. */
+const char *app_db_url(const char *option);
+
+/* Split "ADDR:PORT" / "[ADDR6]:PORT" into addr (size n) and port. */
+err_t app_parse_listen(const char *s, char *addr, size_t n, int *port, errinfo *ei);
+
+/* Open url and apply the migrations; the caller closes *out. */
+err_t app_open_db(const char *url, db **out, errinfo *ei);
+
+/* The same for a database that must exist already (a SQLite file that is
+ * missing is refused rather than created). */
+err_t app_open_existing_db(const char *url, db **out, errinfo *ei);
+
+/* Serve until SIGINT or SIGTERM. Refuses to start without an enabled admin. */
+err_t app_serve(const app_serve_opts *o, errinfo *ei);
+
+/* The audit actor for command-line actions. */
+audit_ctx app_cli_actor(void);
+
+/* Seed demo users (and data) into an empty database; *seeded says whether it did. */
+err_t app_demo_seed(db *d, bool *seeded, errinfo *ei);
+/* Print the demo sign-ins on stdout. */
+void app_demo_print(const char *url);
+
+#endif

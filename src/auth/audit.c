@@ -1,0 +1,322 @@
+/*
+ * audit.c - hash-chained audit events (see audit.h).
+ *
+ * The hash of an event is BLAKE2b-256 over its fields in a fixed order, each
+ * written as "<decimal length>:<bytes>;" so that no two different events can
+ * serialise alike, ending with the previous event's hash.
+ */
+#include "auth/audit.h"
+
+#include <sodium.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "base/buf.h"
+#include "base/str.h"
+#include "base/time.h"
+
+#define HASH_HEX  65
+#define ZERO_HASH "0000000000000000000000000000000000000000000000000000000000000000"
+
+enum {
+    F_SEQ,
+    F_ID,
+    F_AT,
+    F_ACTOR_ID,
+    F_ACTOR,
+    F_ACTION,
+    F_ETYPE,
+    F_EID,
+    F_SOURCE,
+    F_OUTCOME,
+    F_DETAIL,
+    F_PREV,
+    F__COUNT
+};
+
+static const char sql_head_bump[] =
+    "UPDATE audit_head SET seq = seq + 1 WHERE id = 1 RETURNING seq, hash";
+static const char sql_head_set[] = "UPDATE audit_head SET hash = ? WHERE id = 1";
+static const char sql_insert[] =
+    "INSERT INTO audit_event (seq, id, at, actor_id, actor, action, entity_type, entity_id,"
+    " source, outcome, detail, prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
+static const char sql_all[] =
+    "SELECT seq, id, at, actor_id, actor, action, entity_type, entity_id, source, outcome,"
+    " detail, prev_hash, hash FROM audit_event ORDER BY seq";
+static const char sql_head[] = "SELECT seq, hash FROM audit_head WHERE id = 1";
+
+/* fields[i] are the texts of the event in the order above (seq and at in decimal). */
+static err_t event_hash(const char *const fields[F__COUNT], char out[HASH_HEX])
+{
+    crypto_generichash_state st;
+    unsigned char h[32];
+    char len[24];
+    crypto_generichash_init(&st, NULL, 0, sizeof(h));
+    for (int i = 0; i < F__COUNT; i++) {
+        const char *f = fields[i] ? fields[i] : "";
+        size_t n = strlen(f);
+        int k = snprintf(len, sizeof(len), "%zu:", n);
+        crypto_generichash_update(&st, (const unsigned char *)len, (size_t)k);
+        crypto_generichash_update(&st, (const unsigned char *)f, n);
+        crypto_generichash_update(&st, (const unsigned char *)";", 1);
+    }
+    crypto_generichash_final(&st, h, sizeof(h));
+    str_hex(h, sizeof(h), out);
+    return ERR_OK;
+}
+
+err_t audit_write(db *d, const audit_ctx *ctx, const char *action, const char *entity_type,
+                  const char *entity_id, const char *outcome, const json_t *detail, errinfo *ei)
+{
+    db_stmt *st = NULL;
+    bool row = false;
+    char prev[HASH_HEX], hash[HASH_HEX], id[ID_LEN + 1], seqs[24], ats[24];
+    char *detail_text = NULL;
+    int64_t seq, at = time_now_us();
+    err_t rc;
+
+    if (!db_in_transaction(d))
+        return err_set(ei, ERR_INTERNAL, NULL, "audit_write needs an open transaction");
+    detail_text = detail ? json_dumps(detail, JSON_COMPACT | JSON_SORT_KEYS) : strdup("{}");
+    if (!detail_text)
+        return ERR_NOMEM;
+
+    rc = db_prepare(d, sql_head_bump, &st, ei);
+    if (rc)
+        goto done;
+    rc = db_step(st, &row, ei);
+    if (rc)
+        goto done;
+    if (!row || db_col_len(st, 1) != HASH_HEX - 1) {
+        rc = err_set(ei, ERR_AUDIT_BROKEN, NULL, "audit_head is missing or malformed");
+        goto done;
+    }
+    seq = db_col_int64(st, 0);
+    memcpy(prev, db_col_text(st, 1), HASH_HEX);
+    db_finalize(st);
+    st = NULL;
+
+    id_new(id);
+    snprintf(seqs, sizeof(seqs), "%lld", (long long)seq);
+    snprintf(ats, sizeof(ats), "%lld", (long long)at);
+    const char *fields[F__COUNT] = {
+        [F_SEQ] = seqs,
+        [F_ID] = id,
+        [F_AT] = ats,
+        [F_ACTOR_ID] = ctx->actor_id ? ctx->actor_id : "",
+        [F_ACTOR] = ctx->actor ? ctx->actor : "system",
+        [F_ACTION] = action,
+        [F_ETYPE] = entity_type ? entity_type : "",
+        [F_EID] = entity_id ? entity_id : "",
+        [F_SOURCE] = ctx->source ? ctx->source : "system",
+        [F_OUTCOME] = outcome,
+        [F_DETAIL] = detail_text,
+        [F_PREV] = prev,
+    };
+    event_hash(fields, hash);
+    rc = db_run(d, ei, NULL, sql_insert, "ititttttttttt", seq, id, at, fields[F_ACTOR_ID],
+                fields[F_ACTOR], action, fields[F_ETYPE], fields[F_EID], fields[F_SOURCE], outcome,
+                detail_text, prev, hash);
+    if (rc)
+        goto done;
+    rc = db_run(d, ei, NULL, sql_head_set, "t", hash);
+done:
+    db_finalize(st);
+    free(detail_text);
+    return rc;
+}
+
+err_t audit_record(db *d, const audit_ctx *ctx, const char *action, const char *entity_type,
+                   const char *entity_id, const char *outcome, const json_t *detail, errinfo *ei)
+{
+    err_t rc = db_begin(d, ei);
+    if (rc)
+        return rc;
+    rc = audit_write(d, ctx, action, entity_type, entity_id, outcome, detail, ei);
+    if (rc) {
+        db_rollback(d);
+        return rc;
+    }
+    return db_commit(d, ei);
+}
+
+static void broken(audit_verify_result *r, int64_t seq, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void broken(audit_verify_result *r, int64_t seq, const char *fmt, ...)
+{
+    va_list ap;
+    r->ok = false;
+    r->seq = seq;
+    va_start(ap, fmt);
+    vsnprintf(r->problem, sizeof(r->problem), fmt, ap);
+    va_end(ap);
+}
+
+err_t audit_verify(db *d, audit_verify_result *r, errinfo *ei)
+{
+    db_stmt *st = NULL;
+    bool row = false;
+    char prev[HASH_HEX] = ZERO_HASH, hash[HASH_HEX], seqs[24], ats[24];
+    int64_t expect = 1;
+    err_t rc;
+
+    memset(r, 0, sizeof(*r));
+    r->ok = true;
+    rc = db_prepare(d, sql_all, &st, ei);
+    if (rc)
+        return rc;
+    for (;;) {
+        rc = db_step(st, &row, ei);
+        if (rc || !row)
+            break;
+        int64_t seq = db_col_int64(st, 0);
+        const char *fields[F__COUNT];
+        for (int i = 0; i < F__COUNT; i++) {
+            const char *t = db_col_text(st, i);
+            fields[i] = t ? t : "";
+        }
+        /* seq and at are compared as numbers, so use their canonical text. */
+        snprintf(seqs, sizeof(seqs), "%lld", (long long)seq);
+        snprintf(ats, sizeof(ats), "%lld", (long long)db_col_int64(st, 2));
+        fields[F_SEQ] = seqs;
+        fields[F_AT] = ats;
+        const char *stored = db_col_text(st, 12);
+        if (seq > expect) {
+            broken(r, expect,
+                   "event %lld is missing: events were removed before event %lld (id %s)",
+                   (long long)expect, (long long)seq, fields[F_ID]);
+            break;
+        }
+        if (seq < expect) {
+            broken(r, seq, "event %lld (id %s) was inserted out of sequence", (long long)seq,
+                   fields[F_ID]);
+            break;
+        }
+        event_hash(fields, hash);
+        if (!stored || strcmp(hash, stored)) {
+            broken(r, seq, "event %lld (id %s) was changed: its hash does not match its content",
+                   (long long)seq, fields[F_ID]);
+            break;
+        }
+        if (strcmp(fields[F_PREV], prev)) {
+            broken(r, seq,
+                   "event %lld (id %s) does not follow event %lld: an event was inserted or "
+                   "replaced",
+                   (long long)seq, fields[F_ID], (long long)(seq - 1));
+            break;
+        }
+        memcpy(prev, hash, HASH_HEX);
+        r->events++;
+        expect++;
+    }
+    db_finalize(st);
+    st = NULL;
+    if (rc || !r->ok)
+        return rc;
+
+    rc = db_prepare(d, sql_head, &st, ei);
+    if (rc)
+        return rc;
+    rc = db_step(st, &row, ei);
+    if (!rc) {
+        if (!row) {
+            broken(r, expect, "the audit head record is missing");
+        } else if (db_col_int64(st, 0) != expect - 1) {
+            int64_t head = db_col_int64(st, 0);
+            if (head > expect - 1)
+                broken(r, expect, "events %lld to %lld were removed from the end of the trail",
+                       (long long)expect, (long long)head);
+            else
+                broken(r, head, "the audit head was moved back to event %lld", (long long)head);
+        } else if (strcmp(db_col_text(st, 1) ? db_col_text(st, 1) : "", prev)) {
+            broken(r, expect - 1, "the audit head hash does not match event %lld",
+                   (long long)(expect - 1));
+        }
+    }
+    db_finalize(st);
+    return rc;
+}
+
+static const char sql_list[] =
+    "SELECT seq, id, at, actor_id, actor, action, entity_type, entity_id, source, outcome,"
+    " detail, hash FROM audit_event"
+    " WHERE (CAST(? AS TEXT) IS NULL OR actor = ?)"
+    " AND (CAST(? AS TEXT) IS NULL OR action = ?)"
+    " AND (CAST(? AS TEXT) IS NULL OR entity_type = ?)"
+    " AND (CAST(? AS TEXT) IS NULL OR entity_id = ?)"
+    " AND (CAST(? AS TEXT) IS NULL OR outcome = ?)"
+    " AND at >= ? AND at <= ? AND seq < ?"
+    " ORDER BY seq DESC LIMIT ?";
+
+err_t audit_list(db *d, const audit_filter *f, json_t **items, int64_t *next_seq, errinfo *ei)
+{
+    db_stmt *st = NULL;
+    bool row = false;
+    json_t *arr = json_array();
+    const char *texts[5] = {f->actor, f->action, f->entity_type, f->entity_id, f->outcome};
+    int limit = f->limit < 1 ? 1 : (f->limit > 500 ? 500 : f->limit);
+    int count = 0, p = 1;
+    err_t rc;
+
+    *items = NULL;
+    *next_seq = 0;
+    if (!arr)
+        return ERR_NOMEM;
+    rc = db_prepare(d, sql_list, &st, ei);
+    if (rc)
+        goto fail;
+    for (int i = 0; i < 5 && !rc; i++) {
+        rc = db_bind_str(st, p++, texts[i]);
+        if (!rc)
+            rc = db_bind_str(st, p++, texts[i]);
+    }
+    if (!rc)
+        rc = db_bind_int64(st, p++, f->from);
+    if (!rc)
+        rc = db_bind_int64(st, p++, f->to ? f->to : INT64_MAX);
+    if (!rc)
+        rc = db_bind_int64(st, p++, f->before_seq > 0 ? f->before_seq : INT64_MAX);
+    if (!rc)
+        rc = db_bind_int64(st, p++, limit + 1);
+    if (rc)
+        goto fail;
+    for (;;) {
+        rc = db_step(st, &row, ei);
+        if (rc)
+            goto fail;
+        if (!row)
+            break;
+        if (count == limit) {
+            *next_seq = json_integer_value(json_object_get(json_array_get(arr, count - 1), "seq"));
+            break;
+        }
+        char at[TIME_ISO_LEN];
+        json_error_t je;
+        time_format_iso(db_col_int64(st, 2), at);
+        json_t *detail = json_loads(db_col_text(st, 10) ? db_col_text(st, 10) : "{}", 0, &je);
+        const char *actor_id = db_col_text(st, 3);
+        json_t *ev =
+            json_pack("{s:I,s:s,s:s,s:o,s:s,s:s,s:s,s:s,s:s,s:s,s:o,s:s}", "seq",
+                      (json_int_t)db_col_int64(st, 0), "id", db_col_text(st, 1), "at", at,
+                      "actor_id", actor_id && *actor_id ? json_string(actor_id) : json_null(),
+                      "actor", db_col_text(st, 4), "action", db_col_text(st, 5), "entity_type",
+                      db_col_text(st, 6), "entity_id", db_col_text(st, 7), "source",
+                      db_col_text(st, 8), "outcome", db_col_text(st, 9), "detail",
+                      detail ? detail : json_object(), "hash", db_col_text(st, 11));
+        if (!ev || json_array_append_new(arr, ev)) {
+            rc = ERR_NOMEM;
+            goto fail;
+        }
+        count++;
+    }
+    db_finalize(st);
+    *items = arr;
+    return ERR_OK;
+fail:
+    db_finalize(st);
+    json_decref(arr);
+    return rc;
+}

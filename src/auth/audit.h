@@ -1,0 +1,69 @@
+/*
+ * audit.h - the tamper-evident audit trail.
+ *
+ * Every sign-in, failed sign-in, permission refusal and every read or write of
+ * patient data writes one event: who (actor), when, what (action), which record
+ * (entity type and id), from where (source), the outcome and a JSON detail.
+ * Events are numbered 1, 2, 3, ... and chained: each event's hash is BLAKE2b-256
+ * over the previous event's hash and every field of the event, and the table
+ * audit_head keeps the last number and hash. audit_verify() recomputes the
+ * chain and names the first event that was changed, removed or inserted.
+ *
+ * A write's audit event goes in the same transaction as the write:
+ * audit_write() must be called inside db_begin()/db_commit(). audit_record()
+ * is for events that stand alone (a refusal, a failed sign-in).
+ */
+#ifndef BENCHSIDE_AUTH_AUDIT_H
+#define BENCHSIDE_AUTH_AUDIT_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "base/err.h"
+#include "base/id.h"
+#include "store/db.h"
+
+/* Who acts and from where. Strings are borrowed for the call. */
+typedef struct audit_ctx {
+    const char *actor_id; /* user id, or NULL for the system or an unknown person */
+    const char *actor;    /* username, "cli" or "system" */
+    const char *source;   /* client IP address, "cli" or "system" */
+} audit_ctx;
+
+/*
+ * Append one event inside the caller's open transaction. entity_type and
+ * entity_id may be NULL (stored as ""). outcome is "ok", "failed" or "denied".
+ * detail may be NULL (stored as {}); it is not stolen.
+ */
+err_t audit_write(db *d, const audit_ctx *ctx, const char *action, const char *entity_type,
+                  const char *entity_id, const char *outcome, const json_t *detail, errinfo *ei);
+
+/* The same in a transaction of its own. */
+err_t audit_record(db *d, const audit_ctx *ctx, const char *action, const char *entity_type,
+                   const char *entity_id, const char *outcome, const json_t *detail, errinfo *ei);
+
+typedef struct audit_verify_result {
+    bool ok;
+    int64_t events;    /* events checked */
+    int64_t seq;       /* when !ok: the first event at fault (or where one is missing) */
+    char problem[512]; /* when !ok: what is wrong, for people */
+} audit_verify_result;
+
+/* Recompute the whole chain. ERR_OK with r->ok false means the trail is broken. */
+err_t audit_verify(db *d, audit_verify_result *r, errinfo *ei);
+
+typedef struct audit_filter {
+    const char *actor, *action, *entity_type, *entity_id, *outcome; /* NULL: any */
+    int64_t from, to;                                               /* UTC microseconds; 0: open */
+    int64_t before_seq; /* cursor: events with seq below this; 0: from the newest */
+    int limit;          /* 1..500 */
+} audit_filter;
+
+/*
+ * Events matching f, newest first, as a new JSON array in *items; *next_seq is
+ * the cursor for the following page, or 0 when there is none.
+ */
+err_t audit_list(db *d, const audit_filter *f, json_t **items, int64_t *next_seq, errinfo *ei);
+
+#endif

@@ -1,0 +1,61 @@
+/*
+ * perm.c - the role/permission matrix (see perm.h).
+ */
+#include "auth/perm.h"
+
+#include <string.h>
+
+static const char *const role_names[] = {
+#define PERM_ROLE_NAME(id, name) name,
+    PERM_ROLE_LIST(PERM_ROLE_NAME)
+#undef PERM_ROLE_NAME
+};
+
+static const char *const perm_names[] = {
+#define PERM_NAME(id, name) name,
+    PERM_LIST(PERM_NAME)
+#undef PERM_NAME
+};
+
+#define R(role)   (1u << (role))
+#define ALL_ROLES ((1u << ROLE__COUNT) - 1)
+
+/* Which roles hold each permission. PERM_NONE holds none. */
+static const unsigned perm_roles[PERM__COUNT] = {
+    [PERM_NONE] = 0,
+    [PERM_PUBLIC] = ALL_ROLES,
+    [PERM_SIGNED_IN] = ALL_ROLES,
+    [PERM_USERS_MANAGE] = R(ROLE_ADMIN),
+    [PERM_AUDIT_READ] = R(ROLE_ADMIN) | R(ROLE_SUPERVISOR),
+    [PERM_AUDIT_VERIFY] = R(ROLE_ADMIN),
+};
+
+perm_role perm_role_from_name(const char *name)
+{
+    for (int i = 0; name && i < ROLE__COUNT; i++)
+        if (!strcmp(role_names[i], name))
+            return (perm_role)i;
+    return ROLE_NONE;
+}
+
+const char *perm_role_name(perm_role role)
+{
+    return role >= 0 && role < ROLE__COUNT ? role_names[role] : "none";
+}
+
+const char *perm_name(perm_id perm)
+{
+    return (unsigned)perm < PERM__COUNT ? perm_names[perm] : "none";
+}
+
+bool perm_role_has(perm_role role, perm_id perm)
+{
+    if (role < 0 || role >= ROLE__COUNT || (unsigned)perm >= PERM__COUNT)
+        return false;
+    return (perm_roles[perm] & R(role)) != 0;
+}
+
+const char *perm_role_names(void)
+{
+    return "admin, supervisor, technician, biomed, clinician, interface";
+}

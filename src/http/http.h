@@ -1,0 +1,35 @@
+/*
+ * http.h - the HTTP server: REST API, OpenAPI document and the embedded web
+ * assets, on libmicrohttpd with its thread pool and optional TLS (GnuTLS).
+ */
+#ifndef BENCHSIDE_HTTP_HTTP_H
+#define BENCHSIDE_HTTP_HTTP_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "base/err.h"
+#include "store/db.h"
+
+typedef struct http_config {
+    const char *addr;          /* IPv4 or IPv6 address to listen on */
+    int port;                  /* 0 picks a free port (see http_port) */
+    const char *tls_cert_path; /* PEM; both or neither */
+    const char *tls_key_path;
+    size_t max_body;         /* bytes; larger bodies get 413 */
+    int64_t session_idle_us; /* idle time after which a session ends */
+    int threads;             /* worker threads */
+    int timeout_s;           /* a connection idle this long is closed */
+    db_pool *pool;           /* borrowed; outlives the server */
+} http_config;
+
+typedef struct http_server http_server;
+
+/* Start listening. cfg and the pool are borrowed until http_stop(). */
+err_t http_start(const http_config *cfg, http_server **out, errinfo *ei);
+/* The port actually bound. */
+int http_port(const http_server *s);
+/* Stop accepting, finish what runs, free the server. NULL is fine. */
+void http_stop(http_server *s);
+
+#endif

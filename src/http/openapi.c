@@ -1,0 +1,229 @@
+/*
+ * openapi.c - the OpenAPI 3.0 document, written from the route table.
+ *
+ * Paths, methods, permissions, parameters, bodies and responses come from
+ * http_routes, so a route cannot exist without being described. The schemas of
+ * the bodies are below, as JSON text.
+ */
+#include <string.h>
+
+#include "config.h"
+#include "http/route.h"
+
+static const char schemas[] =
+    "{"
+    "\"Error\":{\"type\":\"object\",\"required\":[\"error\"],\"properties\":{\"error\":{"
+    "\"type\":\"object\",\"required\":[\"code\",\"message\",\"field\"],\"properties\":{"
+    "\"code\":{\"type\":\"string\"},\"message\":{\"type\":\"string\"},"
+    "\"field\":{\"type\":\"string\",\"nullable\":true},"
+    "\"line\":{\"type\":\"integer\"},\"column\":{\"type\":\"integer\"},"
+    "\"request_id\":{\"type\":\"string\"}}}}},"
+    "\"Health\":{\"type\":\"object\",\"required\":[\"status\",\"version\",\"database\",\"time\"],"
+    "\"properties\":{\"status\":{\"type\":\"string\",\"enum\":[\"ok\"]},"
+    "\"version\":{\"type\":\"string\"},"
+    "\"database\":{\"type\":\"string\",\"enum\":[\"sqlite\",\"postgresql\"]},"
+    "\"time\":{\"type\":\"string\",\"format\":\"date-time\"}}},"
+    "\"OpenAPI\":{\"type\":\"object\",\"description\":\"An OpenAPI 3.0 document\"},"
+    "\"Role\":{\"type\":\"string\",\"enum\":[\"admin\",\"supervisor\",\"technician\","
+    "\"biomed\",\"clinician\",\"interface\"]},"
+    "\"User\":{\"type\":\"object\",\"required\":[\"id\",\"username\",\"display_name\",\"role\","
+    "\"locked\",\"disabled\",\"created_at\",\"updated_at\"],\"properties\":{"
+    "\"id\":{\"type\":\"string\"},\"username\":{\"type\":\"string\"},"
+    "\"display_name\":{\"type\":\"string\"},\"role\":{\"$ref\":\"#/components/schemas/Role\"},"
+    "\"locked\":{\"type\":\"boolean\"},\"disabled\":{\"type\":\"boolean\"},"
+    "\"created_at\":{\"type\":\"string\",\"format\":\"date-time\"},"
+    "\"updated_at\":{\"type\":\"string\",\"format\":\"date-time\"}}},"
+    "\"UserPage\":{\"type\":\"object\",\"required\":[\"items\",\"next\"],\"properties\":{"
+    "\"items\":{\"type\":\"array\",\"items\":{\"$ref\":\"#/components/schemas/User\"}},"
+    "\"next\":{\"type\":\"string\",\"nullable\":true}}},"
+    "\"UserCreate\":{\"type\":\"object\",\"additionalProperties\":false,"
+    "\"required\":[\"username\",\"password\",\"role\"],\"properties\":{"
+    "\"username\":{\"type\":\"string\",\"pattern\":\"^[a-z0-9._-]{3,64}$\"},"
+    "\"password\":{\"type\":\"string\",\"minLength\":10},"
+    "\"role\":{\"$ref\":\"#/components/schemas/Role\"},"
+    "\"display_name\":{\"type\":\"string\",\"minLength\":1,\"maxLength\":128}}},"
+    "\"UserPatch\":{\"type\":\"object\",\"additionalProperties\":false,\"properties\":{"
+    "\"display_name\":{\"type\":\"string\",\"minLength\":1,\"maxLength\":128},"
+    "\"role\":{\"$ref\":\"#/components/schemas/Role\"},\"disabled\":{\"type\":\"boolean\"}}},"
+    "\"PasswordSet\":{\"type\":\"object\",\"additionalProperties\":false,"
+    "\"required\":[\"password\"],\"properties\":{"
+    "\"password\":{\"type\":\"string\",\"minLength\":10}}},"
+    "\"PasswordChange\":{\"type\":\"object\",\"additionalProperties\":false,"
+    "\"required\":[\"current_password\",\"new_password\"],\"properties\":{"
+    "\"current_password\":{\"type\":\"string\"},"
+    "\"new_password\":{\"type\":\"string\",\"minLength\":10}}},"
+    "\"SessionCreate\":{\"type\":\"object\",\"additionalProperties\":false,"
+    "\"required\":[\"username\",\"password\"],\"properties\":{"
+    "\"username\":{\"type\":\"string\"},\"password\":{\"type\":\"string\"}}},"
+    "\"SessionCreated\":{\"type\":\"object\",\"required\":[\"token\",\"user\","
+    "\"idle_timeout_seconds\"],\"properties\":{\"token\":{\"type\":\"string\"},"
+    "\"user\":{\"$ref\":\"#/components/schemas/User\"},"
+    "\"idle_timeout_seconds\":{\"type\":\"integer\"}}},"
+    "\"Session\":{\"type\":\"object\",\"required\":[\"user\",\"permissions\"],\"properties\":{"
+    "\"user\":{\"$ref\":\"#/components/schemas/User\"},"
+    "\"permissions\":{\"type\":\"array\",\"items\":{\"type\":\"string\"}},"
+    "\"idle_timeout_seconds\":{\"type\":\"integer\"}}},"
+    "\"AuditEvent\":{\"type\":\"object\",\"required\":[\"seq\",\"id\",\"at\",\"actor\","
+    "\"action\",\"entity_type\",\"entity_id\",\"source\",\"outcome\",\"detail\",\"hash\"],"
+    "\"properties\":{\"seq\":{\"type\":\"integer\"},\"id\":{\"type\":\"string\"},"
+    "\"at\":{\"type\":\"string\",\"format\":\"date-time\"},"
+    "\"actor_id\":{\"type\":\"string\",\"nullable\":true},\"actor\":{\"type\":\"string\"},"
+    "\"action\":{\"type\":\"string\"},\"entity_type\":{\"type\":\"string\"},"
+    "\"entity_id\":{\"type\":\"string\"},\"source\":{\"type\":\"string\"},"
+    "\"outcome\":{\"type\":\"string\",\"enum\":[\"ok\",\"failed\",\"denied\"]},"
+    "\"detail\":{\"type\":\"object\"},\"hash\":{\"type\":\"string\"}}},"
+    "\"AuditPage\":{\"type\":\"object\",\"required\":[\"items\",\"next\"],\"properties\":{"
+    "\"items\":{\"type\":\"array\",\"items\":{\"$ref\":\"#/components/schemas/AuditEvent\"}},"
+    "\"next\":{\"type\":\"string\",\"nullable\":true}}},"
+    "\"AuditVerify\":{\"type\":\"object\",\"required\":[\"ok\",\"events\"],\"properties\":{"
+    "\"ok\":{\"type\":\"boolean\"},\"events\":{\"type\":\"integer\"},"
+    "\"seq\":{\"type\":\"integer\"},\"problem\":{\"type\":\"string\"}}}"
+    "}";
+
+/* Descriptions of query parameters, by name. */
+static const struct {
+    const char *name, *type, *format, *description;
+} query_params[] = {
+    {"limit", "integer", NULL, "Most items in the page"},
+    {"cursor", "string", NULL, "The 'next' value of the previous page"},
+    {"actor", "string", NULL, "Username of who acted"},
+    {"action", "string", NULL, "Action, e.g. session.fail"},
+    {"entity_type", "string", NULL, "Type of the record acted on"},
+    {"entity_id", "string", NULL, "Id of the record acted on"},
+    {"outcome", "string", NULL, "ok, failed or denied"},
+    {"from", "string", "date-time", "Events at or after this time (ISO 8601)"},
+    {"to", "string", "date-time", "Events at or before this time (ISO 8601)"},
+};
+
+static json_t *error_response(const char *description)
+{
+    return json_pack("{s:s,s:{s:{s:{s:s}}}}", "description", description, "content",
+                     "application/json", "schema", "$ref", "#/components/schemas/Error");
+}
+
+static json_t *parameters(const http_route *rt)
+{
+    json_t *params = json_array();
+    const char *p = rt->pattern;
+    while ((p = strchr(p, '{'))) {
+        const char *e = strchr(p, '}');
+        if (!e)
+            break;
+        json_array_append_new(params, json_pack("{s:s%,s:s,s:b,s:{s:s}}", "name", p + 1,
+                                                (size_t)(e - p - 1), "in", "path", "required", 1,
+                                                "schema", "type", "string"));
+        p = e + 1;
+    }
+    for (const char *q = rt->query; q && *q;) {
+        const char *e = strchr(q, ' ');
+        size_t n = e ? (size_t)(e - q) : strlen(q);
+        for (size_t i = 0; i < sizeof(query_params) / sizeof(query_params[0]); i++) {
+            if (strlen(query_params[i].name) != n || strncmp(query_params[i].name, q, n))
+                continue;
+            json_t *schema = json_pack("{s:s}", "type", query_params[i].type);
+            if (query_params[i].format)
+                json_object_set_new(schema, "format", json_string(query_params[i].format));
+            json_array_append_new(params,
+                                  json_pack("{s:s,s:s,s:b,s:s,s:o}", "name", query_params[i].name,
+                                            "in", "query", "required", 0, "description",
+                                            query_params[i].description, "schema", schema));
+        }
+        q += n;
+        while (*q == ' ')
+            q++;
+    }
+    return params;
+}
+
+static json_t *operation(const http_route *rt)
+{
+    char code[8], opid[128];
+    json_t *responses = json_object();
+    json_t *op = json_pack("{s:[s],s:s,s:s}", "tags", rt->tag, "summary", rt->summary,
+                           "x-permission", perm_name(rt->perm));
+    size_t n = 0;
+    /* operationId: method and path, as an identifier. */
+    n += (size_t)snprintf(opid, sizeof(opid), "%s", rt->method);
+    for (const char *p = rt->pattern + strlen("/api/v1"); *p && n + 1 < sizeof(opid); p++)
+        opid[n++] = (*p == '/' || *p == '{' || *p == '}' || *p == '.' || *p == '-') ? '_' : *p;
+    opid[n] = '\0';
+    json_object_set_new(op, "operationId", json_string(opid));
+
+    json_t *params = parameters(rt);
+    if (json_array_size(params))
+        json_object_set_new(op, "parameters", params);
+    else
+        json_decref(params);
+    if (rt->request)
+        json_object_set_new(op, "requestBody",
+                            json_pack("{s:b,s:{s:{s:{s:s++}}}}", "required", 1, "content",
+                                      "application/json", "schema", "$ref", "#/components/schemas/",
+                                      rt->request));
+    snprintf(code, sizeof(code), "%d", rt->ok_status ? rt->ok_status : 200);
+    if (rt->response)
+        json_object_set_new(responses, code,
+                            json_pack("{s:s,s:{s:{s:{s:s++}}}}", "description", "Success",
+                                      "content", "application/json", "schema", "$ref",
+                                      "#/components/schemas/", rt->response));
+    else
+        json_object_set_new(responses, code, json_pack("{s:s}", "description", "Success"));
+    json_object_set_new(responses, "400", error_response("Bad request: the field is named"));
+    if (rt->request) {
+        json_object_set_new(responses, "413", error_response("Body too large"));
+        json_object_set_new(responses, "415", error_response("Body is not application/json"));
+    }
+    if (rt->perm != PERM_PUBLIC) {
+        json_object_set_new(responses, "401", error_response("Sign-in required or expired"));
+        json_object_set_new(responses, "403", error_response("Permission denied"));
+        json_object_set_new(op, "security", json_pack("[{s:[]},{s:[]}]", "bearer", "cookie"));
+    } else {
+        json_object_set_new(op, "security", json_array());
+        if (!strcmp(rt->pattern, "/api/v1/session")) {
+            json_object_set_new(responses, "401", error_response("Wrong username or password"));
+            json_object_set_new(responses, "403", error_response("Account locked or disabled"));
+        }
+    }
+    if (strchr(rt->pattern, '{'))
+        json_object_set_new(responses, "404", error_response("No such record"));
+    if (!strcmp(rt->method, "POST") && rt->ok_status == 201)
+        json_object_set_new(responses, "409", error_response("Conflicts with a record"));
+    json_object_set_new(responses, "503", error_response("Database busy or unavailable"));
+    json_object_set_new(op, "responses", responses);
+    return op;
+}
+
+json_t *http_openapi(void)
+{
+    json_error_t je;
+    json_t *comp = json_loads(schemas, 0, &je);
+    json_t *paths = json_object();
+    json_t *doc = NULL;
+    if (!comp || !paths)
+        goto fail;
+    for (size_t i = 0; i < http_routes_len; i++) {
+        const http_route *rt = &http_routes[i];
+        char method[16];
+        size_t k;
+        for (k = 0; rt->method[k] && k + 1 < sizeof(method); k++)
+            method[k] = (char)(rt->method[k] - 'A' + 'a');
+        method[k] = '\0';
+        json_t *item = json_object_get(paths, rt->pattern);
+        if (!item) {
+            item = json_object();
+            json_object_set_new(paths, rt->pattern, item);
+        }
+        json_object_set_new(item, method, operation(rt));
+    }
+    doc = json_pack(
+        "{s:s,s:{s:s,s:s,s:s},s:o,s:{s:o,s:{s:{s:s,s:s},s:{s:s,s:s,s:s}}}}", "openapi", "3.0.3",
+        "info", "title", "benchside API", "version", BENCHSIDE_VERSION, "description",
+        "REST API of benchside, the laboratory and technician information system. Errors are "
+        "{\"error\":{\"code\",\"message\",\"field\"}} with the HTTP status of the code.",
+        "paths", paths, "components", "schemas", comp, "securitySchemes", "bearer", "type", "http",
+        "scheme", "bearer", "cookie", "type", "apiKey", "in", "cookie", "name", "bs_session");
+    return doc;
+fail:
+    json_decref(comp);
+    json_decref(paths);
+    return NULL;
+}

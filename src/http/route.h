@@ -1,0 +1,76 @@
+/*
+ * route.h - what the dispatcher (server.c), the handlers (routes.c) and the
+ * OpenAPI writer (openapi.c) share. Private to src/http/.
+ *
+ * The route table is data: method, path pattern, the permission it needs, the
+ * body it takes and the query parameters it accepts. The dispatcher checks all
+ * of that, and the sign-in, before any handler runs; openapi.c describes the
+ * very same table, so the document lists every route that exists.
+ */
+#ifndef BENCHSIDE_HTTP_ROUTE_H
+#define BENCHSIDE_HTTP_ROUTE_H
+
+#include <jansson.h>
+#include <stdbool.h>
+
+#include "auth/perm.h"
+#include "auth/session.h"
+#include "auth/user.h"
+#include "base/arena.h"
+#include "base/err.h"
+#include "http/http.h"
+#include "store/db.h"
+
+#define HTTP_MAX_PARAMS 4
+
+typedef struct http_req {
+    arena a;             /* freed when the request ends */
+    char id[ID_LEN + 1]; /* request id, in logs and error bodies */
+    const char *method, *path;
+    const char *params[HTTP_MAX_PARAMS]; /* {name} segments of the path, in order */
+    json_t *body;                        /* the JSON body, for routes that take one */
+    db *db;                              /* borrowed from the pool for the request */
+    bool signed_in;
+    user user;                         /* the signed-in user */
+    char token[SESSION_TOKEN_LEN + 1]; /* the session token, "" when none */
+    const char *source;                /* client address */
+    const http_config *cfg;
+    void *conn; /* struct MHD_Connection */
+    bool tls;
+    /* response */
+    int status;       /* 200 unless set */
+    json_t *out;      /* JSON body (owned), NULL for none */
+    char cookie[256]; /* Set-Cookie value, "" for none */
+    errinfo ei;       /* detail of a failure */
+} http_req;
+
+typedef err_t (*http_handler)(http_req *r);
+
+enum {
+    ROUTE_BODY = 1u << 0, /* takes a JSON object body */
+};
+
+typedef struct http_route {
+    const char *method;
+    const char *pattern; /* "/api/v1/users/{id}" */
+    perm_id perm;
+    unsigned flags;
+    http_handler handler;
+    const char *query; /* accepted query parameters, space-separated, or NULL */
+    /* for the OpenAPI document */
+    const char *tag, *summary;
+    const char *request;  /* schema name of the body, or NULL */
+    const char *response; /* schema name of the success body, or NULL for none */
+    int ok_status;
+} http_route;
+
+extern const http_route http_routes[];
+extern const size_t http_routes_len;
+
+/* A query parameter (decoded), or NULL. */
+const char *http_query(http_req *r, const char *key);
+
+/* The OpenAPI 3.0 document of http_routes (new reference, or NULL). */
+json_t *http_openapi(void);
+
+#endif

@@ -1,0 +1,318 @@
+/*
+ * routes.c - the REST API's route table and its handlers.
+ *
+ * Handlers run after the dispatcher (server.c) has checked the route, the body,
+ * the sign-in and the permission; they read r->body and r->params, call the
+ * domain, and fill r->out (or return an error code with detail in r->ei).
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "auth/audit.h"
+#include "auth/session.h"
+#include "auth/user.h"
+#include "base/jsonv.h"
+#include "base/str.h"
+#include "base/time.h"
+#include "config.h"
+#include "http/route.h"
+
+#define USERS_PAGE_MAX 200
+
+static audit_ctx actor_of(const http_req *r)
+{
+    audit_ctx c = {r->user.id, r->user.username, r->source};
+    return c;
+}
+
+#define CHECK_BODY(r, fields)                                                                      \
+    jsonv_check((r)->body, (fields), sizeof(fields) / sizeof((fields)[0]), &(r)->ei)
+
+static err_t h_health(http_req *r)
+{
+    char now[TIME_ISO_LEN];
+    err_t rc = db_run(r->db, &r->ei, NULL, "SELECT 1", NULL);
+    if (rc)
+        return rc == ERR_DB ? err_set(&r->ei, ERR_DB_UNAVAILABLE, NULL, "%s", r->ei.message) : rc;
+    time_format_iso(time_now_us(), now);
+    r->out = json_pack("{s:s,s:s,s:s,s:s}", "status", "ok", "version", BENCHSIDE_VERSION,
+                       "database", db_backend_name(r->db), "time", now);
+    return r->out ? ERR_OK : ERR_NOMEM;
+}
+
+static err_t h_openapi(http_req *r)
+{
+    r->out = http_openapi();
+    return r->out ? ERR_OK : ERR_NOMEM;
+}
+
+static const jsonv_field session_fields[] = {
+    {"username", JSONV_STRING, true, 256},
+    {"password", JSONV_STRING, true, USER_PASSWORD_MAX},
+};
+
+static err_t h_session_create(http_req *r)
+{
+    char token[SESSION_TOKEN_LEN + 1];
+    user u;
+    err_t rc = CHECK_BODY(r, session_fields);
+    if (rc)
+        return rc;
+    rc = session_login(r->db, jsonv_str(r->body, "username"), jsonv_str(r->body, "password"),
+                       r->source, token, &u, &r->ei);
+    if (rc)
+        return rc;
+    snprintf(r->cookie, sizeof(r->cookie), "bs_session=%s; Path=/; HttpOnly; SameSite=Strict%s",
+             token, r->tls ? "; Secure" : "");
+    r->out = json_pack("{s:s,s:o,s:I}", "token", token, "user", user_to_json(&u),
+                       "idle_timeout_seconds", (json_int_t)(r->cfg->session_idle_us / 1000000));
+    return r->out ? ERR_OK : ERR_NOMEM;
+}
+
+static err_t h_session_get(http_req *r)
+{
+    json_t *perms = json_array();
+    for (int p = PERM_SIGNED_IN; p < PERM__COUNT; p++)
+        if (perm_role_has(r->user.role, (perm_id)p))
+            json_array_append_new(perms, json_string(perm_name((perm_id)p)));
+    r->out = json_pack("{s:o,s:o,s:I}", "user", user_to_json(&r->user), "permissions", perms,
+                       "idle_timeout_seconds", (json_int_t)(r->cfg->session_idle_us / 1000000));
+    return r->out ? ERR_OK : ERR_NOMEM;
+}
+
+static err_t h_session_delete(http_req *r)
+{
+    audit_ctx ctx = actor_of(r);
+    err_t rc = session_logout(r->db, &ctx, r->token, &r->ei);
+    if (rc)
+        return rc;
+    snprintf(r->cookie, sizeof(r->cookie),
+             "bs_session=; Path=/; Max-Age=0; HttpOnly; SameSite=Strict%s",
+             r->tls ? "; Secure" : "");
+    return ERR_OK;
+}
+
+static const jsonv_field password_change_fields[] = {
+    {"current_password", JSONV_STRING, true, USER_PASSWORD_MAX},
+    {"new_password", JSONV_STRING, true, USER_PASSWORD_MAX},
+};
+
+static err_t h_session_password(http_req *r)
+{
+    audit_ctx ctx = actor_of(r);
+    err_t rc = CHECK_BODY(r, password_change_fields);
+    if (rc)
+        return rc;
+    return session_change_password(r->db, &ctx, r->user.id, jsonv_str(r->body, "current_password"),
+                                   jsonv_str(r->body, "new_password"), &r->ei);
+}
+
+static const jsonv_field user_create_fields[] = {
+    {"username", JSONV_STRING, true, 256},
+    {"password", JSONV_STRING, true, USER_PASSWORD_MAX},
+    {"role", JSONV_STRING, true, 64},
+    {"display_name", JSONV_STRING, false, 256},
+};
+
+static err_t h_users_create(http_req *r)
+{
+    audit_ctx ctx = actor_of(r);
+    user u;
+    err_t rc = CHECK_BODY(r, user_create_fields);
+    if (rc)
+        return rc;
+    rc =
+        user_create(r->db, &ctx, jsonv_str(r->body, "username"), jsonv_str(r->body, "display_name"),
+                    jsonv_str(r->body, "role"), jsonv_str(r->body, "password"), &u, &r->ei);
+    if (rc)
+        return rc;
+    r->out = user_to_json(&u);
+    return r->out ? ERR_OK : ERR_NOMEM;
+}
+
+/* "limit" in [1, max], default def; ERR_INVALID naming it otherwise. */
+static err_t query_limit(http_req *r, int def, int max, int *out)
+{
+    const char *s = http_query(r, "limit");
+    int64_t v = def;
+    if (s && str_to_int64(s, strlen(s), 1, max, &v))
+        return err_set(&r->ei, ERR_INVALID, "limit", "limit must be a whole number from 1 to %d",
+                       max);
+    *out = (int)v;
+    return ERR_OK;
+}
+
+static err_t h_users_list(http_req *r)
+{
+    int limit = 0, count = 0;
+    const char *cursor = http_query(r, "cursor");
+    err_t rc = query_limit(r, 100, USERS_PAGE_MAX, &limit);
+    if (rc)
+        return rc;
+    /* One more than asked, to know whether a next page exists. */
+    user *page = arena_alloc(&r->a, sizeof(user) * (size_t)(limit + 1));
+    if (!page)
+        return ERR_NOMEM;
+    rc = user_list(r->db, cursor, limit + 1, page, &count, &r->ei);
+    if (rc)
+        return rc;
+    json_t *items = json_array();
+    for (int i = 0; i < count && i < limit; i++)
+        json_array_append_new(items, user_to_json(&page[i]));
+    r->out = json_pack("{s:o,s:o}", "items", items, "next",
+                       count > limit ? json_string(page[limit - 1].username) : json_null());
+    return r->out ? ERR_OK : ERR_NOMEM;
+}
+
+static err_t h_users_get(http_req *r)
+{
+    user u;
+    err_t rc = user_get(r->db, r->params[0], &u, &r->ei);
+    if (rc)
+        return rc;
+    r->out = user_to_json(&u);
+    return r->out ? ERR_OK : ERR_NOMEM;
+}
+
+static const jsonv_field user_patch_fields[] = {
+    {"display_name", JSONV_STRING, false, 256},
+    {"role", JSONV_STRING, false, 64},
+    {"disabled", JSONV_BOOL, false, 0},
+};
+
+static err_t h_users_patch(http_req *r)
+{
+    audit_ctx ctx = actor_of(r);
+    user u;
+    const char *role;
+    json_t *dis;
+    err_t rc = CHECK_BODY(r, user_patch_fields);
+    if (rc)
+        return rc;
+    role = jsonv_str(r->body, "role");
+    dis = json_object_get(r->body, "disabled");
+    if (!strcmp(r->params[0], r->user.id) && ((role && strcmp(role, "admin")) || json_is_true(dis)))
+        return err_set(&r->ei, ERR_INVALID, json_is_true(dis) ? "disabled" : "role",
+                       "you cannot disable or demote your own account");
+    rc = user_update(r->db, &ctx, r->params[0], jsonv_str(r->body, "display_name"), role,
+                     json_is_boolean(dis) ? json_is_true(dis) : -1, &u, &r->ei);
+    if (rc)
+        return rc;
+    r->out = user_to_json(&u);
+    return r->out ? ERR_OK : ERR_NOMEM;
+}
+
+static err_t h_users_unlock(http_req *r)
+{
+    audit_ctx ctx = actor_of(r);
+    user u;
+    err_t rc = user_unlock(r->db, &ctx, r->params[0], &u, &r->ei);
+    if (rc)
+        return rc;
+    r->out = user_to_json(&u);
+    return r->out ? ERR_OK : ERR_NOMEM;
+}
+
+static const jsonv_field password_set_fields[] = {
+    {"password", JSONV_STRING, true, USER_PASSWORD_MAX},
+};
+
+static err_t h_users_password(http_req *r)
+{
+    audit_ctx ctx = actor_of(r);
+    err_t rc = CHECK_BODY(r, password_set_fields);
+    if (rc)
+        return rc;
+    return user_set_password(r->db, &ctx, r->params[0], jsonv_str(r->body, "password"), &r->ei);
+}
+
+static err_t query_time(http_req *r, const char *name, int64_t *out)
+{
+    const char *s = http_query(r, name);
+    *out = 0;
+    if (!s)
+        return ERR_OK;
+    if (time_parse_iso(s, strlen(s), out, &r->ei))
+        return err_set(&r->ei, ERR_INVALID, name, "%s: %s", name, r->ei.message);
+    return ERR_OK;
+}
+
+static err_t h_audit_list(http_req *r)
+{
+    audit_filter f = {
+        .actor = http_query(r, "actor"),
+        .action = http_query(r, "action"),
+        .entity_type = http_query(r, "entity_type"),
+        .entity_id = http_query(r, "entity_id"),
+        .outcome = http_query(r, "outcome"),
+    };
+    const char *cursor = http_query(r, "cursor");
+    json_t *items = NULL;
+    int64_t next = 0;
+    err_t rc = query_limit(r, 100, 500, &f.limit);
+    if (!rc)
+        rc = query_time(r, "from", &f.from);
+    if (!rc)
+        rc = query_time(r, "to", &f.to);
+    if (rc)
+        return rc;
+    if (cursor && str_to_int64(cursor, strlen(cursor), 1, INT64_MAX, &f.before_seq))
+        return err_set(&r->ei, ERR_INVALID, "cursor", "cursor must be a value from 'next'");
+    rc = audit_list(r->db, &f, &items, &next, &r->ei);
+    if (rc)
+        return rc;
+    char nexts[24];
+    snprintf(nexts, sizeof(nexts), "%lld", (long long)next);
+    r->out =
+        json_pack("{s:o,s:o}", "items", items, "next", next ? json_string(nexts) : json_null());
+    return r->out ? ERR_OK : ERR_NOMEM;
+}
+
+static err_t h_audit_verify(http_req *r)
+{
+    audit_verify_result v;
+    err_t rc = audit_verify(r->db, &v, &r->ei);
+    if (rc)
+        return rc;
+    if (v.ok)
+        r->out = json_pack("{s:b,s:I}", "ok", 1, "events", (json_int_t)v.events);
+    else
+        r->out = json_pack("{s:b,s:I,s:I,s:s}", "ok", 0, "events", (json_int_t)v.events, "seq",
+                           (json_int_t)v.seq, "problem", v.problem);
+    return r->out ? ERR_OK : ERR_NOMEM;
+}
+
+const http_route http_routes[] = {
+    {"GET", "/api/v1/health", PERM_PUBLIC, 0, h_health, NULL, "system",
+     "Liveness and database check", NULL, "Health", 200},
+    {"GET", "/api/v1/openapi.json", PERM_PUBLIC, 0, h_openapi, NULL, "system",
+     "This OpenAPI document", NULL, "OpenAPI", 200},
+    {"POST", "/api/v1/session", PERM_PUBLIC, ROUTE_BODY, h_session_create, NULL, "session",
+     "Sign in; sets the bs_session cookie and returns a bearer token", "SessionCreate",
+     "SessionCreated", 200},
+    {"GET", "/api/v1/session", PERM_SIGNED_IN, 0, h_session_get, NULL, "session",
+     "The signed-in user and their permissions", NULL, "Session", 200},
+    {"DELETE", "/api/v1/session", PERM_SIGNED_IN, 0, h_session_delete, NULL, "session", "Sign out",
+     NULL, NULL, 204},
+    {"POST", "/api/v1/session/password", PERM_SIGNED_IN, ROUTE_BODY, h_session_password, NULL,
+     "session", "Change one's own password", "PasswordChange", NULL, 204},
+    {"GET", "/api/v1/users", PERM_USERS_MANAGE, 0, h_users_list, "limit cursor", "users",
+     "List users by username", NULL, "UserPage", 200},
+    {"POST", "/api/v1/users", PERM_USERS_MANAGE, ROUTE_BODY, h_users_create, NULL, "users",
+     "Create a user", "UserCreate", "User", 201},
+    {"GET", "/api/v1/users/{id}", PERM_USERS_MANAGE, 0, h_users_get, NULL, "users", "Read a user",
+     NULL, "User", 200},
+    {"PATCH", "/api/v1/users/{id}", PERM_USERS_MANAGE, ROUTE_BODY, h_users_patch, NULL, "users",
+     "Change a user's display name, role or disabled flag", "UserPatch", "User", 200},
+    {"POST", "/api/v1/users/{id}/unlock", PERM_USERS_MANAGE, 0, h_users_unlock, NULL, "users",
+     "Unlock an account locked by wrong passwords", NULL, "User", 200},
+    {"POST", "/api/v1/users/{id}/password", PERM_USERS_MANAGE, ROUTE_BODY, h_users_password, NULL,
+     "users", "Set a user's password", "PasswordSet", NULL, 204},
+    {"GET", "/api/v1/audit", PERM_AUDIT_READ, 0, h_audit_list,
+     "actor action entity_type entity_id outcome from to limit cursor", "audit",
+     "Search audit events, newest first", NULL, "AuditPage", 200},
+    {"GET", "/api/v1/audit/verify", PERM_AUDIT_VERIFY, 0, h_audit_verify, NULL, "audit",
+     "Recompute the audit hash chain", NULL, "AuditVerify", 200},
+};
+
+const size_t http_routes_len = sizeof(http_routes) / sizeof(http_routes[0]);

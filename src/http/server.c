@@ -1,0 +1,576 @@
+/*
+ * server.c - the libmicrohttpd daemon and the one dispatcher.
+ *
+ * Every request passes the same checks, in this order, before a handler runs:
+ * route and method (404, 405), body size (413), query parameters (400),
+ * content type (415), JSON syntax (400 with line and column), a database
+ * connection (503), sign-in (401) and the route's permission (403, audited).
+ * Every response carries the security headers. Handlers fill r->out or return
+ * an error code with detail in r->ei; the dispatcher renders both.
+ */
+#include <arpa/inet.h>
+#include <microhttpd.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+
+#include "auth/audit.h"
+#include "auth/session.h"
+#include "base/buf.h"
+#include "base/jsonv.h"
+#include "base/log.h"
+#include "base/str.h"
+#include "base/time.h"
+#include "http/assets.h"
+#include "http/route.h"
+
+#define TLS_FILE_MAX (1024 * 1024)
+#define DB_WAIT_MS   5000
+
+struct http_server {
+    struct MHD_Daemon *daemon;
+    http_config cfg;
+    char *tls_cert, *tls_key;
+    int port;
+};
+
+/* One request in flight: what MHD keeps in *con_cls between calls. */
+struct req_state {
+    http_req r;
+    buf body;
+    bool too_large;
+    int64_t started;
+};
+
+static const char csp[] = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' "
+                          "data:; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; "
+                          "form-action 'self'; object-src 'none'";
+
+static void add_common_headers(struct MHD_Response *resp, const http_req *r, bool api)
+{
+    MHD_add_response_header(resp, "Content-Security-Policy", csp);
+    MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
+    MHD_add_response_header(resp, "X-Frame-Options", "DENY");
+    MHD_add_response_header(resp, "Referrer-Policy", "no-referrer");
+    MHD_add_response_header(resp, "Cross-Origin-Opener-Policy", "same-origin");
+    MHD_add_response_header(resp, "Cache-Control", api ? "no-store" : "no-cache");
+    MHD_add_response_header(resp, "X-Request-Id", r->id);
+    if (r->tls)
+        MHD_add_response_header(resp, "Strict-Transport-Security",
+                                "max-age=31536000; includeSubDomains");
+}
+
+/* Queue a response whose bytes are copied (MHD owns the copy). */
+static enum MHD_Result queue(http_req *r, int status, const char *type, const char *data,
+                             size_t len, enum MHD_ResponseMemoryMode mode, const char *allow)
+{
+    struct MHD_Connection *conn = r->conn;
+    struct MHD_Response *resp = MHD_create_response_from_buffer(len, (void *)data, mode);
+    enum MHD_Result ret;
+    if (!resp)
+        return MHD_NO;
+    add_common_headers(resp, r, !strncmp(r->path ? r->path : "", "/api/", 5));
+    if (type && status != 204)
+        MHD_add_response_header(resp, "Content-Type", type);
+    if (allow)
+        MHD_add_response_header(resp, "Allow", allow);
+    if (r->cookie[0])
+        MHD_add_response_header(resp, "Set-Cookie", r->cookie);
+    if (status == 503)
+        MHD_add_response_header(resp, "Retry-After", "1");
+    if (status == 401)
+        MHD_add_response_header(resp, "WWW-Authenticate", "Bearer realm=\"benchside\"");
+    ret = MHD_queue_response(conn, (unsigned)status, resp);
+    MHD_destroy_response(resp);
+    return ret;
+}
+
+static enum MHD_Result queue_json(http_req *r, int status, json_t *body, const char *allow)
+{
+    char *text = NULL;
+    size_t len = 0;
+    if (body && status != 204) {
+        text = json_dumps(body, JSON_COMPACT);
+        if (!text)
+            return MHD_NO;
+        len = strlen(text);
+    }
+    r->status = status;
+    enum MHD_Result ret = queue(r, status, "application/json", text ? text : "", len,
+                                text ? MHD_RESPMEM_MUST_FREE : MHD_RESPMEM_PERSISTENT, allow);
+    if (ret == MHD_NO)
+        free(text);
+    return ret;
+}
+
+static enum MHD_Result queue_error(http_req *r, err_t code, const char *allow)
+{
+    errinfo *ei = &r->ei;
+    const char *message = ei->code == code && ei->message[0] ? ei->message : err_message(code);
+    int status = err_http_status(code);
+    if (code == ERR_DB || code == ERR_INTERNAL || code == ERR_NOMEM || code == ERR_IO) {
+        /* The detail is for the log, not for the client. */
+        log_msg(LOG_ERROR, r->id, "%s %s failed: %s: %s", r->method, r->path, err_name(code),
+                ei->message);
+        message = "the server could not complete the request; it has been logged";
+    } else if (status == 503) {
+        log_msg(LOG_WARN, r->id, "%s %s: %s: %s", r->method, r->path, err_name(code), ei->message);
+        message = err_message(code);
+    }
+    json_t *err =
+        json_pack("{s:s,s:s,s:o,s:s}", "code", err_name(code), "message", message, "field",
+                  ei->code == code && ei->field[0] ? json_string(ei->field) : json_null(),
+                  "request_id", r->id);
+    if (err && code == ERR_BAD_JSON && ei->line > 0) {
+        json_object_set_new(err, "line", json_integer(ei->line));
+        json_object_set_new(err, "column", json_integer(ei->column));
+    }
+    json_t *body = json_pack("{s:o}", "error", err);
+    enum MHD_Result ret = queue_json(r, status, body, allow);
+    r->status = status;
+    json_decref(body);
+    return ret;
+}
+
+/* Match path against pattern, filling params; segments must be non-empty. */
+static bool match(http_req *r, const char *pattern, const char *path)
+{
+    int np = 0;
+    const char *p = pattern, *s = path;
+    while (*p && *s) {
+        if (*p == '{') {
+            const char *pe = strchr(p, '}');
+            const char *se = strchr(s, '/');
+            size_t n = se ? (size_t)(se - s) : strlen(s);
+            if (!pe || n == 0 || np >= HTTP_MAX_PARAMS)
+                return false;
+            r->params[np++] = arena_strndup(&r->a, s, n);
+            if (!r->params[np - 1])
+                return false;
+            p = pe + 1;
+            s += n;
+        } else if (*p == *s) {
+            p++;
+            s++;
+        } else {
+            return false;
+        }
+    }
+    return *p == '\0' && *s == '\0';
+}
+
+const char *http_query(http_req *r, const char *key)
+{
+    return MHD_lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND, key);
+}
+
+struct query_check {
+    const char *allowed;
+    const char *bad;
+};
+
+static enum MHD_Result check_query_arg(void *cls, enum MHD_ValueKind kind, const char *key,
+                                       const char *value)
+{
+    struct query_check *qc = cls;
+    (void)kind;
+    (void)value;
+    if (qc->allowed) {
+        size_t n = strlen(key);
+        const char *a = qc->allowed;
+        while (*a) {
+            const char *e = strchr(a, ' ');
+            size_t len = e ? (size_t)(e - a) : strlen(a);
+            if (len == n && !memcmp(a, key, n))
+                return MHD_YES;
+            a += len;
+            while (*a == ' ')
+                a++;
+        }
+    }
+    qc->bad = key;
+    return MHD_NO;
+}
+
+static bool is_json_type(const char *ct)
+{
+    static const char want[] = "application/json";
+    if (!ct || strncasecmp(ct, want, sizeof(want) - 1))
+        return false;
+    ct += sizeof(want) - 1;
+    while (*ct == ' ')
+        ct++;
+    return *ct == '\0' || *ct == ';';
+}
+
+static bool body_is_empty(const buf *b)
+{
+    size_t i = 0;
+    for (; i < b->len; i++)
+        if (b->data[i] != ' ' && b->data[i] != '\t' && b->data[i] != '\r' && b->data[i] != '\n')
+            break;
+    if (i == b->len)
+        return true;
+    /* An empty object is as good as no body. */
+    size_t j = b->len;
+    while (j > i && (b->data[j - 1] == ' ' || b->data[j - 1] == '\n' || b->data[j - 1] == '\r' ||
+                     b->data[j - 1] == '\t'))
+        j--;
+    if (j - i < 2 || b->data[i] != '{' || b->data[j - 1] != '}')
+        return false;
+    for (size_t k = i + 1; k < j - 1; k++)
+        if (b->data[k] != ' ' && b->data[k] != '\t' && b->data[k] != '\r' && b->data[k] != '\n')
+            return false;
+    return true;
+}
+
+static const char *session_token(http_req *r)
+{
+    const char *auth = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, "Authorization");
+    if (auth && !strncasecmp(auth, "Bearer ", 7)) {
+        auth += 7;
+        while (*auth == ' ')
+            auth++;
+        return auth;
+    }
+    return MHD_lookup_connection_value(r->conn, MHD_COOKIE_KIND, "bs_session");
+}
+
+static enum MHD_Result serve_asset(http_req *r)
+{
+    const struct asset *a = assets_find(r->path);
+    if (strcmp(r->method, "GET") && strcmp(r->method, "HEAD")) {
+        err_set(&r->ei, ERR_METHOD, NULL, "only GET and HEAD are allowed here");
+        return queue_error(r, ERR_METHOD, "GET, HEAD");
+    }
+    if (!a) {
+        err_set(&r->ei, ERR_NOT_FOUND, NULL, "no such page: %.200s", r->path);
+        return queue_error(r, ERR_NOT_FOUND, NULL);
+    }
+    r->status = 200;
+    return queue(r, 200, a->type, a->data, a->len, MHD_RESPMEM_PERSISTENT, NULL);
+}
+
+/* Find the route; on a path match with another method, fill allow. */
+static const http_route *find_route(http_req *r, buf *allow)
+{
+    for (size_t i = 0; i < http_routes_len; i++) {
+        const http_route *rt = &http_routes[i];
+        if (!match(r, rt->pattern, r->path))
+            continue;
+        if (!strcmp(rt->method, r->method))
+            return rt;
+        if (allow->len)
+            buf_puts(allow, ", ");
+        buf_puts(allow, rt->method);
+    }
+    return NULL;
+}
+
+static enum MHD_Result dispatch(struct req_state *st)
+{
+    http_req *r = &st->r;
+    buf allow = BUF_INIT;
+    const http_route *rt;
+    enum MHD_Result ret;
+    err_t rc = ERR_OK;
+
+    if (strncmp(r->path, "/api/", 5))
+        return serve_asset(r);
+    rt = find_route(r, &allow);
+    if (!rt) {
+        if (allow.len) {
+            err_set(&r->ei, ERR_METHOD, NULL, "%s is not allowed on %.200s; allowed: %s", r->method,
+                    r->path, allow.data);
+            ret = queue_error(r, ERR_METHOD, allow.data);
+        } else {
+            err_set(&r->ei, ERR_NOT_FOUND, NULL, "no such resource: %.200s", r->path);
+            ret = queue_error(r, ERR_NOT_FOUND, NULL);
+        }
+        buf_free(&allow);
+        return ret;
+    }
+    buf_free(&allow);
+
+    if (st->too_large) {
+        rc = err_set(&r->ei, ERR_TOO_LARGE, NULL, "the request body is larger than %zu bytes",
+                     r->cfg->max_body);
+        goto reply;
+    }
+    struct query_check qc = {rt->query, NULL};
+    MHD_get_connection_values(r->conn, MHD_GET_ARGUMENT_KIND, check_query_arg, &qc);
+    if (qc.bad) {
+        rc = err_set(&r->ei, ERR_INVALID, qc.bad, "unknown query parameter '%.60s'", qc.bad);
+        goto reply;
+    }
+    if (rt->flags & ROUTE_BODY) {
+        const char *ct = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, "Content-Type");
+        if (!is_json_type(ct)) {
+            rc = err_set(&r->ei, ERR_MEDIA_TYPE, NULL,
+                         "the body must be JSON with Content-Type: application/json");
+            goto reply;
+        }
+        rc = jsonv_parse_object(st->body.data ? st->body.data : "", st->body.len, &r->body, &r->ei);
+        if (rc)
+            goto reply;
+    } else if (!body_is_empty(&st->body)) {
+        rc = err_set(&r->ei, ERR_INVALID, NULL, "%s %s takes no body", r->method, rt->pattern);
+        goto reply;
+    }
+
+    r->db = db_pool_acquire(r->cfg->pool, DB_WAIT_MS, &r->ei);
+    if (!r->db) {
+        rc = r->ei.code ? r->ei.code : ERR_DB_UNAVAILABLE;
+        goto reply;
+    }
+    if (rt->perm != PERM_PUBLIC) {
+        const char *token = session_token(r);
+        rc = session_lookup(r->db, token, r->cfg->session_idle_us, &r->user, &r->ei);
+        if (rc)
+            goto reply;
+        r->signed_in = true;
+        snprintf(r->token, sizeof(r->token), "%s", token);
+        if (!perm_role_has(r->user.role, rt->perm)) {
+            audit_ctx ctx = {r->user.id, r->user.username, r->source};
+            json_t *detail = json_pack("{s:s,s:s,s:s}", "method", r->method, "path", r->path,
+                                       "permission", perm_name(rt->perm));
+            rc = audit_record(r->db, &ctx, "permission.denied", "route", rt->pattern, "denied",
+                              detail, &r->ei);
+            json_decref(detail);
+            if (!rc)
+                rc = err_set(&r->ei, ERR_FORBIDDEN, NULL,
+                             "your role (%s) may not do this: it needs the permission %s",
+                             perm_role_name(r->user.role), perm_name(rt->perm));
+            goto reply;
+        }
+    }
+    r->status = rt->ok_status ? rt->ok_status : 200;
+    rc = rt->handler(r);
+reply:
+    if (r->db) {
+        db_pool_release(r->cfg->pool, r->db);
+        r->db = NULL;
+    }
+    if (rc)
+        return queue_error(r, rc, NULL);
+    return queue_json(r, r->status, r->out, NULL);
+}
+
+static void client_address(struct MHD_Connection *conn, char *out, size_t n)
+{
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+    snprintf(out, n, "unknown");
+    if (!ci || !ci->client_addr)
+        return;
+    if (ci->client_addr->sa_family == AF_INET)
+        inet_ntop(AF_INET, &((const struct sockaddr_in *)ci->client_addr)->sin_addr, out,
+                  (socklen_t)n);
+    else if (ci->client_addr->sa_family == AF_INET6)
+        inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)ci->client_addr)->sin6_addr, out,
+                  (socklen_t)n);
+}
+
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
+                                  const char *method, const char *version, const char *upload_data,
+                                  size_t *upload_data_size, void **con_cls)
+{
+    struct http_server *srv = cls;
+    struct req_state *st = *con_cls;
+    (void)version;
+
+    if (!st) {
+        char addr[INET6_ADDRSTRLEN + 1];
+        st = calloc(1, sizeof(*st));
+        if (!st)
+            return MHD_NO;
+        *con_cls = st;
+        st->started = time_mono_us();
+        arena_init(&st->r.a, 4096);
+        id_new(st->r.id);
+        st->r.cfg = &srv->cfg;
+        st->r.conn = conn;
+        st->r.tls = srv->tls_cert != NULL;
+        st->r.method = arena_strdup(&st->r.a, method);
+        st->r.path = arena_strdup(&st->r.a, url);
+        client_address(conn, addr, sizeof(addr));
+        st->r.source = arena_strdup(&st->r.a, addr);
+        if (!st->r.method || !st->r.path || !st->r.source)
+            return MHD_NO;
+        const char *cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Content-Length");
+        int64_t len = 0;
+        if (cl && (str_to_int64(cl, strlen(cl), 0, INT64_MAX, &len) ||
+                   (uint64_t)len > srv->cfg.max_body)) {
+            /* Refuse at once rather than read a body that will be thrown away. */
+            st->too_large = true;
+            err_set(&st->r.ei, ERR_TOO_LARGE, NULL, "the request body is larger than %zu bytes",
+                    srv->cfg.max_body);
+            return queue_error(&st->r, ERR_TOO_LARGE, NULL);
+        }
+        return MHD_YES;
+    }
+    if (*upload_data_size) {
+        if (!st->too_large) {
+            if (st->body.len + *upload_data_size > srv->cfg.max_body) {
+                st->too_large = true;
+                buf_free(&st->body);
+            } else if (buf_append(&st->body, upload_data, *upload_data_size)) {
+                return MHD_NO;
+            }
+        }
+        *upload_data_size = 0;
+        return MHD_YES;
+    }
+    return dispatch(st);
+}
+
+static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
+                         enum MHD_RequestTerminationCode toe)
+{
+    struct req_state *st = *con_cls;
+    (void)cls;
+    (void)conn;
+    if (!st)
+        return;
+    if (st->r.status)
+        log_msg(LOG_INFO, st->r.id, "%s %s %d %.1fms", st->r.method, st->r.path, st->r.status,
+                (double)(time_mono_us() - st->started) / 1000.0);
+    else if (toe != MHD_REQUEST_TERMINATED_COMPLETED_OK)
+        log_msg(LOG_INFO, st->r.id, "%s %s ended without a response (%d)", st->r.method, st->r.path,
+                (int)toe);
+    json_decref(st->r.body);
+    json_decref(st->r.out);
+    buf_free(&st->body);
+    arena_free(&st->r.a);
+    free(st);
+    *con_cls = NULL;
+}
+
+static void on_mhd_log(void *cls, const char *fmt, va_list ap)
+{
+    char msg[512];
+    (void)cls;
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    size_t n = strlen(msg);
+    while (n && (msg[n - 1] == '\n' || msg[n - 1] == '\r'))
+        msg[--n] = '\0';
+    log_msg(LOG_DEBUG, NULL, "http: %s", msg);
+}
+
+static err_t read_file(const char *path, char **out, errinfo *ei)
+{
+    FILE *f = fopen(path, "rb");
+    buf b = BUF_INIT;
+    char chunk[4096];
+    size_t n;
+    *out = NULL;
+    if (!f)
+        return err_set(ei, ERR_IO, NULL, "cannot read %s", path);
+    while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0) {
+        if (b.len + n > TLS_FILE_MAX || buf_append(&b, chunk, n)) {
+            fclose(f);
+            buf_free(&b);
+            return err_set(ei, ERR_IO, NULL, "%s is too large for a PEM file", path);
+        }
+    }
+    fclose(f);
+    if (!b.len) {
+        buf_free(&b);
+        return err_set(ei, ERR_IO, NULL, "%s is empty", path);
+    }
+    *out = buf_take(&b);
+    return ERR_OK;
+}
+
+err_t http_start(const http_config *cfg, http_server **out, errinfo *ei)
+{
+    struct sockaddr_storage ss;
+    socklen_t sslen = 0;
+    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG;
+    err_t rc;
+    http_server *s = calloc(1, sizeof(*s));
+
+    *out = NULL;
+    if (!s)
+        return ERR_NOMEM;
+    s->cfg = *cfg;
+    memset(&ss, 0, sizeof(ss));
+    if (cfg->port < 0 || cfg->port > 65535) {
+        rc = err_set(ei, ERR_USAGE, "http", "port must be 0 to 65535");
+        goto fail;
+    }
+    struct sockaddr_in *a4 = (struct sockaddr_in *)&ss;
+    struct sockaddr_in6 *a6 = (struct sockaddr_in6 *)&ss;
+    if (inet_pton(AF_INET, cfg->addr, &a4->sin_addr) == 1) {
+        a4->sin_family = AF_INET;
+        a4->sin_port = htons((uint16_t)cfg->port);
+        sslen = sizeof(*a4);
+    } else if (inet_pton(AF_INET6, cfg->addr, &a6->sin6_addr) == 1) {
+        a6->sin6_family = AF_INET6;
+        a6->sin6_port = htons((uint16_t)cfg->port);
+        sslen = sizeof(*a6);
+        flags |= MHD_USE_IPv6;
+    } else {
+        rc = err_set(ei, ERR_USAGE, "http", "not an IP address to listen on: %s", cfg->addr);
+        goto fail;
+    }
+    (void)sslen;
+    if (!cfg->tls_cert_path != !cfg->tls_key_path) {
+        rc = err_set(ei, ERR_USAGE, "tls", "--tls-cert and --tls-key go together");
+        goto fail;
+    }
+    if (cfg->tls_cert_path) {
+        rc = read_file(cfg->tls_cert_path, &s->tls_cert, ei);
+        if (!rc)
+            rc = read_file(cfg->tls_key_path, &s->tls_key, ei);
+        if (rc)
+            goto fail;
+        flags |= MHD_USE_TLS;
+    }
+    struct MHD_OptionItem tls_opts[] = {
+        {MHD_OPTION_HTTPS_MEM_CERT, 0, s->tls_cert},
+        {MHD_OPTION_HTTPS_MEM_KEY, 0, s->tls_key},
+        {MHD_OPTION_END, 0, NULL},
+    };
+    struct MHD_OptionItem no_opts[] = {{MHD_OPTION_END, 0, NULL}};
+    s->daemon = MHD_start_daemon(
+        flags, (uint16_t)cfg->port, NULL, NULL, on_request, s, MHD_OPTION_SOCK_ADDR, &ss,
+        MHD_OPTION_THREAD_POOL_SIZE, (unsigned)(cfg->threads > 0 ? cfg->threads : 4),
+        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)(cfg->timeout_s > 0 ? cfg->timeout_s : 30),
+        MHD_OPTION_CONNECTION_LIMIT, (unsigned)1000, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
+        (size_t)(64 * 1024), MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
+        MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, s, MHD_OPTION_ARRAY,
+        s->tls_cert ? tls_opts : no_opts, MHD_OPTION_END);
+    if (!s->daemon) {
+        rc = err_set(ei, ERR_IO, "http", "cannot listen on %s port %d (in use, or no rights?)",
+                     cfg->addr, cfg->port);
+        goto fail;
+    }
+    const union MHD_DaemonInfo *di = MHD_get_daemon_info(s->daemon, MHD_DAEMON_INFO_BIND_PORT);
+    s->port = di ? di->port : cfg->port;
+    *out = s;
+    return ERR_OK;
+fail:
+    free(s->tls_cert);
+    free(s->tls_key);
+    free(s);
+    return rc;
+}
+
+int http_port(const http_server *s)
+{
+    return s->port;
+}
+
+void http_stop(http_server *s)
+{
+    if (!s)
+        return;
+    MHD_stop_daemon(s->daemon);
+    free(s->tls_cert);
+    free(s->tls_key);
+    free(s);
+}

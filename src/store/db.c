@@ -1,0 +1,372 @@
+/*
+ * db.c - backend choice by URL, dispatch, transactions, placeholders and the
+ * connection pool (see db.h).
+ */
+#include "store/db.h"
+
+#include <pthread.h>
+#include <stdio.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "store/db_impl.h"
+
+static const struct db_ops *backend_for(const char *url, const char **target)
+{
+    if (!url)
+        return NULL;
+    if (!strncmp(url, "sqlite:", 7)) {
+        *target = url + 7;
+        if (!strncmp(*target, "//", 2))
+            *target += 2;
+        return &db_sqlite_ops;
+    }
+    if (!strncmp(url, "postgresql://", 13) || !strncmp(url, "postgres://", 11)) {
+        *target = url;
+        return &db_pg_ops;
+    }
+    return NULL;
+}
+
+bool db_url_valid(const char *url)
+{
+    const char *t;
+    return backend_for(url, &t) != NULL && *t != '\0';
+}
+
+err_t db_open(const char *url, db **out, errinfo *ei)
+{
+    const char *target = NULL;
+    const struct db_ops *ops = backend_for(url, &target);
+    *out = NULL;
+    if (!ops || !*target)
+        return err_set(ei, ERR_USAGE, "db",
+                       "database URL must be sqlite:PATH or postgresql://...; got '%.200s'",
+                       url ? url : "");
+    err_t rc = ops->open(target, out, ei);
+    if (rc)
+        return rc;
+    (*out)->ops = ops;
+    (*out)->in_tx = false;
+    return ERR_OK;
+}
+
+void db_close(db *d)
+{
+    if (!d)
+        return;
+    db_rollback(d);
+    d->ops->close(d);
+}
+
+db_backend db_kind(const db *d)
+{
+    return d->ops->kind;
+}
+
+const char *db_backend_name(const db *d)
+{
+    return d->ops->name;
+}
+
+err_t db_exec(db *d, const char *sql, errinfo *ei)
+{
+    return d->ops->exec(d, sql, ei);
+}
+
+err_t db_begin(db *d, errinfo *ei)
+{
+    if (d->in_tx)
+        return err_set(ei, ERR_INTERNAL, NULL, "a transaction is already open");
+    err_t rc = d->ops->exec(d, d->ops->kind == DB_SQLITE ? "BEGIN IMMEDIATE" : "BEGIN", ei);
+    if (!rc)
+        d->in_tx = true;
+    return rc;
+}
+
+err_t db_commit(db *d, errinfo *ei)
+{
+    if (!d->in_tx)
+        return err_set(ei, ERR_INTERNAL, NULL, "no transaction is open");
+    err_t rc = d->ops->exec(d, "COMMIT", ei);
+    if (rc) {
+        db_rollback(d);
+        return rc;
+    }
+    d->in_tx = false;
+    return ERR_OK;
+}
+
+void db_rollback(db *d)
+{
+    if (!d->in_tx)
+        return;
+    d->ops->exec(d, "ROLLBACK", NULL);
+    d->in_tx = false;
+}
+
+bool db_in_transaction(const db *d)
+{
+    return d->in_tx;
+}
+
+err_t db_prepare(db *d, const char *sql, db_stmt **out, errinfo *ei)
+{
+    *out = NULL;
+    err_t rc = d->ops->prepare(d, sql, out, ei);
+    if (!rc)
+        (*out)->owner = d;
+    return rc;
+}
+
+err_t db_bind_text(db_stmt *s, int i, const char *v, size_t n)
+{
+    return s->owner->ops->bind_text(s, i, v, n);
+}
+
+err_t db_bind_str(db_stmt *s, int i, const char *v)
+{
+    return v ? db_bind_text(s, i, v, strlen(v)) : db_bind_null(s, i);
+}
+
+err_t db_bind_int64(db_stmt *s, int i, int64_t v)
+{
+    return s->owner->ops->bind_int64(s, i, v);
+}
+
+err_t db_bind_null(db_stmt *s, int i)
+{
+    return s->owner->ops->bind_null(s, i);
+}
+
+err_t db_step(db_stmt *s, bool *row, errinfo *ei)
+{
+    return s->owner->ops->step(s, row, ei);
+}
+
+int64_t db_changes(db_stmt *s)
+{
+    return s->owner->ops->changes(s);
+}
+
+int db_col_count(db_stmt *s)
+{
+    return s->owner->ops->col_count(s);
+}
+
+bool db_col_null(db_stmt *s, int i)
+{
+    return s->owner->ops->col_null(s, i);
+}
+
+const char *db_col_text(db_stmt *s, int i)
+{
+    return s->owner->ops->col_text(s, i);
+}
+
+size_t db_col_len(db_stmt *s, int i)
+{
+    return s->owner->ops->col_len(s, i);
+}
+
+int64_t db_col_int64(db_stmt *s, int i)
+{
+    return s->owner->ops->col_int64(s, i);
+}
+
+void db_reset(db_stmt *s)
+{
+    s->owner->ops->reset(s);
+}
+
+void db_finalize(db_stmt *s)
+{
+    if (s)
+        s->owner->ops->finalize(s);
+}
+
+err_t db_run(db *d, errinfo *ei, int64_t *changes, const char *sql, const char *types, ...)
+{
+    db_stmt *st = NULL;
+    bool row = false;
+    va_list ap;
+    err_t rc = db_prepare(d, sql, &st, ei);
+    if (rc)
+        return rc;
+    va_start(ap, types);
+    for (int i = 0; !rc && types && types[i]; i++) {
+        switch (types[i]) {
+        case 't':
+            rc = db_bind_str(st, i + 1, va_arg(ap, const char *));
+            break;
+        case 'i':
+            rc = db_bind_int64(st, i + 1, va_arg(ap, int64_t));
+            break;
+        case 'n':
+            rc = db_bind_null(st, i + 1);
+            break;
+        default:
+            rc = err_set(ei, ERR_INTERNAL, NULL, "db_run: unknown type '%c'", types[i]);
+        }
+    }
+    va_end(ap);
+    do {
+        if (rc)
+            break;
+        rc = db_step(st, &row, ei);
+    } while (row);
+    if (!rc && changes)
+        *changes = db_changes(st);
+    db_finalize(st);
+    return rc;
+}
+
+char *db_rewrite_placeholders(const char *sql, int *nparams)
+{
+    size_t n = strlen(sql);
+    /* Each '?' (1 byte) becomes at most "$" plus 5 digits. */
+    char *out = malloc(n * 6 + 1);
+    size_t o = 0;
+    int count = 0;
+    if (!out)
+        return NULL;
+    for (size_t i = 0; i < n; i++) {
+        char c = sql[i];
+        if (c == '\'' || c == '"') {
+            /* literal or quoted identifier; a doubled quote stays inside */
+            out[o++] = c;
+            for (i++; i < n; i++) {
+                out[o++] = sql[i];
+                if (sql[i] == c) {
+                    if (i + 1 < n && sql[i + 1] == c)
+                        out[o++] = sql[++i];
+                    else
+                        break;
+                }
+            }
+        } else if (c == '-' && i + 1 < n && sql[i + 1] == '-') {
+            for (; i < n && sql[i] != '\n'; i++)
+                out[o++] = sql[i];
+            if (i < n)
+                out[o++] = sql[i];
+        } else if (c == '/' && i + 1 < n && sql[i + 1] == '*') {
+            out[o++] = sql[i++];
+            out[o++] = sql[i++];
+            for (; i < n && !(sql[i] == '*' && i + 1 < n && sql[i + 1] == '/'); i++)
+                out[o++] = sql[i];
+            if (i < n) {
+                out[o++] = sql[i++];
+                out[o++] = sql[i];
+            }
+        } else if (c == '?') {
+            count++;
+            o += (size_t)snprintf(out + o, 7, "$%d", count);
+        } else {
+            out[o++] = c;
+        }
+    }
+    out[o] = '\0';
+    if (nparams)
+        *nparams = count;
+    return out;
+}
+
+/* The pool: a fixed array of connections, a free list and a condition. */
+struct db_pool {
+    pthread_mutex_t lock;
+    pthread_cond_t freed;
+    char *url;
+    int size, nfree;
+    db **all;
+    db **free_list;
+};
+
+void db_pool_close(db_pool *p)
+{
+    if (!p)
+        return;
+    for (int i = 0; i < p->size; i++)
+        db_close(p->all[i]);
+    pthread_mutex_destroy(&p->lock);
+    pthread_cond_destroy(&p->freed);
+    free(p->all);
+    free(p->free_list);
+    free(p->url);
+    free(p);
+}
+
+err_t db_pool_open(const char *url, int size, db_pool **out, errinfo *ei)
+{
+    err_t rc = ERR_NOMEM;
+    db_pool *p = calloc(1, sizeof(*p));
+    *out = NULL;
+    if (!p)
+        return ERR_NOMEM;
+    if (size < 1)
+        size = 1;
+    pthread_mutex_init(&p->lock, NULL);
+    pthread_cond_init(&p->freed, NULL);
+    p->url = strdup(url);
+    p->all = calloc((size_t)size, sizeof(db *));
+    p->free_list = calloc((size_t)size, sizeof(db *));
+    if (!p->url || !p->all || !p->free_list)
+        goto fail;
+    for (int i = 0; i < size; i++) {
+        rc = db_open(url, &p->all[i], ei);
+        if (rc)
+            goto fail;
+        p->size++;
+        p->free_list[p->nfree++] = p->all[i];
+    }
+    *out = p;
+    return ERR_OK;
+fail:
+    db_pool_close(p);
+    return rc;
+}
+
+db *db_pool_acquire(db_pool *p, int timeout_ms, errinfo *ei)
+{
+    struct timespec until;
+    db *d = NULL;
+    clock_gettime(CLOCK_REALTIME, &until);
+    until.tv_sec += timeout_ms / 1000;
+    until.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
+    if (until.tv_nsec >= 1000000000L) {
+        until.tv_sec++;
+        until.tv_nsec -= 1000000000L;
+    }
+    pthread_mutex_lock(&p->lock);
+    while (p->nfree == 0) {
+        if (pthread_cond_timedwait(&p->freed, &p->lock, &until)) {
+            pthread_mutex_unlock(&p->lock);
+            err_set(ei, ERR_DB_BUSY, NULL, "no database connection free within %d ms", timeout_ms);
+            return NULL;
+        }
+    }
+    d = p->free_list[--p->nfree];
+    pthread_mutex_unlock(&p->lock);
+    if (d->ops->check(d, ei)) {
+        db_pool_release(p, d);
+        return NULL;
+    }
+    return d;
+}
+
+void db_pool_release(db_pool *p, db *d)
+{
+    if (!d)
+        return;
+    db_rollback(d);
+    pthread_mutex_lock(&p->lock);
+    p->free_list[p->nfree++] = d;
+    pthread_cond_signal(&p->freed);
+    pthread_mutex_unlock(&p->lock);
+}
+
+const char *db_pool_url(const db_pool *p)
+{
+    return p->url;
+}

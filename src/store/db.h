@@ -1,0 +1,117 @@
+/*
+ * db.h - the one database interface of benchside.
+ *
+ * One API over SQLite (embedded default) and PostgreSQL (libpq), chosen by URL:
+ *   sqlite:PATH[?busy_timeout=MS]     e.g. sqlite:benchside.db
+ *   postgresql://... or postgres://... (a libpq connection URI)
+ *
+ * SQL text is shared by both backends: `?` placeholders (rewritten to $1, $2,
+ * ... for PostgreSQL, outside quotes and comments), ids made by the program
+ * (TEXT), times as BIGINT UTC microseconds, booleans as INTEGER 0/1, money as
+ * BIGINT cents. store/ knows nothing of the domain: it runs SQL text.
+ *
+ * Ownership: db_open() returns a connection the caller closes with db_close();
+ * db_prepare() returns a statement the caller releases with db_finalize()
+ * before closing its connection. Text bound to a statement is copied. Column
+ * text returned by db_col_text() is owned by the statement and valid until its
+ * next db_step(), db_reset() or db_finalize().
+ *
+ * A connection is used by one thread at a time; db_pool hands them out.
+ *
+ * Errors: ERR_DB_BUSY (locked, serialization failure: try again, HTTP 503),
+ * ERR_DB_UNAVAILABLE (cannot open or connection lost, HTTP 503), ERR_CONFLICT
+ * (unique or primary key violated, HTTP 409), ERR_NOMEM, ERR_DB (anything
+ * else: SQL error, constraint other than uniqueness). The backend's own text is
+ * in ei->message (for logs; not shown to API clients for ERR_DB).
+ */
+#ifndef BENCHSIDE_STORE_DB_H
+#define BENCHSIDE_STORE_DB_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "base/err.h"
+
+typedef struct db db;
+typedef struct db_stmt db_stmt;
+
+typedef enum { DB_SQLITE = 1, DB_POSTGRES = 2 } db_backend;
+
+/* Open a connection to url. On failure *out is NULL and ei says why. */
+err_t db_open(const char *url, db **out, errinfo *ei);
+/* Close a connection (rolling back an open transaction). NULL is fine. */
+void db_close(db *d);
+db_backend db_kind(const db *d);
+/* "sqlite" or "postgresql". */
+const char *db_backend_name(const db *d);
+/* True when url names a backend db_open() knows. */
+bool db_url_valid(const char *url);
+
+/* Run one or more ;-separated statements that take no parameters. */
+err_t db_exec(db *d, const char *sql, errinfo *ei);
+
+/*
+ * Transactions. db_begin() takes the write lock at once on SQLite (BEGIN
+ * IMMEDIATE) so that a transaction never fails half-way for a lock upgrade.
+ * db_rollback() is safe to call when no transaction is open.
+ */
+err_t db_begin(db *d, errinfo *ei);
+err_t db_commit(db *d, errinfo *ei);
+void db_rollback(db *d);
+bool db_in_transaction(const db *d);
+
+/* Prepare one statement with `?` placeholders. */
+err_t db_prepare(db *d, const char *sql, db_stmt **out, errinfo *ei);
+/* Parameters are numbered from 1. The value is copied. */
+err_t db_bind_text(db_stmt *s, int i, const char *v, size_t n);
+err_t db_bind_str(db_stmt *s, int i, const char *v); /* NUL-terminated; NULL binds NULL */
+err_t db_bind_int64(db_stmt *s, int i, int64_t v);
+err_t db_bind_null(db_stmt *s, int i);
+/*
+ * Run the statement (first call) or move to its next row. *row is true while a
+ * row is available, false when done. Returns an error code when the statement
+ * failed; the statement must then be reset or finalized.
+ */
+err_t db_step(db_stmt *s, bool *row, errinfo *ei);
+/* Rows changed by the statement's last run (INSERT, UPDATE, DELETE). */
+int64_t db_changes(db_stmt *s);
+/* Columns are numbered from 0. */
+int db_col_count(db_stmt *s);
+bool db_col_null(db_stmt *s, int i);
+const char *db_col_text(db_stmt *s, int i); /* NULL for SQL NULL */
+size_t db_col_len(db_stmt *s, int i);
+int64_t db_col_int64(db_stmt *s, int i); /* 0 for NULL or text that is no integer */
+/* Make the statement ready to run again; bindings are kept until rebound. */
+void db_reset(db_stmt *s);
+void db_finalize(db_stmt *s);
+
+/*
+ * Convenience: prepare sql, bind args described by types ('t' const char *
+ * (NULL binds NULL), 'i' int64_t, 'n' NULL takes no argument), run it to the
+ * end, finalize. *changes (may be NULL) receives db_changes().
+ */
+err_t db_run(db *d, errinfo *ei, int64_t *changes, const char *sql, const char *types, ...);
+
+/*
+ * Placeholder rewriting for PostgreSQL: `?` outside string literals, quoted
+ * identifiers and comments becomes $1, $2, ... Returns a malloc'd string (caller
+ * frees) and the number of placeholders, or NULL on allocation failure.
+ */
+char *db_rewrite_placeholders(const char *sql, int *nparams);
+
+/* A fixed set of connections shared by threads. */
+typedef struct db_pool db_pool;
+err_t db_pool_open(const char *url, int size, db_pool **out, errinfo *ei);
+/*
+ * Borrow a connection, waiting up to timeout_ms for one to be free. A
+ * PostgreSQL connection that was lost is re-established here. Returns NULL on
+ * time-out or when the database cannot be reached (ei says which).
+ */
+db *db_pool_acquire(db_pool *p, int timeout_ms, errinfo *ei);
+/* Give it back; an open transaction is rolled back. */
+void db_pool_release(db_pool *p, db *d);
+void db_pool_close(db_pool *p);
+const char *db_pool_url(const db_pool *p);
+
+#endif

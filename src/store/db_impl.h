@@ -1,0 +1,49 @@
+/*
+ * db_impl.h - what a storage backend provides to db.c. Private to src/store/.
+ *
+ * A backend's connection struct begins with `struct db`, its statement struct
+ * with `struct db_stmt`; db.c dispatches through the ops table and keeps the
+ * transaction flag. Every op fills ei (may be NULL) on failure.
+ */
+#ifndef BENCHSIDE_STORE_DB_IMPL_H
+#define BENCHSIDE_STORE_DB_IMPL_H
+
+#include "store/db.h"
+
+struct db_ops {
+    const char *name;
+    db_backend kind;
+    /* target is the URL (whole for PostgreSQL, after "sqlite:" for SQLite). */
+    err_t (*open)(const char *target, db **out, errinfo *ei);
+    void (*close)(db *d);
+    err_t (*exec)(db *d, const char *sql, errinfo *ei);
+    /* Re-establish a lost connection; ERR_OK when it is usable. */
+    err_t (*check)(db *d, errinfo *ei);
+    err_t (*prepare)(db *d, const char *sql, db_stmt **out, errinfo *ei);
+    err_t (*bind_text)(db_stmt *s, int i, const char *v, size_t n);
+    err_t (*bind_int64)(db_stmt *s, int i, int64_t v);
+    err_t (*bind_null)(db_stmt *s, int i);
+    err_t (*step)(db_stmt *s, bool *row, errinfo *ei);
+    int64_t (*changes)(db_stmt *s);
+    int (*col_count)(db_stmt *s);
+    bool (*col_null)(db_stmt *s, int i);
+    const char *(*col_text)(db_stmt *s, int i);
+    size_t (*col_len)(db_stmt *s, int i);
+    int64_t (*col_int64)(db_stmt *s, int i);
+    void (*reset)(db_stmt *s);
+    void (*finalize)(db_stmt *s);
+};
+
+struct db {
+    const struct db_ops *ops;
+    bool in_tx;
+};
+
+struct db_stmt {
+    db *owner;
+};
+
+extern const struct db_ops db_sqlite_ops;
+extern const struct db_ops db_pg_ops;
+
+#endif

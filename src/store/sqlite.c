@@ -1,0 +1,259 @@
+/*
+ * sqlite.c - the embedded SQLite backend of db.h.
+ *
+ * The database file is opened in WAL mode with synchronous=FULL (a committed
+ * transaction survives a crash of the machine, not only of the process),
+ * foreign keys on, and a busy timeout (default 5000 ms, `?busy_timeout=MS` in
+ * the URL) after which a locked database answers ERR_DB_BUSY.
+ */
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/str.h"
+#include "store/db_impl.h"
+
+struct sqlite_db {
+    struct db base;
+    sqlite3 *h;
+};
+
+struct sqlite_stmt {
+    struct db_stmt base;
+    sqlite3_stmt *h;
+    int64_t changes;
+};
+
+static err_t map_error(sqlite3 *h, int rc, errinfo *ei)
+{
+    err_t code;
+    int primary = rc & 0xff;
+    switch (primary) {
+    case SQLITE_BUSY:
+    case SQLITE_LOCKED:
+        code = ERR_DB_BUSY;
+        break;
+    case SQLITE_NOMEM:
+        code = ERR_NOMEM;
+        break;
+    case SQLITE_CONSTRAINT:
+        code = (rc == SQLITE_CONSTRAINT_UNIQUE || rc == SQLITE_CONSTRAINT_PRIMARYKEY) ? ERR_CONFLICT
+                                                                                      : ERR_DB;
+        break;
+    case SQLITE_CANTOPEN:
+    case SQLITE_IOERR:
+    case SQLITE_NOTADB:
+    case SQLITE_CORRUPT:
+    case SQLITE_FULL:
+    case SQLITE_READONLY:
+        code = ERR_DB_UNAVAILABLE;
+        break;
+    default:
+        code = ERR_DB;
+    }
+    return err_set(ei, code, NULL, "sqlite: %s", h ? sqlite3_errmsg(h) : sqlite3_errstr(rc));
+}
+
+static err_t sq_open(const char *target, db **out, errinfo *ei)
+{
+    char path[4096];
+    int64_t busy_ms = 5000;
+    const char *q = strchr(target, '?');
+    size_t plen = q ? (size_t)(q - target) : strlen(target);
+    struct sqlite_db *d = NULL;
+    err_t rc;
+    if (plen == 0 || plen >= sizeof(path))
+        return err_set(ei, ERR_USAGE, "db", "sqlite: the database path is empty or too long");
+    memcpy(path, target, plen);
+    path[plen] = '\0';
+    if (q) {
+        const char *opt = q + 1;
+        if (strncmp(opt, "busy_timeout=", 13) ||
+            str_to_int64(opt + 13, strlen(opt + 13), 0, 600000, &busy_ms))
+            return err_set(ei, ERR_USAGE, "db",
+                           "sqlite: the only URL option is busy_timeout=MS (0 to 600000)");
+    }
+    d = calloc(1, sizeof(*d));
+    if (!d)
+        return ERR_NOMEM;
+    int src = sqlite3_open_v2(
+        path, &d->h, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
+    if (src != SQLITE_OK) {
+        rc = map_error(d->h, src, ei);
+        goto fail;
+    }
+    sqlite3_extended_result_codes(d->h, 1);
+    sqlite3_busy_timeout(d->h, (int)busy_ms);
+    src = sqlite3_exec(d->h,
+                       "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;",
+                       NULL, NULL, NULL);
+    if (src != SQLITE_OK) {
+        rc = map_error(d->h, src, ei);
+        goto fail;
+    }
+    *out = &d->base;
+    return ERR_OK;
+fail:
+    sqlite3_close_v2(d->h);
+    free(d);
+    return rc;
+}
+
+static void sq_close(db *base)
+{
+    struct sqlite_db *d = (struct sqlite_db *)base;
+    sqlite3_close_v2(d->h);
+    free(d);
+}
+
+static err_t sq_exec(db *base, const char *sql, errinfo *ei)
+{
+    struct sqlite_db *d = (struct sqlite_db *)base;
+    int src = sqlite3_exec(d->h, sql, NULL, NULL, NULL);
+    return src == SQLITE_OK ? ERR_OK : map_error(d->h, src, ei);
+}
+
+static err_t sq_check(db *base, errinfo *ei)
+{
+    (void)base;
+    (void)ei;
+    return ERR_OK;
+}
+
+static err_t sq_prepare(db *base, const char *sql, db_stmt **out, errinfo *ei)
+{
+    struct sqlite_db *d = (struct sqlite_db *)base;
+    struct sqlite_stmt *s = calloc(1, sizeof(*s));
+    if (!s)
+        return ERR_NOMEM;
+    int src = sqlite3_prepare_v2(d->h, sql, -1, &s->h, NULL);
+    if (src != SQLITE_OK) {
+        free(s);
+        return map_error(d->h, src, ei);
+    }
+    *out = &s->base;
+    return ERR_OK;
+}
+
+static err_t bind_result(int src)
+{
+    if (src == SQLITE_OK)
+        return ERR_OK;
+    return src == SQLITE_NOMEM ? ERR_NOMEM : (src == SQLITE_RANGE ? ERR_INTERNAL : ERR_DB);
+}
+
+static err_t sq_bind_text(db_stmt *base, int i, const char *v, size_t n)
+{
+    struct sqlite_stmt *s = (struct sqlite_stmt *)base;
+    return bind_result(sqlite3_bind_text64(s->h, i, v, n, SQLITE_TRANSIENT, SQLITE_UTF8));
+}
+
+static err_t sq_bind_int64(db_stmt *base, int i, int64_t v)
+{
+    struct sqlite_stmt *s = (struct sqlite_stmt *)base;
+    return bind_result(sqlite3_bind_int64(s->h, i, v));
+}
+
+static err_t sq_bind_null(db_stmt *base, int i)
+{
+    struct sqlite_stmt *s = (struct sqlite_stmt *)base;
+    return bind_result(sqlite3_bind_null(s->h, i));
+}
+
+static err_t sq_step(db_stmt *base, bool *row, errinfo *ei)
+{
+    struct sqlite_stmt *s = (struct sqlite_stmt *)base;
+    sqlite3 *h = sqlite3_db_handle(s->h);
+    int src = sqlite3_step(s->h);
+    *row = false;
+    if (src == SQLITE_ROW) {
+        *row = true;
+        return ERR_OK;
+    }
+    if (src == SQLITE_DONE) {
+        s->changes = sqlite3_changes64(h);
+        return ERR_OK;
+    }
+    err_t rc = map_error(h, sqlite3_extended_errcode(h), ei);
+    sqlite3_reset(s->h);
+    return rc;
+}
+
+static int64_t sq_changes(db_stmt *base)
+{
+    return ((struct sqlite_stmt *)base)->changes;
+}
+
+static int sq_col_count(db_stmt *base)
+{
+    return sqlite3_column_count(((struct sqlite_stmt *)base)->h);
+}
+
+static bool sq_col_null(db_stmt *base, int i)
+{
+    return sqlite3_column_type(((struct sqlite_stmt *)base)->h, i) == SQLITE_NULL;
+}
+
+static const char *sq_col_text(db_stmt *base, int i)
+{
+    return (const char *)sqlite3_column_text(((struct sqlite_stmt *)base)->h, i);
+}
+
+static size_t sq_col_len(db_stmt *base, int i)
+{
+    struct sqlite_stmt *s = (struct sqlite_stmt *)base;
+    sqlite3_column_text(s->h, i); /* convert first, so that bytes counts the text */
+    return (size_t)sqlite3_column_bytes(s->h, i);
+}
+
+static int64_t sq_col_int64(db_stmt *base, int i)
+{
+    struct sqlite_stmt *s = (struct sqlite_stmt *)base;
+    int t = sqlite3_column_type(s->h, i);
+    if (t == SQLITE_INTEGER)
+        return sqlite3_column_int64(s->h, i);
+    if (t == SQLITE_TEXT) {
+        int64_t v = 0;
+        const char *p = (const char *)sqlite3_column_text(s->h, i);
+        if (p && !str_to_int64(p, strlen(p), INT64_MIN, INT64_MAX, &v))
+            return v;
+    }
+    return 0;
+}
+
+static void sq_reset(db_stmt *base)
+{
+    struct sqlite_stmt *s = (struct sqlite_stmt *)base;
+    sqlite3_reset(s->h);
+    s->changes = 0;
+}
+
+static void sq_finalize(db_stmt *base)
+{
+    struct sqlite_stmt *s = (struct sqlite_stmt *)base;
+    sqlite3_finalize(s->h);
+    free(s);
+}
+
+const struct db_ops db_sqlite_ops = {
+    .name = "sqlite",
+    .kind = DB_SQLITE,
+    .open = sq_open,
+    .close = sq_close,
+    .exec = sq_exec,
+    .check = sq_check,
+    .prepare = sq_prepare,
+    .bind_text = sq_bind_text,
+    .bind_int64 = sq_bind_int64,
+    .bind_null = sq_bind_null,
+    .step = sq_step,
+    .changes = sq_changes,
+    .col_count = sq_col_count,
+    .col_null = sq_col_null,
+    .col_text = sq_col_text,
+    .col_len = sq_col_len,
+    .col_int64 = sq_col_int64,
+    .reset = sq_reset,
+    .finalize = sq_finalize,
+};
