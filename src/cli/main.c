@@ -117,8 +117,8 @@ static int run_server(int argc, char **argv, bool demo)
             o.tls_key = optarg;
             break;
         case OPT_MAX_BODY:
-            if (str_to_int64(optarg, strlen(optarg), 1024, 1024LL * 1024 * 1024, &v))
-                return usage_error(usage, "--max-body wants bytes from 1024 to 1 GiB, got '%s'",
+            if (str_to_int64(optarg, strlen(optarg), 256, 1024LL * 1024 * 1024, &v))
+                return usage_error(usage, "--max-body wants bytes from 256 to 1 GiB, got '%s'",
                                    optarg);
             o.max_body = (size_t)v;
             break;

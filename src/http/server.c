@@ -449,6 +449,44 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     *con_cls = NULL;
 }
 
+static int hex_value(char c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
+
+/*
+ * Percent-decoding of paths and query values. %00 is left as it is written:
+ * decoded, it would cut the path short (/app.js%00.html would be /app.js), so
+ * a path holding it matches nothing.
+ */
+static size_t on_unescape(void *cls, struct MHD_Connection *conn, char *s)
+{
+    char *w = s;
+    (void)cls;
+    (void)conn;
+    for (const char *r = s; *r;) {
+        int hi, lo;
+        if (r[0] == '%' && (hi = hex_value(r[1])) >= 0 && (lo = hex_value(r[2])) >= 0 &&
+            (hi | lo) != 0) {
+            *w++ = (char)(hi * 16 + lo);
+            r += 3;
+        } else {
+            *w++ = *r++;
+        }
+    }
+    *w = '\0';
+    return (size_t)(w - s);
+}
+
+static void on_mhd_log(void *cls, const char *fmt, va_list ap)
+    __attribute__((format(printf, 2, 0)));
+
 static void on_mhd_log(void *cls, const char *fmt, va_list ap)
 {
     char msg[512];
@@ -542,8 +580,8 @@ err_t http_start(const http_config *cfg, http_server **out, errinfo *ei)
         MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)(cfg->timeout_s > 0 ? cfg->timeout_s : 30),
         MHD_OPTION_CONNECTION_LIMIT, (unsigned)1000, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
         (size_t)(64 * 1024), MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
-        MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, s, MHD_OPTION_ARRAY,
-        s->tls_cert ? tls_opts : no_opts, MHD_OPTION_END);
+        MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, s, MHD_OPTION_UNESCAPE_CALLBACK, on_unescape, s,
+        MHD_OPTION_ARRAY, s->tls_cert ? tls_opts : no_opts, MHD_OPTION_END);
     if (!s->daemon) {
         rc = err_set(ei, ERR_IO, "http", "cannot listen on %s port %d (in use, or no rights?)",
                      cfg->addr, cfg->port);

@@ -42,6 +42,18 @@ HEX64_RE = re.compile(r"^[0-9a-f]{64}$")
 ROLES = ("admin", "supervisor", "technician", "biomed", "clinician", "interface")
 
 
+SANITIZER_RE = re.compile(r"ERROR: AddressSanitizer|ERROR: LeakSanitizer|runtime error: |"
+                          r"ThreadSanitizer|SUMMARY: UndefinedBehaviorSanitizer")
+
+
+def sanitizer_report(text):
+    """The first sanitizer report in text (with some context), or None."""
+    m = SANITIZER_RE.search(text or "")
+    if not m:
+        return None
+    return text[max(0, m.start() - 200):m.start() + 3000]
+
+
 def bin_path():
     p = os.environ.get("BENCHSIDE_BIN") or "build-test/benchside"
     p = Path(p)
@@ -492,8 +504,17 @@ class ServerTestCase(unittest.TestCase):
     @classmethod
     def tearDownClass(cls):
         if cls.server is not None:
-            cls.server.cleanup()
+            srv = cls.server
             cls.server = None
+            rc = srv.stop()
+            text = srv.stderr_text()
+            srv.cleanup()
+            rep = sanitizer_report(text)
+            if rep:
+                raise AssertionError("sanitizer report in server stderr:\n" + rep)
+            if rc != 0:
+                raise AssertionError("server exited with %s after SIGTERM (want 0):\n%s"
+                                     % (rc, text[-3000:]))
 
     def run(self, result=None):
         if result is None:

@@ -248,11 +248,11 @@ class TestBasics(ServerTestCase):
 
 
 class TestMaxBody(ServerTestCase):
-    server_args = ("--max-body", "1000")
+    server_args = ("--max-body", "2048")
 
     def test_over_limit(self):
-        body = json.dumps({"username": "x" * 1100, "password": "y"}).encode()
-        self.assertGreater(len(body), 1000)
+        body = json.dumps({"username": "x" * 2100, "password": "y"}).encode()
+        self.assertGreater(len(body), 2048)
         r = self.server.request("POST", "/api/v1/session", body=body)
         self.assertError(r, 413, "too_large")
         self.assertSecurityHeaders(r, api=True)
@@ -260,8 +260,8 @@ class TestMaxBody(ServerTestCase):
     def test_under_limit(self):
         body = json.dumps({"username": ADMIN_USER, "password": ADMIN_PASSWORD,
                            }).encode()
-        body = body[:-1] + b" " * (990 - len(body)) + b"}"
-        self.assertLessEqual(len(body), 1000)
+        body = body[:-1] + b" " * (2048 - len(body)) + b"}"
+        self.assertEqual(len(body), 2048)
         r = self.server.request("POST", "/api/v1/session", body=body)
         self.assertEqual(r.status, 200, r.raw)
 
@@ -602,6 +602,29 @@ class TestUsers(ServerTestCase, AuditMixin):
         # nothing changed
         self.server.login()
 
+    def test_concurrent_duplicate(self):
+        import threading
+        name = unique("race")
+        results = []
+
+        def worker():
+            r = self.post_user({"username": name, "password": "password-123",
+                                "role": "technician"})
+            results.append((r.status, r.json))
+        threads = [threading.Thread(target=worker) for _ in range(10)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(60)
+        statuses = sorted(s for s, _ in results)
+        self.assertEqual(statuses.count(201), 1, results)
+        for st, body in results:
+            if st != 201:
+                self.assertEqual(st, 409, body)
+                self.assertEqual(body["error"]["code"], "conflict")
+        r = self.server.get("/api/v1/users?limit=200", token=self.server.admin())
+        self.assertEqual([u["username"] for u in r.json["items"]].count(name), 1)
+
     def test_list(self):
         name = unique("ls")
         u = self.server.create_user(name, "supervisor")
@@ -883,6 +906,32 @@ class TestAudit(ServerTestCase, AuditMixin):
         self.assertError(r, 403, "forbidden")
         r = self.server.get("/api/v1/audit/verify")
         self.assertError(r, 401, "unauthorized")
+
+    def test_concurrent_writes_keep_chain(self):
+        import threading
+        errors = []
+
+        def worker(i):
+            try:
+                for j in range(5):
+                    r = self.server.get("/api/v1/users", token=self.tech)
+                    if r.status != 403:
+                        errors.append((i, j, r.status, r.raw[:200]))
+            except Exception as e:  # pragma: no cover
+                errors.append((i, repr(e)))
+        threads = [threading.Thread(target=worker, args=(i,)) for i in range(16)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(60)
+        self.assertEqual(errors, [])
+        items = self.audit_items(limit=500)
+        seqs = [e["seq"] for e in items]
+        self.assertEqual(seqs, list(range(seqs[0], seqs[0] - len(seqs), -1)),
+                         "audit seq numbers are not contiguous")
+        r = self.server.get("/api/v1/audit/verify", token=self.server.admin())
+        self.assertEqual(r.status, 200, r.raw)
+        self.assertIs(r.json.get("ok"), True, r.json)
 
     def test_verify(self):
         top = self.audit_items(limit=1)[0]["seq"]

@@ -2,6 +2,7 @@
 and leaves nothing half-written; a tampered trail fails /api/v1/audit/verify."""
 
 import sqlite3
+import subprocess
 import time
 import unittest
 
@@ -64,6 +65,46 @@ class TestSqliteBusy(ServerTestCase):
             lock.execute("ROLLBACK")
             lock.close()
         self.assertEqual(self.server.get("/api/v1/health").status, 200)
+
+
+class TestPostgresFaults(ServerTestCase):
+    """PostgreSQL only: killed connections are replaced; a vanished database gives
+    503 database_unavailable and the server stays up."""
+
+    @classmethod
+    def setUpClass(cls):
+        if not harness.pg_url():
+            raise unittest.SkipTest("BENCHSIDE_TEST_PG not set")
+        super().setUpClass()
+
+    def psql(self, sql):
+        r = subprocess.run(["psql", harness.pg_url(), "-v", "ON_ERROR_STOP=1", "-Atc", sql],
+                           capture_output=True, text=True, timeout=60)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        return r.stdout
+
+    def test_1_backends_terminated(self):
+        tok = self.server.admin()
+        self.psql("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '%s'"
+                  % self.server.db.pg_name)
+        for _ in range(3):
+            r = self.server.get("/api/v1/session", token=tok)
+            self.assertIn(r.status, (200, 503), r.raw)
+            if r.status == 503:
+                self.assertError(r, 503, "database_unavailable")
+        r = self.server.get("/api/v1/session", token=tok)
+        self.assertEqual(r.status, 200, "no recovery after the connections were killed: %r"
+                         % r.raw)
+
+    def test_2_database_dropped(self):
+        self.psql("DROP DATABASE %s WITH (FORCE)" % self.server.db.pg_name)
+        r = self.server.get("/api/v1/health")
+        self.assertError(r, 503, "database_unavailable")
+        self.assertSecurityHeaders(r, api=True)
+        r = self.server.post("/api/v1/session", {"username": harness.ADMIN_USER,
+                                                 "password": harness.ADMIN_PASSWORD})
+        self.assertError(r, 503, "database_unavailable")
+        self.assertTrue(self.server.alive())
 
 
 class TestAuditTamperLive(ServerTestCase):

@@ -1,0 +1,2 @@
+SELECT * FROM t WHERE a = ? AND b = '?''' -- ?
+ AND c = "?" /* ? */ AND d = ?
