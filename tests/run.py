@@ -110,6 +110,17 @@ def run_system(label, env):
         sys.stdout.write(out[-20000:])
 
 
+def npm_tools():
+    """Install the npm test tools (tests/tools) from their lock file, once."""
+    tools = os.path.join(ROOT, "tests", "tools")
+    stamp = os.path.join(tools, "node_modules", ".package-lock.json")
+    if os.path.exists(stamp) and os.path.getmtime(stamp) >= os.path.getmtime(
+            os.path.join(tools, "package-lock.json")):
+        return
+    subprocess.run(["npm", "ci", "--no-audit", "--no-fund", "--loglevel=error"], cwd=tools,
+                   check=True, timeout=600)
+
+
 def free_port():
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -127,6 +138,9 @@ def main():
 
     log("== build (ASan + UBSan) in %s" % a.build)
     build(builddir)
+    if not a.unit_only:
+        log("== npm test tools")
+        npm_tools()
     env = sanitizer_env()
     env["BENCHSIDE_BIN"] = os.path.join(builddir, "benchside")
     units = sorted(glob.glob(os.path.join(builddir, "tests", "test_*")))

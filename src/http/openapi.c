@@ -156,15 +156,15 @@ static json_t *operation(const http_route *rt)
         json_decref(params);
     if (rt->request)
         json_object_set_new(op, "requestBody",
-                            json_pack("{s:b,s:{s:{s:{s:s++}}}}", "required", 1, "content",
+                            json_pack("{s:b,s:{s:{s:{s:s+}}}}", "required", 1, "content",
                                       "application/json", "schema", "$ref", "#/components/schemas/",
                                       rt->request));
     snprintf(code, sizeof(code), "%d", rt->ok_status ? rt->ok_status : 200);
     if (rt->response)
         json_object_set_new(responses, code,
-                            json_pack("{s:s,s:{s:{s:{s:s++}}}}", "description", "Success",
-                                      "content", "application/json", "schema", "$ref",
-                                      "#/components/schemas/", rt->response));
+                            json_pack("{s:s,s:{s:{s:{s:s+}}}}", "description", "Success", "content",
+                                      "application/json", "schema", "$ref", "#/components/schemas/",
+                                      rt->response));
     else
         json_object_set_new(responses, code, json_pack("{s:s}", "description", "Success"));
     json_object_set_new(responses, "400", error_response("Bad request: the field is named"));

@@ -356,7 +356,8 @@ class Server:
             except ServerError as e:
                 last_err = e
                 self._kill()
-                if "exited" not in str(e):
+                # retry only when another process took the port meanwhile
+                if "exited" not in str(e) or "in use" not in str(e).lower():
                     break
         raise last_err
 

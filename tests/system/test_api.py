@@ -304,6 +304,9 @@ class TestSessions(ServerTestCase, AuditMixin):
         r = self.server.get("/api/v1/session", headers={"Cookie": "bs_session=" + tok})
         self.assertEqual(r.status, 200, r.raw)
         self.assertEqual(r.json["user"]["username"], ADMIN_USER)
+        r = self.server.get("/api/v1/session",
+                            headers={"Cookie": "theme=dark; bs_session=%s; lang=en" % tok})
+        self.assertEqual(r.status, 200, r.raw)
 
     def test_no_or_bad_token(self):
         for hdrs in ({}, {"Authorization": "Bearer nonsense"},
@@ -342,6 +345,9 @@ class TestSessions(ServerTestCase, AuditMixin):
         r = self.server.post("/api/v1/session", {"username": name,
                                                  "password": "right-password-1"})
         self.assertError(r, 403, "account_locked")
+        r = self.server.post("/api/v1/session", {"username": name,
+                                                 "password": "wrong-pass-again"})
+        self.assertError(r, 403, "account_locked")
         r = self.server.get("/api/v1/users/" + u["id"], token=self.server.admin())
         self.assertEqual(r.status, 200)
         self.assertIs(r.json["locked"], True)
@@ -354,8 +360,9 @@ class TestSessions(ServerTestCase, AuditMixin):
         self.assertIn("locked", reasons)
         self.assertIn("bad_password", reasons)
         # unlock
-        r = self.server.post("/api/v1/users/%s/unlock" % u["id"], {},
-                             token=self.server.admin())
+        # a POST without a body needs no Content-Type
+        r = self.server.request("POST", "/api/v1/users/%s/unlock" % u["id"],
+                                token=self.server.admin())
         self.assertEqual(r.status, 200, r.raw)
         self.assertUser(r.json, username=name)
         self.assertIs(r.json["locked"], False)
@@ -500,6 +507,36 @@ class TestUsers(ServerTestCase, AuditMixin):
         self.assertEqual(r.status, 200, r.raw)
         self.assertEqual(r.json, u)
         self.server.login(name, "password-123")
+
+    def test_unicode_display_name(self):
+        u = self.server.create_user(unique("un"), "technician",
+                                    display_name="Zoë Ünal 山田")
+        self.assertEqual(u["display_name"], "Zoë Ünal 山田")
+        r = self.server.get("/api/v1/users/" + u["id"], token=self.server.admin())
+        self.assertEqual(r.json["display_name"], "Zoë Ünal 山田")
+
+    def test_list_pagination(self):
+        tok = self.server.admin()
+        for i in range(3):
+            self.server.create_user(unique("pg"), "technician")
+        full = self.server.get("/api/v1/users?limit=200", token=tok).json["items"]
+        seen, cursor, pages = [], None, 0
+        while True:
+            r = self.server.get("/api/v1/users?limit=2" +
+                                ("&cursor=" + urllib.parse.quote(cursor) if cursor else ""),
+                                token=tok)
+            self.assertEqual(r.status, 200, r.raw)
+            self.assertLessEqual(len(r.json["items"]), 2)
+            seen += [u["id"] for u in r.json["items"]]
+            cursor = r.json["next"]
+            pages += 1
+            self.assertLess(pages, 500)
+            if cursor is None:
+                break
+        self.assertEqual(len(seen), len(set(seen)), "pages overlap")
+        self.assertEqual(set(seen), {u["id"] for u in full})
+        r = self.server.get("/api/v1/users?limit=0", token=tok)
+        self.assertError(r, 400, "invalid", field="limit")
 
     def test_create_without_display_name(self):
         name = unique("nd")

@@ -100,6 +100,60 @@ class TestCliBasics(CliTestCase):
                 self.assertExit(r, 2, " ".join(args))
                 self.assertTrue(r.stderr.strip() or r.stdout.strip(), "no message")
 
+    def test_serve_bad_options(self):
+        d = self.new_db()
+        self.assertExit(self.add_user(d.url, "admin", "admin"), 0)
+        port = "127.0.0.1:%d" % free_port()
+        base = ["serve", "--db", d.url, "--http", port]
+        for extra in (["--session-idle-seconds", "abc"], ["--session-idle-seconds", "-5"],
+                      ["--max-body", "lots"], ["--tls-cert", os.path.join(self.tmp, "c.pem")],
+                      ["--tls-key", os.path.join(self.tmp, "k.pem")], ["--threads", "x"]):
+            with self.subTest(extra=extra):
+                try:
+                    r = self.cli(*(base + extra), timeout=30)
+                except subprocess.TimeoutExpired:
+                    self.fail("serve started despite %s" % extra)
+                self.assertExit(r, 2, " ".join(extra))
+        for http in ("nonsense", "127.0.0.1:99999", "127.0.0.1:"):
+            with self.subTest(http=http):
+                try:
+                    r = self.cli("serve", "--db", d.url, "--http", http, timeout=30)
+                except subprocess.TimeoutExpired:
+                    self.fail("serve started on --http %s" % http)
+                self.assertIn(r.returncode, (1, 2), out(r))
+                self.assertTrue(out(r).strip())
+
+    def test_serve_missing_tls_files(self):
+        d = self.new_db()
+        self.assertExit(self.add_user(d.url, "admin", "admin"), 0)
+        try:
+            r = self.cli("serve", "--db", d.url, "--http", "127.0.0.1:%d" % free_port(),
+                         "--tls-cert", os.path.join(self.tmp, "none-c.pem"),
+                         "--tls-key", os.path.join(self.tmp, "none-k.pem"), timeout=30)
+        except subprocess.TimeoutExpired:
+            self.fail("serve started without its TLS files")
+        self.assertExit(r, 1)
+        self.assertIn("none-c.pem", out(r))
+
+    def test_serve_port_in_use(self):
+        import socket
+        d = self.new_db()
+        self.assertExit(self.add_user(d.url, "admin", "admin"), 0)
+        s = socket.socket()
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        s.bind(("127.0.0.1", 0))
+        s.listen(1)
+        try:
+            try:
+                r = self.cli("serve", "--db", d.url, "--http",
+                             "127.0.0.1:%d" % s.getsockname()[1], timeout=30)
+            except subprocess.TimeoutExpired:
+                self.fail("serve kept running on a port already in use")
+            self.assertExit(r, 1)
+            self.assertTrue(out(r).strip())
+        finally:
+            s.close()
+
     def test_missing_required_option(self):
         d = self.new_db()
         self.assertExit(self.cli("migrate", "--db", d.url), 0)

@@ -103,6 +103,23 @@ static int64_t auth_user_count(const char *username)
     return auth_scalar("SELECT COUNT(*) FROM users WHERE username = ?", username);
 }
 
+/* The time of event seq. */
+static int64_t auth_event_at(int64_t seq)
+{
+    errinfo ei = {0};
+    db_stmt *st = NULL;
+    bool row = false;
+    int64_t v;
+    assert_int_equal(db_prepare(auth_db, "SELECT at FROM audit_event WHERE seq = ?", &st, &ei),
+                     ERR_OK);
+    assert_int_equal(db_bind_int64(st, 1, seq), ERR_OK);
+    assert_int_equal(db_step(st, &row, &ei), ERR_OK);
+    assert_true(row);
+    v = db_col_int64(st, 0);
+    db_finalize(st);
+    return v;
+}
+
 /* Events of actor and action newer than seq after. */
 static int64_t auth_count_since(const char *actor, const char *action, int64_t after)
 {
@@ -1267,6 +1284,30 @@ static void test_audit_list(void **state)
             assert_int_equal(auth_ev_seq(json_array_get(items, (size_t)k)), seqs[cases[c].want[k]]);
         assert_int_equal(next, 0);
         json_decref(items);
+    }
+    /* from and to are inclusive, to the microsecond. */
+    {
+        int64_t at2 = auth_event_at(seqs[2]), at3 = auth_event_at(seqs[3]);
+        assert_true(at2 > t1 && at3 >= at2 && at3 < t2);
+        audit_filter edge = {.actor = actor, .from = at2, .to = at3, .limit = 100};
+        items = auth_list(&edge, &next);
+        assert_int_equal(json_array_size(items), 2);
+        assert_int_equal(auth_ev_seq(json_array_get(items, 0)), seqs[3]);
+        assert_int_equal(auth_ev_seq(json_array_get(items, 1)), seqs[2]);
+        json_decref(items);
+        if (at3 > at2) {
+            edge.to = at3 - 1;
+            items = auth_list(&edge, &next);
+            assert_int_equal(json_array_size(items), 1);
+            assert_int_equal(auth_ev_seq(json_array_get(items, 0)), seqs[2]);
+            json_decref(items);
+            edge.from = at2 + 1;
+            edge.to = at3;
+            items = auth_list(&edge, &next);
+            assert_int_equal(json_array_size(items), 1);
+            assert_int_equal(auth_ev_seq(json_array_get(items, 0)), seqs[3]);
+            json_decref(items);
+        }
     }
     /* The other actor's events are there too, and an unknown actor has none. */
     audit_filter of = {.actor = other, .limit = 100};

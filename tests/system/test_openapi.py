@@ -1,0 +1,99 @@
+"""The OpenAPI document, checked by implementations nobody here wrote:
+@apidevtools/swagger-parser validates the document, and Ajv checks real
+responses of the running server against the document's own schemas
+(tests/tools, installed from the npm registry by tests/run.py)."""
+import json
+import os
+import shutil
+import subprocess
+import tempfile
+
+from tests.system.harness import ADMIN_PASSWORD, ServerTestCase, unique
+
+TOOLS = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "tools")
+
+
+def node_tool(script, *args):
+    if not shutil.which("node") or not os.path.isdir(os.path.join(TOOLS, "node_modules")):
+        raise AssertionError("the npm test tools are missing: run `npm ci` in tests/tools "
+                             "(tests/run.py does it)")
+    return subprocess.run(["node", os.path.join(TOOLS, script), *args], capture_output=True,
+                          text=True, timeout=120)
+
+
+class TestOpenAPI(ServerTestCase):
+    def setUp(self):
+        self.tmp = tempfile.mkdtemp(prefix="benchside-openapi-")
+        r = self.server.get("/api/v1/openapi.json")
+        self.assertEqual(r.status, 200)
+        self.doc = r.json
+        self.doc_file = os.path.join(self.tmp, "openapi.json")
+        with open(self.doc_file, "w") as fh:
+            json.dump(self.doc, fh)
+
+    def tearDown(self):
+        shutil.rmtree(self.tmp, ignore_errors=True)
+
+    def test_document_is_valid_openapi(self):
+        p = node_tool("validate-openapi.mjs", self.doc_file)
+        self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
+        self.assertIn("valid OpenAPI 3.0", p.stdout)
+
+    def test_every_operation_documents_success_and_body(self):
+        for path, item in self.doc["paths"].items():
+            for method, op in item.items():
+                codes = [c for c in op["responses"] if c.startswith("2")]
+                self.assertEqual(len(codes), 1, "%s %s: %s" % (method, path, codes))
+                if method in ("post", "patch", "put") and path not in (
+                        "/api/v1/users/{id}/unlock",):
+                    self.assertIn("requestBody", op, "%s %s" % (method, path))
+                if codes[0] != "204":
+                    self.assertIn("content", op["responses"][codes[0]], "%s %s" % (method, path))
+
+    def test_broken_document_is_refused_by_the_validator(self):
+        # The validator must be able to fail: a dangling reference.
+        bad = json.loads(json.dumps(self.doc))
+        bad["components"]["schemas"]["User"]["properties"]["role"]["$ref"] = \
+            "#/components/schemas/NoSuchSchema"
+        path = os.path.join(self.tmp, "bad.json")
+        with open(path, "w") as fh:
+            json.dump(bad, fh)
+        p = node_tool("validate-openapi.mjs", path)
+        self.assertEqual(p.returncode, 1, p.stdout + p.stderr)
+
+    def test_responses_match_their_schemas(self):
+        srv = self.server
+        admin = srv.admin()
+        samples = []
+
+        def add(schema, resp, status):
+            self.assertEqual(resp.status, status, resp.raw[:300])
+            samples.append({"schema": schema, "body": resp.json})
+
+        add("Health", srv.get("/api/v1/health"), 200)
+        add("SessionCreated", srv.post("/api/v1/session", {"username": "admin",
+                                                           "password": ADMIN_PASSWORD}), 200)
+        add("Session", srv.get("/api/v1/session", token=admin), 200)
+        name = unique("oa")
+        created = srv.post("/api/v1/users", {"username": name, "password": "password-0001",
+                                             "role": "technician", "display_name": "O A"},
+                           token=admin)
+        add("User", created, 201)
+        uid = created.json["id"]
+        add("User", srv.get("/api/v1/users/" + uid, token=admin), 200)
+        add("User", srv.patch("/api/v1/users/" + uid, {"role": "biomed"}, token=admin), 200)
+        add("User", srv.post("/api/v1/users/%s/unlock" % uid, None, token=admin), 200)
+        add("UserPage", srv.get("/api/v1/users?limit=1", token=admin), 200)
+        add("AuditPage", srv.get("/api/v1/audit?limit=5", token=admin), 200)
+        add("AuditVerify", srv.get("/api/v1/audit/verify", token=admin), 200)
+        add("Error", srv.post("/api/v1/users", {"username": name}, token=admin), 400)
+        add("Error", srv.get("/api/v1/users", token=None), 401)
+        add("Error", srv.request("POST", "/api/v1/session", body=b'{"a":', headers={
+            "Content-Type": "application/json"}), 400)
+
+        path = os.path.join(self.tmp, "samples.json")
+        with open(path, "w") as fh:
+            json.dump(samples, fh)
+        p = node_tool("validate-responses.mjs", self.doc_file, path)
+        self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
+        self.assertIn("%d of %d" % (len(samples), len(samples)), p.stdout)
