@@ -36,9 +36,11 @@ enum {
     F__COUNT
 };
 
+/* Taking the next number locks the head row until commit: events are numbered,
+ * chained and timed in one order. */
 static const char sql_head_bump[] =
-    "UPDATE audit_head SET seq = seq + 1 WHERE id = 1 RETURNING seq, hash";
-static const char sql_head_set[] = "UPDATE audit_head SET hash = ? WHERE id = 1";
+    "UPDATE audit_head SET seq = seq + 1 WHERE id = 1 RETURNING seq, hash, at";
+static const char sql_head_set[] = "UPDATE audit_head SET hash = ?, at = ? WHERE id = 1";
 static const char sql_insert[] =
     "INSERT INTO audit_event (seq, id, at, actor_id, actor, action, entity_type, entity_id,"
     " source, outcome, detail, prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
@@ -74,7 +76,7 @@ err_t audit_write(db *d, const audit_ctx *ctx, const char *action, const char *e
     bool row = false;
     char prev[HASH_HEX], hash[HASH_HEX], id[ID_LEN + 1], seqs[24], ats[24];
     char *detail_text = NULL;
-    int64_t seq, at = time_now_us();
+    int64_t seq, at;
     err_t rc;
 
     if (!db_in_transaction(d))
@@ -95,6 +97,10 @@ err_t audit_write(db *d, const audit_ctx *ctx, const char *action, const char *e
     }
     seq = db_col_int64(st, 0);
     memcpy(prev, db_col_text(st, 1), HASH_HEX);
+    /* Read the clock under the lock, and never before the previous event. */
+    at = time_now_us();
+    if (at < db_col_int64(st, 2))
+        at = db_col_int64(st, 2);
     db_finalize(st);
     st = NULL;
 
@@ -121,7 +127,7 @@ err_t audit_write(db *d, const audit_ctx *ctx, const char *action, const char *e
                 detail_text, prev, hash);
     if (rc)
         goto done;
-    rc = db_run(d, ei, NULL, sql_head_set, "t", hash);
+    rc = db_run(d, ei, NULL, sql_head_set, "ti", hash, at);
 done:
     db_finalize(st);
     free(detail_text);

@@ -52,10 +52,13 @@ CREATE INDEX audit_event_actor ON audit_event (actor, at);
 CREATE INDEX audit_event_entity ON audit_event (entity_type, entity_id, at);
 CREATE INDEX audit_event_action ON audit_event (action, at);
 
+-- at: the time of the last event; events never go back in time, even when
+-- the clock does.
 CREATE TABLE audit_head (
     id INTEGER PRIMARY KEY CHECK (id = 1),
     seq BIGINT NOT NULL,
-    hash TEXT NOT NULL
+    hash TEXT NOT NULL,
+    at BIGINT NOT NULL
 );
-INSERT INTO audit_head (id, seq, hash)
-VALUES (1, 0, '0000000000000000000000000000000000000000000000000000000000000000');
+INSERT INTO audit_head (id, seq, hash, at)
+VALUES (1, 0, '0000000000000000000000000000000000000000000000000000000000000000', 0);
