@@ -236,7 +236,10 @@ err_t audit_verify(db *d, audit_verify_result *r, errinfo *ei)
                 broken(r, expect, "events %lld to %lld were removed from the end of the trail",
                        (long long)expect, (long long)head);
             else
-                broken(r, head, "the audit head was moved back to event %lld", (long long)head);
+                broken(r, head + 1,
+                       "event %lld is not in the audit head (which ends at event %lld): it was "
+                       "inserted, or the head was moved back",
+                       (long long)(head + 1), (long long)head);
         } else if (strcmp(db_col_text(st, 1) ? db_col_text(st, 1) : "", prev)) {
             broken(r, expect - 1, "the audit head hash does not match event %lld",
                    (long long)(expect - 1));

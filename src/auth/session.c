@@ -44,7 +44,7 @@ static void token_hash(const char *token, char out[65])
 static err_t refuse(db *d, const audit_ctx *ctx, const char *user_id, const char *reason,
                     err_t code, errinfo *ei)
 {
-    errinfo aei;
+    errinfo aei = {0};
     json_t *detail = json_pack("{s:s}", "reason", reason);
     err_t rc = audit_record(d, ctx, "session.fail", "user", user_id, "failed", detail, &aei);
     json_decref(detail);
@@ -77,12 +77,14 @@ err_t session_login(db *d, const char *username, const char *password, const cha
     char actor[USER_NAME_MAX + 1];
     snprintf(actor, sizeof(actor), "%s", username ? username : "");
     audit_ctx ctx = {NULL, actor, source};
+    if (!password)
+        password = "";
 
     rc = user_get_by_name(d, username, &u, ei);
     if (rc == ERR_NOT_FOUND) {
         /* Spend the same time as for a real account, so names cannot be probed. */
         pthread_once(&dummy_once, dummy_init);
-        user_verify_password(dummy_hash, password ? password : "");
+        user_verify_password(dummy_hash, password);
         return refuse(d, &ctx, NULL, "unknown_user", ERR_BAD_CREDENTIALS, ei);
     }
     if (rc)

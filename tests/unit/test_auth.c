@@ -45,6 +45,7 @@
 #define AUTH_SOURCE  "192.0.2.1"
 #define AUTH_THREADS 2
 #define AUTH_PER_THR 50
+#define AUTH_EVENTS  ((int64_t)AUTH_THREADS * AUTH_PER_THR)
 
 static char auth_url[1024];
 static char auth_tmp_path[256]; /* the temporary SQLite file, "" when none */
@@ -515,6 +516,7 @@ static void test_check_password(void **state)
 static void test_user_create(void **state)
 {
     char name[USER_NAME_MAX + 1], other[USER_NAME_MAX + 1], hash[crypto_pwhash_STRBYTES];
+    char long_display[USER_DISPLAY_MAX + 2];
     errinfo ei = {0};
     user u, g;
     int64_t before, t0, t1;
@@ -522,6 +524,8 @@ static void test_user_create(void **state)
     (void)state;
     auth_name(name, sizeof(name), "uc");
     auth_name(other, sizeof(other), "ur");
+    memset(long_display, 'd', USER_DISPLAY_MAX + 1);
+    long_display[USER_DISPLAY_MAX + 1] = '\0';
     assert_int_equal(auth_user_count(name), 0);
 
     before = auth_head_seq();
@@ -589,6 +593,7 @@ static void test_user_create(void **state)
         {other, NULL, "clinician", "123456789", "password"},
         {other, NULL, "clinician", NULL, "password"},
         {other, "", "clinician", AUTH_PW, "display_name"},
+        {other, long_display, "clinician", AUTH_PW, "display_name"},
         {"No-Upper", NULL, "clinician", AUTH_PW, "username"},
         {"xy", NULL, "clinician", AUTH_PW, "username"},
     };
@@ -1402,7 +1407,7 @@ static void test_audit_concurrent(void **state)
             fail_msg("writer %d: %s: %s", i, err_name(w[i].rc), w[i].message);
         assert_int_equal(w[i].written, AUTH_PER_THR);
     }
-    assert_int_equal(auth_head_seq(), before + AUTH_THREADS * AUTH_PER_THR);
+    assert_int_equal(auth_head_seq(), before + AUTH_EVENTS);
 
     /* The new events hold exactly the numbers before+1 .. before+100, no gaps. */
     assert_int_equal(db_prepare(auth_db,
@@ -1418,10 +1423,22 @@ static void test_audit_concurrent(void **state)
     lo = db_col_int64(st, 1);
     hi = db_col_int64(st, 2);
     db_finalize(st);
-    assert_int_equal(n, AUTH_THREADS * AUTH_PER_THR);
+    assert_int_equal(n, AUTH_EVENTS);
     assert_int_equal(lo, before + 1);
-    assert_int_equal(hi, before + AUTH_THREADS * AUTH_PER_THR);
+    assert_int_equal(hi, before + AUTH_EVENTS);
     assert_int_equal(auth_scalar("SELECT COUNT(*) FROM audit_event", NULL), auth_head_seq());
+
+    /* Time follows the numbering: no event is earlier than the one before it. */
+    assert_int_equal(db_prepare(auth_db,
+                                "SELECT COUNT(*) FROM audit_event a JOIN audit_event b"
+                                " ON b.seq = a.seq + 1 WHERE a.seq >= ? AND b.at < a.at",
+                                &st, &ei),
+                     ERR_OK);
+    assert_int_equal(db_bind_int64(st, 1, before), ERR_OK);
+    assert_int_equal(db_step(st, &row, &ei), ERR_OK);
+    assert_true(row);
+    assert_int_equal(db_col_int64(st, 0), 0);
+    db_finalize(st);
 
     /* Each writer's events are in its own order. */
     for (int i = 0; i < AUTH_THREADS; i++) {
@@ -1583,7 +1600,7 @@ static void test_tamper_insert_extra(void **state)
     (void)state;
     int64_t head = auth_tamper_begin();
     auth_append_row(head + 1, false);
-    snprintf(want, sizeof(want), "event %lld (id ", (long long)(head + 1));
+    snprintf(want, sizeof(want), "event %lld (id ", (long long)head + 1);
     auth_expect_broken(head + 1, want);
     auth_expect_broken(head + 1, "was changed");
     auth_tamper_end();
@@ -1596,8 +1613,8 @@ static void test_tamper_insert_forged(void **state)
     (void)state;
     int64_t head = auth_tamper_begin();
     auth_append_row(head + 1, true);
-    snprintf(want, sizeof(want), "the audit head was moved back to event %lld", (long long)head);
-    auth_expect_broken(head, want);
+    snprintf(want, sizeof(want), "event %lld is not in the audit head", (long long)head + 1);
+    auth_expect_broken(head + 1, want);
     auth_tamper_end();
 }
 
@@ -1617,7 +1634,7 @@ static void test_tamper_rehash_middle(void **state)
                             "ti", hash, mid),
                      ERR_OK);
     snprintf(want, sizeof(want), "event %lld (id %s) does not follow event %lld",
-             (long long)(mid + 1), next.id, (long long)mid);
+             (long long)mid + 1, next.id, (long long)mid);
     auth_expect_broken(mid + 1, want);
     auth_tamper_end();
 }
