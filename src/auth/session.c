@@ -19,9 +19,10 @@ static const char sql_find[] =
 static const char sql_touch[] = "UPDATE sessions SET last_seen = ? WHERE token_hash = ?";
 static const char sql_end[] =
     "UPDATE sessions SET ended_at = ? WHERE token_hash = ? AND ended_at IS NULL";
-static const char sql_fail[] = "UPDATE users SET failed_logins = failed_logins + 1,"
-                               " locked = CASE WHEN failed_logins + 1 >= ? THEN 1 ELSE locked END"
-                               " WHERE id = ? RETURNING failed_logins, locked";
+static const char sql_claim[] =
+    "UPDATE users SET failed_logins = failed_logins + 1"
+    " WHERE id = ? AND locked = 0 AND disabled = 0 AND failed_logins < ? RETURNING failed_logins";
+static const char sql_lock[] = "UPDATE users SET locked = 1 WHERE id = ?";
 static const char sql_reset[] = "UPDATE users SET failed_logins = 0 WHERE id = ?";
 
 /* A hash to check wrong names against, so that they cost what a real check costs. */
@@ -94,31 +95,55 @@ err_t session_login(db *d, const char *username, const char *password, const cha
         return refuse(d, &ctx, u.id, "disabled", ERR_DISABLED, ei);
     if (u.locked)
         return refuse(d, &ctx, u.id, "locked", ERR_LOCKED, ei);
+
+    /*
+     * Count the attempt before checking the password, in one statement, so
+     * that parallel attempts cannot all pass the lock check while the slow
+     * hash runs: at most USER_MAX_FAILED_LOGIN passwords are ever checked
+     * before the account locks. A right password sets the count back to 0.
+     */
+    int64_t attempt = 0;
+    rc = db_prepare(d, sql_claim, &st, ei);
+    if (!rc)
+        rc = db_bind_str(st, 1, u.id);
+    if (!rc)
+        rc = db_bind_int64(st, 2, USER_MAX_FAILED_LOGIN);
+    if (!rc)
+        rc = db_step(st, &row, ei);
+    if (!rc && row)
+        attempt = db_col_int64(st, 0);
+    db_finalize(st);
+    st = NULL;
+    if (rc)
+        return rc;
+    if (!row) {
+        /* Locked or disabled meanwhile, or all attempts are in flight. */
+        rc = user_get(d, u.id, &u, ei);
+        if (rc)
+            return rc;
+        if (u.disabled)
+            return refuse(d, &ctx, u.id, "disabled", ERR_DISABLED, ei);
+        return refuse(d, &ctx, u.id, "locked", ERR_LOCKED, ei);
+    }
+
     rc = user_password_hash(d, u.id, hash, sizeof(hash), ei);
     if (rc)
         return rc;
-
     if (!user_verify_password(hash, password)) {
-        bool locked = false;
+        bool locks = attempt >= USER_MAX_FAILED_LOGIN;
         rc = db_begin(d, ei);
         if (rc)
             return rc;
-        rc = db_prepare(d, sql_fail, &st, ei);
-        if (!rc)
-            rc = db_bind_int64(st, 1, USER_MAX_FAILED_LOGIN);
-        if (!rc)
-            rc = db_bind_str(st, 2, u.id);
-        if (!rc)
-            rc = db_step(st, &row, ei);
-        if (!rc && row)
-            locked = db_col_int64(st, 1) != 0 && !u.locked;
-        db_finalize(st);
+        if (locks)
+            rc = db_run(d, ei, NULL, sql_lock, "t", u.id);
+        if (!rc && locks)
+            rc = user_end_sessions(d, u.id, NULL, ei);
         if (!rc) {
             json_t *detail = json_pack("{s:s}", "reason", "bad_password");
             rc = audit_write(d, &ctx, "session.fail", "user", u.id, "failed", detail, ei);
             json_decref(detail);
         }
-        if (!rc && locked) {
+        if (!rc && locks) {
             json_t *detail = json_pack("{s:i}", "failed_logins", USER_MAX_FAILED_LOGIN);
             rc = audit_write(d, &ctx, "user.lock", "user", u.id, "ok", detail, ei);
             json_decref(detail);
@@ -236,10 +261,10 @@ err_t session_logout(db *d, const audit_ctx *ctx, const char *token, errinfo *ei
     return rc;
 }
 
-err_t session_change_password(db *d, const audit_ctx *ctx, const char *user_id, const char *current,
-                              const char *next, errinfo *ei)
+err_t session_change_password(db *d, const audit_ctx *ctx, const char *user_id, const char *token,
+                              const char *current, const char *next, errinfo *ei)
 {
-    char hash[crypto_pwhash_STRBYTES];
+    char hash[crypto_pwhash_STRBYTES], th[65] = "";
     err_t rc = user_check_password(next, "new_password", ei);
     if (rc)
         return rc;
@@ -248,7 +273,9 @@ err_t session_change_password(db *d, const audit_ctx *ctx, const char *user_id, 
         return rc;
     if (!current || !user_verify_password(hash, current))
         return err_set(ei, ERR_INVALID, "current_password", "current_password is wrong");
-    rc = user_set_password(d, ctx, user_id, next, ei);
+    if (token_wellformed(token))
+        token_hash(token, th);
+    rc = user_set_password(d, ctx, user_id, next, th[0] ? th : NULL, ei);
     if (rc && ei && !strcmp(ei->field, "password"))
         snprintf(ei->field, sizeof(ei->field), "new_password");
     return rc;

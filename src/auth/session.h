@@ -38,8 +38,9 @@ err_t session_lookup(db *d, const char *token, int64_t idle_us, user *out, errin
 /* End the session of token (audited as session.delete by ctx). */
 err_t session_logout(db *d, const audit_ctx *ctx, const char *token, errinfo *ei);
 
-/* Change one's own password, checking the current one first. */
-err_t session_change_password(db *d, const audit_ctx *ctx, const char *user_id, const char *current,
-                              const char *next, errinfo *ei);
+/* Change one's own password, checking the current one first. The user's other
+ * sessions end; the one of token (may be NULL) goes on. */
+err_t session_change_password(db *d, const audit_ctx *ctx, const char *user_id, const char *token,
+                              const char *current, const char *next, errinfo *ei);
 
 #endif

@@ -25,6 +25,9 @@ static const char sql_unlock[] =
     "UPDATE users SET locked = 0, failed_logins = 0, updated_at = ? WHERE id = ?";
 static const char sql_passwd[] = "UPDATE users SET password_hash = ?, password_changed_at = ?,"
                                  " updated_at = ? WHERE id = ?";
+static const char sql_end_sessions[] =
+    "UPDATE sessions SET ended_at = ? WHERE user_id = ? AND ended_at IS NULL"
+    " AND token_hash <> ?";
 static const char sql_list[] = "SELECT " USER_COLS " FROM users WHERE username > ?"
                                " ORDER BY username LIMIT ?";
 static const char sql_admins[] = "SELECT COUNT(*) FROM users WHERE role = 'admin' AND disabled = 0";
@@ -208,9 +211,19 @@ err_t user_update(db *d, const audit_ctx *ctx, const char *id, const char *displ
                             json_pack("{s:s,s:s}", "from", perm_role_name(u.role), "to", role));
     if (disabled >= 0 && (bool)disabled != u.disabled)
         json_object_set_new(detail, "disabled", json_boolean(disabled));
+    if (json_object_size(detail) == 0) {
+        /* Nothing changes: nothing to write, nothing to audit. */
+        json_decref(detail);
+        db_rollback(d);
+        if (out)
+            *out = u;
+        return ERR_OK;
+    }
     rc = db_run(d, ei, NULL, sql_update, "ttiit", display_name ? display_name : u.display_name,
                 role ? role : perm_role_name(u.role),
                 (int64_t)(disabled >= 0 ? disabled != 0 : u.disabled), time_now_us(), id);
+    if (!rc && disabled > 0 && !u.disabled)
+        rc = user_end_sessions(d, id, NULL, ei);
     if (rc)
         goto fail;
     rc = audit_write(d, ctx, "user.update", "user", id, "ok", detail, ei);
@@ -248,8 +261,14 @@ err_t user_unlock(db *d, const audit_ctx *ctx, const char *id, user *out, errinf
     return out ? user_get(d, id, out, ei) : ERR_OK;
 }
 
+err_t user_end_sessions(db *d, const char *id, const char *keep_session, errinfo *ei)
+{
+    return db_run(d, ei, NULL, sql_end_sessions, "itt", time_now_us(), id,
+                  keep_session ? keep_session : "");
+}
+
 err_t user_set_password(db *d, const audit_ctx *ctx, const char *id, const char *password,
-                        errinfo *ei)
+                        const char *keep_session, errinfo *ei)
 {
     char hash[crypto_pwhash_STRBYTES];
     int64_t changed = 0, now = time_now_us();
@@ -265,6 +284,8 @@ err_t user_set_password(db *d, const audit_ctx *ctx, const char *id, const char 
     rc = db_run(d, ei, &changed, sql_passwd, "tiit", hash, now, now, id);
     if (!rc && changed == 0)
         rc = err_set(ei, ERR_NOT_FOUND, NULL, "no such user");
+    if (!rc)
+        rc = user_end_sessions(d, id, keep_session, ei);
     if (!rc)
         rc = audit_write(d, ctx, "user.password", "user", id, "ok", NULL, ei);
     if (rc) {

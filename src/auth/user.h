@@ -49,12 +49,19 @@ err_t user_get_by_name(db *d, const char *username, user *out, errinfo *ei);
 /* The argon2id hash of the user's password into out (crypto_pwhash_STRBYTES). */
 err_t user_password_hash(db *d, const char *id, char *out, size_t outlen, errinfo *ei);
 
-/* Change what is given: display_name/role NULL and disabled < 0 leave a field as it is. */
+/* Change what is given: display_name/role NULL and disabled < 0 leave a field as it is.
+ * Disabling ends the user's sessions. A change that changes nothing writes nothing. */
 err_t user_update(db *d, const audit_ctx *ctx, const char *id, const char *display_name,
                   const char *role, int disabled, user *out, errinfo *ei);
 err_t user_unlock(db *d, const audit_ctx *ctx, const char *id, user *out, errinfo *ei);
+/* Set a password and end the user's sessions, all but the one whose token hash
+ * is keep_session (NULL: all of them). */
 err_t user_set_password(db *d, const audit_ctx *ctx, const char *id, const char *password,
-                        errinfo *ei);
+                        const char *keep_session, errinfo *ei);
+
+/* End the open sessions of user id but the one whose token hash is keep_session
+ * (may be NULL). Runs inside the caller's transaction. */
+err_t user_end_sessions(db *d, const char *id, const char *keep_session, errinfo *ei);
 
 /* Users ordered by username after `after` (NULL: from the start); at most limit. */
 err_t user_list(db *d, const char *after, int limit, user *out, int *count, errinfo *ei);

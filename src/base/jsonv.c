@@ -22,6 +22,11 @@ err_t jsonv_parse_object(const char *body, size_t len, json_t **out, errinfo *ei
     *out = v;
     return ERR_OK;
 bad:
+    /* jansson counts an error before the first character as line 1, column 0. */
+    if (je.line < 1)
+        je.line = 1;
+    if (je.column < 1)
+        je.column = 1;
     if (ei) {
         ei->line = je.line;
         ei->column = je.column;

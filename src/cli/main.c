@@ -341,7 +341,7 @@ static int cmd_user(int argc, char **argv)
         if (rc == ERR_NOT_FOUND)
             err_set(&ei, rc, "username", "no user named '%s'", username);
         if (!rc && is_passwd)
-            rc = user_set_password(d, &ctx, u.id, password, &ei);
+            rc = user_set_password(d, &ctx, u.id, password, NULL, &ei);
         else if (!rc && !strcmp(action, "unlock"))
             rc = user_unlock(d, &ctx, u.id, NULL, &ei);
         else if (!rc)

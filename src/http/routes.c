@@ -103,7 +103,8 @@ static err_t h_session_password(http_req *r)
     err_t rc = CHECK_BODY(r, password_change_fields);
     if (rc)
         return rc;
-    return session_change_password(r->db, &ctx, r->user.id, jsonv_str(r->body, "current_password"),
+    return session_change_password(r->db, &ctx, r->user.id, r->token,
+                                   jsonv_str(r->body, "current_password"),
                                    jsonv_str(r->body, "new_password"), &r->ei);
 }
 
@@ -223,7 +224,8 @@ static err_t h_users_password(http_req *r)
     err_t rc = CHECK_BODY(r, password_set_fields);
     if (rc)
         return rc;
-    return user_set_password(r->db, &ctx, r->params[0], jsonv_str(r->body, "password"), &r->ei);
+    return user_set_password(r->db, &ctx, r->params[0], jsonv_str(r->body, "password"), NULL,
+                             &r->ei);
 }
 
 static err_t query_time(http_req *r, const char *name, int64_t *out)
@@ -232,8 +234,9 @@ static err_t query_time(http_req *r, const char *name, int64_t *out)
     *out = 0;
     if (!s)
         return ERR_OK;
-    if (time_parse_iso(s, strlen(s), out, &r->ei))
-        return err_set(&r->ei, ERR_INVALID, name, "%s: %s", name, r->ei.message);
+    errinfo tei = {0};
+    if (time_parse_iso(s, strlen(s), out, &tei))
+        return err_set(&r->ei, ERR_INVALID, name, "%s: %s", name, tei.message);
     return ERR_OK;
 }
 

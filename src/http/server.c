@@ -261,11 +261,13 @@ static const http_route *find_route(http_req *r, buf *allow)
         const http_route *rt = &http_routes[i];
         if (!match(r, rt->pattern, r->path))
             continue;
-        if (!strcmp(rt->method, r->method))
+        /* HEAD is GET without the body (libmicrohttpd drops it). */
+        bool get = !strcmp(rt->method, "GET");
+        if (!strcmp(rt->method, r->method) || (get && !strcmp(r->method, "HEAD")))
             return rt;
         if (allow->len)
             buf_puts(allow, ", ");
-        buf_puts(allow, rt->method);
+        buf_puts(allow, get ? "GET, HEAD" : rt->method);
     }
     return NULL;
 }
@@ -578,10 +580,10 @@ err_t http_start(const http_config *cfg, http_server **out, errinfo *ei)
         flags, (uint16_t)cfg->port, NULL, NULL, on_request, s, MHD_OPTION_SOCK_ADDR, &ss,
         MHD_OPTION_THREAD_POOL_SIZE, (unsigned)(cfg->threads > 0 ? cfg->threads : 4),
         MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)(cfg->timeout_s > 0 ? cfg->timeout_s : 30),
-        MHD_OPTION_CONNECTION_LIMIT, (unsigned)1000, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
-        (size_t)(64 * 1024), MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
-        MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, s, MHD_OPTION_UNESCAPE_CALLBACK, on_unescape, s,
-        MHD_OPTION_ARRAY, s->tls_cert ? tls_opts : no_opts, MHD_OPTION_END);
+        MHD_OPTION_CONNECTION_LIMIT, (unsigned)1000, MHD_OPTION_STRICT_FOR_CLIENT, (int)1,
+        MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(256 * 1024), MHD_OPTION_NOTIFY_COMPLETED,
+        on_completed, s, MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, s, MHD_OPTION_UNESCAPE_CALLBACK,
+        on_unescape, s, MHD_OPTION_ARRAY, s->tls_cert ? tls_opts : no_opts, MHD_OPTION_END);
     if (!s->daemon) {
         rc = err_set(ei, ERR_IO, "http", "cannot listen on %s port %d (in use, or no rights?)",
                      cfg->addr, cfg->port);

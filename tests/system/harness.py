@@ -85,8 +85,12 @@ def backend():
 def cli_env(extra=None):
     env = dict(os.environ)
     # The test binary is built with sanitizers; keep their reports on stderr.
-    env.setdefault("ASAN_OPTIONS", "abort_on_error=0:detect_leaks=1")
-    env.setdefault("UBSAN_OPTIONS", "print_stacktrace=1")
+    # (the same settings as tests/run.py unless the caller set its own)
+    env.setdefault("ASAN_OPTIONS", "detect_leaks=1:abort_on_error=0:strict_string_checks=1")
+    env.setdefault("UBSAN_OPTIONS", "halt_on_error=1:print_stacktrace=1")
+    supp = REPO / "tests" / "lsan.supp"
+    if supp.exists():
+        env.setdefault("LSAN_OPTIONS", "suppressions=%s" % supp)
     env.pop("BENCHSIDE_DB", None)
     if extra:
         env.update(extra)

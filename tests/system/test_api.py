@@ -257,6 +257,12 @@ class TestMaxBody(ServerTestCase):
         self.assertError(r, 413, "too_large")
         self.assertSecurityHeaders(r, api=True)
 
+    def test_one_over_limit(self):
+        body = json.dumps({"username": ADMIN_USER, "password": ADMIN_PASSWORD}).encode()
+        body = body[:-1] + b" " * (2049 - len(body)) + b"}"
+        r = self.server.request("POST", "/api/v1/session", body=body)
+        self.assertError(r, 413, "too_large")
+
     def test_under_limit(self):
         body = json.dumps({"username": ADMIN_USER, "password": ADMIN_PASSWORD,
                            }).encode()
@@ -444,6 +450,46 @@ class TestSessions(ServerTestCase, AuditMixin):
         r = self.server.post("/api/v1/session/password",
                              {"current_password": "x" * 10, "new_password": "y" * 10})
         self.assertError(r, 401, "unauthorized")
+
+
+class TestLockoutRace(ServerTestCase, AuditMixin):
+    """Sign-in attempts that arrive together (16 server threads, so they really
+    run at the same time)."""
+    server_args = ("--threads", "16")
+
+    def test_lockout_concurrent(self):
+        """Wrong passwords sent at once still lock the account, and the lock is
+        recorded once."""
+        import threading
+        name = unique("cl")
+        u = self.server.create_user(name, "technician", "right-password-1")
+        statuses = []
+
+        def worker(i):
+            r = self.server.post("/api/v1/session", {"username": name,
+                                                     "password": "wrong-pass-%d" % i})
+            statuses.append((r.status, (r.json or {}).get("error", {}).get("code")))
+        threads = [threading.Thread(target=worker, args=(i,)) for i in range(16)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(60)
+        for st in statuses:
+            self.assertIn(st, ((401, "bad_credentials"), (403, "account_locked")), statuses)
+        r = self.server.post("/api/v1/session", {"username": name,
+                                                 "password": "right-password-1"})
+        self.assertError(r, 403, "account_locked")
+        locks = self.audit_items(action="user.lock", entity_id=u["id"])
+        with self.subTest(check="at most five wrong passwords judged"):
+            # the others must meet the lock, or parallel guessing beats the limit
+            judged = [st for st in statuses if st[0] == 401]
+            self.assertLessEqual(len(judged), 5, "%d of 16 concurrent wrong passwords were "
+                                 "checked (401) instead of meeting the lock (403)"
+                                 % len(judged))
+        with self.subTest(check="one user.lock event"):
+            self.assertEqual(len(locks), 1, "one lockout, %d user.lock events: %s"
+                             % (len(locks), [(e["seq"], e["detail"]) for e in locks]))
+
 
 
 class TestIdleTimeout(ServerTestCase):
@@ -969,6 +1015,24 @@ class TestAudit(ServerTestCase, AuditMixin):
         r = self.server.get("/api/v1/audit/verify", token=self.server.admin())
         self.assertEqual(r.status, 200, r.raw)
         self.assertIs(r.json.get("ok"), True, r.json)
+
+    def test_source_ignores_forwarding_headers(self):
+        r = self.server.get("/api/v1/users", token=self.tech,
+                            headers={"X-Forwarded-For": "6.6.6.6", "X-Real-IP": "7.7.7.7",
+                                     "Forwarded": "for=8.8.8.8"})
+        self.assertError(r, 403, "forbidden")
+        e = self.audit_items(action="permission.denied", actor="tech1", limit=1)[0]
+        self.assertEqual(e["source"], "127.0.0.1")
+
+    def test_role_change_applies_to_open_sessions(self):
+        name = unique("demo")
+        u = self.server.create_user(name, "supervisor", "super-password-2")
+        tok = self.server.login(name, "super-password-2")
+        self.assertEqual(self.audit(token=tok, limit=1).status, 200)
+        r = self.server.patch("/api/v1/users/" + u["id"], {"role": "technician"},
+                              token=self.server.admin())
+        self.assertEqual(r.status, 200, r.raw)
+        self.assertError(self.audit(token=tok, limit=1), 403, "forbidden")
 
     def test_verify(self):
         top = self.audit_items(limit=1)[0]["seq"]

@@ -210,6 +210,14 @@ class TestCliBasics(CliTestCase):
                 self.assertIn(r.returncode, (1, 2))
                 self.assertTrue(out(r).strip())
 
+    def test_unreachable_postgres(self):
+        url = "postgresql://benchside@127.0.0.1:%d/nothing?connect_timeout=5" % free_port()
+        for args in (["migrate"], ["user", "list"], ["audit", "verify"]):
+            with self.subTest(cmd=" ".join(args)):
+                r = self.cli(*(args + ["--db", url]))
+                self.assertExit(r, 1)
+                self.assertTrue(r.stderr.strip())
+
     def test_user_add_and_list(self):
         d = self.new_db()
         self.assertExit(self.cli("migrate", "--db", d.url), 0)
@@ -466,6 +474,13 @@ class TestAuditVerifyCli(CliTestCase):
         r = self.verify(p)
         self.assertNotEqual(r.returncode, 0)
         self.assertTrue(out(r).strip(), "no message")
+
+    def test_missing_file_not_created(self):
+        p = os.path.join(self.tmp, "not-here.db")
+        r = self.verify(p)
+        self.assertExit(r, 1)
+        self.assertIn("not-here.db", out(r))
+        self.assertFalse(os.path.exists(p), "audit verify created the database file")
 
     def test_missing_directory(self):
         p = os.path.join(self.tmp, "no-such-dir", "x.db")

@@ -22,6 +22,11 @@ class TestSqliteBusy(ServerTestCase):
         tok = self.server.admin()
         name = unique("busy")
         body = {"username": name, "password": "password-123", "role": "technician"}
+        def creations():
+            r = self.server.get("/api/v1/audit?action=user.create&limit=500", token=tok)
+            self.assertEqual(r.status, 200, r.raw)
+            return len(r.json["items"])
+        before = creations()
         lock = self.hold_lock()
         try:
             t0 = time.time()
@@ -37,8 +42,10 @@ class TestSqliteBusy(ServerTestCase):
         r = self.server.get("/api/v1/users", token=tok)
         self.assertEqual(r.status, 200, r.raw)
         self.assertNotIn(name, [u["username"] for u in r.json["items"]])
+        self.assertEqual(creations(), before, "a user.create event for a user never created")
         r = self.server.post("/api/v1/users", body, token=tok)
         self.assertEqual(r.status, 201, r.raw)
+        self.assertEqual(creations(), before + 1)
         r = self.server.get("/api/v1/audit/verify", token=tok)
         self.assertEqual(r.status, 200, r.raw)
         self.assertIs(r.json.get("ok"), True, r.json)

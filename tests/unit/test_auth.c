@@ -659,10 +659,10 @@ static void test_user_list_json_admins(void **state)
     /* user_set_password checks its input and its user, and writes nothing when refusing. */
     before = auth_head_seq();
     err_clear(&ei);
-    assert_int_equal(user_set_password(auth_db, &auth_cli, a.id, "short", &ei), ERR_INVALID);
+    assert_int_equal(user_set_password(auth_db, &auth_cli, a.id, "short", NULL, &ei), ERR_INVALID);
     assert_string_equal(ei.field, "password");
     assert_int_equal(
-        user_set_password(auth_db, &auth_cli, "01ARZ3NDEKTSV4RRFFQ69G5FAV", AUTH_PW2, &ei),
+        user_set_password(auth_db, &auth_cli, "01ARZ3NDEKTSV4RRFFQ69G5FAV", AUTH_PW2, NULL, &ei),
         ERR_NOT_FOUND);
     assert_int_equal(auth_head_seq(), before);
     assert_false(db_in_transaction(auth_db));
@@ -926,6 +926,102 @@ static void test_disabled(void **state)
     assert_false(db_in_transaction(auth_db));
 }
 
+/* Disabling, locking and a password reset end open sessions for good; a
+ * change of one's own password keeps only the session it was made from. */
+static void test_sessions_end(void **state)
+{
+    char t1[SESSION_TOKEN_LEN + 1], t2[SESSION_TOKEN_LEN + 1];
+    errinfo ei = {0};
+    user c, u;
+    audit_ctx self;
+    (void)state;
+    auth_new_user("se", "technician", &c);
+
+    /* disable, then enable again: the old session stays ended */
+    auth_login_ok(c.username, AUTH_PW, t1, &u);
+    assert_int_equal(user_update(auth_db, &auth_cli, c.id, NULL, NULL, 1, NULL, &ei), ERR_OK);
+    assert_int_equal(user_update(auth_db, &auth_cli, c.id, NULL, NULL, 0, NULL, &ei), ERR_OK);
+    assert_int_equal(session_lookup(auth_db, t1, AUTH_IDLE_US, &u, &ei), ERR_UNAUTHORIZED);
+
+    /* lock by wrong passwords, then unlock: the old session stays ended */
+    auth_login_ok(c.username, AUTH_PW, t1, &u);
+    for (int i = 0; i < USER_MAX_FAILED_LOGIN; i++)
+        assert_int_equal(auth_login(c.username, AUTH_WRONG, t2, &u, &ei), ERR_BAD_CREDENTIALS);
+    assert_int_equal(user_unlock(auth_db, &auth_cli, c.id, NULL, &ei), ERR_OK);
+    assert_int_equal(session_lookup(auth_db, t1, AUTH_IDLE_US, &u, &ei), ERR_UNAUTHORIZED);
+
+    /* an administrator's reset ends every session */
+    auth_login_ok(c.username, AUTH_PW, t1, &u);
+    assert_int_equal(user_set_password(auth_db, &auth_cli, c.id, AUTH_PW2, NULL, &ei), ERR_OK);
+    assert_int_equal(session_lookup(auth_db, t1, AUTH_IDLE_US, &u, &ei), ERR_UNAUTHORIZED);
+
+    /* one's own change keeps the session it came from and ends the others */
+    auth_login_ok(c.username, AUTH_PW2, t1, &u);
+    auth_login_ok(c.username, AUTH_PW2, t2, &u);
+    self = (audit_ctx){c.id, c.username, AUTH_SOURCE};
+    assert_int_equal(session_change_password(auth_db, &self, c.id, t1, AUTH_PW2, AUTH_PW, &ei),
+                     ERR_OK);
+    assert_int_equal(session_lookup(auth_db, t1, AUTH_IDLE_US, &u, &ei), ERR_OK);
+    assert_int_equal(session_lookup(auth_db, t2, AUTH_IDLE_US, &u, &ei), ERR_UNAUTHORIZED);
+
+    /* a change that changes nothing writes nothing */
+    int64_t before = auth_head_seq();
+    assert_int_equal(
+        user_update(auth_db, &auth_cli, c.id, c.display_name, "technician", 0, &u, &ei), ERR_OK);
+    assert_int_equal(auth_head_seq(), before);
+    assert_string_equal(u.id, c.id);
+}
+
+struct auth_guesser {
+    const char *username;
+    err_t rc;
+};
+
+static void *auth_guess_run(void *p)
+{
+    struct auth_guesser *g = p;
+    char token[SESSION_TOKEN_LEN + 1];
+    errinfo ei = {0};
+    user u;
+    db *d = NULL;
+    g->rc = db_open(auth_url, &d, &ei);
+    if (!g->rc)
+        g->rc = session_login(d, g->username, AUTH_WRONG, AUTH_SOURCE, token, &u, &ei);
+    db_close(d);
+    return NULL;
+}
+
+/* Parallel wrong passwords: no more than five are checked, one lock is written. */
+static void test_lockout_parallel(void **state)
+{
+    enum { GUESSERS = 12 };
+    struct auth_guesser g[GUESSERS];
+    pthread_t th[GUESSERS];
+    int checked = 0, locked = 0;
+    int64_t before;
+    user c;
+    (void)state;
+    auth_new_user("lp", "technician", &c);
+    before = auth_head_seq();
+    for (int i = 0; i < GUESSERS; i++) {
+        g[i] = (struct auth_guesser){c.username, ERR_OK};
+        assert_int_equal(pthread_create(&th[i], NULL, auth_guess_run, &g[i]), 0);
+    }
+    for (int i = 0; i < GUESSERS; i++) {
+        pthread_join(th[i], NULL);
+        if (g[i].rc == ERR_BAD_CREDENTIALS)
+            checked++;
+        else if (g[i].rc == ERR_LOCKED)
+            locked++;
+        else
+            fail_msg("guesser %d: unexpected %s", i, err_name(g[i].rc));
+    }
+    assert_int_equal(checked, USER_MAX_FAILED_LOGIN);
+    assert_int_equal(locked, GUESSERS - USER_MAX_FAILED_LOGIN);
+    assert_int_equal(auth_count_since(c.username, "user.lock", before), 1);
+    assert_true(auth_reload(c.id).locked);
+}
+
 /* -------------------------------------------------------------- sessions */
 
 static void test_lookup_bad_tokens(void **state)
@@ -1036,23 +1132,25 @@ static void test_change_password(void **state)
 
     before = auth_head_seq();
     err_clear(&ei);
-    assert_int_equal(session_change_password(auth_db, &ctx, c.id, AUTH_WRONG, AUTH_PW2, &ei),
+    assert_int_equal(session_change_password(auth_db, &ctx, c.id, NULL, AUTH_WRONG, AUTH_PW2, &ei),
                      ERR_INVALID);
     assert_string_equal(ei.field, "current_password");
     err_clear(&ei);
-    assert_int_equal(session_change_password(auth_db, &ctx, c.id, NULL, AUTH_PW2, &ei),
+    assert_int_equal(session_change_password(auth_db, &ctx, c.id, NULL, NULL, AUTH_PW2, &ei),
                      ERR_INVALID);
     assert_string_equal(ei.field, "current_password");
     err_clear(&ei);
-    assert_int_equal(session_change_password(auth_db, &ctx, c.id, AUTH_PW, "short", &ei),
+    assert_int_equal(session_change_password(auth_db, &ctx, c.id, NULL, AUTH_PW, "short", &ei),
                      ERR_INVALID);
     assert_string_equal(ei.field, "new_password");
     err_clear(&ei);
-    assert_int_equal(session_change_password(auth_db, &ctx, c.id, AUTH_PW, NULL, &ei), ERR_INVALID);
+    assert_int_equal(session_change_password(auth_db, &ctx, c.id, NULL, AUTH_PW, NULL, &ei),
+                     ERR_INVALID);
     assert_string_equal(ei.field, "new_password");
     assert_int_equal(auth_head_seq(), before);
 
-    assert_int_equal(session_change_password(auth_db, &ctx, c.id, AUTH_PW, AUTH_PW2, &ei), ERR_OK);
+    assert_int_equal(session_change_password(auth_db, &ctx, c.id, NULL, AUTH_PW, AUTH_PW2, &ei),
+                     ERR_OK);
     ev = auth_newest(c.username, "user.password", before);
     auth_expect_str(ev, "entity_id", c.id);
     json_decref(ev);
@@ -1654,6 +1752,8 @@ int main(void)
         cmocka_unit_test(test_lockout),
         cmocka_unit_test(test_failed_count_reset),
         cmocka_unit_test(test_disabled),
+        cmocka_unit_test(test_sessions_end),
+        cmocka_unit_test(test_lockout_parallel),
         cmocka_unit_test(test_lookup_bad_tokens),
         cmocka_unit_test(test_session_idle_and_logout),
         cmocka_unit_test(test_change_password),
