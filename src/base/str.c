@@ -3,6 +3,9 @@
  */
 #include "base/str.h"
 
+#include <errno.h>
+#include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 bool strv_eq(strv a, const char *lit)
@@ -53,6 +56,32 @@ err_t str_to_int64(const char *s, size_t n, int64_t min, int64_t max, int64_t *o
     if (r < min || r > max)
         return ERR_INVALID;
     *out = r;
+    return ERR_OK;
+}
+
+err_t str_to_double(const char *s, size_t n, double *out)
+{
+    char tmp[64];
+    char *end = NULL;
+    size_t i = 0;
+    if (n == 0 || n >= sizeof(tmp))
+        return ERR_INVALID;
+    /* Only what a decimal literal holds: strtod alone would take "inf", "0x1p3", " 1". */
+    if (s[0] == '+' || s[0] == '-')
+        i = 1;
+    if (i == n || !((s[i] >= '0' && s[i] <= '9') || s[i] == '.'))
+        return ERR_INVALID;
+    for (; i < n; i++)
+        if (!((s[i] >= '0' && s[i] <= '9') || s[i] == '.' || s[i] == 'e' || s[i] == 'E' ||
+              s[i] == '+' || s[i] == '-'))
+            return ERR_INVALID;
+    memcpy(tmp, s, n);
+    tmp[n] = '\0';
+    errno = 0;
+    double v = strtod(tmp, &end);
+    if (end != tmp + n || errno == ERANGE || !isfinite(v))
+        return ERR_INVALID;
+    *out = v;
     return ERR_OK;
 }
 

@@ -28,6 +28,12 @@ bool strv_eq_nocase(strv a, const char *lit);
  */
 err_t str_to_int64(const char *s, size_t n, int64_t min, int64_t max, int64_t *out);
 
+/*
+ * Parse all of s[0..n) as a finite decimal number ("-12.5", "1e-3"); no
+ * spaces, hex, infinities or NaN. Returns ERR_INVALID otherwise.
+ */
+err_t str_to_double(const char *s, size_t n, double *out);
+
 /* Append s[0..n) to b as a JSON string literal with quotes and escapes. */
 err_t str_json_quote(buf *b, const char *s, size_t n);
 

@@ -4,6 +4,7 @@
  */
 #include "store/db.h"
 
+#include <math.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdarg.h>
@@ -141,6 +142,18 @@ err_t db_bind_null(db_stmt *s, int i)
     return s->owner->ops->bind_null(s, i);
 }
 
+err_t db_bind_double(db_stmt *s, int i, double v)
+{
+    if (!isfinite(v))
+        return ERR_INVALID;
+    return s->owner->ops->bind_double(s, i, v);
+}
+
+double db_col_double(db_stmt *s, int i)
+{
+    return s->owner->ops->col_double(s, i);
+}
+
 err_t db_step(db_stmt *s, bool *row, errinfo *ei)
 {
     return s->owner->ops->step(s, row, ei);
@@ -206,6 +219,9 @@ err_t db_run(db *d, errinfo *ei, int64_t *changes, const char *sql, const char *
             break;
         case 'n':
             rc = db_bind_null(st, i + 1);
+            break;
+        case 'd':
+            rc = db_bind_double(st, i + 1, va_arg(ap, double));
             break;
         default:
             rc = err_set(ei, ERR_INTERNAL, NULL, "db_run: unknown type '%c'", types[i]);

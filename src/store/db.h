@@ -68,6 +68,8 @@ err_t db_bind_text(db_stmt *s, int i, const char *v, size_t n);
 err_t db_bind_str(db_stmt *s, int i, const char *v); /* NUL-terminated; NULL binds NULL */
 err_t db_bind_int64(db_stmt *s, int i, int64_t v);
 err_t db_bind_null(db_stmt *s, int i);
+/* A finite double (stored as DOUBLE PRECISION / REAL). */
+err_t db_bind_double(db_stmt *s, int i, double v);
 /*
  * Run the statement (first call) or move to its next row. *row is true while a
  * row is available, false when done. Returns an error code when the statement
@@ -82,13 +84,14 @@ bool db_col_null(db_stmt *s, int i);
 const char *db_col_text(db_stmt *s, int i); /* NULL for SQL NULL */
 size_t db_col_len(db_stmt *s, int i);
 int64_t db_col_int64(db_stmt *s, int i); /* 0 for NULL or text that is no integer */
+double db_col_double(db_stmt *s, int i); /* 0 for NULL or text that is no number */
 /* Make the statement ready to run again; bindings are kept until rebound. */
 void db_reset(db_stmt *s);
 void db_finalize(db_stmt *s);
 
 /*
  * Convenience: prepare sql, bind args described by types ('t' const char *
- * (NULL binds NULL), 'i' int64_t, 'n' NULL takes no argument), run it to the
+ * (NULL binds NULL), 'i' int64_t, 'd' double, 'n' NULL takes no argument), run it to the
  * end, finalize. *changes (may be NULL) receives db_changes().
  */
 err_t db_run(db *d, errinfo *ei, int64_t *changes, const char *sql, const char *types, ...);

@@ -23,6 +23,7 @@ struct db_ops {
     err_t (*bind_text)(db_stmt *s, int i, const char *v, size_t n);
     err_t (*bind_int64)(db_stmt *s, int i, int64_t v);
     err_t (*bind_null)(db_stmt *s, int i);
+    err_t (*bind_double)(db_stmt *s, int i, double v);
     err_t (*step)(db_stmt *s, bool *row, errinfo *ei);
     int64_t (*changes)(db_stmt *s);
     int (*col_count)(db_stmt *s);
@@ -30,6 +31,7 @@ struct db_ops {
     const char *(*col_text)(db_stmt *s, int i);
     size_t (*col_len)(db_stmt *s, int i);
     int64_t (*col_int64)(db_stmt *s, int i);
+    double (*col_double)(db_stmt *s, int i);
     void (*reset)(db_stmt *s);
     void (*finalize)(db_stmt *s);
 };

@@ -322,6 +322,14 @@ static err_t pg_bind_int64(db_stmt *base, int i, int64_t v)
     return pg_bind_text(base, i, text, (size_t)n);
 }
 
+static err_t pg_bind_double(db_stmt *base, int i, double v)
+{
+    /* 17 significant digits read back to the same double. */
+    char text[40];
+    int n = snprintf(text, sizeof(text), "%.17g", v);
+    return pg_bind_text(base, i, text, (size_t)n);
+}
+
 static err_t pg_bind_null(db_stmt *base, int i)
 {
     struct pg_stmt *s = (struct pg_stmt *)base;
@@ -419,6 +427,17 @@ static int64_t pg_col_int64(db_stmt *base, int i)
     return v;
 }
 
+static double pg_col_double(db_stmt *base, int i)
+{
+    struct pg_stmt *s = (struct pg_stmt *)base;
+    double v = 0;
+    if (pg_col_null(base, i))
+        return 0;
+    if (str_to_double(PQgetvalue(s->res, s->row, i), (size_t)PQgetlength(s->res, s->row, i), &v))
+        return 0;
+    return v;
+}
+
 static void pg_finalize(db_stmt *base)
 {
     struct pg_stmt *s = (struct pg_stmt *)base;
@@ -440,6 +459,7 @@ const struct db_ops db_pg_ops = {
     .prepare = pg_prepare,
     .bind_text = pg_bind_text,
     .bind_int64 = pg_bind_int64,
+    .bind_double = pg_bind_double,
     .bind_null = pg_bind_null,
     .step = pg_step,
     .changes = pg_changes,
@@ -448,6 +468,7 @@ const struct db_ops db_pg_ops = {
     .col_text = pg_col_text,
     .col_len = pg_col_len,
     .col_int64 = pg_col_int64,
+    .col_double = pg_col_double,
     .reset = pg_reset,
     .finalize = pg_finalize,
 };

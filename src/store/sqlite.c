@@ -155,6 +155,27 @@ static err_t sq_bind_int64(db_stmt *base, int i, int64_t v)
     return bind_result(sqlite3_bind_int64(s->h, i, v));
 }
 
+static err_t sq_bind_double(db_stmt *base, int i, double v)
+{
+    struct sqlite_stmt *s = (struct sqlite_stmt *)base;
+    return bind_result(sqlite3_bind_double(s->h, i, v));
+}
+
+static double sq_col_double(db_stmt *base, int i)
+{
+    struct sqlite_stmt *s = (struct sqlite_stmt *)base;
+    int t = sqlite3_column_type(s->h, i);
+    if (t == SQLITE_FLOAT || t == SQLITE_INTEGER)
+        return sqlite3_column_double(s->h, i);
+    if (t == SQLITE_TEXT) {
+        double v = 0;
+        const char *p = (const char *)sqlite3_column_text(s->h, i);
+        if (p && !str_to_double(p, strlen(p), &v))
+            return v;
+    }
+    return 0;
+}
+
 static err_t sq_bind_null(db_stmt *base, int i)
 {
     struct sqlite_stmt *s = (struct sqlite_stmt *)base;
@@ -247,6 +268,7 @@ const struct db_ops db_sqlite_ops = {
     .bind_text = sq_bind_text,
     .bind_int64 = sq_bind_int64,
     .bind_null = sq_bind_null,
+    .bind_double = sq_bind_double,
     .step = sq_step,
     .changes = sq_changes,
     .col_count = sq_col_count,
@@ -254,6 +276,7 @@ const struct db_ops db_sqlite_ops = {
     .col_text = sq_col_text,
     .col_len = sq_col_len,
     .col_int64 = sq_col_int64,
+    .col_double = sq_col_double,
     .reset = sq_reset,
     .finalize = sq_finalize,
 };

@@ -100,6 +100,22 @@ static void test_str_to_int64(void **state)
     assert_int_equal(v, 12);
 }
 
+static void test_str_to_double(void **state)
+{
+    (void)state;
+    double v = 0;
+    assert_int_equal(str_to_double("97.25", 5, &v), ERR_OK);
+    assert_true(v == 97.25);
+    assert_int_equal(str_to_double("-1e-3", 5, &v), ERR_OK);
+    assert_true(v == -0.001);
+    assert_int_equal(str_to_double(".5", 2, &v), ERR_OK);
+    assert_true(v == 0.5);
+    static const char *const bad[] = {"",    "-",   "abc",  "1.2.3x", " 1", "1 ",
+                                      "inf", "nan", "0x10", "1e999",  "+",  "e5"};
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+        assert_int_equal(str_to_double(bad[i], strlen(bad[i]), &v), ERR_INVALID);
+}
+
 static void test_str_json_and_hex(void **state)
 {
     (void)state;
@@ -218,13 +234,10 @@ int main(void)
     if (sodium_init() < 0)
         return 1;
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_err_table),
-        cmocka_unit_test(test_arena),
-        cmocka_unit_test(test_buf),
-        cmocka_unit_test(test_str_to_int64),
-        cmocka_unit_test(test_str_json_and_hex),
-        cmocka_unit_test(test_time),
-        cmocka_unit_test(test_id),
+        cmocka_unit_test(test_err_table),     cmocka_unit_test(test_arena),
+        cmocka_unit_test(test_buf),           cmocka_unit_test(test_str_to_int64),
+        cmocka_unit_test(test_str_to_double), cmocka_unit_test(test_str_json_and_hex),
+        cmocka_unit_test(test_time),          cmocka_unit_test(test_id),
         cmocka_unit_test(test_jsonv),
     };
     return cmocka_run_group_tests_name("base", tests, NULL, NULL);

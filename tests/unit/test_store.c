@@ -350,6 +350,37 @@ static void test_int64_and_null(void **state)
     db_close(d);
 }
 
+static void test_doubles(void **state)
+{
+    static const double values[] = {0.0, -0.0, 1.5, -273.15, 0.1, 1e-9, 6.02214076e23, 97.25};
+    errinfo ei = {0};
+    db_stmt *st = NULL;
+    bool row = false;
+    db *d = store_open();
+    (void)state;
+    store_exec(d, "DROP TABLE IF EXISTS st_dbl");
+    store_exec(d, "CREATE TABLE st_dbl (id BIGINT PRIMARY KEY, v DOUBLE PRECISION)");
+    for (size_t i = 0; i < sizeof(values) / sizeof(values[0]); i++)
+        assert_int_equal(db_run(d, &ei, NULL, "INSERT INTO st_dbl (id, v) VALUES (?, ?)", "id",
+                                (int64_t)i, values[i]),
+                         ERR_OK);
+    assert_int_equal(db_prepare(d, "SELECT v FROM st_dbl ORDER BY id", &st, &ei), ERR_OK);
+    for (size_t i = 0; i < sizeof(values) / sizeof(values[0]); i++) {
+        assert_int_equal(db_step(st, &row, &ei), ERR_OK);
+        assert_true(row);
+        /* exactly the same double back, on both backends */
+        assert_true(db_col_double(st, 0) == values[i]);
+    }
+    db_finalize(st);
+    /* comparisons happen in SQL as numbers */
+    assert_int_equal(store_scalar(d, "SELECT COUNT(*) FROM st_dbl WHERE v > 1.0"), 3);
+    assert_int_equal(db_prepare(d, "INSERT INTO st_dbl (id, v) VALUES (99, ?)", &st, &ei), ERR_OK);
+    assert_int_equal(db_bind_double(st, 1, 1.0 / 0.0), ERR_INVALID);
+    db_finalize(st);
+    store_exec(d, "DROP TABLE st_dbl");
+    db_close(d);
+}
+
 static void test_changes(void **state)
 {
     errinfo ei = {0};
@@ -913,10 +944,11 @@ static void test_pg_reconnect(void **state)
 #define STORE_COMMON_TESTS                                                                         \
     cmocka_unit_test(test_open_close), cmocka_unit_test(test_url),                                 \
         cmocka_unit_test(test_exec_script), cmocka_unit_test(test_text_values),                    \
-        cmocka_unit_test(test_int64_and_null), cmocka_unit_test(test_changes),                     \
-        cmocka_unit_test(test_db_run), cmocka_unit_test(test_transactions),                        \
-        cmocka_unit_test(test_conflict_and_errors), cmocka_unit_test(test_rewrite_placeholders),   \
-        cmocka_unit_test(test_migrate), cmocka_unit_test(test_pool)
+        cmocka_unit_test(test_int64_and_null), cmocka_unit_test(test_doubles),                     \
+        cmocka_unit_test(test_changes), cmocka_unit_test(test_db_run),                             \
+        cmocka_unit_test(test_transactions), cmocka_unit_test(test_conflict_and_errors),           \
+        cmocka_unit_test(test_rewrite_placeholders), cmocka_unit_test(test_migrate),               \
+        cmocka_unit_test(test_pool)
 
 int main(void)
 {
