@@ -28,6 +28,16 @@ static const unsigned perm_roles[PERM__COUNT] = {
     [PERM_USERS_MANAGE] = R(ROLE_ADMIN),
     [PERM_AUDIT_READ] = R(ROLE_ADMIN) | R(ROLE_SUPERVISOR),
     [PERM_AUDIT_VERIFY] = R(ROLE_ADMIN),
+    /* Patient data: everyone who works with specimens; biomedical technicians
+     * look after devices, not patients. Clinicians read only. */
+    [PERM_PATIENTS_READ] = R(ROLE_ADMIN) | R(ROLE_SUPERVISOR) | R(ROLE_TECHNICIAN) |
+                           R(ROLE_CLINICIAN) | R(ROLE_INTERFACE),
+    [PERM_PATIENTS_WRITE] =
+        R(ROLE_ADMIN) | R(ROLE_SUPERVISOR) | R(ROLE_TECHNICIAN) | R(ROLE_INTERFACE),
+    [PERM_ORDERS_WRITE] =
+        R(ROLE_ADMIN) | R(ROLE_SUPERVISOR) | R(ROLE_TECHNICIAN) | R(ROLE_INTERFACE),
+    [PERM_CATALOG_READ] = ALL_ROLES,
+    [PERM_CATALOG_WRITE] = R(ROLE_ADMIN) | R(ROLE_SUPERVISOR),
 };
 
 perm_role perm_role_from_name(const char *name)

@@ -35,7 +35,12 @@ typedef enum {
     X(PERM_SIGNED_IN, "signed_in")                                                                 \
     X(PERM_USERS_MANAGE, "users.manage")                                                           \
     X(PERM_AUDIT_READ, "audit.read")                                                               \
-    X(PERM_AUDIT_VERIFY, "audit.verify")
+    X(PERM_AUDIT_VERIFY, "audit.verify")                                                           \
+    X(PERM_PATIENTS_READ, "patients.read")                                                         \
+    X(PERM_PATIENTS_WRITE, "patients.write")                                                       \
+    X(PERM_ORDERS_WRITE, "orders.write")                                                           \
+    X(PERM_CATALOG_READ, "catalog.read")                                                           \
+    X(PERM_CATALOG_WRITE, "catalog.write")
 
 typedef enum {
 #define PERM_ENUM(id, name) id,

@@ -75,6 +75,32 @@ static const char schemas[] =
     "\"AuditPage\":{\"type\":\"object\",\"required\":[\"items\",\"next\"],\"properties\":{"
     "\"items\":{\"type\":\"array\",\"items\":{\"$ref\":\"#/components/schemas/AuditEvent\"}},"
     "\"next\":{\"type\":\"string\",\"nullable\":true}}},"
+    "\"Identifier\":{\"type\":\"object\",\"additionalProperties\":false,"
+    "\"required\":[\"system\",\"value\"],\"properties\":{"
+    "\"system\":{\"type\":\"string\"},\"value\":{\"type\":\"string\"}}},"
+    "\"Sex\":{\"type\":\"string\",\"enum\":[\"female\",\"male\",\"other\",\"unknown\"]},"
+    "\"Patient\":{\"type\":\"object\",\"required\":[\"id\",\"mrn\",\"family\",\"given\","
+    "\"birth_date\",\"sex\",\"identifiers\",\"created_at\",\"updated_at\"],\"properties\":{"
+    "\"id\":{\"type\":\"string\"},\"mrn\":{\"type\":\"string\"},"
+    "\"family\":{\"type\":\"string\"},\"given\":{\"type\":\"string\"},"
+    "\"birth_date\":{\"type\":\"string\",\"format\":\"date\"},"
+    "\"sex\":{\"$ref\":\"#/components/schemas/Sex\"},"
+    "\"identifiers\":{\"type\":\"array\",\"items\":{\"$ref\":\"#/components/schemas/Identifier\"}},"
+    "\"created_at\":{\"type\":\"string\",\"format\":\"date-time\"},"
+    "\"updated_at\":{\"type\":\"string\",\"format\":\"date-time\"}}},"
+    "\"PatientCreate\":{\"type\":\"object\",\"additionalProperties\":false,"
+    "\"required\":[\"mrn\",\"family\",\"given\",\"birth_date\",\"sex\"],\"properties\":{"
+    "\"mrn\":{\"type\":\"string\",\"pattern\":\"^[A-Za-z0-9-]{1,32}$\"},"
+    "\"family\":{\"type\":\"string\",\"minLength\":1,\"maxLength\":64},"
+    "\"given\":{\"type\":\"string\",\"minLength\":1,\"maxLength\":64},"
+    "\"birth_date\":{\"type\":\"string\",\"format\":\"date\"},"
+    "\"sex\":{\"$ref\":\"#/components/schemas/Sex\"},"
+    "\"identifiers\":{\"type\":\"array\",\"maxItems\":10,"
+    "\"items\":{\"$ref\":\"#/components/schemas/Identifier\"}},"
+    "\"confirm_new\":{\"type\":\"boolean\"}}},"
+    "\"PatientPage\":{\"type\":\"object\",\"required\":[\"items\",\"next\"],\"properties\":{"
+    "\"items\":{\"type\":\"array\",\"items\":{\"$ref\":\"#/components/schemas/Patient\"}},"
+    "\"next\":{\"type\":\"string\",\"nullable\":true}}},"
     "\"AuditVerify\":{\"type\":\"object\",\"required\":[\"ok\",\"events\"],\"properties\":{"
     "\"ok\":{\"type\":\"boolean\"},\"events\":{\"type\":\"integer\"},"
     "\"seq\":{\"type\":\"integer\"},\"problem\":{\"type\":\"string\"}}}"
@@ -93,6 +119,9 @@ static const struct {
     {"outcome", "string", NULL, "ok, failed or denied"},
     {"from", "string", "date-time", "Events at or after this time (ISO 8601)"},
     {"to", "string", "date-time", "Events at or before this time (ISO 8601)"},
+    {"mrn", "string", NULL, "Medical record number (exact)"},
+    {"name", "string", NULL, "Family name, or 'family, given' (prefix, any case)"},
+    {"birth_date", "string", "date", "Birth date YYYY-MM-DD"},
 };
 
 static json_t *error_response(const char *description)

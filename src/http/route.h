@@ -13,10 +13,12 @@
 #include <jansson.h>
 #include <stdbool.h>
 
+#include "auth/audit.h"
 #include "auth/perm.h"
 #include "auth/session.h"
 #include "auth/user.h"
 #include "base/arena.h"
+#include "base/buf.h"
 #include "base/err.h"
 #include "http/http.h"
 #include "store/db.h"
@@ -38,10 +40,15 @@ typedef struct http_req {
     void *conn; /* struct MHD_Connection */
     bool tls;
     /* response */
-    int status;       /* 200 unless set */
-    json_t *out;      /* JSON body (owned), NULL for none */
-    char cookie[256]; /* Set-Cookie value, "" for none */
-    errinfo ei;       /* detail of a failure */
+    int status;              /* 200 unless set */
+    json_t *out;             /* JSON body (owned), NULL for none */
+    buf raw;                 /* or a body that is not JSON (owned) ... */
+    const char *raw_type;    /* ... with its Content-Type (static string) */
+    char filename[96];       /* Content-Disposition attachment name, "" for none */
+    const char *disposition; /* the header made from it (arena) */
+    json_t *err_extra;       /* members added to an error body (owned), e.g. a candidate */
+    char cookie[256];        /* Set-Cookie value, "" for none */
+    errinfo ei;              /* detail of a failure */
 } http_req;
 
 typedef err_t (*http_handler)(http_req *r);
@@ -69,6 +76,10 @@ extern const size_t http_routes_len;
 
 /* A query parameter (decoded), or NULL. */
 const char *http_query(http_req *r, const char *key);
+/* "limit" in [1, max], def when absent; ERR_INVALID naming it otherwise. */
+err_t http_query_limit(http_req *r, int def, int max, int *out);
+/* Who acts, for the audit trail: the signed-in user from the client's address. */
+audit_ctx http_actor(const http_req *r);
 
 /* The OpenAPI 3.0 document of http_routes (new reference, or NULL). */
 json_t *http_openapi(void);

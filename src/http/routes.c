@@ -15,15 +15,10 @@
 #include "base/str.h"
 #include "base/time.h"
 #include "config.h"
+#include "http/handlers.h"
 #include "http/route.h"
 
 #define USERS_PAGE_MAX 200
-
-static audit_ctx actor_of(const http_req *r)
-{
-    audit_ctx c = {r->user.id, r->user.username, r->source};
-    return c;
-}
 
 #define CHECK_BODY(r, fields)                                                                      \
     jsonv_check((r)->body, (fields), sizeof(fields) / sizeof((fields)[0]), &(r)->ei)
@@ -82,7 +77,7 @@ static err_t h_session_get(http_req *r)
 
 static err_t h_session_delete(http_req *r)
 {
-    audit_ctx ctx = actor_of(r);
+    audit_ctx ctx = http_actor(r);
     err_t rc = session_logout(r->db, &ctx, r->token, &r->ei);
     if (rc)
         return rc;
@@ -99,7 +94,7 @@ static const jsonv_field password_change_fields[] = {
 
 static err_t h_session_password(http_req *r)
 {
-    audit_ctx ctx = actor_of(r);
+    audit_ctx ctx = http_actor(r);
     err_t rc = CHECK_BODY(r, password_change_fields);
     if (rc)
         return rc;
@@ -117,7 +112,7 @@ static const jsonv_field user_create_fields[] = {
 
 static err_t h_users_create(http_req *r)
 {
-    audit_ctx ctx = actor_of(r);
+    audit_ctx ctx = http_actor(r);
     user u;
     err_t rc = CHECK_BODY(r, user_create_fields);
     if (rc)
@@ -131,23 +126,11 @@ static err_t h_users_create(http_req *r)
     return r->out ? ERR_OK : ERR_NOMEM;
 }
 
-/* "limit" in [1, max], default def; ERR_INVALID naming it otherwise. */
-static err_t query_limit(http_req *r, int def, int max, int *out)
-{
-    const char *s = http_query(r, "limit");
-    int64_t v = def;
-    if (s && str_to_int64(s, strlen(s), 1, max, &v))
-        return err_set(&r->ei, ERR_INVALID, "limit", "limit must be a whole number from 1 to %d",
-                       max);
-    *out = (int)v;
-    return ERR_OK;
-}
-
 static err_t h_users_list(http_req *r)
 {
     int limit = 0, count = 0;
     const char *cursor = http_query(r, "cursor");
-    err_t rc = query_limit(r, 100, USERS_PAGE_MAX, &limit);
+    err_t rc = http_query_limit(r, 100, USERS_PAGE_MAX, &limit);
     if (rc)
         return rc;
     /* One more than asked, to know whether a next page exists. */
@@ -183,7 +166,7 @@ static const jsonv_field user_patch_fields[] = {
 
 static err_t h_users_patch(http_req *r)
 {
-    audit_ctx ctx = actor_of(r);
+    audit_ctx ctx = http_actor(r);
     user u;
     const char *role;
     json_t *dis;
@@ -205,7 +188,7 @@ static err_t h_users_patch(http_req *r)
 
 static err_t h_users_unlock(http_req *r)
 {
-    audit_ctx ctx = actor_of(r);
+    audit_ctx ctx = http_actor(r);
     user u;
     err_t rc = user_unlock(r->db, &ctx, r->params[0], &u, &r->ei);
     if (rc)
@@ -220,7 +203,7 @@ static const jsonv_field password_set_fields[] = {
 
 static err_t h_users_password(http_req *r)
 {
-    audit_ctx ctx = actor_of(r);
+    audit_ctx ctx = http_actor(r);
     err_t rc = CHECK_BODY(r, password_set_fields);
     if (rc)
         return rc;
@@ -252,7 +235,7 @@ static err_t h_audit_list(http_req *r)
     const char *cursor = http_query(r, "cursor");
     json_t *items = NULL;
     int64_t next = 0;
-    err_t rc = query_limit(r, 100, 500, &f.limit);
+    err_t rc = http_query_limit(r, 100, 500, &f.limit);
     if (!rc)
         rc = query_time(r, "from", &f.from);
     if (!rc)
@@ -316,6 +299,15 @@ const http_route http_routes[] = {
      "Search audit events, newest first", NULL, "AuditPage", 200},
     {"GET", "/api/v1/audit/verify", PERM_AUDIT_VERIFY, 0, h_audit_verify, NULL, "audit",
      "Recompute the audit hash chain", NULL, "AuditVerify", 200},
+    {"POST", "/api/v1/patients", PERM_PATIENTS_WRITE, ROUTE_BODY, http_patients_create, NULL,
+     "patients", "Register a patient (409 with the candidate when name and birth date match)",
+     "PatientCreate", "Patient", 201},
+    {"GET", "/api/v1/patients", PERM_PATIENTS_READ, 0, http_patients_search,
+     "mrn name birth_date limit cursor", "patients",
+     "Search patients by MRN, name (family or 'family, given') or birth date", NULL, "PatientPage",
+     200},
+    {"GET", "/api/v1/patients/{id}", PERM_PATIENTS_READ, 0, http_patients_get, NULL, "patients",
+     "Read a patient (audited)", NULL, "Patient", 200},
 };
 
 const size_t http_routes_len = sizeof(http_routes) / sizeof(http_routes[0]);

@@ -79,6 +79,8 @@ static enum MHD_Result queue(http_req *r, int status, const char *type, const ch
         MHD_add_response_header(resp, "Allow", allow);
     if (r->cookie[0])
         MHD_add_response_header(resp, "Set-Cookie", r->cookie);
+    if (r->disposition)
+        MHD_add_response_header(resp, "Content-Disposition", r->disposition);
     if (status == 503)
         MHD_add_response_header(resp, "Retry-After", "1");
     if (status == 401)
@@ -129,6 +131,8 @@ static enum MHD_Result queue_error(http_req *r, err_t code, const char *allow)
         json_object_set_new(err, "column", json_integer(ei->column));
     }
     json_t *body = json_pack("{s:o}", "error", err);
+    if (body && r->err_extra)
+        json_object_update(body, r->err_extra);
     enum MHD_Result ret = queue_json(r, status, body, allow);
     r->status = status;
     json_decref(body);
@@ -165,6 +169,23 @@ static bool match(http_req *r, const char *pattern, const char *path)
 const char *http_query(http_req *r, const char *key)
 {
     return MHD_lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND, key);
+}
+
+err_t http_query_limit(http_req *r, int def, int max, int *out)
+{
+    const char *s = http_query(r, "limit");
+    int64_t v = def;
+    if (s && str_to_int64(s, strlen(s), 1, max, &v))
+        return err_set(&r->ei, ERR_INVALID, "limit", "limit must be a whole number from 1 to %d",
+                       max);
+    *out = (int)v;
+    return ERR_OK;
+}
+
+audit_ctx http_actor(const http_req *r)
+{
+    audit_ctx c = {r->user.id, r->user.username, r->source};
+    return c;
 }
 
 struct query_check {
@@ -358,6 +379,16 @@ reply:
     }
     if (rc)
         return queue_error(r, rc, NULL);
+    if (r->raw_type) {
+        if (r->filename[0]) {
+            char disp[160];
+            snprintf(disp, sizeof(disp), "attachment; filename=\"%s\"", r->filename);
+            r->disposition = arena_strdup(&r->a, disp);
+        }
+        /* MHD copies the bytes; the request's buffer is freed with the request. */
+        return queue(r, r->status, r->raw_type, r->raw.data ? r->raw.data : "", r->raw.len,
+                     MHD_RESPMEM_MUST_COPY, NULL);
+    }
     return queue_json(r, r->status, r->out, NULL);
 }
 
@@ -445,6 +476,8 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
                 (int)toe);
     json_decref(st->r.body);
     json_decref(st->r.out);
+    json_decref(st->r.err_extra);
+    buf_free(&st->r.raw);
     buf_free(&st->body);
     arena_free(&st->r.a);
     free(st);

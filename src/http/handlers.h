@@ -1,0 +1,15 @@
+/*
+ * handlers.h - route handlers that live outside routes.c, one file per area
+ * (h_<area>.c). The route table in routes.c names them. Private to src/http/.
+ */
+#ifndef BENCHSIDE_HTTP_HANDLERS_H
+#define BENCHSIDE_HTTP_HANDLERS_H
+
+#include "http/route.h"
+
+/* h_patients.c */
+err_t http_patients_create(http_req *r);
+err_t http_patients_search(http_req *r);
+err_t http_patients_get(http_req *r);
+
+#endif
