@@ -7,6 +7,7 @@
 
 #include "app/app.h"
 #include "auth/user.h"
+#include "lab/catalog.h"
 
 static const struct {
     const char *username, *display_name, *role, *password;
@@ -33,6 +34,16 @@ err_t app_demo_seed(db *d, bool *seeded, errinfo *ei)
         if (rc)
             return rc;
     }
+    /* The demo catalog: 40-odd common tests with LOINC codes, and panels. */
+    json_error_t je;
+    json_t *doc = json_loadb(catalog_demo_json, catalog_demo_json_len, 0, &je);
+    int tests = 0, panels = 0;
+    if (!doc)
+        return err_set(ei, ERR_INTERNAL, NULL, "demo catalog: line %d: %s", je.line, je.text);
+    rc = catalog_import(d, &ctx, doc, &tests, &panels, ei);
+    json_decref(doc);
+    if (rc)
+        return rc;
     *seeded = true;
     return ERR_OK;
 }

@@ -18,6 +18,7 @@
 #include "base/log.h"
 #include "base/str.h"
 #include "config.h"
+#include "lab/catalog.h"
 #include "store/migrate.h"
 
 #define EXIT_USAGE 2
@@ -354,6 +355,81 @@ static int cmd_user(int argc, char **argv)
     return rc ? fail(&ei, rc) : 0;
 }
 
+static const char import_usage[] = "benchside import catalog FILE.json [--db URL]";
+static const char export_usage[] =
+    "benchside export catalog [--db URL]   (JSON on standard output)";
+
+/* benchside import catalog FILE */
+static int cmd_import(int argc, char **argv)
+{
+    const char *url = NULL;
+    json_error_t je;
+    db *d = NULL;
+    int tests = 0, panels = 0;
+    errinfo ei;
+    err_clear(&ei);
+    if (argc > 1 && !strcmp(argv[1], "--help")) {
+        printf("usage: %s\n", import_usage);
+        return 0;
+    }
+    if (argc < 3 || strcmp(argv[1], "catalog"))
+        return usage_error(import_usage, "import takes: catalog FILE.json");
+    const char *file = argv[2];
+    int st = db_only_options(argc - 2, argv + 2, import_usage, &url);
+    if (st >= 0)
+        return st;
+    json_t *doc = json_load_file(file, JSON_REJECT_DUPLICATES, &je);
+    if (!doc) {
+        fprintf(stderr, "benchside: %s: line %d, column %d: %s\n", file, je.line, je.column,
+                je.text);
+        return EXIT_FAILURE;
+    }
+    audit_ctx ctx = app_cli_actor();
+    err_t rc = app_open_db(url, &d, &ei);
+    if (!rc)
+        rc = catalog_import(d, &ctx, doc, &tests, &panels, &ei);
+    db_close(d);
+    json_decref(doc);
+    if (rc) {
+        if (ei.field[0])
+            fprintf(stderr, "benchside: %s: %s: %s\n", file, ei.field, ei.message);
+        else
+            fprintf(stderr, "benchside: %s: %s\n", file, ei.message);
+        return EXIT_FAILURE;
+    }
+    printf("imported %d test(s) and %d panel(s) from %s\n", tests, panels, file);
+    return 0;
+}
+
+/* benchside export catalog */
+static int cmd_export(int argc, char **argv)
+{
+    const char *url = NULL;
+    db *d = NULL;
+    json_t *doc = NULL;
+    errinfo ei;
+    err_clear(&ei);
+    if (argc > 1 && !strcmp(argv[1], "--help")) {
+        printf("usage: %s\n", export_usage);
+        return 0;
+    }
+    if (argc < 2 || strcmp(argv[1], "catalog"))
+        return usage_error(export_usage, "export takes: catalog");
+    int st = db_only_options(argc - 1, argv + 1, export_usage, &url);
+    if (st >= 0)
+        return st;
+    err_t rc = app_open_existing_db(url, &d, &ei);
+    if (!rc)
+        rc = catalog_export(d, &doc, &ei);
+    db_close(d);
+    if (rc)
+        return fail(&ei, rc);
+    json_dumpf(doc, stdout, JSON_INDENT(2) | JSON_SORT_KEYS);
+    printf("\n");
+    json_decref(doc);
+    return 0;
+}
+
 static const char audit_usage[] = "benchside audit verify [--db URL]";
 
 static int cmd_audit(int argc, char **argv)
@@ -397,6 +473,8 @@ static const struct cmd commands[] = {
     {"migrate", cmd_migrate, "benchside migrate [--db URL]", "apply database migrations"},
     {"user", cmd_user, user_usage, "add, change, unlock and list users"},
     {"audit", cmd_audit, audit_usage, "verify the audit trail's hash chain"},
+    {"import", cmd_import, import_usage, "import the test catalog from JSON"},
+    {"export", cmd_export, export_usage, "export the test catalog as JSON"},
     {"version", cmd_version, "benchside version", "print the version"},
     {"help", cmd_help, "benchside help", "list the commands"},
 };

@@ -12,4 +12,13 @@ err_t http_patients_create(http_req *r);
 err_t http_patients_search(http_req *r);
 err_t http_patients_get(http_req *r);
 
+/* h_lab.c */
+err_t http_catalog_get(http_req *r);
+err_t http_catalog_test(http_req *r);
+err_t http_catalog_put(http_req *r);
+err_t http_orders_create(http_req *r);
+err_t http_orders_get(http_req *r);
+err_t http_specimens_get(http_req *r);
+err_t http_specimens_label(http_req *r);
+
 #endif

@@ -308,6 +308,23 @@ const http_route http_routes[] = {
      200},
     {"GET", "/api/v1/patients/{id}", PERM_PATIENTS_READ, 0, http_patients_get, NULL, "patients",
      "Read a patient (audited)", NULL, "Patient", 200},
+    {"GET", "/api/v1/catalog", PERM_CATALOG_READ, 0, http_catalog_get, NULL, "catalog",
+     "The whole test catalog (tests and panels)", NULL, "Catalog", 200},
+    {"PUT", "/api/v1/catalog", PERM_CATALOG_WRITE, ROUTE_BODY, http_catalog_put, NULL, "catalog",
+     "Import tests and panels (all checked first, then written at once)", "Catalog",
+     "CatalogImported", 200},
+    {"GET", "/api/v1/catalog/tests/{code}", PERM_CATALOG_READ, 0, http_catalog_test, NULL,
+     "catalog", "One test of the catalog", NULL, "CatalogTest", 200},
+    {"POST", "/api/v1/orders", PERM_ORDERS_WRITE, ROUTE_BODY, http_orders_create, NULL, "orders",
+     "Place an order; it expands into specimens with accession numbers", "OrderCreate", "Order",
+     201},
+    {"GET", "/api/v1/orders/{id}", PERM_PATIENTS_READ, 0, http_orders_get, NULL, "orders",
+     "Read an order with its specimens and tests (audited)", NULL, "Order", 200},
+    {"GET", "/api/v1/specimens/{accession}", PERM_PATIENTS_READ, 0, http_specimens_get, NULL,
+     "specimens", "Read a specimen by accession number (audited)", NULL, "Specimen", 200},
+    {"GET", "/api/v1/specimens/{accession}/label", PERM_PATIENTS_READ, 0, http_specimens_label,
+     "format", "specimens", "The specimen's label as ZPL (default) or PDF (audited)", NULL, "Label",
+     200},
 };
 
 const size_t http_routes_len = sizeof(http_routes) / sizeof(http_routes[0]);

@@ -4,6 +4,7 @@
 #include "lab/order.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "base/id.h"
@@ -64,10 +65,10 @@ bool order_icd10_valid(const char *code)
 
 /* One test of the order, with the specimen it goes in. */
 struct wanted {
-    char code[17];
-    char panel[17];
-    char specimen_type[33];
-    char container[49];
+    char code[CATALOG_CODE_MAX + 1];
+    char panel[CATALOG_CODE_MAX + 1];
+    char specimen_type[CATALOG_UTF8_BYTES(CATALOG_LABEL_MAX) + 1];
+    char container[CATALOG_UTF8_BYTES(CATALOG_LABEL_MAX) + 1];
     int group;
 };
 
@@ -124,7 +125,7 @@ static err_t expand(db *d, const json_t *tests, struct wanted *w, int *nw, int *
     *ngroups = 0;
     json_array_foreach(tests, i, v)
     {
-        char field[32], codes[ORDER_TESTS_MAX][17];
+        char field[32], codes[ORDER_TESTS_MAX][CATALOG_CODE_MAX + 1];
         int n = 0;
         snprintf(field, sizeof(field), "tests[%zu]", i);
         if (!json_is_string(v))
@@ -132,8 +133,8 @@ static err_t expand(db *d, const json_t *tests, struct wanted *w, int *nw, int *
         const char *code = json_string_value(v);
         err_t rc = catalog_expand(d, code, codes, ORDER_TESTS_MAX, &n, ei);
         if (rc == ERR_INVALID || rc == ERR_NOT_FOUND)
-            return err_set(ei, ERR_INVALID, field, "%s: unknown test or panel code '%.20s'",
-                           field, code);
+            return err_set(ei, ERR_INVALID, field, "%s: unknown test or panel code '%.20s'", field,
+                           code);
         if (rc)
             return rc;
         bool is_panel = n != 1 || strcmp(codes[0], code);
@@ -190,8 +191,8 @@ err_t order_create(db *d, const audit_ctx *ctx, const json_t *body, json_t **out
         return rc;
     reasons = json_dumps(json_object_get(body, "reasons"), JSON_COMPACT);
     json_t *ins = json_object_get(body, "instructions");
-    instructions = json_dumps(ins && json_is_object(ins) ? ins : json_object(),
-                              JSON_COMPACT | JSON_SORT_KEYS);
+    instructions =
+        ins && json_is_object(ins) ? json_dumps(ins, JSON_COMPACT | JSON_SORT_KEYS) : strdup("{}");
     acc_list = json_array();
     codes = json_array();
     if (!reasons || !instructions || !acc_list || !codes) {
@@ -219,8 +220,8 @@ err_t order_create(db *d, const audit_ctx *ctx, const json_t *body, json_t **out
         id_new(spec_ids[g]);
         rc = accession_next(d, now, accessions[g], ei);
         if (!rc)
-            rc = db_run(d, ei, NULL, sql_specimen, "ttttttti", spec_ids[g], accessions[g],
-                        order_id, p.id, w[first].specimen_type, w[first].container, now);
+            rc = db_run(d, ei, NULL, sql_specimen, "tttttti", spec_ids[g], accessions[g], order_id,
+                        p.id, w[first].specimen_type, w[first].container, now);
         if (!rc)
             json_array_append_new(acc_list, json_string(accessions[g]));
     }
@@ -282,11 +283,10 @@ err_t order_read(db *d, const audit_ctx *ctx, const char *id, json_t **out, erri
         json_t *ins = json_loads(db_col_text(st, 5), 0, &je);
         time_format_iso(db_col_int64(st, 7), at);
         o = json_pack("{s:s,s:s,s:s,s:s,s:o,s:o,s:s,s:s,s:s}", "id", db_col_text(st, 0),
-                      "patient_id", db_col_text(st, 1), "priority", db_col_text(st, 2),
-                      "clinician", db_col_text(st, 3), "reasons",
-                      reasons ? reasons : json_array(), "instructions",
-                      ins ? ins : json_object(), "status", db_col_text(st, 6), "ordered_at", at,
-                      "ordered_by", db_col_text(st, 8));
+                      "patient_id", db_col_text(st, 1), "priority", db_col_text(st, 2), "clinician",
+                      db_col_text(st, 3), "reasons", reasons ? reasons : json_array(),
+                      "instructions", ins ? ins : json_object(), "status", db_col_text(st, 6),
+                      "ordered_at", at, "ordered_by", db_col_text(st, 8));
         if (!o)
             rc = ERR_NOMEM;
     }

@@ -4,6 +4,7 @@
 #include "lab/patient.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "base/buf.h"
@@ -177,10 +178,11 @@ json_t *patient_to_json(const patient *p, const json_t *ids)
     char created[TIME_ISO_LEN], updated[TIME_ISO_LEN];
     time_format_iso(p->created_at, created);
     time_format_iso(p->updated_at, updated);
-    return json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:O,s:s,s:s}", "id", p->id, "mrn", p->mrn, "family",
+    /* "o" takes a reference: a new empty array, or one more on the caller's */
+    return json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:o,s:s,s:s}", "id", p->id, "mrn", p->mrn, "family",
                      p->family, "given", p->given, "birth_date", p->birth_date, "sex", p->sex,
-                     "identifiers", ids ? ids : json_array(), "created_at", created, "updated_at",
-                     updated);
+                     "identifiers", ids ? json_incref((json_t *)ids) : json_array(), "created_at",
+                     created, "updated_at", updated);
 }
 
 static err_t check_identifiers(const json_t *ids, errinfo *ei)
@@ -251,7 +253,7 @@ err_t patient_create(db *d, const audit_ctx *ctx, const json_t *body, patient *o
             return rc;
     }
     name_key(family, given, key, sizeof(key));
-    ids_text = json_dumps(ids && json_is_array(ids) ? ids : json_array(), JSON_COMPACT);
+    ids_text = ids && json_is_array(ids) ? json_dumps(ids, JSON_COMPACT) : strdup("[]");
     if (!ids_text)
         return ERR_NOMEM;
 
@@ -311,6 +313,8 @@ done:
 err_t patient_read(db *d, const audit_ctx *ctx, const char *id, patient *out, json_t **ids,
                    errinfo *ei)
 {
+    if (ids)
+        *ids = NULL;
     err_t rc = db_begin(d, ei);
     if (rc)
         return rc;

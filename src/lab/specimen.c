@@ -7,6 +7,8 @@
 #include <string.h>
 
 #include "base/time.h"
+#include "lab/label.h"
+#include "lab/patient.h"
 
 static const char sql_by_accession[] =
     "SELECT s.id, s.accession, s.order_id, s.patient_id, s.parent_id, s.specimen_type,"
@@ -71,10 +73,9 @@ err_t specimen_tests_json(db *d, const char *specimen_id, json_t **out, errinfo 
             break;
         const char *panel = db_col_text(st, 3);
         json_array_append_new(arr, json_pack("{s:s,s:s,s:s,s:o,s:s}", "id", db_col_text(st, 0),
-                                             "code", db_col_text(st, 1), "name",
-                                             db_col_text(st, 2), "panel",
-                                             panel ? json_string(panel) : json_null(), "status",
-                                             db_col_text(st, 4)));
+                                             "code", db_col_text(st, 1), "name", db_col_text(st, 2),
+                                             "panel", panel ? json_string(panel) : json_null(),
+                                             "status", db_col_text(st, 4)));
     }
     db_finalize(st);
     if (rc) {
@@ -100,15 +101,13 @@ json_t *specimen_to_json(const specimen *s)
         "{s:s,s:s,s:s,s:s,s:o,s:s,s:s,s:s,s:s,s:o,s:o,s:o,s:o}", "id", s->id, "accession",
         s->accession, "order_id", s->order_id, "patient_id", s->patient_id, "parent_id",
         s->parent_id[0] ? json_string(s->parent_id) : json_null(), "specimen_type",
-        s->specimen_type, "container", s->container, "status", s->status, "priority",
-        s->priority, "collected_at", time_or_null(s->collected_at), "received_at",
-        time_or_null(s->received_at), "storage",
-        s->storage[0] ? json_string(s->storage) : json_null(), "rejection_reason",
+        s->specimen_type, "container", s->container, "status", s->status, "priority", s->priority,
+        "collected_at", time_or_null(s->collected_at), "received_at", time_or_null(s->received_at),
+        "storage", s->storage[0] ? json_string(s->storage) : json_null(), "rejection_reason",
         s->rejection_reason[0] ? json_string(s->rejection_reason) : json_null());
 }
 
-err_t specimen_read(db *d, const audit_ctx *ctx, const char *accession, json_t **out,
-                    errinfo *ei)
+err_t specimen_read(db *d, const audit_ctx *ctx, const char *accession, json_t **out, errinfo *ei)
 {
     specimen s;
     json_t *tests = NULL;
@@ -130,4 +129,76 @@ err_t specimen_read(db *d, const audit_ctx *ctx, const char *accession, json_t *
     *out = specimen_to_json(&s);
     json_object_set_new(*out, "tests", tests);
     return ERR_OK;
+}
+
+/* The codes to print: each panel once, and the tests ordered on their own. */
+static void label_tests(const json_t *tests, char *out, size_t n)
+{
+    size_t i, o = 0;
+    json_t *t;
+    out[0] = '\0';
+    json_array_foreach(tests, i, t)
+    {
+        const char *panel = json_string_value(json_object_get(t, "panel"));
+        const char *code = panel ? panel : json_string_value(json_object_get(t, "code"));
+        size_t len = strlen(code);
+        bool seen = false;
+        for (size_t j = 0; j < i && !seen; j++) {
+            const json_t *u = json_array_get(tests, j);
+            const char *p = json_string_value(json_object_get(u, "panel"));
+            seen = !strcmp(p ? p : json_string_value(json_object_get(u, "code")), code);
+        }
+        if (seen || o + len + 2 > n)
+            continue;
+        if (o)
+            out[o++] = ' ';
+        memcpy(out + o, code, len);
+        o += len;
+        out[o] = '\0';
+    }
+}
+
+err_t specimen_label(db *d, const audit_ctx *ctx, const char *accession, bool pdf, buf *out,
+                     errinfo *ei)
+{
+    specimen s;
+    patient p;
+    json_t *tests = NULL;
+    char codes[128];
+    err_t rc = db_begin(d, ei);
+    if (rc)
+        return rc;
+    rc = specimen_get(d, accession, &s, ei);
+    if (!rc)
+        rc = patient_get(d, s.patient_id, &p, ei);
+    if (!rc)
+        rc = specimen_tests_json(d, s.id, &tests, ei);
+    if (!rc) {
+        json_t *detail = json_pack("{s:s}", "format", pdf ? "pdf" : "zpl");
+        rc = audit_write(d, ctx, "specimen.label", "specimen", s.id, "ok", detail, ei);
+        json_decref(detail);
+    }
+    if (!rc)
+        rc = db_commit(d, ei);
+    if (rc) {
+        db_rollback(d);
+        json_decref(tests);
+        return rc;
+    }
+    label_tests(tests, codes, sizeof(codes));
+    json_decref(tests);
+    label_data l = {
+        .accession = s.accession,
+        .family = p.family,
+        .given = p.given,
+        .mrn = p.mrn,
+        .birth_date = p.birth_date,
+        .sex = p.sex,
+        .container = s.container,
+        .specimen_type = s.specimen_type,
+        .collected_at = s.collected_at,
+        .tests = codes,
+        .priority = s.priority,
+    };
+    return pdf ? label_pdf(&l, out, ei) : label_zpl(&l, out, ei);
 }

@@ -159,6 +159,11 @@ err_t db_step(db_stmt *s, bool *row, errinfo *ei)
     return s->owner->ops->step(s, row, ei);
 }
 
+int db_param_count(db_stmt *s)
+{
+    return s->owner->ops->param_count(s);
+}
+
 int64_t db_changes(db_stmt *s)
 {
     return s->owner->ops->changes(s);
@@ -208,6 +213,14 @@ err_t db_run(db *d, errinfo *ei, int64_t *changes, const char *sql, const char *
     err_t rc = db_prepare(d, sql, &st, ei);
     if (rc)
         return rc;
+    /* A type string that does not match the placeholders is a programming
+     * error that would read the wrong arguments: refuse before binding. */
+    if ((int)(types ? strlen(types) : 0) != db_param_count(st)) {
+        rc = err_set(ei, ERR_INTERNAL, NULL, "db_run: %d placeholder(s) but types \"%s\"",
+                     db_param_count(st), types ? types : "");
+        db_finalize(st);
+        return rc;
+    }
     va_start(ap, types);
     for (int i = 0; !rc && types && types[i]; i++) {
         switch (types[i]) {

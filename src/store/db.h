@@ -76,6 +76,8 @@ err_t db_bind_double(db_stmt *s, int i, double v);
  * failed; the statement must then be reset or finalized.
  */
 err_t db_step(db_stmt *s, bool *row, errinfo *ei);
+/* How many `?` placeholders the statement has. */
+int db_param_count(db_stmt *s);
 /* Rows changed by the statement's last run (INSERT, UPDATE, DELETE). */
 int64_t db_changes(db_stmt *s);
 /* Columns are numbered from 0. */

@@ -25,6 +25,7 @@ struct db_ops {
     err_t (*bind_null)(db_stmt *s, int i);
     err_t (*bind_double)(db_stmt *s, int i, double v);
     err_t (*step)(db_stmt *s, bool *row, errinfo *ei);
+    int (*param_count)(db_stmt *s);
     int64_t (*changes)(db_stmt *s);
     int (*col_count)(db_stmt *s);
     bool (*col_null)(db_stmt *s, int i);

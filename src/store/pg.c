@@ -376,6 +376,11 @@ static err_t pg_step(db_stmt *base, bool *row, errinfo *ei)
     return ERR_OK;
 }
 
+static int pg_param_count(db_stmt *base)
+{
+    return ((struct pg_stmt *)base)->nparams;
+}
+
 static int64_t pg_changes(db_stmt *base)
 {
     return ((struct pg_stmt *)base)->changes;
@@ -462,6 +467,7 @@ const struct db_ops db_pg_ops = {
     .bind_double = pg_bind_double,
     .bind_null = pg_bind_null,
     .step = pg_step,
+    .param_count = pg_param_count,
     .changes = pg_changes,
     .col_count = pg_col_count,
     .col_null = pg_col_null,

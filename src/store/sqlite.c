@@ -201,6 +201,11 @@ static err_t sq_step(db_stmt *base, bool *row, errinfo *ei)
     return rc;
 }
 
+static int sq_param_count(db_stmt *base)
+{
+    return sqlite3_bind_parameter_count(((struct sqlite_stmt *)base)->h);
+}
+
 static int64_t sq_changes(db_stmt *base)
 {
     return ((struct sqlite_stmt *)base)->changes;
@@ -270,6 +275,7 @@ const struct db_ops db_sqlite_ops = {
     .bind_null = sq_bind_null,
     .bind_double = sq_bind_double,
     .step = sq_step,
+    .param_count = sq_param_count,
     .changes = sq_changes,
     .col_count = sq_col_count,
     .col_null = sq_col_null,

@@ -377,6 +377,15 @@ static void test_doubles(void **state)
     assert_int_equal(db_prepare(d, "INSERT INTO st_dbl (id, v) VALUES (99, ?)", &st, &ei), ERR_OK);
     assert_int_equal(db_bind_double(st, 1, 1.0 / 0.0), ERR_INVALID);
     db_finalize(st);
+    /* db_run refuses a type string that does not match the placeholders */
+    assert_int_equal(db_run(d, &ei, NULL, "INSERT INTO st_dbl (id, v) VALUES (?, ?)", "idd",
+                            (int64_t)7, 1.0, 2.0),
+                     ERR_INTERNAL);
+    assert_non_null(strstr(ei.message, "2 placeholder(s)"));
+    assert_int_equal(
+        db_run(d, &ei, NULL, "INSERT INTO st_dbl (id, v) VALUES (?, ?)", "i", (int64_t)7),
+        ERR_INTERNAL);
+    assert_int_equal(store_scalar(d, "SELECT COUNT(*) FROM st_dbl WHERE id = 7"), 0);
     store_exec(d, "DROP TABLE st_dbl");
     db_close(d);
 }

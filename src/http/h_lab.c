@@ -1,0 +1,69 @@
+/*
+ * h_lab.c - laboratory routes: the test catalog, orders, specimens and their
+ * labels. Reads of patient data are audited by the domain (src/lab/).
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "http/handlers.h"
+#include "lab/catalog.h"
+#include "lab/order.h"
+#include "lab/specimen.h"
+
+err_t http_catalog_get(http_req *r)
+{
+    return catalog_export(r->db, &r->out, &r->ei);
+}
+
+err_t http_catalog_test(http_req *r)
+{
+    return catalog_test_json(r->db, r->params[0], &r->out, &r->ei);
+}
+
+err_t http_catalog_put(http_req *r)
+{
+    audit_ctx ctx = http_actor(r);
+    int tests = 0, panels = 0;
+    err_t rc = catalog_import(r->db, &ctx, r->body, &tests, &panels, &r->ei);
+    if (rc)
+        return rc;
+    r->out = json_pack("{s:i,s:i}", "tests", tests, "panels", panels);
+    return r->out ? ERR_OK : ERR_NOMEM;
+}
+
+err_t http_orders_create(http_req *r)
+{
+    audit_ctx ctx = http_actor(r);
+    return order_create(r->db, &ctx, r->body, &r->out, &r->ei);
+}
+
+err_t http_orders_get(http_req *r)
+{
+    audit_ctx ctx = http_actor(r);
+    return order_read(r->db, &ctx, r->params[0], &r->out, &r->ei);
+}
+
+err_t http_specimens_get(http_req *r)
+{
+    audit_ctx ctx = http_actor(r);
+    return specimen_read(r->db, &ctx, r->params[0], &r->out, &r->ei);
+}
+
+err_t http_specimens_label(http_req *r)
+{
+    audit_ctx ctx = http_actor(r);
+    const char *format = http_query(r, "format");
+    bool pdf;
+    if (!format || !strcmp(format, "zpl"))
+        pdf = false;
+    else if (!strcmp(format, "pdf"))
+        pdf = true;
+    else
+        return err_set(&r->ei, ERR_INVALID, "format", "format must be zpl or pdf");
+    err_t rc = specimen_label(r->db, &ctx, r->params[0], pdf, &r->raw, &r->ei);
+    if (rc)
+        return rc;
+    r->raw_type = pdf ? "application/pdf" : "text/plain; charset=utf-8";
+    snprintf(r->filename, sizeof(r->filename), "%.20s.%s", r->params[0], pdf ? "pdf" : "zpl");
+    return ERR_OK;
+}

@@ -1,0 +1,541 @@
+/*
+ * test_lab.c - unit tests of the laboratory core (src/lab): accession numbers
+ * and their check digit, patients (validation, duplicates, search, audited
+ * reads, age), and orders with their expansion into specimens. Runs on the
+ * database in BENCHSIDE_TEST_DB or on a temporary SQLite file.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <ctype.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "base/id.h"
+#include "base/time.h"
+#include "lab/accession.h"
+#include "lab/catalog.h"
+#include "lab/order.h"
+#include "lab/specimen.h"
+#include "lab/patient.h"
+#include "store/db.h"
+#include "store/migrate.h"
+
+static db *lab_db;
+static char lab_url[512], lab_tmp[256], lab_sfx[11];
+static const audit_ctx lab_ctx = {NULL, "test", "test"};
+
+static int64_t lab_scalar(const char *sql, const char *arg)
+{
+    db_stmt *st = NULL;
+    bool row = false;
+    errinfo ei = {0};
+    int64_t v = -1;
+    assert_int_equal(db_prepare(lab_db, sql, &st, &ei), ERR_OK);
+    if (arg)
+        assert_int_equal(db_bind_str(st, 1, arg), ERR_OK);
+    assert_int_equal(db_step(st, &row, &ei), ERR_OK);
+    if (row)
+        v = db_col_int64(st, 0);
+    db_finalize(st);
+    return v;
+}
+
+static int64_t lab_head(void)
+{
+    return lab_scalar("SELECT seq FROM audit_head WHERE id = 1", NULL);
+}
+
+/* ------------------------------------------------------------ accession */
+
+static void test_check_digit(void **state)
+{
+    (void)state;
+    /* Luhn worked examples: 7992739871 -> 3; 0 -> 0; 18 -> 2 */
+    assert_int_equal(accession_check_digit("7992739871", 10), '3');
+    assert_int_equal(accession_check_digit("0", 1), '0');
+    assert_int_equal(accession_check_digit("18", 2), '2');
+    assert_int_equal(accession_check_digit("1a", 2), -1);
+
+    char good[ACCESSION_LEN + 1] = "26325000042";
+    good[11] = (char)accession_check_digit(good, 11);
+    good[12] = '\0';
+    errinfo ei = {0};
+    assert_int_equal(accession_check(good, 12, &ei), ERR_OK);
+    /* every single-digit typo is caught */
+    for (int pos = 0; pos < 12; pos++) {
+        for (char c = '0'; c <= '9'; c++) {
+            char bad[13];
+            memcpy(bad, good, 13);
+            if (bad[pos] == c)
+                continue;
+            bad[pos] = c;
+            assert_int_equal(accession_check(bad, 12, &ei), ERR_INVALID);
+            assert_string_equal(ei.field, "accession");
+        }
+    }
+    /* swapped neighbours (other than 0<->9) are caught */
+    for (int pos = 0; pos < 11; pos++) {
+        char bad[13];
+        memcpy(bad, good, 13);
+        if (bad[pos] == bad[pos + 1] || (bad[pos] - '0') + (bad[pos + 1] - '0') == 9)
+            continue;
+        char t = bad[pos];
+        bad[pos] = bad[pos + 1];
+        bad[pos + 1] = t;
+        assert_int_equal(accession_check(bad, 12, &ei), ERR_INVALID);
+    }
+    assert_int_equal(accession_check("1234", 4, &ei), ERR_INVALID);
+    assert_non_null(strstr(ei.message, "12 digits"));
+    assert_int_equal(accession_check("26325000042X", 12, &ei), ERR_INVALID);
+}
+
+static void test_accession_next(void **state)
+{
+    (void)state;
+    errinfo ei = {0};
+    char a[ACCESSION_LEN + 1], b[ACCESSION_LEN + 1], c[ACCESSION_LEN + 1];
+    int64_t t = 0, t2 = 0;
+    /* a day far in the past, so that runs never collide with real numbers */
+    assert_int_equal(time_parse_iso("2001-02-03T10:00:00Z", 20, &t, NULL), ERR_OK);
+    assert_int_equal(time_parse_iso("2001-12-31T23:59:59Z", 20, &t2, NULL), ERR_OK);
+    assert_int_equal(db_begin(lab_db, &ei), ERR_OK);
+    assert_int_equal(accession_next(lab_db, t, a, &ei), ERR_OK);
+    assert_int_equal(accession_next(lab_db, t, b, &ei), ERR_OK);
+    assert_int_equal(accession_next(lab_db, t2, c, &ei), ERR_OK);
+    db_rollback(lab_db);
+    assert_int_equal(strlen(a), ACCESSION_LEN);
+    assert_memory_equal(a, "01034", 5); /* year 01, day 034 */
+    assert_memory_equal(c, "01365", 5); /* 31 December of a common year */
+    assert_int_equal(accession_check(a, 12, &ei), ERR_OK);
+    assert_int_equal(accession_check(b, 12, &ei), ERR_OK);
+    assert_true(strcmp(a, b) < 0);
+    /* consecutive numbers */
+    assert_int_equal(atoi(b + 5) / 10 - atoi(a + 5) / 10, 1);
+}
+
+/* ------------------------------------------------------------- patients */
+
+static json_t *lab_patient_body(const char *mrn, const char *family, const char *given,
+                                const char *birth, const char *sex)
+{
+    return json_pack("{s:s,s:s,s:s,s:s,s:s}", "mrn", mrn, "family", family, "given", given,
+                     "birth_date", birth, "sex", sex);
+}
+
+static void lab_mrn(char *out, size_t n, const char *prefix)
+{
+    snprintf(out, n, "%s-%s", prefix, lab_sfx);
+}
+
+static void test_patient_create_and_duplicates(void **state)
+{
+    (void)state;
+    char mrn[40], mrn2[40], family[40];
+    errinfo ei = {0};
+    json_t *cand = NULL;
+    patient p, q;
+    lab_mrn(mrn, sizeof(mrn), "M1");
+    lab_mrn(mrn2, sizeof(mrn2), "M2");
+    snprintf(family, sizeof(family), "Okafor%s", lab_sfx);
+
+    json_t *b = lab_patient_body(mrn, family, "Ada", "1984-03-09", "female");
+    int64_t before = lab_head();
+    assert_int_equal(patient_create(lab_db, &lab_ctx, b, &p, &cand, &ei), ERR_OK);
+    assert_null(cand);
+    assert_string_equal(p.mrn, mrn);
+    assert_string_equal(p.birth_date, "1984-03-09");
+    assert_int_equal(lab_head(), before + 1);
+    json_decref(b);
+
+    /* same MRN: conflict on mrn, nothing written */
+    before = lab_head();
+    b = lab_patient_body(mrn, "Other", "Person", "1990-01-01", "male");
+    assert_int_equal(patient_create(lab_db, &lab_ctx, b, &q, &cand, &ei), ERR_CONFLICT);
+    assert_string_equal(ei.field, "mrn");
+    assert_int_equal(lab_head(), before);
+    json_decref(b);
+
+    /* same person by name (any case, spaces) and birth date: conflict with the candidate */
+    char lower[48];
+    snprintf(lower, sizeof(lower), "  %s ", family);
+    for (char *c = lower; *c; c++)
+        *c = (char)tolower((unsigned char)*c);
+    b = lab_patient_body(mrn2, lower, "ADA", "1984-03-09", "female");
+    assert_int_equal(patient_create(lab_db, &lab_ctx, b, &q, &cand, &ei), ERR_CONFLICT);
+    assert_string_equal(ei.field, "birth_date");
+    assert_non_null(cand);
+    assert_string_equal(json_string_value(json_object_get(cand, "id")), p.id);
+    json_decref(cand);
+    cand = NULL;
+    assert_int_equal(lab_scalar("SELECT COUNT(*) FROM patients WHERE mrn = ?", mrn2), 0);
+    /* ... unless confirmed as a different person */
+    json_object_set_new(b, "confirm_new", json_true());
+    assert_int_equal(patient_create(lab_db, &lab_ctx, b, &q, &cand, &ei), ERR_OK);
+    assert_string_equal(q.family, lower + 2 == NULL ? "" : q.family);
+    assert_int_equal(strchr(q.family, ' ') == NULL, 1); /* trimmed */
+    json_decref(b);
+}
+
+static void test_patient_refusals(void **state)
+{
+    (void)state;
+    struct {
+        const char *mrn, *family, *given, *birth, *sex, *field;
+    } cases[] = {
+        {"M x", "A", "B", "1980-01-01", "female", "mrn"},
+        {"OK1", "A", "B", "2999-01-01", "female", "birth_date"},
+        {"OK1", "A", "B", "1980-02-30", "female", "birth_date"},
+        {"OK1", "A", "B", "1800-01-01", "female", "birth_date"},
+        {"OK1", "A", "B", "01/02/1980", "female", "birth_date"},
+        {"OK1", "A", "B", "1980-01-01", "f", "sex"},
+        {"OK1", "   ", "B", "1980-01-01", "female", "family"},
+        {"OK1", "A\tB", "B", "1980-01-01", "female", "family"},
+    };
+    int64_t before = lab_head();
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        errinfo ei = {0};
+        json_t *cand = NULL;
+        patient p;
+        json_t *b = lab_patient_body(cases[i].mrn, cases[i].family, cases[i].given, cases[i].birth,
+                                     cases[i].sex);
+        assert_int_equal(patient_create(lab_db, &lab_ctx, b, &p, &cand, &ei), ERR_INVALID);
+        assert_string_equal(ei.field, cases[i].field);
+        json_decref(b);
+    }
+    /* identifiers: shape checked, the path named */
+    errinfo ei = {0};
+    json_t *cand = NULL;
+    patient p;
+    json_t *b = lab_patient_body("OK2", "A", "B", "1980-01-01", "male");
+    json_object_set_new(b, "identifiers", json_pack("[{s:s}]", "system", "x"));
+    assert_int_equal(patient_create(lab_db, &lab_ctx, b, &p, &cand, &ei), ERR_MISSING_FIELD);
+    assert_string_equal(ei.field, "identifiers[0].value");
+    json_object_set_new(b, "extra", json_true());
+    assert_int_equal(patient_create(lab_db, &lab_ctx, b, &p, &cand, &ei), ERR_UNKNOWN_FIELD);
+    json_decref(b);
+    assert_int_equal(lab_head(), before);
+    assert_int_equal(lab_scalar("SELECT COUNT(*) FROM patients WHERE mrn = ?", "OK1"), 0);
+}
+
+static void test_patient_search_and_read(void **state)
+{
+    (void)state;
+    char mrn[40], family[40], next[ID_LEN + 1];
+    errinfo ei = {0};
+    json_t *cand = NULL, *items = NULL, *ids = NULL;
+    patient p, r;
+    lab_mrn(mrn, sizeof(mrn), "S1");
+    snprintf(family, sizeof(family), "Nguyen_%s", lab_sfx);
+    json_t *b = lab_patient_body(mrn, family, "Minh", "1955-07-21", "male");
+    json_object_set_new(b, "identifiers", json_pack("[{s:s,s:s}]", "system", "ehr", "value", "E9"));
+    assert_int_equal(patient_create(lab_db, &lab_ctx, b, &p, &cand, &ei), ERR_OK);
+    json_decref(b);
+
+    /* by family prefix, any case; '_' is a literal, not a wildcard */
+    char prefix[40];
+    snprintf(prefix, sizeof(prefix), "NGUYEN_%s", lab_sfx);
+    int64_t before = lab_head();
+    assert_int_equal(
+        patient_search(lab_db, &lab_ctx, NULL, prefix, NULL, 10, NULL, &items, next, &ei), ERR_OK);
+    assert_int_equal(json_array_size(items), 1);
+    assert_int_equal(lab_head(), before + 1); /* the search is audited */
+    json_decref(items);
+    char wild[40];
+    snprintf(wild, sizeof(wild), "Nguyen%%%s", lab_sfx);
+    assert_int_equal(
+        patient_search(lab_db, &lab_ctx, NULL, wild, NULL, 10, NULL, &items, next, &ei), ERR_OK);
+    assert_int_equal(json_array_size(items), 0);
+    json_decref(items);
+    /* "family, given" and mrn and birth date */
+    char fg[60];
+    snprintf(fg, sizeof(fg), "%s, mi", family);
+    assert_int_equal(
+        patient_search(lab_db, &lab_ctx, mrn, fg, "1955-07-21", 10, NULL, &items, next, &ei),
+        ERR_OK);
+    assert_int_equal(json_array_size(items), 1);
+    json_decref(items);
+    assert_int_equal(
+        patient_search(lab_db, &lab_ctx, NULL, NULL, NULL, 10, NULL, &items, next, &ei),
+        ERR_MISSING_FIELD);
+    assert_int_equal(
+        patient_search(lab_db, &lab_ctx, NULL, NULL, "1955-13-01", 10, NULL, &items, next, &ei),
+        ERR_INVALID);
+
+    /* read: audited, with identifiers */
+    before = lab_head();
+    assert_int_equal(patient_read(lab_db, &lab_ctx, p.id, &r, &ids, &ei), ERR_OK);
+    assert_string_equal(r.mrn, mrn);
+    assert_string_equal(json_string_value(json_object_get(json_array_get(ids, 0), "value")), "E9");
+    json_decref(ids);
+    assert_int_equal(lab_head(), before + 1);
+    assert_int_equal(patient_read(lab_db, &lab_ctx, "01ARZ3NDEKTSV4RRFFQ69G5FAV", &r, &ids, &ei),
+                     ERR_NOT_FOUND);
+    assert_int_equal(lab_head(), before + 1);
+
+    /* age in days at a time */
+    int64_t t = 0;
+    time_parse_iso("1956-07-21T00:00:00Z", 20, &t, NULL);
+    assert_int_equal(patient_age_days(&p, t), 366); /* 1956 is a leap year */
+    time_parse_iso("1950-01-01T00:00:00Z", 20, &t, NULL);
+    assert_int_equal(patient_age_days(&p, t), -1);
+}
+
+/* --------------------------------------------------------------- orders */
+
+static void test_icd10(void **state)
+{
+    (void)state;
+    static const char *const good[] = {"E11.9", "R73.09", "Z00.00", "S72.001A",
+                                       "R51",   "U07.1",  "I10",    "O09.523"};
+    static const char *const bad[] = {"E11.",  "e11.9",  "11.9", "E1",   "E11.12345",
+                                      "E11-9", "E11.9 ", "",     "EE1.9"};
+    for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++)
+        assert_true(order_icd10_valid(good[i]));
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+        assert_false(order_icd10_valid(bad[i]));
+}
+
+static void lab_new_patient(patient *p)
+{
+    char mrn[40];
+    errinfo ei = {0};
+    json_t *cand = NULL;
+    static int n;
+    snprintf(mrn, sizeof(mrn), "O%d-%s", ++n, lab_sfx);
+    json_t *b = lab_patient_body(mrn, "Order", "Patient", "1970-05-05", "male");
+    json_object_set_new(b, "confirm_new", json_true());
+    assert_int_equal(patient_create(lab_db, &lab_ctx, b, p, &cand, &ei), ERR_OK);
+    json_decref(b);
+}
+
+static json_t *lab_order_body(const char *patient_id, json_t *tests, json_t *reasons)
+{
+    return json_pack("{s:s,s:o,s:s,s:s,s:o,s:{s:b,s:s}}", "patient_id", patient_id, "tests", tests,
+                     "priority", "stat", "clinician", "Dr. A. Clinician", "reasons", reasons,
+                     "instructions", "fasting", 1, "note", "draw before insulin");
+}
+
+static void test_order_expansion(void **state)
+{
+    (void)state;
+    errinfo ei = {0};
+    json_t *out = NULL, *again = NULL;
+    patient p;
+    lab_new_patient(&p);
+    /* BMP and CBC panels, GLU again on its own, TSH alone: serum (SST) and EDTA tubes */
+    json_t *b = lab_order_body(p.id, json_pack("[s,s,s,s]", "BMP", "CBC", "GLU", "TSH"),
+                               json_pack("[s,s]", "E11.9", "R73.09"));
+    int64_t before = lab_head();
+    assert_int_equal(order_create(lab_db, &lab_ctx, b, &out, &ei), ERR_OK);
+    json_decref(b);
+    assert_int_equal(lab_head(), before + 2); /* order.create, then the read that answers */
+    assert_string_equal(json_string_value(json_object_get(out, "priority")), "stat");
+    assert_true(json_is_true(json_object_get(json_object_get(out, "instructions"), "fasting")));
+    json_t *specs = json_object_get(out, "specimens");
+    assert_int_equal(json_array_size(specs), 2);
+    int total = 0, glu = 0;
+    size_t i, j;
+    json_t *s, *t;
+    json_array_foreach(specs, i, s)
+    {
+        errinfo e2 = {0};
+        const char *acc = json_string_value(json_object_get(s, "accession"));
+        assert_int_equal(accession_check(acc, strlen(acc), &e2), ERR_OK);
+        assert_string_equal(json_string_value(json_object_get(s, "status")), "pending");
+        const char *container = json_string_value(json_object_get(s, "container"));
+        json_array_foreach(json_object_get(s, "tests"), j, t)
+        {
+            const char *code = json_string_value(json_object_get(t, "code"));
+            catalog_test ct;
+            assert_int_equal(catalog_get(lab_db, code, &ct, &e2), ERR_OK);
+            assert_string_equal(ct.container, container); /* the right tube */
+            if (!strcmp(code, "GLU")) {
+                glu++;
+                /* ordered in BMP first: it belongs to the panel */
+                assert_string_equal(json_string_value(json_object_get(t, "panel")), "BMP");
+            }
+            total++;
+        }
+    }
+    assert_int_equal(glu, 1);           /* asked twice, measured once */
+    assert_int_equal(total, 8 + 9 + 1); /* BMP, CBC, TSH */
+
+    /* read back: the same, and audited */
+    before = lab_head();
+    assert_int_equal(
+        order_read(lab_db, &lab_ctx, json_string_value(json_object_get(out, "id")), &again, &ei),
+        ERR_OK);
+    assert_true(json_equal(out, again));
+    assert_int_equal(lab_head(), before + 1);
+    json_decref(again);
+    json_decref(out);
+}
+
+static void test_order_refusals(void **state)
+{
+    (void)state;
+    patient p;
+    lab_new_patient(&p);
+    struct {
+        json_t *body;
+        const char *field;
+    } cases[] = {
+        {lab_order_body(p.id, json_pack("[s,s]", "CBC", "NOPE"), json_pack("[s]", "E11.9")),
+         "tests[1]"},
+        {lab_order_body(p.id, json_pack("[]"), json_pack("[s]", "E11.9")), "tests"},
+        {lab_order_body(p.id, json_pack("[s]", "CBC"), json_pack("[s,s]", "E11.9", "diabetes")),
+         "reasons[1]"},
+        {lab_order_body(p.id, json_pack("[s]", "CBC"), json_pack("[]")), "reasons"},
+        {lab_order_body("01ARZ3NDEKTSV4RRFFQ69G5FAV", json_pack("[s]", "CBC"),
+                        json_pack("[s]", "E11.9")),
+         "patient_id"},
+    };
+    cases[0].body = cases[0].body;
+    json_object_set_new(cases[1].body, "priority", json_string("stat"));
+    json_t *bad_priority = lab_order_body(p.id, json_pack("[s]", "CBC"), json_pack("[s]", "E11.9"));
+    json_object_set_new(bad_priority, "priority", json_string("urgent"));
+    json_t *bad_time = lab_order_body(p.id, json_pack("[s]", "CBC"), json_pack("[s]", "E11.9"));
+    json_object_set_new(json_object_get(bad_time, "instructions"), "timed_at",
+                        json_string("tomorrow"));
+    int64_t before = lab_head();
+    int64_t orders = lab_scalar("SELECT COUNT(*) FROM orders", NULL);
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        errinfo ei = {0};
+        json_t *out = NULL;
+        assert_int_equal(order_create(lab_db, &lab_ctx, cases[i].body, &out, &ei), ERR_INVALID);
+        assert_string_equal(ei.field, cases[i].field);
+        assert_null(out);
+        json_decref(cases[i].body);
+    }
+    errinfo ei = {0};
+    json_t *out = NULL;
+    assert_int_equal(order_create(lab_db, &lab_ctx, bad_priority, &out, &ei), ERR_INVALID);
+    assert_string_equal(ei.field, "priority");
+    assert_int_equal(order_create(lab_db, &lab_ctx, bad_time, &out, &ei), ERR_INVALID);
+    assert_string_equal(ei.field, "instructions.timed_at");
+    json_decref(bad_priority);
+    json_decref(bad_time);
+    assert_int_equal(lab_head(), before);
+    assert_int_equal(lab_scalar("SELECT COUNT(*) FROM orders", NULL), orders);
+}
+
+static void test_specimen_read_and_label(void **state)
+{
+    (void)state;
+    errinfo ei = {0};
+    json_t *out = NULL, *sp = NULL;
+    patient p;
+    lab_new_patient(&p);
+    json_t *b = lab_order_body(p.id, json_pack("[s]", "CBC"), json_pack("[s]", "D64.9"));
+    assert_int_equal(order_create(lab_db, &lab_ctx, b, &out, &ei), ERR_OK);
+    json_decref(b);
+    const char *acc = json_string_value(
+        json_object_get(json_array_get(json_object_get(out, "specimens"), 0), "accession"));
+    int64_t before = lab_head();
+    assert_int_equal(specimen_read(lab_db, &lab_ctx, acc, &sp, &ei), ERR_OK);
+    assert_int_equal(json_array_size(json_object_get(sp, "tests")), 9);
+    assert_int_equal(lab_head(), before + 1);
+    json_decref(sp);
+
+    buf zpl = BUF_INIT, pdf = BUF_INIT;
+    assert_int_equal(specimen_label(lab_db, &lab_ctx, acc, false, &zpl, &ei), ERR_OK);
+    assert_non_null(strstr(zpl.data, acc));
+    assert_non_null(strstr(zpl.data, "CBC"));
+    assert_non_null(strstr(zpl.data, "ORDER")); /* family name in capitals */
+    assert_int_equal(specimen_label(lab_db, &lab_ctx, acc, true, &pdf, &ei), ERR_OK);
+    assert_memory_equal(pdf.data, "%PDF-", 5);
+    assert_int_equal(lab_head(), before + 3);
+    buf_free(&zpl);
+    buf_free(&pdf);
+
+    /* a mistyped accession is refused for its check digit, an unknown one is not found */
+    char typo[ACCESSION_LEN + 1];
+    memcpy(typo, acc, sizeof(typo));
+    typo[3] = typo[3] == '9' ? '0' : (char)(typo[3] + 1);
+    assert_int_equal(specimen_read(lab_db, &lab_ctx, typo, &sp, &ei), ERR_INVALID);
+    assert_non_null(strstr(ei.message, "check digit"));
+    char other[ACCESSION_LEN + 1] = "00001999999";
+    other[11] = (char)accession_check_digit(other, 11);
+    other[12] = '\0';
+    assert_int_equal(specimen_read(lab_db, &lab_ctx, other, &sp, &ei), ERR_NOT_FOUND);
+    json_decref(out);
+}
+
+static int lab_setup(void **state)
+{
+    (void)state;
+    errinfo ei = {0};
+    char id[ID_LEN + 1];
+    const char *env = getenv("BENCHSIDE_TEST_DB");
+    if (env && *env) {
+        snprintf(lab_url, sizeof(lab_url), "%s", env);
+    } else {
+        snprintf(lab_tmp, sizeof(lab_tmp), "/tmp/benchside-test-lab-XXXXXX");
+        int fd = mkstemp(lab_tmp);
+        if (fd < 0)
+            return -1;
+        close(fd);
+        snprintf(lab_url, sizeof(lab_url), "sqlite:%s", lab_tmp);
+    }
+    id_new(id);
+    for (int i = 0; i < 10; i++)
+        lab_sfx[i] = (char)tolower((unsigned char)id[ID_LEN - 10 + i]);
+    if (db_open(lab_url, &lab_db, &ei) || migrate_apply(lab_db, NULL, &ei)) {
+        fprintf(stderr, "%s: %s\n", lab_url, ei.message);
+        return -1;
+    }
+    /* The demo catalog (importing it again changes nothing). */
+    json_error_t je;
+    json_t *doc = json_loadb(catalog_demo_json, catalog_demo_json_len, 0, &je);
+    int tests = 0, panels = 0;
+    if (!doc || catalog_import(lab_db, &lab_ctx, doc, &tests, &panels, &ei)) {
+        fprintf(stderr, "demo catalog: %s\n", ei.message);
+        json_decref(doc);
+        return -1;
+    }
+    json_decref(doc);
+    return 0;
+}
+
+static int lab_teardown(void **state)
+{
+    (void)state;
+    db_close(lab_db);
+    if (lab_tmp[0]) {
+        char p[300];
+        unlink(lab_tmp);
+        snprintf(p, sizeof(p), "%s-wal", lab_tmp);
+        unlink(p);
+        snprintf(p, sizeof(p), "%s-shm", lab_tmp);
+        unlink(p);
+    }
+    return 0;
+}
+
+int main(void)
+{
+    if (sodium_init() < 0)
+        return 1;
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_check_digit),
+        cmocka_unit_test(test_accession_next),
+        cmocka_unit_test(test_patient_create_and_duplicates),
+        cmocka_unit_test(test_patient_refusals),
+        cmocka_unit_test(test_patient_search_and_read),
+        cmocka_unit_test(test_icd10),
+        cmocka_unit_test(test_order_expansion),
+        cmocka_unit_test(test_order_refusals),
+        cmocka_unit_test(test_specimen_read_and_label),
+    };
+    const char *env = getenv("BENCHSIDE_TEST_DB");
+    return cmocka_run_group_tests_name(env && !strncmp(env, "postgres", 8) ? "lab/postgresql"
+                                                                           : "lab/sqlite",
+                                       tests, lab_setup, lab_teardown);
+}
