@@ -379,13 +379,13 @@ static void test_doubles(void **state)
     db_finalize(st);
     /* db_run refuses a type string that does not match the placeholders */
     assert_int_equal(db_run(d, &ei, NULL, "INSERT INTO st_dbl (id, v) VALUES (?, ?)", "idd",
-                            (int64_t)7, 1.0, 2.0),
+                            (int64_t)77, 1.0, 2.0),
                      ERR_INTERNAL);
     assert_non_null(strstr(ei.message, "2 placeholder(s)"));
     assert_int_equal(
-        db_run(d, &ei, NULL, "INSERT INTO st_dbl (id, v) VALUES (?, ?)", "i", (int64_t)7),
+        db_run(d, &ei, NULL, "INSERT INTO st_dbl (id, v) VALUES (?, ?)", "i", (int64_t)77),
         ERR_INTERNAL);
-    assert_int_equal(store_scalar(d, "SELECT COUNT(*) FROM st_dbl WHERE id = 7"), 0);
+    assert_int_equal(store_scalar(d, "SELECT COUNT(*) FROM st_dbl WHERE id = 77"), 0);
     store_exec(d, "DROP TABLE st_dbl");
     db_close(d);
 }
