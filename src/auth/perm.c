@@ -38,6 +38,8 @@ static const unsigned perm_roles[PERM__COUNT] = {
         R(ROLE_ADMIN) | R(ROLE_SUPERVISOR) | R(ROLE_TECHNICIAN) | R(ROLE_INTERFACE),
     [PERM_CATALOG_READ] = ALL_ROLES,
     [PERM_CATALOG_WRITE] = R(ROLE_ADMIN) | R(ROLE_SUPERVISOR),
+    [PERM_SPECIMENS_HANDLE] =
+        R(ROLE_ADMIN) | R(ROLE_SUPERVISOR) | R(ROLE_TECHNICIAN) | R(ROLE_INTERFACE),
 };
 
 perm_role perm_role_from_name(const char *name)

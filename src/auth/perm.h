@@ -40,7 +40,8 @@ typedef enum {
     X(PERM_PATIENTS_WRITE, "patients.write")                                                       \
     X(PERM_ORDERS_WRITE, "orders.write")                                                           \
     X(PERM_CATALOG_READ, "catalog.read")                                                           \
-    X(PERM_CATALOG_WRITE, "catalog.write")
+    X(PERM_CATALOG_WRITE, "catalog.write")                                                         \
+    X(PERM_SPECIMENS_HANDLE, "specimens.handle")
 
 typedef enum {
 #define PERM_ENUM(id, name) id,

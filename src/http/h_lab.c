@@ -7,6 +7,7 @@
 
 #include "http/handlers.h"
 #include "lab/catalog.h"
+#include "lab/custody.h"
 #include "lab/order.h"
 #include "lab/specimen.h"
 
@@ -66,4 +67,16 @@ err_t http_specimens_label(http_req *r)
     r->raw_type = pdf ? "application/pdf" : "text/plain; charset=utf-8";
     snprintf(r->filename, sizeof(r->filename), "%.20s.%s", r->params[0], pdf ? "pdf" : "zpl");
     return ERR_OK;
+}
+
+err_t http_specimens_event(http_req *r)
+{
+    audit_ctx ctx = http_actor(r);
+    return custody_record(r->db, &ctx, r->params[0], r->body, &r->out, &r->ei);
+}
+
+err_t http_specimens_reject(http_req *r)
+{
+    audit_ctx ctx = http_actor(r);
+    return custody_reject(r->db, &ctx, r->params[0], r->body, &r->out, &r->ei);
 }

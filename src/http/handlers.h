@@ -20,5 +20,7 @@ err_t http_orders_create(http_req *r);
 err_t http_orders_get(http_req *r);
 err_t http_specimens_get(http_req *r);
 err_t http_specimens_label(http_req *r);
+err_t http_specimens_event(http_req *r);
+err_t http_specimens_reject(http_req *r);
 
 #endif

@@ -107,28 +107,79 @@ json_t *specimen_to_json(const specimen *s)
         s->rejection_reason[0] ? json_string(s->rejection_reason) : json_null());
 }
 
+static const char sql_events[] = "SELECT event, at, by_user, location, detail, recorded_at"
+                                 " FROM specimen_events WHERE specimen_id = ? ORDER BY at, id";
+
+static err_t events_json(db *d, const char *specimen_id, json_t **out, errinfo *ei)
+{
+    db_stmt *st = NULL;
+    bool row = false;
+    json_t *arr = json_array();
+    err_t rc = arr ? db_prepare(d, sql_events, &st, ei) : ERR_NOMEM;
+    if (!rc)
+        rc = db_bind_str(st, 1, specimen_id);
+    while (!rc) {
+        rc = db_step(st, &row, ei);
+        if (rc || !row)
+            break;
+        char at[TIME_ISO_LEN], rec[TIME_ISO_LEN];
+        json_error_t je;
+        time_format_iso(db_col_int64(st, 1), at);
+        time_format_iso(db_col_int64(st, 5), rec);
+        json_t *detail = json_loads(db_col_text(st, 4) ? db_col_text(st, 4) : "{}", 0, &je);
+        json_array_append_new(arr, json_pack("{s:s,s:s,s:s,s:s,s:o,s:s}", "event",
+                                             db_col_text(st, 0), "at", at, "by", db_col_text(st, 2),
+                                             "location", db_col_text(st, 3), "detail",
+                                             detail ? detail : json_object(), "recorded_at", rec));
+    }
+    db_finalize(st);
+    if (rc) {
+        json_decref(arr);
+        return rc;
+    }
+    *out = arr;
+    return ERR_OK;
+}
+
+err_t specimen_json(db *d, const char *accession, json_t **out, errinfo *ei)
+{
+    specimen s;
+    json_t *tests = NULL, *events = NULL;
+    err_t rc = specimen_get(d, accession, &s, ei);
+    if (!rc)
+        rc = specimen_tests_json(d, s.id, &tests, ei);
+    if (!rc)
+        rc = events_json(d, s.id, &events, ei);
+    if (rc) {
+        json_decref(tests);
+        return rc;
+    }
+    *out = specimen_to_json(&s);
+    json_object_set_new(*out, "tests", tests);
+    json_object_set_new(*out, "events", events);
+    return ERR_OK;
+}
+
 err_t specimen_read(db *d, const audit_ctx *ctx, const char *accession, json_t **out, errinfo *ei)
 {
     specimen s;
-    json_t *tests = NULL;
     err_t rc = db_begin(d, ei);
     if (rc)
         return rc;
+    *out = NULL;
     rc = specimen_get(d, accession, &s, ei);
     if (!rc)
-        rc = specimen_tests_json(d, s.id, &tests, ei);
+        rc = specimen_json(d, accession, out, ei);
     if (!rc)
         rc = audit_write(d, ctx, "specimen.read", "specimen", s.id, "ok", NULL, ei);
     if (!rc)
         rc = db_commit(d, ei);
     if (rc) {
         db_rollback(d);
-        json_decref(tests);
-        return rc;
+        json_decref(*out);
+        *out = NULL;
     }
-    *out = specimen_to_json(&s);
-    json_object_set_new(*out, "tests", tests);
-    return ERR_OK;
+    return rc;
 }
 
 /* The codes to print: each panel once, and the tests ordered on their own. */

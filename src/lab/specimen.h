@@ -38,7 +38,11 @@ err_t specimen_get(db *d, const char *accession, specimen *out, errinfo *ei);
 /* Its tests as a JSON array of {"id","code","name","panel","status"} (new reference). */
 err_t specimen_tests_json(db *d, const char *specimen_id, json_t **out, errinfo *ei);
 
-/* The specimen as the API shows it, with its tests; audited as specimen.read. */
+/* The specimen as the API shows it, with its tests and chain of custody
+ * ("events"), without an audit event (for use inside an audited action). */
+err_t specimen_json(db *d, const char *accession, json_t **out, errinfo *ei);
+
+/* The same, audited as specimen.read. */
 err_t specimen_read(db *d, const audit_ctx *ctx, const char *accession, json_t **out, errinfo *ei);
 
 json_t *specimen_to_json(const specimen *s);

@@ -21,6 +21,7 @@
 #include "base/time.h"
 #include "lab/accession.h"
 #include "lab/catalog.h"
+#include "lab/custody.h"
 #include "lab/order.h"
 #include "lab/specimen.h"
 #include "lab/patient.h"
@@ -468,6 +469,205 @@ static void test_specimen_read_and_label(void **state)
     json_decref(out);
 }
 
+/* -------------------------------------------------------------- custody */
+
+/* A new CBC order; its one specimen's accession into acc. */
+static void lab_new_specimen(char acc[ACCESSION_LEN + 1])
+{
+    errinfo ei = {0};
+    json_t *out = NULL;
+    patient p;
+    lab_new_patient(&p);
+    json_t *b = lab_order_body(p.id, json_pack("[s]", "CBC"), json_pack("[s]", "D64.9"));
+    assert_int_equal(order_create(lab_db, &lab_ctx, b, &out, &ei), ERR_OK);
+    json_decref(b);
+    snprintf(acc, ACCESSION_LEN + 1, "%s",
+             json_string_value(json_object_get(json_array_get(json_object_get(out, "specimens"), 0),
+                                               "accession")));
+    json_decref(out);
+}
+
+/* Record an event given as JSON text; returns the code, the answer in *out (may be NULL). */
+static err_t lab_event(const char *acc, const char *json, json_t **out, errinfo *ei)
+{
+    json_error_t je;
+    json_t *b = json_loads(json, 0, &je), *o = NULL;
+    assert_non_null(b);
+    err_clear(ei);
+    err_t rc = custody_record(lab_db, &lab_ctx, acc, b, &o, ei);
+    json_decref(b);
+    if (out)
+        *out = o;
+    else
+        json_decref(o);
+    return rc;
+}
+
+static const char *lab_status(const json_t *spec)
+{
+    return json_string_value(json_object_get(spec, "status"));
+}
+
+static void test_custody_path(void **state)
+{
+    (void)state;
+    char acc[ACCESSION_LEN + 1];
+    errinfo ei;
+    json_t *o = NULL;
+    lab_new_specimen(acc);
+
+    /* received before collected: refused, nothing changes */
+    int64_t before = lab_head();
+    assert_int_equal(lab_event(acc, "{\"event\":\"received\"}", NULL, &ei), ERR_CONFLICT);
+    assert_string_equal(ei.field, "event");
+    assert_non_null(strstr(ei.message, "pending"));
+    assert_int_equal(lab_head(), before);
+
+    assert_int_equal(lab_event(acc,
+                               "{\"event\":\"collected\",\"at\":\"2026-01-05T08:00:00Z\","
+                               "\"location\":\"Ward 4B\",\"site\":\"left antecubital\"}",
+                               &o, &ei),
+                     ERR_OK);
+    assert_string_equal(lab_status(o), "collected");
+    assert_string_equal(json_string_value(json_object_get(o, "collected_at")),
+                        "2026-01-05T08:00:00.000000Z");
+    json_decref(o);
+    /* an event earlier than the previous one is refused */
+    assert_int_equal(
+        lab_event(acc, "{\"event\":\"received\",\"at\":\"2026-01-05T07:59:00Z\"}", NULL, &ei),
+        ERR_INVALID);
+    assert_string_equal(ei.field, "at");
+    /* the future is refused */
+    assert_int_equal(
+        lab_event(acc, "{\"event\":\"received\",\"at\":\"2999-01-01T00:00:00Z\"}", NULL, &ei),
+        ERR_INVALID);
+    assert_string_equal(ei.field, "at");
+    /* fields of other events are refused */
+    assert_int_equal(lab_event(acc, "{\"event\":\"received\",\"rack\":\"R1\"}", NULL, &ei),
+                     ERR_INVALID);
+    assert_string_equal(ei.field, "rack");
+    assert_int_equal(lab_event(acc, "{\"event\":\"spun\"}", NULL, &ei), ERR_INVALID);
+    assert_string_equal(ei.field, "event");
+
+    assert_int_equal(
+        lab_event(acc, "{\"event\":\"received\",\"at\":\"2026-01-05T08:40:00Z\"}", &o, &ei),
+        ERR_OK);
+    assert_string_equal(lab_status(o), "received");
+    json_decref(o);
+    assert_int_equal(
+        lab_event(acc, "{\"event\":\"centrifuged\",\"at\":\"2026-01-05T08:50:00Z\"}", NULL, &ei),
+        ERR_OK);
+    /* aliquots: new specimens with their own accession, pointing at the parent */
+    assert_int_equal(lab_event(acc, "{\"event\":\"aliquoted\",\"count\":11}", NULL, &ei),
+                     ERR_INVALID);
+    assert_string_equal(ei.field, "count");
+    assert_int_equal(lab_event(acc,
+                               "{\"event\":\"aliquoted\",\"count\":2,"
+                               "\"at\":\"2026-01-05T09:00:00Z\"}",
+                               &o, &ei),
+                     ERR_OK);
+    json_t *al = json_object_get(o, "aliquots");
+    assert_int_equal(json_array_size(al), 2);
+    json_t *child = NULL;
+    assert_int_equal(
+        specimen_read(lab_db, &lab_ctx, json_string_value(json_array_get(al, 0)), &child, &ei),
+        ERR_OK);
+    assert_string_equal(json_string_value(json_object_get(child, "parent_id")),
+                        json_string_value(json_object_get(o, "id")));
+    assert_string_equal(lab_status(child), "in-process");
+    json_decref(child);
+    json_decref(o);
+    /* stored needs rack, position and temperature */
+    assert_int_equal(
+        lab_event(acc, "{\"event\":\"stored\",\"rack\":\"R7\",\"position\":\"B3\"}", NULL, &ei),
+        ERR_MISSING_FIELD);
+    assert_string_equal(ei.field, "temperature");
+    assert_int_equal(lab_event(acc,
+                               "{\"event\":\"stored\",\"rack\":\"R7\",\"position\":\"B3\","
+                               "\"temperature\":\"refrigerated\",\"at\":\"2026-01-05T10:00:00Z\"}",
+                               &o, &ei),
+                     ERR_OK);
+    assert_string_equal(lab_status(o), "stored");
+    assert_non_null(strstr(json_string_value(json_object_get(o, "storage")), "R7"));
+    json_decref(o);
+    assert_int_equal(
+        lab_event(acc, "{\"event\":\"disposed\",\"at\":\"2026-01-12T10:00:00Z\"}", &o, &ei),
+        ERR_OK);
+    assert_string_equal(lab_status(o), "disposed");
+    /* the whole chain, in order */
+    json_t *ev = json_object_get(o, "events");
+    static const char *const want[] = {"collected", "received", "centrifuged",
+                                       "aliquoted", "stored",   "disposed"};
+    assert_int_equal(json_array_size(ev), 6);
+    for (size_t i = 0; i < 6; i++)
+        assert_string_equal(json_string_value(json_object_get(json_array_get(ev, i), "event")),
+                            want[i]);
+    assert_string_equal(json_string_value(json_object_get(json_array_get(ev, 0), "location")),
+                        "Ward 4B");
+    json_decref(o);
+    /* nothing after disposal */
+    assert_int_equal(lab_event(acc, "{\"event\":\"retrieved\"}", NULL, &ei), ERR_CONFLICT);
+}
+
+static void test_collection_before_birth(void **state)
+{
+    (void)state;
+    char acc[ACCESSION_LEN + 1];
+    errinfo ei;
+    lab_new_specimen(acc); /* the patient was born 1970-05-05 */
+    assert_int_equal(
+        lab_event(acc, "{\"event\":\"collected\",\"at\":\"1969-01-01T00:00:00Z\"}", NULL, &ei),
+        ERR_INVALID);
+    assert_string_equal(ei.field, "at");
+    assert_non_null(strstr(ei.message, "birth"));
+}
+
+static void test_rejection(void **state)
+{
+    (void)state;
+    char acc[ACCESSION_LEN + 1];
+    errinfo ei = {0};
+    json_t *o = NULL, *b;
+    json_error_t je;
+    lab_new_specimen(acc);
+    /* a pending specimen cannot be rejected */
+    b = json_loads("{\"reason\":\"hemolyzed\"}", 0, &je);
+    assert_int_equal(custody_reject(lab_db, &lab_ctx, acc, b, &o, &ei), ERR_CONFLICT);
+    assert_int_equal(lab_event(acc, "{\"event\":\"collected\"}", NULL, &ei), ERR_OK);
+    assert_int_equal(lab_event(acc, "{\"event\":\"received\"}", NULL, &ei), ERR_OK);
+    json_t *bad = json_loads("{\"reason\":\"looked odd\"}", 0, &je);
+    assert_int_equal(custody_reject(lab_db, &lab_ctx, acc, bad, &o, &ei), ERR_INVALID);
+    assert_string_equal(ei.field, "reason");
+    json_decref(bad);
+
+    int64_t before = lab_head();
+    assert_int_equal(custody_reject(lab_db, &lab_ctx, acc, b, &o, &ei), ERR_OK);
+    json_decref(b);
+    assert_string_equal(lab_status(o), "rejected");
+    assert_string_equal(json_string_value(json_object_get(o, "rejection_reason")), "hemolyzed");
+    size_t i;
+    json_t *t;
+    json_array_foreach(json_object_get(o, "tests"), i, t)
+    {
+        assert_string_equal(json_string_value(json_object_get(t, "status")), "cancelled");
+    }
+    json_t *re = json_object_get(o, "recollection");
+    assert_string_equal(lab_status(re), "pending");
+    assert_int_equal(json_array_size(json_object_get(re, "tests")), 9);
+    json_array_foreach(json_object_get(re, "tests"), i, t)
+    {
+        assert_string_equal(json_string_value(json_object_get(t, "status")), "ordered");
+        assert_string_equal(json_string_value(json_object_get(t, "panel")), "CBC");
+    }
+    const char *racc = json_string_value(json_object_get(re, "accession"));
+    assert_int_equal(accession_check(racc, strlen(racc), &ei), ERR_OK);
+    assert_int_equal(lab_head(), before + 2); /* specimen.event and specimen.reject */
+    /* a rejected specimen is not received again, but may be disposed of */
+    assert_int_equal(lab_event(acc, "{\"event\":\"received\"}", NULL, &ei), ERR_CONFLICT);
+    assert_int_equal(lab_event(acc, "{\"event\":\"disposed\"}", NULL, &ei), ERR_OK);
+    json_decref(o);
+}
+
 static int lab_setup(void **state)
 {
     (void)state;
@@ -533,6 +733,9 @@ int main(void)
         cmocka_unit_test(test_order_expansion),
         cmocka_unit_test(test_order_refusals),
         cmocka_unit_test(test_specimen_read_and_label),
+        cmocka_unit_test(test_custody_path),
+        cmocka_unit_test(test_collection_before_birth),
+        cmocka_unit_test(test_rejection),
     };
     const char *env = getenv("BENCHSIDE_TEST_DB");
     return cmocka_run_group_tests_name(env && !strncmp(env, "postgres", 8) ? "lab/postgresql"
