@@ -41,7 +41,9 @@ typedef enum {
     X(PERM_ORDERS_WRITE, "orders.write")                                                           \
     X(PERM_CATALOG_READ, "catalog.read")                                                           \
     X(PERM_CATALOG_WRITE, "catalog.write")                                                         \
-    X(PERM_SPECIMENS_HANDLE, "specimens.handle")
+    X(PERM_SPECIMENS_HANDLE, "specimens.handle")                                                   \
+    X(PERM_RESULTS_ENTER, "results.enter")                                                         \
+    X(PERM_RESULTS_RELEASE, "results.release")
 
 typedef enum {
 #define PERM_ENUM(id, name) id,

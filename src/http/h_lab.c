@@ -9,6 +9,7 @@
 #include "lab/catalog.h"
 #include "lab/custody.h"
 #include "lab/order.h"
+#include "lab/result.h"
 #include "lab/specimen.h"
 
 err_t http_catalog_get(http_req *r)
@@ -79,4 +80,66 @@ err_t http_specimens_reject(http_req *r)
 {
     audit_ctx ctx = http_actor(r);
     return custody_reject(r->db, &ctx, r->params[0], r->body, &r->out, &r->ei);
+}
+
+err_t http_results_enter(http_req *r)
+{
+    audit_ctx ctx = http_actor(r);
+    return result_enter(r->db, &ctx, r->params[0], r->body, &r->out, &r->ei);
+}
+
+err_t http_results_get(http_req *r)
+{
+    audit_ctx ctx = http_actor(r);
+    return result_read(r->db, &ctx, r->params[0], &r->out, &r->ei);
+}
+
+err_t http_results_review(http_req *r)
+{
+    audit_ctx ctx = http_actor(r);
+    json_t *items = NULL;
+    int limit = 0;
+    err_t rc = http_query_limit(r, 100, 500, &limit);
+    if (!rc)
+        rc = result_review_queue(r->db, &ctx, limit, &items, &r->ei);
+    if (rc)
+        return rc;
+    r->out = json_pack("{s:o}", "items", items);
+    return r->out ? ERR_OK : ERR_NOMEM;
+}
+
+err_t http_results_critical(http_req *r)
+{
+    audit_ctx ctx = http_actor(r);
+    json_t *items = NULL;
+    err_t rc = result_open_criticals(r->db, &ctx, &items, &r->ei);
+    if (rc)
+        return rc;
+    r->out = json_pack("{s:o}", "items", items);
+    return r->out ? ERR_OK : ERR_NOMEM;
+}
+
+err_t http_results_release(http_req *r)
+{
+    audit_ctx ctx = http_actor(r);
+    json_t *out = NULL;
+    err_t rc = result_release(r->db, &ctx, &r->user, r->body, &out, &r->ei);
+    if (rc) {
+        r->err_extra = out; /* {"held":[...]} when the gate holds some */
+        return rc;
+    }
+    r->out = out;
+    return ERR_OK;
+}
+
+err_t http_results_call(http_req *r)
+{
+    audit_ctx ctx = http_actor(r);
+    return result_critical_call(r->db, &ctx, r->params[0], r->body, &r->out, &r->ei);
+}
+
+err_t http_results_correct(http_req *r)
+{
+    audit_ctx ctx = http_actor(r);
+    return result_correct(r->db, &ctx, &r->user, r->params[0], r->body, &r->out, &r->ei);
 }

@@ -22,5 +22,12 @@ err_t http_specimens_get(http_req *r);
 err_t http_specimens_label(http_req *r);
 err_t http_specimens_event(http_req *r);
 err_t http_specimens_reject(http_req *r);
+err_t http_results_enter(http_req *r);
+err_t http_results_get(http_req *r);
+err_t http_results_review(http_req *r);
+err_t http_results_critical(http_req *r);
+err_t http_results_release(http_req *r);
+err_t http_results_call(http_req *r);
+err_t http_results_correct(http_req *r);
 
 #endif

@@ -1,0 +1,159 @@
+/*
+ * gate.c - the release gate (see gate.h). Its checks are a table: each names
+ * the reason code it gives, whether it applies to automatic release only,
+ * and the function that decides. Modules that land later (QC lockout, device
+ * fitness, competency) add their rows here.
+ */
+#include "lab/gate.h"
+
+#include <stdbool.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "base/time.h"
+
+/* What the checks look at, read once per result. */
+struct gate_input {
+    char specimen_status[16];
+    int64_t collected_at, resulted_at;
+    char storage[160];
+    int stability_h[3]; /* room, refrigerated, frozen; -1 unknown */
+    char flag[4];
+    bool critical, delta_failed, open_alert;
+    char instrument_flags[64];
+    char delta_previous[64];
+};
+
+typedef bool (*gate_fn)(const struct gate_input *in, char *msg, size_t n);
+
+static bool rejected(const struct gate_input *in, char *msg, size_t n)
+{
+    if (strcmp(in->specimen_status, "rejected"))
+        return false;
+    snprintf(msg, n, "the specimen was rejected");
+    return true;
+}
+
+static bool past_stability(const struct gate_input *in, char *msg, size_t n)
+{
+    int which = strstr(in->storage, "frozen") ? 2 : (strstr(in->storage, "refrigerated") ? 1 : 0);
+    static const char *const names[] = {"at room temperature", "refrigerated", "frozen"};
+    int hours = in->stability_h[which];
+    if (hours < 0 || !in->collected_at)
+        return false;
+    int64_t deadline = in->collected_at + (int64_t)hours * 3600 * 1000000;
+    if (in->resulted_at <= deadline)
+        return false;
+    snprintf(msg, n, "measured %.1f hours after collection; the test is stable %d hours %s",
+             (double)(in->resulted_at - in->collected_at) / 3.6e9, hours, names[which]);
+    return true;
+}
+
+static bool critical_pending(const struct gate_input *in, char *msg, size_t n)
+{
+    if (!in->open_alert)
+        return false;
+    snprintf(msg, n, "a critical value (%s): the call to the clinician is not documented yet",
+             in->flag);
+    return true;
+}
+
+static bool out_of_range(const struct gate_input *in, char *msg, size_t n)
+{
+    if (!in->flag[0])
+        return false;
+    snprintf(msg, n, "flagged %s: outside the reference range", in->flag);
+    return true;
+}
+
+static bool delta_failed(const struct gate_input *in, char *msg, size_t n)
+{
+    if (!in->delta_failed)
+        return false;
+    snprintf(msg, n, "delta check failed against the previous value %s", in->delta_previous);
+    return true;
+}
+
+static bool instrument_flag(const struct gate_input *in, char *msg, size_t n)
+{
+    if (!in->instrument_flags[0])
+        return false;
+    snprintf(msg, n, "the instrument flagged the result: %s", in->instrument_flags);
+    return true;
+}
+
+static const struct gate_rule {
+    const char *code;
+    bool auto_only;
+    gate_fn held;
+} rules[] = {
+    {"specimen-rejected", false, rejected},
+    {"stability-exceeded", false, past_stability},
+    {"critical-call-pending", false, critical_pending},
+    {"out-of-range", true, out_of_range},
+    {"delta-check-failed", true, delta_failed},
+    {"instrument-flag", true, instrument_flag},
+};
+
+static const char sql_input[] =
+    "SELECT s.status, s.collected_at, s.storage, t.stability_room_hours,"
+    " t.stability_refrigerated_hours, t.stability_frozen_hours, r.flag, r.critical,"
+    " r.delta_failed, r.instrument_flags, r.resulted_at, r.delta_previous,"
+    " (SELECT COUNT(*) FROM critical_alerts a WHERE a.result_id = r.id AND a.closed_at IS NULL)"
+    " FROM results r JOIN specimens s ON s.id = r.specimen_id JOIN tests t ON t.code = r.test_code"
+    " WHERE r.id = ?";
+
+static void copy(char *dst, size_t n, const char *src)
+{
+    snprintf(dst, n, "%s", src ? src : "");
+}
+
+err_t gate_check(db *d, const char *result_id, gate_mode mode, const char *user_id,
+                 json_t **reasons, errinfo *ei)
+{
+    struct gate_input in;
+    db_stmt *st = NULL;
+    bool row = false;
+    json_t *arr = json_array();
+    (void)user_id; /* the competency check (people and care) will use it */
+    *reasons = NULL;
+    if (!arr)
+        return ERR_NOMEM;
+    err_t rc = db_prepare(d, sql_input, &st, ei);
+    if (!rc)
+        rc = db_bind_str(st, 1, result_id);
+    if (!rc)
+        rc = db_step(st, &row, ei);
+    if (!rc && !row)
+        rc = err_set(ei, ERR_NOT_FOUND, NULL, "no such result");
+    if (!rc) {
+        memset(&in, 0, sizeof(in));
+        copy(in.specimen_status, sizeof(in.specimen_status), db_col_text(st, 0));
+        in.collected_at = db_col_int64(st, 1);
+        copy(in.storage, sizeof(in.storage), db_col_text(st, 2));
+        for (int i = 0; i < 3; i++)
+            in.stability_h[i] = db_col_null(st, 3 + i) ? -1 : (int)db_col_int64(st, 3 + i);
+        copy(in.flag, sizeof(in.flag), db_col_text(st, 6));
+        in.critical = db_col_int64(st, 7) != 0;
+        in.delta_failed = db_col_int64(st, 8) != 0;
+        copy(in.instrument_flags, sizeof(in.instrument_flags), db_col_text(st, 9));
+        in.resulted_at = db_col_int64(st, 10);
+        copy(in.delta_previous, sizeof(in.delta_previous), db_col_text(st, 11));
+        in.open_alert = db_col_int64(st, 12) > 0;
+    }
+    db_finalize(st);
+    if (rc) {
+        json_decref(arr);
+        return rc;
+    }
+    for (size_t i = 0; i < sizeof(rules) / sizeof(rules[0]); i++) {
+        char msg[256];
+        if (rules[i].auto_only && mode != GATE_AUTO)
+            continue;
+        if (rules[i].held(&in, msg, sizeof(msg)))
+            json_array_append_new(arr,
+                                  json_pack("{s:s,s:s}", "code", rules[i].code, "message", msg));
+    }
+    *reasons = arr;
+    return ERR_OK;
+}

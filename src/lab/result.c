@@ -1,0 +1,995 @@
+/*
+ * result.c - results, from entry to release and correction (see result.h).
+ */
+#include "lab/result.h"
+
+#include <math.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/id.h"
+#include "base/jsonv.h"
+#include "base/str.h"
+#include "base/time.h"
+#include "lab/catalog.h"
+#include "lab/gate.h"
+#include "lab/patient.h"
+#include "lab/specimen.h"
+
+#define VALUE_MAX 256
+
+static const char sql_open_test[] =
+    "SELECT id FROM order_tests WHERE specimen_id = ? AND test_code = ?"
+    " AND status IN ('ordered', 'in-progress')";
+static const char sql_any_test[] =
+    "SELECT COUNT(*) FROM order_tests WHERE specimen_id = ? AND test_code = ?";
+static const char sql_previous[] =
+    "SELECT value_num, value_text, resulted_at FROM results WHERE patient_id = ?"
+    " AND test_code = ? AND status IN ('released', 'corrected') AND value_num IS NOT NULL"
+    " AND resulted_at >= ? ORDER BY resulted_at DESC LIMIT 1";
+static const char sql_insert[] =
+    "INSERT INTO results (id, order_test_id, specimen_id, patient_id, test_code, kind,"
+    " value_num, value_text, unit, ref_low, ref_high, ref_text, flag, critical, delta_failed,"
+    " delta_previous, instrument, instrument_flags, status, holds, resulted_at, resulted_by,"
+    " version) VALUES (?, ?, ?, ?, ?, ?, CAST(? AS DOUBLE PRECISION), ?, ?,"
+    " CAST(? AS DOUBLE PRECISION), CAST(? AS DOUBLE PRECISION), ?, ?, ?, ?, ?, ?, ?, 'review',"
+    " '[]', ?, ?, 1)";
+static const char sql_test_status[] = "UPDATE order_tests SET status = ? WHERE id = ?";
+static const char sql_alert[] =
+    "INSERT INTO critical_alerts (id, result_id, opened_at) VALUES (?, ?, ?)";
+static const char sql_holds[] = "UPDATE results SET holds = ? WHERE id = ?";
+static const char sql_release[] =
+    "UPDATE results SET status = 'released', released_at = ?, released_by = ?,"
+    " release_mode = ?, holds = '[]' WHERE id = ? AND status = 'review'";
+static const char sql_signature[] = "INSERT INTO signatures (id, result_id, user_id, meaning,"
+                                    " signed_at) VALUES (?, ?, ?, ?, ?)";
+static const char sql_row[] =
+    "SELECT r.id, r.order_test_id, r.specimen_id, r.patient_id, r.test_code, r.kind,"
+    " r.value_num, r.value_text, r.unit, r.ref_low, r.ref_high, r.ref_text, r.flag, r.critical,"
+    " r.delta_failed, r.delta_previous, r.instrument, r.instrument_flags, r.status, r.holds,"
+    " r.resulted_at, r.resulted_by, r.released_at, r.released_by, r.release_mode, r.version,"
+    " t.name, t.loinc, s.accession FROM results r JOIN tests t ON t.code = r.test_code"
+    " JOIN specimens s ON s.id = r.specimen_id WHERE r.id = ?";
+static const char sql_history[] = "SELECT version, value_text, flag, status, replaced_at,"
+                                  " replaced_by, reason FROM result_history WHERE result_id = ?"
+                                  " ORDER BY version";
+static const char sql_alert_of[] = "SELECT opened_at, closed_at, notified, notified_at,"
+                                   " read_back, closed_by FROM critical_alerts"
+                                   " WHERE result_id = ? ORDER BY opened_at DESC LIMIT 1";
+static const char sql_close_alert[] =
+    "UPDATE critical_alerts SET closed_at = ?, notified = ?, notified_at = ?, read_back = 1,"
+    " closed_by = ? WHERE result_id = ? AND closed_at IS NULL";
+static const char sql_status_of[] = "SELECT status, order_test_id FROM results WHERE id = ?";
+static const char sql_queue[] =
+    "SELECT r.id FROM results r JOIN specimens s ON s.id = r.specimen_id"
+    " JOIN orders o ON o.id = s.order_id WHERE r.status = 'review'"
+    " ORDER BY CASE o.priority WHEN 'stat' THEN 0 WHEN 'asap' THEN 1 ELSE 2 END, r.resulted_at"
+    " LIMIT ?";
+static const char sql_open_alerts[] = "SELECT result_id FROM critical_alerts"
+                                      " WHERE closed_at IS NULL ORDER BY opened_at LIMIT 500";
+static const char sql_history_add[] =
+    "INSERT INTO result_history (id, result_id, version, value_text, value_num, flag, status,"
+    " replaced_at, replaced_by, reason) VALUES (?, ?, ?, ?, CAST(? AS DOUBLE PRECISION), ?, ?,"
+    " ?, ?, ?)";
+static const char sql_correct[] =
+    "UPDATE results SET value_num = CAST(? AS DOUBLE PRECISION), value_text = ?, flag = ?,"
+    " critical = ?, status = 'corrected', version = version + 1 WHERE id = ? AND version = ?";
+
+static const jsonv_field enter_fields[] = {{"results", JSONV_ARRAY, true, RESULT_BATCH_MAX}};
+static const jsonv_field item_fields[] = {
+    {"code", JSONV_STRING, true, 32},
+    {"value", JSONV_STRING, true, VALUE_MAX}, /* or a number: checked below */
+    {"unit", JSONV_STRING, false, 32},
+    {"instrument", JSONV_STRING, false, 64},
+    {"instrument_flags", JSONV_STRING, false, 63},
+};
+static const jsonv_field release_fields[] = {
+    {"ids", JSONV_ARRAY, true, RESULT_BATCH_MAX},
+    {"password", JSONV_STRING, true, USER_PASSWORD_MAX},
+};
+static const jsonv_field call_fields[] = {
+    {"notified", JSONV_STRING, true, 128},
+    {"read_back", JSONV_BOOL, true, 0},
+    {"at", JSONV_STRING, false, 40},
+};
+static const jsonv_field correct_fields[] = {
+    {"value", JSONV_STRING, true, VALUE_MAX},
+    {"unit", JSONV_STRING, false, 32},
+    {"reason", JSONV_STRING, true, 256},
+    {"password", JSONV_STRING, true, USER_PASSWORD_MAX},
+};
+
+/* A field path like "results[2].value" into ei->field after a nested check. */
+static err_t nest(errinfo *ei, err_t rc, const char *prefix)
+{
+    if (rc && ei) {
+        char inner[64];
+        snprintf(inner, sizeof(inner), "%s", ei->field);
+        snprintf(ei->field, sizeof(ei->field), "%.30s.%.30s", prefix, inner);
+    }
+    return rc;
+}
+
+/* A JSON number is as good as a decimal string for "value". */
+static json_t *value_as_string(const json_t *item, const char *key)
+{
+    json_t *v = json_object_get(item, key);
+    char text[64];
+    if (json_is_integer(v)) {
+        snprintf(text, sizeof(text), "%lld", (long long)json_integer_value(v));
+        return json_string(text);
+    }
+    if (json_is_real(v)) {
+        snprintf(text, sizeof(text), "%.15g", json_real_value(v));
+        return json_string(text);
+    }
+    return NULL;
+}
+
+/* The parsed value: numeric ones rounded to the test's decimals. */
+struct value {
+    bool numeric;
+    double num;
+    char text[VALUE_MAX + 1];
+};
+
+static err_t parse_value(const catalog_test *t, const char *raw, const char *field, struct value *v,
+                         errinfo *ei)
+{
+    memset(v, 0, sizeof(*v));
+    if (t->kind == CATALOG_NUMERIC) {
+        double x;
+        /* "<0.01" and similar are reported as text by instruments; not accepted here. */
+        if (str_to_double(raw, strlen(raw), &x))
+            return err_set(ei, ERR_INVALID, field, "%s must be a number for %s, not '%.40s'", field,
+                           t->code, raw);
+        snprintf(v->text, sizeof(v->text), "%.*f", t->decimals, x);
+        str_to_double(v->text, strlen(v->text), &v->num);
+        v->numeric = true;
+        return ERR_OK;
+    }
+    if (t->kind == CATALOG_CODED) {
+        /* The allowed codes are in the test's JSON. */
+        return ERR_OK; /* checked by the caller against coded_values */
+    }
+    snprintf(v->text, sizeof(v->text), "%s", raw);
+    return ERR_OK;
+}
+
+/* Flags for a numeric value against its band and critical limits. */
+static const char *numeric_flag(const catalog_test *t, const catalog_range *r, bool has_range,
+                                double x, bool *critical)
+{
+    *critical = false;
+    if (t->has_critical_low && x < t->critical_low) {
+        *critical = true;
+        return "LL";
+    }
+    if (t->has_critical_high && x > t->critical_high) {
+        *critical = true;
+        return "HH";
+    }
+    if (has_range && r->has_low && x < r->low)
+        return "L";
+    if (has_range && r->has_high && x > r->high)
+        return "H";
+    return NULL;
+}
+
+static err_t coded_allowed(db *d, const catalog_test *t, const char *value, bool *ok, errinfo *ei)
+{
+    json_t *tj = NULL;
+    size_t i;
+    json_t *c;
+    *ok = false;
+    err_t rc = catalog_test_json(d, t->code, &tj, ei);
+    if (rc)
+        return rc;
+    json_array_foreach(json_object_get(tj, "coded_values"), i, c)
+    {
+        if (!strcmp(json_string_value(c), value))
+            *ok = true;
+    }
+    json_decref(tj);
+    return ERR_OK;
+}
+
+static json_t *opt_time(int64_t t)
+{
+    char iso[TIME_ISO_LEN];
+    if (!t)
+        return json_null();
+    time_format_iso(t, iso);
+    return json_string(iso);
+}
+
+static json_t *opt_str(const char *s)
+{
+    return s && *s ? json_string(s) : json_null();
+}
+
+static json_t *opt_num(db_stmt *st, int i)
+{
+    return db_col_null(st, i) ? json_null() : json_real(db_col_double(st, i));
+}
+
+/* The result as the API shows it, without an audit event. */
+static err_t result_json(db *d, const char *id, json_t **out, errinfo *ei)
+{
+    db_stmt *st = NULL;
+    bool row = false;
+    json_t *r = NULL, *hist = json_array();
+    json_error_t je;
+    err_t rc = hist ? db_prepare(d, sql_row, &st, ei) : ERR_NOMEM;
+    if (!rc)
+        rc = db_bind_str(st, 1, id);
+    if (!rc)
+        rc = db_step(st, &row, ei);
+    if (!rc && !row)
+        rc = err_set(ei, ERR_NOT_FOUND, NULL, "no such result");
+    if (!rc) {
+        json_t *holds = json_loads(db_col_text(st, 19) ? db_col_text(st, 19) : "[]", 0, &je);
+        r = json_pack(
+            "{s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:o,s:s,s:o,s:o,s:{s:o,s:o,s:o},s:o,s:b,s:b,s:o,"
+            "s:o,s:o,s:s,s:o,s:s,s:s,s:o,s:o,s:o,s:I}",
+            "id", db_col_text(st, 0), "order_test_id", db_col_text(st, 1), "specimen_id",
+            db_col_text(st, 2), "accession", db_col_text(st, 28), "patient_id", db_col_text(st, 3),
+            "code", db_col_text(st, 4), "name", db_col_text(st, 26), "kind", db_col_text(st, 5),
+            "loinc", opt_str(db_col_text(st, 27)), "value", db_col_text(st, 7), "value_num",
+            opt_num(st, 6), "unit", opt_str(db_col_text(st, 8)), "reference", "low", opt_num(st, 9),
+            "high", opt_num(st, 10), "text", opt_str(db_col_text(st, 11)), "flag",
+            opt_str(db_col_text(st, 12)), "critical", (int)db_col_int64(st, 13), "delta_failed",
+            (int)db_col_int64(st, 14), "delta_previous", opt_str(db_col_text(st, 15)), "instrument",
+            opt_str(db_col_text(st, 16)), "instrument_flags", opt_str(db_col_text(st, 17)),
+            "status", db_col_text(st, 18), "holds", holds ? holds : json_array(), "resulted_at", "",
+            "resulted_by", db_col_text(st, 21), "released_at", opt_time(db_col_int64(st, 22)),
+            "released_by", opt_str(db_col_text(st, 23)), "release_mode",
+            opt_str(db_col_text(st, 24)), "version", (json_int_t)db_col_int64(st, 25));
+        if (r)
+            json_object_set_new(r, "resulted_at", opt_time(db_col_int64(st, 20)));
+        else
+            rc = ERR_NOMEM;
+    }
+    db_finalize(st);
+    st = NULL;
+    if (!rc)
+        rc = db_prepare(d, sql_history, &st, ei);
+    if (!rc)
+        rc = db_bind_str(st, 1, id);
+    while (!rc) {
+        rc = db_step(st, &row, ei);
+        if (rc || !row)
+            break;
+        json_array_append_new(
+            hist,
+            json_pack("{s:I,s:s,s:o,s:s,s:o,s:s,s:s}", "version", (json_int_t)db_col_int64(st, 0),
+                      "value", db_col_text(st, 1), "flag", opt_str(db_col_text(st, 2)), "status",
+                      db_col_text(st, 3), "replaced_at", opt_time(db_col_int64(st, 4)),
+                      "replaced_by", db_col_text(st, 5), "reason", db_col_text(st, 6)));
+    }
+    db_finalize(st);
+    st = NULL;
+    if (!rc)
+        rc = db_prepare(d, sql_alert_of, &st, ei);
+    if (!rc)
+        rc = db_bind_str(st, 1, id);
+    if (!rc)
+        rc = db_step(st, &row, ei);
+    if (!rc) {
+        json_t *alert = json_null();
+        if (row)
+            alert = json_pack(
+                "{s:o,s:o,s:o,s:o,s:b,s:o}", "opened_at", opt_time(db_col_int64(st, 0)),
+                "closed_at", opt_time(db_col_int64(st, 1)), "notified", opt_str(db_col_text(st, 2)),
+                "notified_at", opt_time(db_col_int64(st, 3)), "read_back", (int)db_col_int64(st, 4),
+                "closed_by", opt_str(db_col_text(st, 5)));
+        json_object_set_new(r, "critical_alert", alert);
+        json_object_set_new(r, "history", hist);
+        hist = NULL;
+    }
+    db_finalize(st);
+    json_decref(hist);
+    if (rc) {
+        json_decref(r);
+        return rc;
+    }
+    *out = r;
+    return ERR_OK;
+}
+
+/* Release one result (automatic or manual) and mark its test released. */
+static err_t release_one(db *d, const audit_ctx *ctx, const char *id, const char *order_test_id,
+                         const char *by, const char *user_id, bool manual, errinfo *ei)
+{
+    int64_t now = time_now_us(), changed = 0;
+    err_t rc =
+        db_run(d, ei, &changed, sql_release, "ittt", now, by, manual ? "manual" : "auto", id);
+    if (!rc && changed != 1)
+        rc = err_set(ei, ERR_CONFLICT, "ids", "result %s is not waiting for review", id);
+    if (!rc)
+        rc = db_run(d, ei, NULL, sql_test_status, "tt", "released", order_test_id);
+    if (!rc && manual) {
+        char sid[ID_LEN + 1];
+        id_new(sid);
+        rc = db_run(d, ei, NULL, sql_signature, "tttti", sid, id, user_id, "release", now);
+    }
+    if (!rc) {
+        json_t *detail = json_pack("{s:s}", "mode", manual ? "manual" : "auto");
+        rc = audit_write(d, ctx, "result.release", "result", id, "ok", detail, ei);
+        json_decref(detail);
+    }
+    return rc;
+}
+
+/* Pass the gate in automatic mode: release, or keep in review with the reasons. */
+static err_t auto_verify(db *d, const audit_ctx *ctx, const char *id, const char *order_test_id,
+                         errinfo *ei)
+{
+    json_t *reasons = NULL;
+    err_t rc = gate_check(d, id, GATE_AUTO, NULL, &reasons, ei);
+    if (rc)
+        return rc;
+    if (json_array_size(reasons) == 0) {
+        json_decref(reasons);
+        audit_ctx av = {NULL, "auto-verification", ctx->source};
+        return release_one(d, &av, id, order_test_id, "auto-verification", NULL, false, ei);
+    }
+    char *text = json_dumps(reasons, JSON_COMPACT);
+    json_decref(reasons);
+    if (!text)
+        return ERR_NOMEM;
+    rc = db_run(d, ei, NULL, sql_holds, "tt", text, id);
+    free(text);
+    return rc;
+}
+
+static err_t find_open_test(db *d, const specimen *s, const char *code, const char *field,
+                            char out[ID_LEN + 1], errinfo *ei)
+{
+    db_stmt *st = NULL;
+    bool row = false;
+    err_t rc = db_prepare(d, sql_open_test, &st, ei);
+    if (!rc)
+        rc = db_bind_str(st, 1, s->id);
+    if (!rc)
+        rc = db_bind_str(st, 2, code);
+    if (!rc)
+        rc = db_step(st, &row, ei);
+    if (!rc && row)
+        snprintf(out, ID_LEN + 1, "%s", db_col_text(st, 0));
+    db_finalize(st);
+    if (rc || row)
+        return rc;
+    /* Why not: resulted already, or never ordered here. */
+    int64_t any = 0;
+    rc = db_prepare(d, sql_any_test, &st, ei);
+    if (!rc)
+        rc = db_bind_str(st, 1, s->id);
+    if (!rc)
+        rc = db_bind_str(st, 2, code);
+    if (!rc)
+        rc = db_step(st, &row, ei);
+    if (!rc && row)
+        any = db_col_int64(st, 0);
+    db_finalize(st);
+    if (rc)
+        return rc;
+    if (any)
+        return err_set(ei, ERR_CONFLICT, field,
+                       "%s on specimen %s has a result already (or was cancelled): correct it "
+                       "instead",
+                       code, s->accession);
+    return err_set(ei, ERR_INVALID, field, "%s is not ordered on specimen %s", code, s->accession);
+}
+
+/* The latest released value within the delta window, for the delta check. */
+static err_t previous_value(db *d, const char *patient_id, const catalog_test *t, int64_t now,
+                            bool *found, double *prev, char *text, size_t n, errinfo *ei)
+{
+    db_stmt *st = NULL;
+    bool row = false;
+    *found = false;
+    err_t rc = db_prepare(d, sql_previous, &st, ei);
+    if (!rc)
+        rc = db_bind_str(st, 1, patient_id);
+    if (!rc)
+        rc = db_bind_str(st, 2, t->code);
+    if (!rc)
+        rc = db_bind_int64(st, 3, now - (int64_t)t->delta_window_hours * 3600 * 1000000);
+    if (!rc)
+        rc = db_step(st, &row, ei);
+    if (!rc && row) {
+        *found = true;
+        *prev = db_col_double(st, 0);
+        char at[TIME_ISO_LEN];
+        time_format_iso(db_col_int64(st, 2), at);
+        snprintf(text, n, "%s at %.16s", db_col_text(st, 1), at);
+    }
+    db_finalize(st);
+    return rc;
+}
+
+/* Enter one item; its id into id_out. */
+static err_t enter_one(db *d, const audit_ctx *ctx, const specimen *s, const patient *p,
+                       const json_t *item, size_t i, char id_out[ID_LEN + 1], errinfo *ei)
+{
+    char prefix[32], field[48], code[CATALOG_CODE_MAX + 1], ot_id[ID_LEN + 1] = "";
+    char prev_text[96] = "";
+    const char *flag = NULL;
+    bool critical = false, delta_fail = false, has_range = false;
+    catalog_test t;
+    catalog_range range;
+    struct value v;
+    json_t *copy = json_deep_copy(item), *num;
+    err_t rc;
+
+    snprintf(prefix, sizeof(prefix), "results[%zu]", i);
+    if (!copy)
+        return ERR_NOMEM;
+    /* A number for "value" is checked as its decimal text. */
+    num = value_as_string(item, "value");
+    if (num)
+        json_object_set_new(copy, "value", num);
+    rc = nest(ei, jsonv_check(copy, item_fields, sizeof(item_fields) / sizeof(item_fields[0]), ei),
+              prefix);
+    if (rc)
+        goto done;
+    const char *raw = jsonv_str(copy, "value");
+    const char *instrument = jsonv_str(copy, "instrument");
+    snprintf(field, sizeof(field), "%s.code", prefix);
+    /* An instrument's own code is mapped to the catalog's. */
+    rc = instrument ? catalog_resolve(d, instrument, jsonv_str(copy, "code"), code, ei)
+                    : catalog_get(d, jsonv_str(copy, "code"), &t, ei);
+    if (rc == ERR_NOT_FOUND || rc == ERR_INVALID) {
+        rc = err_set(ei, ERR_INVALID, field, "unknown test code '%.20s'", jsonv_str(copy, "code"));
+        goto done;
+    }
+    if (rc)
+        goto done;
+    if (instrument) {
+        rc = catalog_get(d, code, &t, ei);
+        if (rc)
+            goto done;
+    }
+    rc = find_open_test(d, s, t.code, field, ot_id, ei);
+    if (rc)
+        goto done;
+    snprintf(field, sizeof(field), "%s.unit", prefix);
+    const char *unit = jsonv_str(copy, "unit");
+    if (unit && (t.kind != CATALOG_NUMERIC || strcmp(unit, t.unit))) {
+        rc = err_set(ei, ERR_INVALID, field, "the unit of %s is %s, not %.32s", t.code,
+                     t.kind == CATALOG_NUMERIC ? t.unit : "none", unit);
+        goto done;
+    }
+    snprintf(field, sizeof(field), "%s.value", prefix);
+    rc = parse_value(&t, raw, field, &v, ei);
+    if (rc)
+        goto done;
+
+    int64_t age = patient_age_days(p, s->collected_at ? s->collected_at : time_now_us());
+    rc = catalog_range_for(d, t.code, p->sex, age < 0 ? 0 : age, &range, ei);
+    if (rc == ERR_NOT_FOUND)
+        rc = ERR_OK;
+    else if (!rc)
+        has_range = true;
+    if (rc)
+        goto done;
+    if (t.kind == CATALOG_NUMERIC) {
+        flag = numeric_flag(&t, &range, has_range, v.num, &critical);
+    } else {
+        if (t.kind == CATALOG_CODED) {
+            bool ok = false;
+            rc = coded_allowed(d, &t, raw, &ok, ei);
+            if (rc)
+                goto done;
+            if (!ok) {
+                rc = err_set(ei, ERR_INVALID, field, "'%.40s' is not one of the codes of %s", raw,
+                             t.code);
+                goto done;
+            }
+            snprintf(v.text, sizeof(v.text), "%s", raw);
+        }
+        if (has_range && range.normal_text[0] && strcmp(v.text, range.normal_text))
+            flag = "A";
+    }
+    int64_t now = time_now_us();
+    if (t.kind == CATALOG_NUMERIC && t.has_delta) {
+        bool found = false;
+        double prev = 0;
+        rc = previous_value(d, p->id, &t, now, &found, &prev, prev_text, sizeof(prev_text), ei);
+        if (rc)
+            goto done;
+        if (found) {
+            double diff = fabs(v.num - prev);
+            if (t.delta_kind == CATALOG_DELTA_ABSOLUTE)
+                delta_fail = diff > t.delta_limit;
+            else
+                delta_fail = prev != 0 && diff / fabs(prev) * 100.0 > t.delta_limit;
+        }
+    }
+
+    id_new(id_out);
+    char lo[40] = "", hi[40] = "", val[40] = "";
+    if (has_range && range.has_low)
+        snprintf(lo, sizeof(lo), "%.17g", range.low);
+    if (has_range && range.has_high)
+        snprintf(hi, sizeof(hi), "%.17g", range.high);
+    if (v.numeric)
+        snprintf(val, sizeof(val), "%.17g", v.num);
+    /* Doubles travel as decimal text here so that absent ones can be NULL. */
+    rc = db_run(d, ei, NULL, sql_insert, "tttttttttttttiitttit", id_out, ot_id, s->id, p->id,
+                t.code, catalog_kind_name(t.kind), val[0] ? val : NULL, v.text,
+                t.kind == CATALOG_NUMERIC ? t.unit : NULL, lo[0] ? lo : NULL, hi[0] ? hi : NULL,
+                has_range && range.normal_text[0] ? range.normal_text : NULL, flag,
+                (int64_t)critical, (int64_t)delta_fail, delta_fail ? prev_text : NULL, instrument,
+                jsonv_str(copy, "instrument_flags"), now, ctx->actor ? ctx->actor : "system");
+    if (!rc)
+        rc = db_run(d, ei, NULL, sql_test_status, "tt", "resulted", ot_id);
+    if (!rc && critical) {
+        char aid[ID_LEN + 1];
+        id_new(aid);
+        rc = db_run(d, ei, NULL, sql_alert, "tti", aid, id_out, now);
+    }
+    if (!rc) {
+        json_t *detail =
+            json_pack("{s:s,s:s,s:o,s:b}", "code", t.code, "accession", s->accession, "flag",
+                      flag ? json_string(flag) : json_null(), "critical", critical);
+        rc = audit_write(d, ctx, "result.enter", "result", id_out, "ok", detail, ei);
+        json_decref(detail);
+    }
+    if (!rc)
+        rc = auto_verify(d, ctx, id_out, ot_id, ei);
+done:
+    json_decref(copy);
+    return rc;
+}
+
+err_t result_enter(db *d, const audit_ctx *ctx, const char *accession, const json_t *body,
+                   json_t **out, errinfo *ei)
+{
+    specimen s;
+    patient p;
+    json_t *items, *list = json_array(), *ids = json_array();
+    size_t i;
+    json_t *item;
+    err_t rc;
+
+    *out = NULL;
+    if (!list || !ids) {
+        rc = ERR_NOMEM;
+        goto done;
+    }
+    rc = jsonv_check(body, enter_fields, 1, ei);
+    if (rc)
+        goto done;
+    items = json_object_get(body, "results");
+    if (json_array_size(items) == 0) {
+        rc = err_set(ei, ERR_INVALID, "results", "results must hold at least one result");
+        goto done;
+    }
+    rc = db_begin(d, ei);
+    if (rc)
+        goto done;
+    rc = specimen_get(d, accession, &s, ei);
+    if (rc)
+        goto fail;
+    if (strcmp(s.status, "received") && strcmp(s.status, "in-process") &&
+        strcmp(s.status, "stored")) {
+        rc = err_set(ei, ERR_CONFLICT, "accession",
+                     "specimen %s is %s: results are entered for received specimens", s.accession,
+                     s.status);
+        goto fail;
+    }
+    rc = patient_get(d, s.patient_id, &p, ei);
+    if (rc)
+        goto fail;
+    json_array_foreach(items, i, item)
+    {
+        char id[ID_LEN + 1], prefix[32];
+        if (!json_is_object(item)) {
+            snprintf(prefix, sizeof(prefix), "results[%zu]", i);
+            rc = err_set(ei, ERR_INVALID, prefix, "%s must be an object", prefix);
+            goto fail;
+        }
+        rc = enter_one(d, ctx, &s, &p, item, i, id, ei);
+        if (rc)
+            goto fail;
+        json_array_append_new(ids, json_string(id));
+    }
+    json_array_foreach(ids, i, item)
+    {
+        json_t *r = NULL;
+        rc = result_json(d, json_string_value(item), &r, ei);
+        if (rc)
+            goto fail;
+        json_array_append_new(list, r);
+    }
+    rc = db_commit(d, ei);
+    if (rc)
+        goto done;
+    *out = json_pack("{s:O}", "results", list);
+    goto done;
+fail:
+    db_rollback(d);
+done:
+    json_decref(list);
+    json_decref(ids);
+    return rc;
+}
+
+err_t result_read(db *d, const audit_ctx *ctx, const char *id, json_t **out, errinfo *ei)
+{
+    err_t rc = db_begin(d, ei);
+    *out = NULL;
+    if (rc)
+        return rc;
+    rc = result_json(d, id, out, ei);
+    if (!rc)
+        rc = audit_write(d, ctx, "result.read", "result", id, "ok", NULL, ei);
+    if (!rc)
+        rc = db_commit(d, ei);
+    if (rc) {
+        db_rollback(d);
+        json_decref(*out);
+        *out = NULL;
+    }
+    return rc;
+}
+
+/* The ids a query returns, as results in full, audited as one search. */
+static err_t list_query(db *d, const audit_ctx *ctx, const char *sql, int limit, json_t **items,
+                        errinfo *ei)
+{
+    db_stmt *st = NULL;
+    bool row = false;
+    json_t *ids = json_array(), *arr = json_array();
+    err_t rc = ids && arr ? db_begin(d, ei) : ERR_NOMEM;
+    *items = NULL;
+    if (rc)
+        goto done;
+    rc = db_prepare(d, sql, &st, ei);
+    if (!rc && limit > 0)
+        rc = db_bind_int64(st, 1, limit);
+    while (!rc) {
+        rc = db_step(st, &row, ei);
+        if (rc || !row)
+            break;
+        json_array_append_new(ids, json_string(db_col_text(st, 0)));
+    }
+    db_finalize(st);
+    for (size_t i = 0; !rc && i < json_array_size(ids); i++) {
+        json_t *r = NULL;
+        rc = result_json(d, json_string_value(json_array_get(ids, i)), &r, ei);
+        if (!rc)
+            json_array_append_new(arr, r);
+    }
+    if (!rc) {
+        json_t *detail = json_pack("{s:O}", "results", ids);
+        rc = audit_write(d, ctx, "result.search", "result", "", "ok", detail, ei);
+        json_decref(detail);
+    }
+    if (!rc)
+        rc = db_commit(d, ei);
+    if (rc) {
+        db_rollback(d);
+        goto done;
+    }
+    *items = arr;
+    arr = NULL;
+done:
+    json_decref(ids);
+    json_decref(arr);
+    return rc;
+}
+
+err_t result_review_queue(db *d, const audit_ctx *ctx, int limit, json_t **items, errinfo *ei)
+{
+    return list_query(d, ctx, sql_queue, limit, items, ei);
+}
+
+err_t result_open_criticals(db *d, const audit_ctx *ctx, json_t **items, errinfo *ei)
+{
+    return list_query(d, ctx, sql_open_alerts, 0, items, ei);
+}
+
+/* The user's password, entered again: the electronic signature. */
+static err_t check_signature(db *d, const user *u, const char *password, errinfo *ei)
+{
+    char hash[crypto_pwhash_STRBYTES];
+    err_t rc = user_password_hash(d, u->id, hash, sizeof(hash), ei);
+    if (rc)
+        return rc;
+    if (!password || !user_verify_password(hash, password))
+        return err_set(ei, ERR_INVALID, "password",
+                       "the password does not match: a release is signed with your own password");
+    return ERR_OK;
+}
+
+static err_t status_of(db *d, const char *id, char status[16], char ot[ID_LEN + 1], errinfo *ei)
+{
+    db_stmt *st = NULL;
+    bool row = false;
+    err_t rc = db_prepare(d, sql_status_of, &st, ei);
+    if (!rc)
+        rc = db_bind_str(st, 1, id);
+    if (!rc)
+        rc = db_step(st, &row, ei);
+    if (!rc && !row)
+        rc = err_set(ei, ERR_NOT_FOUND, "ids", "no result has id %.30s", id);
+    if (!rc) {
+        snprintf(status, 16, "%s", db_col_text(st, 0));
+        snprintf(ot, ID_LEN + 1, "%s", db_col_text(st, 1));
+    }
+    db_finalize(st);
+    return rc;
+}
+
+err_t result_release(db *d, const audit_ctx *ctx, const user *u, const json_t *body, json_t **out,
+                     errinfo *ei)
+{
+    json_t *ids, *held = json_array(), *list = json_array();
+    size_t i;
+    json_t *v;
+    err_t rc;
+
+    *out = NULL;
+    if (!held || !list) {
+        rc = ERR_NOMEM;
+        goto done;
+    }
+    rc = jsonv_check(body, release_fields, 2, ei);
+    if (rc)
+        goto done;
+    ids = json_object_get(body, "ids");
+    if (json_array_size(ids) == 0) {
+        rc = err_set(ei, ERR_INVALID, "ids", "ids must name at least one result");
+        goto done;
+    }
+    json_array_foreach(ids, i, v)
+    {
+        if (!json_is_string(v)) {
+            rc = err_set(ei, ERR_INVALID, "ids", "ids must be result ids");
+            goto done;
+        }
+    }
+    /* Checked before the transaction: argon2id takes a while. */
+    rc = check_signature(d, u, jsonv_str(body, "password"), ei);
+    if (rc)
+        goto done;
+    rc = db_begin(d, ei);
+    if (rc)
+        goto done;
+    json_array_foreach(ids, i, v)
+    {
+        char status[16], ot[ID_LEN + 1];
+        json_t *reasons = NULL;
+        rc = status_of(d, json_string_value(v), status, ot, ei);
+        if (!rc && strcmp(status, "review"))
+            rc = err_set(ei, ERR_CONFLICT, "ids", "result %s is %s, not waiting for review",
+                         json_string_value(v), status);
+        if (!rc)
+            rc = gate_check(d, json_string_value(v), GATE_MANUAL, u->id, &reasons, ei);
+        if (rc)
+            goto fail;
+        if (json_array_size(reasons))
+            json_array_append_new(held, json_pack("{s:O,s:o}", "id", v, "reasons", reasons));
+        else
+            json_decref(reasons);
+    }
+    if (json_array_size(held)) {
+        db_rollback(d);
+        *out = json_pack("{s:O}", "held", held);
+        rc = err_set(ei, ERR_CONFLICT, "ids",
+                     "%zu of the results may not be released yet; nothing was released",
+                     json_array_size(held));
+        goto done;
+    }
+    json_array_foreach(ids, i, v)
+    {
+        char status[16], ot[ID_LEN + 1];
+        json_t *r = NULL;
+        rc = status_of(d, json_string_value(v), status, ot, ei);
+        if (!rc)
+            rc = release_one(d, ctx, json_string_value(v), ot, u->username, u->id, true, ei);
+        if (!rc)
+            rc = result_json(d, json_string_value(v), &r, ei);
+        if (rc)
+            goto fail;
+        json_array_append_new(list, r);
+    }
+    rc = db_commit(d, ei);
+    if (!rc)
+        *out = json_pack("{s:O}", "results", list);
+    goto done;
+fail:
+    db_rollback(d);
+done:
+    json_decref(held);
+    json_decref(list);
+    return rc;
+}
+
+err_t result_critical_call(db *d, const audit_ctx *ctx, const char *id, const json_t *body,
+                           json_t **out, errinfo *ei)
+{
+    int64_t now = time_now_us(), at = now, changed = 0;
+    const char *at_text;
+    char status[16], ot[ID_LEN + 1];
+    errinfo tei = {0};
+    err_t rc;
+
+    *out = NULL;
+    rc = jsonv_check(body, call_fields, sizeof(call_fields) / sizeof(call_fields[0]), ei);
+    if (rc)
+        return rc;
+    if (!json_is_true(json_object_get(body, "read_back")))
+        return err_set(ei, ERR_INVALID, "read_back",
+                       "the value must be read back by whoever took the call");
+    at_text = jsonv_str(body, "at");
+    if (at_text && time_parse_iso(at_text, strlen(at_text), &at, &tei))
+        return err_set(ei, ERR_INVALID, "at", "at: %s", tei.message);
+    if (at > now + 120 * 1000000LL)
+        return err_set(ei, ERR_INVALID, "at", "at is in the future");
+    rc = db_begin(d, ei);
+    if (rc)
+        return rc;
+    rc = status_of(d, id, status, ot, ei);
+    if (rc == ERR_NOT_FOUND)
+        rc = err_set(ei, ERR_NOT_FOUND, NULL, "no such result");
+    if (!rc)
+        rc = db_run(d, ei, &changed, sql_close_alert, "ititt", now, jsonv_str(body, "notified"), at,
+                    ctx->actor ? ctx->actor : "system", id);
+    if (!rc && changed == 0)
+        rc = err_set(ei, ERR_CONFLICT, NULL, "result %s has no open critical alert", id);
+    if (!rc) {
+        json_t *detail =
+            json_pack("{s:s,s:b}", "notified", jsonv_str(body, "notified"), "read_back", 1);
+        rc = audit_write(d, ctx, "result.critical-call", "result", id, "ok", detail, ei);
+        json_decref(detail);
+    }
+    if (!rc && !strcmp(status, "review")) {
+        /* Show what still holds it (now only the review itself). */
+        json_t *reasons = NULL;
+        rc = gate_check(d, id, GATE_AUTO, NULL, &reasons, ei);
+        if (!rc) {
+            char *text = json_dumps(reasons, JSON_COMPACT);
+            rc = text ? db_run(d, ei, NULL, sql_holds, "tt", text, id) : ERR_NOMEM;
+            free(text);
+        }
+        json_decref(reasons);
+    }
+    if (!rc)
+        rc = result_json(d, id, out, ei);
+    if (!rc)
+        rc = db_commit(d, ei);
+    if (rc) {
+        db_rollback(d);
+        json_decref(*out);
+        *out = NULL;
+    }
+    return rc;
+}
+
+err_t result_correct(db *d, const audit_ctx *ctx, const user *u, const char *id, const json_t *body,
+                     json_t **out, errinfo *ei)
+{
+    json_t *cur = NULL, *copy = json_deep_copy(body), *num;
+    catalog_test t;
+    struct value v;
+    const char *flag = NULL;
+    bool critical = false;
+    err_t rc;
+
+    *out = NULL;
+    if (!copy)
+        return ERR_NOMEM;
+    num = value_as_string(body, "value");
+    if (num)
+        json_object_set_new(copy, "value", num);
+    rc = jsonv_check(copy, correct_fields, sizeof(correct_fields) / sizeof(correct_fields[0]), ei);
+    if (!rc)
+        rc = check_signature(d, u, jsonv_str(copy, "password"), ei);
+    if (!rc)
+        rc = db_begin(d, ei);
+    if (rc)
+        goto done;
+    rc = result_json(d, id, &cur, ei);
+    if (rc)
+        goto fail;
+    const char *status = json_string_value(json_object_get(cur, "status"));
+    if (strcmp(status, "released") && strcmp(status, "corrected")) {
+        rc = err_set(ei, ERR_CONFLICT, NULL,
+                     "only a released result is corrected; this one is %s (edit the review)",
+                     status);
+        goto fail;
+    }
+    rc = catalog_get(d, json_string_value(json_object_get(cur, "code")), &t, ei);
+    if (rc)
+        goto fail;
+    const char *unit = jsonv_str(copy, "unit");
+    if (unit && (t.kind != CATALOG_NUMERIC || strcmp(unit, t.unit))) {
+        rc = err_set(ei, ERR_INVALID, "unit", "the unit of %s is %s", t.code,
+                     t.kind == CATALOG_NUMERIC ? t.unit : "none");
+        goto fail;
+    }
+    rc = parse_value(&t, jsonv_str(copy, "value"), "value", &v, ei);
+    if (rc)
+        goto fail;
+    /* Flag again against the range recorded with the result. */
+    json_t *ref = json_object_get(cur, "reference");
+    catalog_range range;
+    memset(&range, 0, sizeof(range));
+    range.has_low = json_is_number(json_object_get(ref, "low"));
+    range.low = json_number_value(json_object_get(ref, "low"));
+    range.has_high = json_is_number(json_object_get(ref, "high"));
+    range.high = json_number_value(json_object_get(ref, "high"));
+    const char *normal = json_string_value(json_object_get(ref, "text"));
+    if (t.kind == CATALOG_NUMERIC) {
+        flag = numeric_flag(&t, &range, true, v.num, &critical);
+    } else {
+        if (t.kind == CATALOG_CODED) {
+            bool ok = false;
+            rc = coded_allowed(d, &t, jsonv_str(copy, "value"), &ok, ei);
+            if (rc)
+                goto fail;
+            if (!ok) {
+                rc = err_set(ei, ERR_INVALID, "value", "not one of the codes of %s", t.code);
+                goto fail;
+            }
+        }
+        snprintf(v.text, sizeof(v.text), "%s", jsonv_str(copy, "value"));
+        if (normal && strcmp(v.text, normal))
+            flag = "A";
+    }
+    int64_t now = time_now_us(), version = json_integer_value(json_object_get(cur, "version"));
+    char hid[ID_LEN + 1], sid[ID_LEN + 1], old_num[40] = "", new_num[40] = "";
+    json_t *old_v = json_object_get(cur, "value_num");
+    if (json_is_number(old_v))
+        snprintf(old_num, sizeof(old_num), "%.17g", json_number_value(old_v));
+    if (v.numeric)
+        snprintf(new_num, sizeof(new_num), "%.17g", v.num);
+    id_new(hid);
+    id_new(sid);
+    rc = db_run(d, ei, NULL, sql_history_add, "ttittttitt", hid, id, version,
+                json_string_value(json_object_get(cur, "value")), old_num[0] ? old_num : NULL,
+                json_string_value(json_object_get(cur, "flag")), status, now, u->username,
+                jsonv_str(copy, "reason"));
+    if (!rc) {
+        int64_t changed = 0;
+        rc = db_run(d, ei, &changed, sql_correct, "tttiti", new_num[0] ? new_num : NULL, v.text,
+                    flag, (int64_t)critical, id, version);
+        if (!rc && changed != 1)
+            rc = err_set(ei, ERR_CONFLICT, NULL, "the result changed meanwhile; try again");
+    }
+    if (!rc)
+        rc = db_run(d, ei, NULL, sql_signature, "tttti", sid, id, u->id, "correction", now);
+    if (!rc && critical) {
+        char aid[ID_LEN + 1];
+        id_new(aid);
+        rc = db_run(d, ei, NULL, sql_alert, "tti", aid, id, now);
+    }
+    if (!rc) {
+        json_t *detail =
+            json_pack("{s:s,s:s,s:s}", "from", json_string_value(json_object_get(cur, "value")),
+                      "to", v.text, "reason", jsonv_str(copy, "reason"));
+        rc = audit_write(d, ctx, "result.correct", "result", id, "ok", detail, ei);
+        json_decref(detail);
+    }
+    if (!rc)
+        rc = result_json(d, id, out, ei);
+    if (!rc)
+        rc = db_commit(d, ei);
+    if (rc)
+        goto fail;
+    goto done;
+fail:
+    db_rollback(d);
+    json_decref(*out);
+    *out = NULL;
+done:
+    json_decref(cur);
+    json_decref(copy);
+    return rc;
+}
