@@ -108,7 +108,7 @@ static err_t check_body(const json_t *body, errinfo *ei)
         }
         const char *timed = jsonv_str(ins, "timed_at");
         int64_t t;
-        if (timed && time_parse_iso(timed, strlen(timed), &t, NULL))
+        if (timed && (strlen(timed) <= 10 || time_parse_iso(timed, strlen(timed), &t, NULL)))
             return err_set(ei, ERR_INVALID, "instructions.timed_at",
                            "instructions.timed_at must be an ISO 8601 date-time with a zone");
     }
@@ -154,8 +154,8 @@ static err_t expand(db *d, const json_t *tests, struct wanted *w, int *nw, int *
                 return rc;
             struct wanted *x = &w[(*nw)++];
             memset(x, 0, sizeof(*x));
-            snprintf(x->code, sizeof(x->code), "%s", codes[k]);
-            snprintf(x->panel, sizeof(x->panel), "%s", is_panel ? code : "");
+            snprintf(x->code, sizeof(x->code), "%.16s", codes[k]);
+            snprintf(x->panel, sizeof(x->panel), "%.16s", is_panel ? code : "");
             snprintf(x->specimen_type, sizeof(x->specimen_type), "%s", t.specimen_type);
             snprintf(x->container, sizeof(x->container), "%s", t.container);
             x->group = -1;

@@ -10,6 +10,7 @@
 #include "base/buf.h"
 #include "base/jsonv.h"
 #include "base/time.h"
+#include "base/utf8.h"
 
 #define COLS "id, mrn, family, given, birth_date, sex, created_at, updated_at, identifiers"
 
@@ -85,7 +86,25 @@ static err_t check_birth_date(const char *s, errinfo *ei)
     return ERR_OK;
 }
 
-/* "family|given", trimmed and lower-cased (ASCII), for search and duplicates. */
+/* s[0..len) in capitals (utf8_upper), appended to b; bytes that are no
+ * UTF-8 are kept as they are. */
+static void fold(const char *s, size_t len, buf *b)
+{
+    for (size_t i = 0; i < len;) {
+        size_t n = 1;
+        char enc[4];
+        int32_t cp = utf8_decode((const unsigned char *)s + i, &n);
+        if (cp < 0 || i + n > len) {
+            buf_append(b, s + i, 1);
+            i++;
+            continue;
+        }
+        buf_append(b, enc, utf8_encode(utf8_upper((uint32_t)cp), enc));
+        i += n;
+    }
+}
+
+/* "FAMILY|GIVEN", trimmed and in capitals, for search and duplicates. */
 static void name_key(const char *family, const char *given, char *out, size_t n)
 {
     buf b = BUF_INIT;
@@ -97,12 +116,7 @@ static void name_key(const char *family, const char *given, char *out, size_t n)
         size_t len = strlen(s);
         while (len && s[len - 1] == ' ')
             len--;
-        for (size_t i = 0; i < len; i++) {
-            char c = s[i];
-            if (c >= 'A' && c <= 'Z')
-                c = (char)(c - 'A' + 'a');
-            buf_append(&b, &c, 1);
-        }
+        fold(s, len, &b);
         if (k == 0)
             buf_append(&b, "|", 1);
     }
@@ -333,14 +347,12 @@ err_t patient_read(db *d, const audit_ctx *ctx, const char *id, patient *out, js
     return rc;
 }
 
-/* A LIKE pattern matching names that start with s; '!' escapes. */
+/* A LIKE pattern matching keys that start with s (a name key); '!' escapes. */
 static void like_prefix(const char *s, char *out, size_t n)
 {
     size_t o = 0;
     for (; *s && o + 3 < n; s++) {
         char c = *s;
-        if (c >= 'A' && c <= 'Z')
-            c = (char)(c - 'A' + 'a');
         if (c == '%' || c == '_' || c == '!')
             out[o++] = '!';
         out[o++] = c;
@@ -368,6 +380,10 @@ err_t patient_search(db *d, const audit_ctx *ctx, const char *mrn, const char *n
     }
     if (!mrn && !name && !birth_date) {
         rc = err_set(ei, ERR_MISSING_FIELD, "mrn", "search by mrn, name or birth_date");
+        goto out;
+    }
+    if (after && *after && !id_valid(after, strlen(after))) {
+        rc = err_set(ei, ERR_INVALID, "cursor", "cursor must be a value from 'next'");
         goto out;
     }
     if (birth_date && check_birth_date(birth_date, ei)) {

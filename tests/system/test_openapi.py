@@ -8,7 +8,7 @@ import shutil
 import subprocess
 import tempfile
 
-from tests.system.harness import ADMIN_PASSWORD, ServerTestCase, unique
+from tests.system.harness import ADMIN_PASSWORD, REPO, ServerTestCase, unique
 
 TOOLS = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "tools")
 
@@ -90,6 +90,34 @@ class TestOpenAPI(ServerTestCase):
         add("Error", srv.get("/api/v1/users", token=None), 401)
         add("Error", srv.request("POST", "/api/v1/session", body=b'{"a":', headers={
             "Content-Type": "application/json"}), 400)
+
+        # the laboratory: catalog, patients, orders, specimens
+        with open(REPO / "src" / "lab" / "demo_catalog.json", encoding="utf-8") as fh:
+            demo = json.load(fh)
+        add("CatalogImported", srv.request("PUT", "/api/v1/catalog", body=demo, token=admin), 200)
+        add("Catalog", srv.get("/api/v1/catalog", token=admin), 200)
+        add("CatalogTest", srv.get("/api/v1/catalog/tests/GLU", token=admin), 200)
+        add("CatalogTest", srv.get("/api/v1/catalog/tests/UCOLOR", token=admin), 200)
+        pbody = {"mrn": unique("OA-"), "family": unique("Oa"), "given": "Api",
+                 "birth_date": "1970-01-01", "sex": "unknown",
+                 "identifiers": [{"system": "urn:example:mrn", "value": "42"}]}
+        patient = srv.post("/api/v1/patients", pbody, token=admin)
+        add("Patient", patient, 201)
+        add("Patient", srv.get("/api/v1/patients/" + patient.json["id"], token=admin), 200)
+        add("PatientPage", srv.get("/api/v1/patients?limit=1&name=" + pbody["family"],
+                                   token=admin), 200)
+        add("Error", srv.post("/api/v1/patients", dict(pbody, mrn=unique("OB-")), token=admin),
+            409)  # with the candidate
+        order = srv.post("/api/v1/orders", {
+            "patient_id": patient.json["id"], "tests": ["BMP", "CBC", "PTINR"],
+            "priority": "stat", "clinician": "Dr. O", "reasons": ["R51"],
+            "instructions": {"fasting": False, "timed_at": "2030-01-01T08:00:00Z",
+                             "note": "n"}}, token=admin)
+        add("Order", order, 201)
+        add("Order", srv.get("/api/v1/orders/" + order.json["id"], token=admin), 200)
+        for spec in order.json["specimens"]:
+            add("Specimen", srv.get("/api/v1/specimens/" + spec["accession"], token=admin), 200)
+        add("Error", srv.get("/api/v1/specimens/000000000000", token=admin), 404)
 
         path = os.path.join(self.tmp, "samples.json")
         with open(path, "w") as fh:

@@ -7,7 +7,7 @@ CREATE TABLE patients (
     mrn TEXT NOT NULL UNIQUE,
     family TEXT NOT NULL,
     given TEXT NOT NULL,
-    name_key TEXT NOT NULL,          -- "family|given", lower-cased ASCII, for search and duplicates
+    name_key TEXT NOT NULL,          -- "FAMILY|GIVEN" in capitals, for search and duplicates
     birth_date TEXT NOT NULL,        -- YYYY-MM-DD
     sex TEXT NOT NULL CHECK (sex IN ('female', 'male', 'other', 'unknown')),
     identifiers TEXT NOT NULL,       -- JSON array of {"system","value"}
