@@ -21,7 +21,8 @@ import tempfile
 import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-DB_SUITES = ("test_store", "test_auth", "test_lab", "test_catalog")  # run again on PostgreSQL
+DB_SUITES = ("test_store", "test_auth", "test_lab", "test_catalog",
+             "test_results")  # run again on PostgreSQL
 
 passed = 0
 failed = 0

@@ -22,6 +22,7 @@ struct gate_input {
     bool critical, delta_failed, open_alert;
     char instrument_flags[64];
     char delta_previous[64];
+    bool has_reference;
 };
 
 typedef bool (*gate_fn)(const struct gate_input *in, char *msg, size_t n);
@@ -66,6 +67,16 @@ static bool out_of_range(const struct gate_input *in, char *msg, size_t n)
     return true;
 }
 
+static bool no_reference(const struct gate_input *in, char *msg, size_t n)
+{
+    if (in->has_reference)
+        return false;
+    snprintf(msg, n,
+             "no reference range applies to this patient (sex and age): a person must "
+             "judge the value");
+    return true;
+}
+
 static bool delta_failed(const struct gate_input *in, char *msg, size_t n)
 {
     if (!in->delta_failed)
@@ -91,6 +102,7 @@ static const struct gate_rule {
     {"stability-exceeded", false, past_stability},
     {"critical-call-pending", false, critical_pending},
     {"out-of-range", true, out_of_range},
+    {"no-reference-range", true, no_reference},
     {"delta-check-failed", true, delta_failed},
     {"instrument-flag", true, instrument_flag},
 };
@@ -99,7 +111,8 @@ static const char sql_input[] =
     "SELECT s.status, s.collected_at, s.storage, t.stability_room_hours,"
     " t.stability_refrigerated_hours, t.stability_frozen_hours, r.flag, r.critical,"
     " r.delta_failed, r.instrument_flags, r.resulted_at, r.delta_previous,"
-    " (SELECT COUNT(*) FROM critical_alerts a WHERE a.result_id = r.id AND a.closed_at IS NULL)"
+    " (SELECT COUNT(*) FROM critical_alerts a WHERE a.result_id = r.id AND a.closed_at IS NULL),"
+    " CASE WHEN r.ref_low IS NULL AND r.ref_high IS NULL AND r.ref_text IS NULL THEN 0 ELSE 1 END"
     " FROM results r JOIN specimens s ON s.id = r.specimen_id JOIN tests t ON t.code = r.test_code"
     " WHERE r.id = ?";
 
@@ -140,6 +153,7 @@ err_t gate_check(db *d, const char *result_id, gate_mode mode, const char *user_
         in.resulted_at = db_col_int64(st, 10);
         copy(in.delta_previous, sizeof(in.delta_previous), db_col_text(st, 11));
         in.open_alert = db_col_int64(st, 12) > 0;
+        in.has_reference = db_col_int64(st, 13) != 0;
     }
     db_finalize(st);
     if (rc) {

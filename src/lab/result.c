@@ -58,6 +58,11 @@ static const char sql_history[] = "SELECT version, value_text, flag, status, rep
 static const char sql_alert_of[] = "SELECT opened_at, closed_at, notified, notified_at,"
                                    " read_back, closed_by FROM critical_alerts"
                                    " WHERE result_id = ? ORDER BY opened_at DESC LIMIT 1";
+static const char sql_sign_fail[] =
+    "UPDATE users SET failed_logins = failed_logins + 1,"
+    " locked = CASE WHEN failed_logins + 1 >= ? THEN 1 ELSE locked END WHERE id = ?";
+static const char sql_open_alert_of[] =
+    "SELECT opened_at FROM critical_alerts WHERE result_id = ? AND closed_at IS NULL";
 static const char sql_close_alert[] =
     "UPDATE critical_alerts SET closed_at = ?, notified = ?, notified_at = ?, read_back = 1,"
     " closed_by = ? WHERE result_id = ? AND closed_at IS NULL";
@@ -145,8 +150,13 @@ static err_t parse_value(const catalog_test *t, const char *raw, const char *fie
         if (str_to_double(raw, strlen(raw), &x))
             return err_set(ei, ERR_INVALID, field, "%s must be a number for %s, not '%.40s'", field,
                            t->code, raw);
+        /* No laboratory value comes near this; beyond it is a typing or device error. */
+        if (fabs(x) >= 1e12)
+            return err_set(ei, ERR_INVALID, field, "%s: %.40s is out of the range of any result",
+                           field, raw);
         snprintf(v->text, sizeof(v->text), "%.*f", t->decimals, x);
-        str_to_double(v->text, strlen(v->text), &v->num);
+        if (str_to_double(v->text, strlen(v->text), &v->num))
+            return err_set(ei, ERR_INVALID, field, "%s: %.40s cannot be reported", field, raw);
         v->numeric = true;
         return ERR_OK;
     }
@@ -362,6 +372,21 @@ static err_t find_open_test(db *d, const specimen *s, const char *code, const ch
     db_finalize(st);
     if (rc || row)
         return rc;
+    /* An aliquot serves the tests of the specimen it was taken from. */
+    if (s->parent_id[0]) {
+        rc = db_prepare(d, sql_open_test, &st, ei);
+        if (!rc)
+            rc = db_bind_str(st, 1, s->parent_id);
+        if (!rc)
+            rc = db_bind_str(st, 2, code);
+        if (!rc)
+            rc = db_step(st, &row, ei);
+        if (!rc && row)
+            snprintf(out, ID_LEN + 1, "%s", db_col_text(st, 0));
+        db_finalize(st);
+        if (rc || row)
+            return rc;
+    }
     /* Why not: resulted already, or never ordered here. */
     int64_t any = 0;
     rc = db_prepare(d, sql_any_test, &st, ei);
@@ -686,6 +711,9 @@ done:
 
 err_t result_review_queue(db *d, const audit_ctx *ctx, int limit, json_t **items, errinfo *ei)
 {
+    *items = NULL;
+    if (limit < 1 || limit > 500)
+        return err_set(ei, ERR_INVALID, "limit", "limit must be from 1 to 500");
     return list_query(d, ctx, sql_queue, limit, items, ei);
 }
 
@@ -694,17 +722,33 @@ err_t result_open_criticals(db *d, const audit_ctx *ctx, json_t **items, errinfo
     return list_query(d, ctx, sql_open_alerts, 0, items, ei);
 }
 
-/* The user's password, entered again: the electronic signature. */
-static err_t check_signature(db *d, const user *u, const char *password, errinfo *ei)
+/*
+ * The user's password, entered again: the electronic signature. A wrong one
+ * counts toward the lockout like a wrong sign-in (a stolen session must not
+ * be a way to guess the password) and is audited.
+ */
+static err_t check_signature(db *d, const audit_ctx *ctx, const user *u, const char *password,
+                             errinfo *ei)
 {
     char hash[crypto_pwhash_STRBYTES];
     err_t rc = user_password_hash(d, u->id, hash, sizeof(hash), ei);
     if (rc)
         return rc;
-    if (!password || !user_verify_password(hash, password))
-        return err_set(ei, ERR_INVALID, "password",
-                       "the password does not match: a release is signed with your own password");
-    return ERR_OK;
+    if (password && user_verify_password(hash, password))
+        return ERR_OK;
+    rc = db_begin(d, ei);
+    if (!rc)
+        rc = db_run(d, ei, NULL, sql_sign_fail, "it", (int64_t)USER_MAX_FAILED_LOGIN, u->id);
+    if (!rc)
+        rc = audit_write(d, ctx, "signature.fail", "user", u->id, "failed", NULL, ei);
+    if (!rc)
+        rc = db_commit(d, ei);
+    if (rc) {
+        db_rollback(d);
+        return rc;
+    }
+    return err_set(ei, ERR_INVALID, "password",
+                   "the password does not match: results are signed with your own password");
 }
 
 static err_t status_of(db *d, const char *id, char status[16], char ot[ID_LEN + 1], errinfo *ei)
@@ -755,7 +799,7 @@ err_t result_release(db *d, const audit_ctx *ctx, const user *u, const json_t *b
         }
     }
     /* Checked before the transaction: argon2id takes a while. */
-    rc = check_signature(d, u, jsonv_str(body, "password"), ei);
+    rc = check_signature(d, ctx, u, jsonv_str(body, "password"), ei);
     if (rc)
         goto done;
     rc = db_begin(d, ei);
@@ -811,6 +855,23 @@ done:
     return rc;
 }
 
+/* When the open alert of a result was opened; 0 when none is open. */
+static err_t alert_opened_at(db *d, const char *id, int64_t *opened, errinfo *ei)
+{
+    db_stmt *st = NULL;
+    bool row = false;
+    *opened = 0;
+    err_t rc = db_prepare(d, sql_open_alert_of, &st, ei);
+    if (!rc)
+        rc = db_bind_str(st, 1, id);
+    if (!rc)
+        rc = db_step(st, &row, ei);
+    if (!rc && row)
+        *opened = db_col_int64(st, 0);
+    db_finalize(st);
+    return rc;
+}
+
 err_t result_critical_call(db *d, const audit_ctx *ctx, const char *id, const json_t *body,
                            json_t **out, errinfo *ei)
 {
@@ -838,6 +899,16 @@ err_t result_critical_call(db *d, const audit_ctx *ctx, const char *id, const js
     rc = status_of(d, id, status, ot, ei);
     if (rc == ERR_NOT_FOUND)
         rc = err_set(ei, ERR_NOT_FOUND, NULL, "no such result");
+    if (!rc) {
+        int64_t opened = 0;
+        rc = alert_opened_at(d, id, &opened, ei);
+        if (!rc && opened && at < opened) {
+            char iso[TIME_ISO_LEN];
+            time_format_iso(opened, iso);
+            rc = err_set(ei, ERR_INVALID, "at", "at is before the critical value was found (%s)",
+                         iso);
+        }
+    }
     if (!rc)
         rc = db_run(d, ei, &changed, sql_close_alert, "ititt", now, jsonv_str(body, "notified"), at,
                     ctx->actor ? ctx->actor : "system", id);
@@ -890,7 +961,7 @@ err_t result_correct(db *d, const audit_ctx *ctx, const user *u, const char *id,
         json_object_set_new(copy, "value", num);
     rc = jsonv_check(copy, correct_fields, sizeof(correct_fields) / sizeof(correct_fields[0]), ei);
     if (!rc)
-        rc = check_signature(d, u, jsonv_str(copy, "password"), ei);
+        rc = check_signature(d, ctx, u, jsonv_str(copy, "password"), ei);
     if (!rc)
         rc = db_begin(d, ei);
     if (rc)
