@@ -8,6 +8,10 @@
 #include "app/app.h"
 #include "auth/user.h"
 #include "lab/catalog.h"
+#include "lab/custody.h"
+#include "lab/order.h"
+#include "lab/patient.h"
+#include "lab/result.h"
 
 static const struct {
     const char *username, *display_name, *role, *password;
@@ -19,6 +23,114 @@ static const struct {
     {"clinician", "Demo Ordering Clinician", "clinician", "demo-clinician-pass"},
     {"analyzer", "Demo Interface Account", "interface", "demo-interface-pass"},
 };
+
+/* Run one domain call on a JSON body written as text; the answer is dropped
+ * unless out is given. */
+typedef err_t (*demo_call)(db *d, const audit_ctx *ctx, const char *key, const json_t *body,
+                           json_t **out, errinfo *ei);
+
+static err_t demo_json(db *d, const audit_ctx *ctx, demo_call fn, const char *key, const char *text,
+                       json_t **out, errinfo *ei)
+{
+    json_error_t je;
+    json_t *body = json_loads(text, 0, &je), *o = NULL;
+    if (!body)
+        return err_set(ei, ERR_INTERNAL, NULL, "demo data: %s", je.text);
+    err_t rc = fn(d, ctx, key, body, &o, ei);
+    json_decref(body);
+    if (out)
+        *out = o;
+    else
+        json_decref(o);
+    return rc;
+}
+
+static err_t demo_patient(db *d, const audit_ctx *ctx, const char *key, const json_t *body,
+                          json_t **out, errinfo *ei)
+{
+    patient p;
+    json_t *cand = NULL;
+    (void)key;
+    err_t rc = patient_create(d, ctx, body, &p, &cand, ei);
+    json_decref(cand);
+    if (!rc)
+        *out = patient_to_json(&p, NULL);
+    return rc;
+}
+
+static err_t demo_order(db *d, const audit_ctx *ctx, const char *key, const json_t *body,
+                        json_t **out, errinfo *ei)
+{
+    (void)key;
+    return order_create(d, ctx, body, out, ei);
+}
+
+/* A working day in miniature: patients, orders, specimens received, results
+ * released, one waiting for review, one critical value to call. */
+static err_t demo_workload(db *d, const audit_ctx *ctx, errinfo *ei)
+{
+    static const char *const patients[] = {
+        "{\"mrn\":\"MRN-100231\",\"family\":\"Okafor\",\"given\":\"Adaeze\","
+        "\"birth_date\":\"1968-04-12\",\"sex\":\"female\"}",
+        "{\"mrn\":\"MRN-100232\",\"family\":\"Lindqvist\",\"given\":\"Erik\","
+        "\"birth_date\":\"1951-11-03\",\"sex\":\"male\"}",
+        "{\"mrn\":\"MRN-100233\",\"family\":\"Nguyen\",\"given\":\"Thi Lan\","
+        "\"birth_date\":\"1989-07-21\",\"sex\":\"female\"}",
+    };
+    static const struct {
+        int patient;
+        const char *tests, *priority, *reasons;
+        bool receive;
+        const char *results; /* for the first specimen, or NULL */
+    } orders[] = {
+        {0, "[\"BMP\",\"CBC\"]", "stat", "[\"R53.83\"]", true,
+         "{\"results\":[{\"code\":\"GLU\",\"value\":92},{\"code\":\"NA\",\"value\":139},"
+         "{\"code\":\"K\",\"value\":6.8},{\"code\":\"CL\",\"value\":103},"
+         "{\"code\":\"CO2\",\"value\":24},{\"code\":\"BUN\",\"value\":15},"
+         "{\"code\":\"CREA\",\"value\":0.8},{\"code\":\"CA\",\"value\":9.4}]}"},
+        {1, "[\"LIPID\",\"HBA1C\"]", "routine", "[\"E11.9\",\"E78.5\"]", true,
+         "{\"results\":[{\"code\":\"CHOL\",\"value\":236},{\"code\":\"TRIG\",\"value\":140},"
+         "{\"code\":\"HDL\",\"value\":44},{\"code\":\"LDL\",\"value\":96}]}"},
+        {2, "[\"TSH\",\"CBC\"]", "asap", "[\"R53.83\"]", false, NULL},
+    };
+    json_t *ids[3] = {NULL, NULL, NULL};
+    err_t rc = ERR_OK;
+    for (int i = 0; !rc && i < 3; i++)
+        rc = demo_json(d, ctx, demo_patient, NULL, patients[i], &ids[i], ei);
+    for (size_t k = 0; !rc && k < sizeof(orders) / sizeof(orders[0]); k++) {
+        char body[512];
+        json_t *o = NULL;
+        snprintf(body, sizeof(body),
+                 "{\"patient_id\":\"%s\",\"tests\":%s,\"priority\":\"%s\","
+                 "\"clinician\":\"Dr. M. Ortega\",\"reasons\":%s}",
+                 json_string_value(json_object_get(ids[orders[k].patient], "id")), orders[k].tests,
+                 orders[k].priority, orders[k].reasons);
+        rc = demo_json(d, ctx, demo_order, NULL, body, &o, ei);
+        if (rc || !orders[k].receive) {
+            json_decref(o);
+            continue;
+        }
+        size_t i;
+        json_t *sp;
+        json_array_foreach(json_object_get(o, "specimens"), i, sp)
+        {
+            const char *acc = json_string_value(json_object_get(sp, "accession"));
+            if (!rc)
+                rc = demo_json(d, ctx, custody_record, acc,
+                               "{\"event\":\"collected\",\"location\":\"Outpatient draw "
+                               "station 2\",\"site\":\"left antecubital\"}",
+                               NULL, ei);
+            if (!rc)
+                rc = demo_json(d, ctx, custody_record, acc, "{\"event\":\"received\"}", NULL, ei);
+            if (!rc && i == 0 && orders[k].results)
+                rc = demo_json(d, ctx, result_enter, acc, orders[k].results, NULL, ei);
+        }
+        json_decref(o);
+    }
+    for (int i = 0; i < 3; i++)
+        json_decref(ids[i]);
+    return rc;
+}
 
 err_t app_demo_seed(db *d, bool *seeded, errinfo *ei)
 {
@@ -42,6 +154,8 @@ err_t app_demo_seed(db *d, bool *seeded, errinfo *ei)
         return err_set(ei, ERR_INTERNAL, NULL, "demo catalog: line %d: %s", je.line, je.text);
     rc = catalog_import(d, &ctx, doc, &tests, &panels, ei);
     json_decref(doc);
+    if (!rc)
+        rc = demo_workload(d, &ctx, ei);
     if (rc)
         return rc;
     *seeded = true;
