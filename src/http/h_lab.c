@@ -5,11 +5,13 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "base/time.h"
 #include "http/handlers.h"
 #include "lab/catalog.h"
 #include "lab/custody.h"
 #include "lab/order.h"
 #include "lab/result.h"
+#include "lab/tat.h"
 #include "lab/specimen.h"
 
 err_t http_catalog_get(http_req *r)
@@ -142,4 +144,32 @@ err_t http_results_correct(http_req *r)
 {
     audit_ctx ctx = http_actor(r);
     return result_correct(r->db, &ctx, &r->user, r->params[0], r->body, &r->out, &r->ei);
+}
+
+/* A time query parameter, or def when absent. */
+static err_t query_time(http_req *r, const char *name, int64_t def, int64_t *out)
+{
+    const char *s = http_query(r, name);
+    errinfo tei = {0};
+    *out = def;
+    if (s && time_parse_iso(s, strlen(s), out, &tei))
+        return err_set(&r->ei, ERR_INVALID, name, "%s: %s", name, tei.message);
+    return ERR_OK;
+}
+
+err_t http_tat_summary(http_req *r)
+{
+    int64_t now = time_now_us(), from = 0, to = 0;
+    err_t rc = query_time(r, "from", now - 7 * 86400LL * 1000000, &from);
+    if (!rc)
+        rc = query_time(r, "to", now, &to);
+    if (!rc)
+        rc = tat_summary(r->db, from, to, &r->out, &r->ei);
+    return rc;
+}
+
+err_t http_tat_overdue(http_req *r)
+{
+    audit_ctx ctx = http_actor(r);
+    return tat_overdue(r->db, &ctx, time_now_us(), &r->out, &r->ei);
 }

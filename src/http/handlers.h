@@ -29,5 +29,7 @@ err_t http_results_critical(http_req *r);
 err_t http_results_release(http_req *r);
 err_t http_results_call(http_req *r);
 err_t http_results_correct(http_req *r);
+err_t http_tat_summary(http_req *r);
+err_t http_tat_overdue(http_req *r);
 
 #endif

@@ -352,6 +352,12 @@ const http_route http_routes[] = {
     {"POST", "/api/v1/results/{id}/correct", PERM_RESULTS_RELEASE, ROUTE_BODY, http_results_correct,
      NULL, "results", "Correct a released result; the earlier value is kept with who, when and why",
      "ResultCorrection", "Result", 200},
+    {"GET", "/api/v1/turnaround", PERM_RESULTS_RELEASE, 0, http_tat_summary, "from to", "results",
+     "Turnaround per priority (median and 90th percentile, share within target) for tests "
+     "released between from and to (default: the last 7 days)",
+     NULL, "Turnaround", 200},
+    {"GET", "/api/v1/turnaround/overdue", PERM_PATIENTS_READ, 0, http_tat_overdue, NULL, "results",
+     "Tests past their turnaround target now, most overdue first", NULL, "Overdue", 200},
     {"GET", "/api/v1/specimens/{accession}/label", PERM_PATIENTS_READ, 0, http_specimens_label,
      "format", "specimens", "The specimen's label as ZPL (default) or PDF (audited)", NULL, "Label",
      200},

@@ -23,7 +23,10 @@
 #include "lab/catalog.h"
 #include "lab/custody.h"
 #include "lab/order.h"
+#include "lab/result.h"
 #include "lab/specimen.h"
+#include "lab/tat.h"
+
 #include "lab/patient.h"
 #include "store/db.h"
 #include "store/migrate.h"
@@ -668,6 +671,65 @@ static void test_rejection(void **state)
     json_decref(o);
 }
 
+/* ----------------------------------------------------------- turnaround */
+
+static void test_turnaround(void **state)
+{
+    (void)state;
+    errinfo ei = {0};
+    json_t *out = NULL, *od = NULL, *sum = NULL;
+    patient p;
+    char body[160], when[TIME_ISO_LEN], coll[TIME_ISO_LEN];
+    int64_t now = time_now_us();
+    lab_new_patient(&p);
+    /* a STAT glucose (target 60 minutes from receipt), received 3 hours ago */
+    json_t *b = json_pack("{s:s,s:[s],s:s,s:s,s:[s]}", "patient_id", p.id, "tests", "GLU",
+                          "priority", "stat", "clinician", "Dr T", "reasons", "R73.9");
+    assert_int_equal(order_create(lab_db, &lab_ctx, b, &out, &ei), ERR_OK);
+    json_decref(b);
+    char acc[ACCESSION_LEN + 1];
+    snprintf(acc, sizeof(acc), "%s",
+             json_string_value(json_object_get(json_array_get(json_object_get(out, "specimens"), 0),
+                                               "accession")));
+    json_decref(out);
+    time_format_iso(now - 4 * 3600LL * 1000000, coll);
+    time_format_iso(now - 3 * 3600LL * 1000000, when);
+    snprintf(body, sizeof(body), "{\"event\":\"collected\",\"at\":\"%s\"}", coll);
+    assert_int_equal(lab_event(acc, body, NULL, &ei), ERR_OK);
+    snprintf(body, sizeof(body), "{\"event\":\"received\",\"at\":\"%s\"}", when);
+    assert_int_equal(lab_event(acc, body, NULL, &ei), ERR_OK);
+
+    assert_int_equal(tat_overdue(lab_db, &lab_ctx, now, &od, &ei), ERR_OK);
+    size_t i;
+    json_t *it, *mine = NULL;
+    json_array_foreach(json_object_get(od, "items"), i, it)
+    {
+        if (!strcmp(json_string_value(json_object_get(it, "accession")), acc))
+            mine = it;
+    }
+    assert_non_null(mine);
+    assert_string_equal(json_string_value(json_object_get(mine, "code")), "GLU");
+    /* received 180 minutes ago, target 60: 120 minutes late */
+    assert_int_equal(json_integer_value(json_object_get(mine, "minutes_late")), 120);
+    json_decref(od);
+
+    /* released now: 180 minutes from receipt, 240 from collection, not within target */
+    json_t *rb = json_pack("{s:[{s:s,s:i}]}", "results", "code", "GLU", "value", 90);
+    assert_int_equal(result_enter(lab_db, &lab_ctx, acc, rb, &out, &ei), ERR_OK);
+    json_decref(rb);
+    json_decref(out);
+    assert_int_equal(tat_summary(lab_db, now - 60LL * 1000000, time_now_us() + 1, &sum, &ei),
+                     ERR_OK);
+    json_t *stat = json_array_get(json_object_get(sum, "priorities"), 0);
+    assert_string_equal(json_string_value(json_object_get(stat, "priority")), "stat");
+    assert_true(json_integer_value(json_object_get(stat, "count")) >= 1);
+    double med =
+        json_real_value(json_object_get(json_object_get(stat, "from_receipt_minutes"), "median"));
+    assert_true(med >= 179.9 && med <= 181.0);
+    json_decref(sum);
+    assert_int_equal(tat_summary(lab_db, now, now - 1, &sum, &ei), ERR_INVALID);
+}
+
 static int lab_setup(void **state)
 {
     (void)state;
@@ -736,6 +798,7 @@ int main(void)
         cmocka_unit_test(test_custody_path),
         cmocka_unit_test(test_collection_before_birth),
         cmocka_unit_test(test_rejection),
+        cmocka_unit_test(test_turnaround),
     };
     const char *env = getenv("BENCHSIDE_TEST_DB");
     return cmocka_run_group_tests_name(env && !strncmp(env, "postgres", 8) ? "lab/postgresql"
