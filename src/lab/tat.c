@@ -108,8 +108,10 @@ err_t tat_summary(db *d, int64_t from, int64_t to, json_t **out, errinfo *ei)
     db_finalize(st);
     json_t *arr = rc ? NULL : json_array();
     for (int k = 0; !rc && k < 3; k++) {
-        qsort(s[k].from_collection, s[k].n, sizeof(double), cmp_double);
-        qsort(s[k].from_receipt, s[k].n, sizeof(double), cmp_double);
+        if (s[k].n > 1) { /* an empty series has no array at all */
+            qsort(s[k].from_collection, s[k].n, sizeof(double), cmp_double);
+            qsort(s[k].from_receipt, s[k].n, sizeof(double), cmp_double);
+        }
         json_array_append_new(
             arr, json_pack("{s:s,s:I,s:{s:f,s:f},s:{s:f,s:f},s:f}", "priority", names[k], "count",
                            (json_int_t)s[k].n, "from_collection_minutes", "median",
