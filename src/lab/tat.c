@@ -22,7 +22,8 @@ static const char sql_released[] =
 /* Open tests on received specimens with the moment their target passes. */
 static const char sql_open[] =
     "SELECT ot.id, ot.test_code, ot.status, o.priority, s.accession, s.patient_id,"
-    " s.received_at + 60000000 * (CASE o.priority WHEN 'stat' THEN t.tat_stat_minutes"
+    " s.received_at + CAST(60000000 AS BIGINT) * (CASE o.priority WHEN 'stat' THEN "
+    "t.tat_stat_minutes"
     " WHEN 'asap' THEN t.tat_asap_minutes ELSE t.tat_routine_minutes END) AS due"
     " FROM order_tests ot JOIN specimens s ON s.id = ot.specimen_id"
     " JOIN orders o ON o.id = ot.order_id JOIN tests t ON t.code = ot.test_code"
