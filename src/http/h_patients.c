@@ -4,6 +4,9 @@
  */
 #include "http/handlers.h"
 #include "lab/patient.h"
+#include "lab/report.h"
+
+#include <stdio.h>
 
 err_t http_patients_create(http_req *r)
 {
@@ -50,4 +53,15 @@ err_t http_patients_get(http_req *r)
     r->out = patient_to_json(&p, ids);
     json_decref(ids);
     return r->out ? ERR_OK : ERR_NOMEM;
+}
+
+err_t http_patients_report(http_req *r)
+{
+    audit_ctx ctx = http_actor(r);
+    err_t rc = report_patient_pdf(r->db, &ctx, r->params[0], &r->raw, &r->ei);
+    if (rc)
+        return rc;
+    r->raw_type = "application/pdf";
+    snprintf(r->filename, sizeof(r->filename), "report-%.26s.pdf", r->params[0]);
+    return ERR_OK;
 }

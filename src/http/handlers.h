@@ -11,6 +11,7 @@
 err_t http_patients_create(http_req *r);
 err_t http_patients_search(http_req *r);
 err_t http_patients_get(http_req *r);
+err_t http_patients_report(http_req *r);
 
 /* h_lab.c */
 err_t http_catalog_get(http_req *r);

@@ -449,6 +449,11 @@ static json_t *operation(const http_route *rt)
                                       "schema", "type", "string", "format", "binary",
                                       "application/pdf", "schema", "type", "string", "format",
                                       "binary"));
+    else if (rt->response && !strcmp(rt->response, "Pdf"))
+        json_object_set_new(responses, code,
+                            json_pack("{s:s,s:{s:{s:{s:s,s:s}}}}", "description", "A PDF document",
+                                      "content", "application/pdf", "schema", "type", "string",
+                                      "format", "binary"));
     else if (rt->response)
         json_object_set_new(responses, code,
                             json_pack("{s:s,s:{s:{s:{s:s+}}}}", "description", "Success", "content",

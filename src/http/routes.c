@@ -308,6 +308,8 @@ const http_route http_routes[] = {
      200},
     {"GET", "/api/v1/patients/{id}", PERM_PATIENTS_READ, 0, http_patients_get, NULL, "patients",
      "Read a patient (audited)", NULL, "Patient", 200},
+    {"GET", "/api/v1/patients/{id}/report", PERM_PATIENTS_READ, 0, http_patients_report, NULL,
+     "patients", "The cumulative laboratory report as a PDF (audited)", NULL, "Pdf", 200},
     {"GET", "/api/v1/catalog", PERM_CATALOG_READ, 0, http_catalog_get, NULL, "catalog",
      "The whole test catalog (tests and panels)", NULL, "Catalog", 200},
     {"PUT", "/api/v1/catalog", PERM_CATALOG_WRITE, ROUTE_BODY, http_catalog_put, NULL, "catalog",

@@ -17,13 +17,16 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "auth/user.h"
 #include "base/id.h"
 #include "base/time.h"
 #include "lab/accession.h"
 #include "lab/catalog.h"
 #include "lab/custody.h"
 #include "lab/order.h"
+#include "lab/report.h"
 #include "lab/result.h"
+
 #include "lab/specimen.h"
 #include "lab/tat.h"
 
@@ -730,6 +733,81 @@ static void test_turnaround(void **state)
     assert_int_equal(tat_summary(lab_db, now, now - 1, &sum, &ei), ERR_INVALID);
 }
 
+/* --------------------------------------------------------------- report */
+
+static void test_report(void **state)
+{
+    (void)state;
+    errinfo ei = {0};
+    json_t *out = NULL;
+    patient p;
+    char acc[ACCESSION_LEN + 1], path[] = "/tmp/benchside-report-XXXXXX";
+    lab_new_patient(&p);
+    json_t *b = json_pack("{s:s,s:[s],s:s,s:s,s:[s]}", "patient_id", p.id, "tests", "GLU",
+                          "priority", "routine", "clinician", "Dr T", "reasons", "R73.9");
+    assert_int_equal(order_create(lab_db, &lab_ctx, b, &out, &ei), ERR_OK);
+    json_decref(b);
+    snprintf(acc, sizeof(acc), "%s",
+             json_string_value(json_object_get(json_array_get(json_object_get(out, "specimens"), 0),
+                                               "accession")));
+    json_decref(out);
+    assert_int_equal(lab_event(acc, "{\"event\":\"collected\"}", NULL, &ei), ERR_OK);
+    assert_int_equal(lab_event(acc, "{\"event\":\"received\"}", NULL, &ei), ERR_OK);
+    json_t *rb = json_pack("{s:[{s:s,s:i}]}", "results", "code", "GLU", "value", 88);
+    assert_int_equal(result_enter(lab_db, &lab_ctx, acc, rb, &out, &ei), ERR_OK);
+    json_decref(rb);
+    const char *rid = json_string_value(
+        json_object_get(json_array_get(json_object_get(out, "results"), 0), "id"));
+    /* a correction, signed by a user of ours */
+    char uname[40];
+    snprintf(uname, sizeof(uname), "rep-%s", lab_sfx);
+    user u;
+    assert_int_equal(
+        user_create(lab_db, &lab_ctx, uname, NULL, "technician", "report-pass-1", &u, &ei), ERR_OK);
+    json_t *cb = json_pack("{s:s,s:s,s:s}", "value", "58", "reason", "wrong tube entered",
+                           "password", "report-pass-1");
+    json_t *cor = NULL;
+    assert_int_equal(result_correct(lab_db, &lab_ctx, &u, rid, cb, &cor, &ei), ERR_OK);
+    json_decref(cb);
+    json_decref(cor);
+    json_decref(out);
+
+    buf pdf = BUF_INIT;
+    int64_t before = lab_head();
+    assert_int_equal(report_patient_pdf(lab_db, &lab_ctx, p.id, &pdf, &ei), ERR_OK);
+    assert_int_equal(lab_head(), before + 1); /* report.read */
+    assert_memory_equal(pdf.data, "%PDF-", 5);
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    assert_int_equal(write(fd, pdf.data, pdf.len), (ssize_t)pdf.len);
+    close(fd);
+    buf_free(&pdf);
+    /* read it back as text with poppler's pdftotext */
+    char cmd[128];
+    snprintf(cmd, sizeof(cmd), "pdftotext -layout %s - 2>/dev/null", path);
+    FILE *f = popen(cmd, "r");
+    assert_non_null(f);
+    buf txt = BUF_INIT;
+    char chunk[4096];
+    size_t n;
+    while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
+        buf_append(&txt, chunk, n);
+    assert_int_equal(pclose(f), 0);
+    unlink(path);
+    assert_non_null(txt.data);
+    assert_non_null(strstr(txt.data, "CORRECTED REPORT"));
+    assert_non_null(strstr(txt.data, "Glucose (GLU)"));
+    assert_non_null(strstr(txt.data, "58 (c)"));
+    assert_non_null(strstr(txt.data, "earlier value 88 replaced by"));
+    assert_non_null(strstr(txt.data, "wrong tube entered"));
+    assert_non_null(strstr(txt.data, p.mrn));
+    buf_free(&txt);
+    assert_int_equal(report_patient_pdf(lab_db, &lab_ctx, "01ARZ3NDEKTSV4RRFFQ69G5FAV", &pdf, &ei),
+                     ERR_NOT_FOUND);
+    assert_int_equal(pdf.len, 0);
+    buf_free(&pdf);
+}
+
 static int lab_setup(void **state)
 {
     (void)state;
@@ -799,6 +877,7 @@ int main(void)
         cmocka_unit_test(test_collection_before_birth),
         cmocka_unit_test(test_rejection),
         cmocka_unit_test(test_turnaround),
+        cmocka_unit_test(test_report),
     };
     const char *env = getenv("BENCHSIDE_TEST_DB");
     return cmocka_run_group_tests_name(env && !strncmp(env, "postgres", 8) ? "lab/postgresql"
