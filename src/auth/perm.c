@@ -42,6 +42,7 @@ static const unsigned perm_roles[PERM__COUNT] = {
         R(ROLE_ADMIN) | R(ROLE_SUPERVISOR) | R(ROLE_TECHNICIAN) | R(ROLE_INTERFACE),
     /* Releasing, calling critical values and correcting are acts of people. */
     [PERM_RESULTS_RELEASE] = R(ROLE_ADMIN) | R(ROLE_SUPERVISOR) | R(ROLE_TECHNICIAN),
+    [PERM_CHARGES_EXPORT] = R(ROLE_ADMIN) | R(ROLE_SUPERVISOR),
     [PERM_SPECIMENS_HANDLE] =
         R(ROLE_ADMIN) | R(ROLE_SUPERVISOR) | R(ROLE_TECHNICIAN) | R(ROLE_INTERFACE),
 };

@@ -43,7 +43,8 @@ typedef enum {
     X(PERM_CATALOG_WRITE, "catalog.write")                                                         \
     X(PERM_SPECIMENS_HANDLE, "specimens.handle")                                                   \
     X(PERM_RESULTS_ENTER, "results.enter")                                                         \
-    X(PERM_RESULTS_RELEASE, "results.release")
+    X(PERM_RESULTS_RELEASE, "results.release")                                                     \
+    X(PERM_CHARGES_EXPORT, "charges.export")
 
 typedef enum {
 #define PERM_ENUM(id, name) id,

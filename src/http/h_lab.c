@@ -8,6 +8,7 @@
 #include "base/time.h"
 #include "http/handlers.h"
 #include "lab/catalog.h"
+#include "lab/charge.h"
 #include "lab/custody.h"
 #include "lab/order.h"
 #include "lab/result.h"
@@ -172,4 +173,24 @@ err_t http_tat_overdue(http_req *r)
 {
     audit_ctx ctx = http_actor(r);
     return tat_overdue(r->db, &ctx, time_now_us(), &r->out, &r->ei);
+}
+
+err_t http_charges_export(http_req *r)
+{
+    audit_ctx ctx = http_actor(r);
+    int64_t now = time_now_us(), from = 0, to = 0;
+    int count = 0;
+    const char *format = http_query(r, "format");
+    if (format && strcmp(format, "csv"))
+        return err_set(&r->ei, ERR_INVALID, "format", "format must be csv");
+    err_t rc = query_time(r, "from", now - 86400LL * 1000000, &from);
+    if (!rc)
+        rc = query_time(r, "to", now, &to);
+    if (!rc)
+        rc = charge_export(r->db, &ctx, from, to, CHARGE_CSV, &r->raw, &count, &r->ei);
+    if (rc)
+        return rc;
+    r->raw_type = "text/csv; charset=utf-8";
+    snprintf(r->filename, sizeof(r->filename), "charges.csv");
+    return ERR_OK;
 }

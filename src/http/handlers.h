@@ -32,5 +32,6 @@ err_t http_results_call(http_req *r);
 err_t http_results_correct(http_req *r);
 err_t http_tat_summary(http_req *r);
 err_t http_tat_overdue(http_req *r);
+err_t http_charges_export(http_req *r);
 
 #endif

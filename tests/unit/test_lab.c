@@ -22,6 +22,8 @@
 #include "base/time.h"
 #include "lab/accession.h"
 #include "lab/catalog.h"
+#include "lab/charge.h"
+
 #include "lab/custody.h"
 #include "lab/order.h"
 #include "lab/report.h"
@@ -808,6 +810,76 @@ static void test_report(void **state)
     buf_free(&pdf);
 }
 
+/* -------------------------------------------------------------- charges */
+
+static void test_charges(void **state)
+{
+    (void)state;
+    errinfo ei = {0};
+    json_t *out = NULL;
+    patient p;
+    char acc[ACCESSION_LEN + 1], order_id[ID_LEN + 1];
+    int64_t t0 = time_now_us();
+    lab_new_patient(&p);
+    json_t *b = json_pack("{s:s,s:[s,s],s:s,s:s,s:[s,s]}", "patient_id", p.id, "tests", "GLU", "K",
+                          "priority", "routine", "clinician", "Rivera, J. \"Jo\"", "reasons",
+                          "E11.9", "I10");
+    assert_int_equal(order_create(lab_db, &lab_ctx, b, &out, &ei), ERR_OK);
+    json_decref(b);
+    snprintf(order_id, sizeof(order_id), "%s", json_string_value(json_object_get(out, "id")));
+    snprintf(acc, sizeof(acc), "%s",
+             json_string_value(json_object_get(json_array_get(json_object_get(out, "specimens"), 0),
+                                               "accession")));
+    json_decref(out);
+    assert_int_equal(lab_event(acc, "{\"event\":\"collected\"}", NULL, &ei), ERR_OK);
+    assert_int_equal(lab_event(acc, "{\"event\":\"received\"}", NULL, &ei), ERR_OK);
+    json_t *rb = json_pack("{s:[{s:s,s:i},{s:s,s:f}]}", "results", "code", "GLU", "value", 90,
+                           "code", "K", "value", 4.2);
+    assert_int_equal(result_enter(lab_db, &lab_ctx, acc, rb, &out, &ei), ERR_OK);
+    json_decref(rb);
+    const char *glu = json_string_value(
+        json_object_get(json_array_get(json_object_get(out, "results"), 0), "id"));
+    /* a correction does not charge again */
+    char uname[40];
+    user u;
+    snprintf(uname, sizeof(uname), "chg-%s", lab_sfx);
+    assert_int_equal(
+        user_create(lab_db, &lab_ctx, uname, NULL, "supervisor", "charge-pass-1", &u, &ei), ERR_OK);
+    json_t *cb =
+        json_pack("{s:s,s:s,s:s}", "value", "91", "reason", "re-run", "password", "charge-pass-1");
+    json_t *cor = NULL;
+    assert_int_equal(result_correct(lab_db, &lab_ctx, &u, glu, cb, &cor, &ei), ERR_OK);
+    json_decref(cb);
+    json_decref(cor);
+    json_decref(out);
+
+    buf csv = BUF_INIT;
+    int count = 0;
+    int64_t before = lab_head();
+    assert_int_equal(
+        charge_export(lab_db, &lab_ctx, t0, time_now_us() + 1, CHARGE_CSV, &csv, &count, &ei),
+        ERR_OK);
+    assert_int_equal(lab_head(), before + 1);
+    assert_true(count >= 2);
+    assert_memory_equal(csv.data, "charge_id,mrn,", 14);
+    /* exactly two lines for this order, with CPT, reasons and the quoted clinician */
+    int mine = 0;
+    for (char *line = strtok(csv.data, "\r\n"); line; line = strtok(NULL, "\r\n")) {
+        if (!strstr(line, order_id))
+            continue;
+        mine++;
+        assert_non_null(strstr(line, "E11.9;I10"));
+        assert_non_null(strstr(line, "\"Rivera, J. \"\"Jo\"\"\""));
+        assert_true(strstr(line, ",82947,GLU,") || strstr(line, ",84132,K,"));
+    }
+    assert_int_equal(mine, 2);
+    buf_free(&csv);
+    assert_int_equal(charge_export(lab_db, &lab_ctx, t0, t0, CHARGE_CSV, &csv, &count, &ei),
+                     ERR_INVALID);
+    assert_string_equal(ei.field, "to");
+    buf_free(&csv);
+}
+
 static int lab_setup(void **state)
 {
     (void)state;
@@ -878,6 +950,7 @@ int main(void)
         cmocka_unit_test(test_rejection),
         cmocka_unit_test(test_turnaround),
         cmocka_unit_test(test_report),
+        cmocka_unit_test(test_charges),
     };
     const char *env = getenv("BENCHSIDE_TEST_DB");
     return cmocka_run_group_tests_name(env && !strncmp(env, "postgres", 8) ? "lab/postgresql"
