@@ -4,8 +4,38 @@ for review and is released with a signature, a critical one cannot be released
 until its call is documented, a correction keeps the history, and the overdue
 list and turnaround figures follow. Rules: src/lab/result.h, gate.h, tat.h."""
 
+import os
+import shutil
+import subprocess
+import tempfile
+
 from tests.system.harness import ADMIN_PASSWORD
 from tests.system.test_lab import LabTestCase, PASSWORD, patient_body
+
+
+def pdf_text(data):
+    """The text of a PDF, read by poppler's pdftotext."""
+    with tempfile.TemporaryDirectory() as tmp:
+        path = os.path.join(tmp, "doc.pdf")
+        with open(path, "wb") as fh:
+            fh.write(data)
+        p = subprocess.run(["pdftotext", "-layout", path, "-"], capture_output=True, text=True,
+                           timeout=60, check=True)
+        return p.stdout
+
+
+def barcode_of(data):
+    """The Code 128 in a label PDF, rendered by pdftoppm and read by zbarimg."""
+    with tempfile.TemporaryDirectory() as tmp:
+        path = os.path.join(tmp, "label.pdf")
+        with open(path, "wb") as fh:
+            fh.write(data)
+        subprocess.run(["pdftoppm", "-r", "300", "-png", path, os.path.join(tmp, "p")],
+                       check=True, timeout=60)
+        png = [f for f in os.listdir(tmp) if f.endswith(".png")][0]
+        z = subprocess.run(["zbarimg", "--raw", "-q", os.path.join(tmp, png)],
+                           capture_output=True, text=True, timeout=60)
+        return z.stdout.strip()
 
 
 class TestResultsPath(LabTestCase):
@@ -25,7 +55,17 @@ class TestResultsPath(LabTestCase):
         tech_name = "tech" + self.id()[-6:].lower().replace("_", "x")
         self.server.create_user(tech_name, "technician", PASSWORD)
         tech = self.server.login(tech_name, PASSWORD)
-        _, acc = self.new_specimen(["BMP"], priority="stat")
+        patient, acc = self.new_specimen(["BMP"], priority="stat")
+
+        # the label: ZPL for the printer, and a PDF whose barcode reads back the accession
+        zpl = self.server.request("GET", "/api/v1/specimens/%s/label?format=zpl" % acc,
+                                  token=tech)
+        self.assertEqual(zpl.status, 200)
+        self.assertTrue(zpl.raw.startswith(b"^XA") and acc.encode() in zpl.raw)
+        pdf = self.server.request("GET", "/api/v1/specimens/%s/label?format=pdf" % acc,
+                                  token=tech)
+        self.assertEqual((pdf.status, pdf.headers.get_content_type()), (200, "application/pdf"))
+        self.assertEqual(barcode_of(pdf.raw), acc)
 
         # nothing before receipt
         r = self.server.request("POST", "/api/v1/specimens/%s/results" % acc,
@@ -103,6 +143,27 @@ class TestResultsPath(LabTestCase):
                  self.call("GET", "/api/v1/specimens/" + acc, token=tech).json["tests"]}
         self.assertEqual((tests["GLU"], tests["NA"], tests["K"], tests["CL"]),
                          ("released", "released", "released", "ordered"))
+
+        # the cumulative report shows all of it
+        rep = self.server.request("GET", "/api/v1/patients/%s/report" % patient["id"],
+                                  token=tech)
+        self.assertEqual((rep.status, rep.headers.get_content_type()), (200, "application/pdf"))
+        text = pdf_text(rep.raw)
+        for want in ("CORRECTED REPORT", patient["mrn"], "Glucose (GLU)", "58 (c)",
+                     "earlier value 88 replaced by " + tech_name, "wrong tube entered",
+                     "Potassium (K)", "HH", "called to RN Okoye, ward 4B", "Sodium (NA)",
+                     "151"):
+            self.assertIn(want, text)
+
+        # charges: the three released tests, once each
+        r = self.server.request("GET", "/api/v1/charges?format=csv")
+        self.assertEqual(r.status, 401)
+        csv = self.server.request("GET", "/api/v1/charges", token=self.server.admin())
+        self.assertEqual(csv.headers.get_content_type(), "text/csv")
+        lines = [ln for ln in csv.raw.decode().splitlines() if acc in ln]
+        self.assertEqual(sorted(ln.split(",")[7] for ln in lines), ["GLU", "K", "NA"])
+        r = self.server.request("GET", "/api/v1/charges", token=tech)
+        self.assertError(r, 403, "forbidden")
 
         # the audit trail holds every step
         actions = {e["action"] for e in self.audit("result.release")} | \
