@@ -119,6 +119,36 @@ class TestOpenAPI(ServerTestCase):
             add("Specimen", srv.get("/api/v1/specimens/" + spec["accession"], token=admin), 200)
         add("Error", srv.get("/api/v1/specimens/000000000000", token=admin), 404)
 
+        # results: custody events, entry, review, release, call, correction, turnaround
+        acc = [s for s in order.json["specimens"] if any(
+            t["code"] == "K" for t in s["tests"])][0]["accession"]
+        add("Specimen", srv.post("/api/v1/specimens/%s/events" % acc, {"event": "collected"},
+                                 token=admin), 200)
+        add("Specimen", srv.post("/api/v1/specimens/%s/events" % acc, {"event": "received"},
+                                 token=admin), 200)
+        entered = srv.post("/api/v1/specimens/%s/results" % acc, {"results": [
+            {"code": "GLU", "value": 90}, {"code": "K", "value": "7.1"},
+            {"code": "NA", "value": 150}]}, token=admin)
+        add("ResultList", entered, 200)
+        by = {x["code"]: x["id"] for x in entered.json["results"]}
+        add("ResultPage", srv.get("/api/v1/results/review", token=admin), 200)
+        add("ResultPage", srv.get("/api/v1/results/critical", token=admin), 200)
+        add("Error", srv.post("/api/v1/results/release", {"ids": [by["K"]],
+                                                          "password": ADMIN_PASSWORD},
+                              token=admin), 409)
+        add("Result", srv.post("/api/v1/results/%s/critical-call" % by["K"],
+                               {"notified": "RN A", "read_back": True}, token=admin), 200)
+        add("ResultList", srv.post("/api/v1/results/release", {"ids": [by["K"], by["NA"]],
+                                                               "password": ADMIN_PASSWORD},
+                                   token=admin), 200)
+        add("Result", srv.post("/api/v1/results/%s/correct" % by["GLU"],
+                               {"value": 95, "reason": "r", "password": ADMIN_PASSWORD},
+                               token=admin), 200)
+        add("Result", srv.get("/api/v1/results/" + by["GLU"], token=admin), 200)
+        add("Turnaround", srv.get("/api/v1/turnaround", token=admin), 200)
+        add("Overdue", srv.get("/api/v1/turnaround/overdue", token=admin), 200)
+
+
         path = os.path.join(self.tmp, "samples.json")
         with open(path, "w") as fh:
             json.dump(samples, fh)
