@@ -22,8 +22,7 @@ int64_t time_mono_us(void)
     return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 }
 
-/* Days since 1970-01-01 of a proleptic Gregorian civil date. */
-static int64_t days_from_civil(int64_t y, int m, int d)
+int64_t time_days_from_civil(int64_t y, int m, int d)
 {
     y -= m <= 2;
     int64_t era = (y >= 0 ? y : y - 399) / 400;
@@ -33,7 +32,7 @@ static int64_t days_from_civil(int64_t y, int m, int d)
     return era * 146097 + doe - 719468;
 }
 
-static void civil_from_days(int64_t z, int64_t *y, int *m, int *d)
+void time_civil_from_days(int64_t z, int64_t *y, int *m, int *d)
 {
     z += 719468;
     int64_t era = (z >= 0 ? z : z - 146096) / 146097;
@@ -54,7 +53,7 @@ void time_format_iso(int64_t t, char out[TIME_ISO_LEN])
     int64_t sod = secs - days * 86400;
     int64_t y;
     int m, d;
-    civil_from_days(days, &y, &m, &d);
+    time_civil_from_days(days, &y, &m, &d);
     /* The compiler cannot bound the fields; format wide, then copy. */
     char wide[96];
     snprintf(wide, sizeof(wide), "%04d-%02d-%02dT%02d:%02d:%02d.%06dZ", (int)y, m, d,
@@ -77,7 +76,7 @@ static bool digits(const char *s, size_t n, size_t at, size_t count, int *out)
     return true;
 }
 
-static int days_in_month(int y, int m)
+int time_days_in_month(int y, int m)
 {
     static const int dm[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
     bool leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
@@ -91,7 +90,7 @@ err_t time_parse_iso(const char *s, size_t n, int64_t *out, errinfo *ei)
     if (!digits(s, n, 0, 4, &y) || n < 10 || s[4] != '-' || !digits(s, n, 5, 2, &mo) ||
         s[7] != '-' || !digits(s, n, 8, 2, &d))
         goto bad;
-    if (y < 1 || mo < 1 || mo > 12 || d < 1 || d > days_in_month(y, mo))
+    if (y < 1 || mo < 1 || mo > 12 || d < 1 || d > time_days_in_month(y, mo))
         return err_set(ei, ERR_INVALID, NULL, "not a calendar date: %.*s", (int)(n > 40 ? 40 : n),
                        s);
     i = 10;
@@ -137,7 +136,8 @@ err_t time_parse_iso(const char *s, size_t n, int64_t *out, errinfo *ei)
         if (i != n)
             goto bad;
     }
-    int64_t secs = days_from_civil(y, mo, d) * 86400 + hh * 3600 + mi * 60 + (ss > 59 ? 59 : ss);
+    int64_t secs =
+        time_days_from_civil(y, mo, d) * 86400 + hh * 3600 + mi * 60 + (ss > 59 ? 59 : ss);
     secs -= tzsign * (tzh * 3600 + tzm * 60);
     *out = secs * 1000000 + us;
     return ERR_OK;

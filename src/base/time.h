@@ -24,4 +24,11 @@ void time_format_iso(int64_t t, char out[TIME_ISO_LEN]);
  */
 err_t time_parse_iso(const char *s, size_t n, int64_t *out, errinfo *ei);
 
+/* Days since 1970-01-01 of a date of the proleptic Gregorian calendar. */
+int64_t time_days_from_civil(int64_t y, int m, int d);
+/* The date of a day counted from 1970-01-01 (the inverse of the above). */
+void time_civil_from_days(int64_t days, int64_t *y, int *m, int *d);
+/* Days in month m (1-12) of year y. */
+int time_days_in_month(int y, int m);
+
 #endif

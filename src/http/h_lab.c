@@ -181,16 +181,19 @@ err_t http_charges_export(http_req *r)
     int64_t now = time_now_us(), from = 0, to = 0;
     int count = 0;
     const char *format = http_query(r, "format");
-    if (format && strcmp(format, "csv"))
-        return err_set(&r->ei, ERR_INVALID, "format", "format must be csv");
+    bool hl7 = format && !strcmp(format, "hl7");
+    if (format && !hl7 && strcmp(format, "csv"))
+        return err_set(&r->ei, ERR_INVALID, "format", "format must be csv or hl7");
     err_t rc = query_time(r, "from", now - 86400LL * 1000000, &from);
     if (!rc)
         rc = query_time(r, "to", now, &to);
     if (!rc)
-        rc = charge_export(r->db, &ctx, from, to, CHARGE_CSV, &r->raw, &count, &r->ei);
+        rc = charge_export(r->db, &ctx, from, to, hl7 ? CHARGE_HL7 : CHARGE_CSV, &r->raw, &count,
+                           &r->ei);
     if (rc)
         return rc;
-    r->raw_type = "text/csv; charset=utf-8";
-    snprintf(r->filename, sizeof(r->filename), "charges.csv");
+    /* HL7 v2 in its ER7 text form, one DFT^P03 after another. */
+    r->raw_type = hl7 ? "text/plain; charset=utf-8" : "text/csv; charset=utf-8";
+    snprintf(r->filename, sizeof(r->filename), hl7 ? "charges.hl7" : "charges.csv");
     return ERR_OK;
 }

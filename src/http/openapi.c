@@ -374,7 +374,7 @@ static const struct {
     {"mrn", "string", NULL, "Medical record number (exact)"},
     {"name", "string", NULL, "Family name, or 'family, given' (prefix, any case)"},
     {"birth_date", "string", "date", "Birth date YYYY-MM-DD"},
-    {"format", "string", NULL, "The output format (labels: zpl or pdf; charges: csv)"},
+    {"format", "string", NULL, "The output format (labels: zpl or pdf; charges: csv or hl7)"},
 };
 
 static json_t *error_response(const char *description)
@@ -451,9 +451,10 @@ static json_t *operation(const http_route *rt)
                                       "binary"));
     else if (rt->response && !strcmp(rt->response, "Csv"))
         json_object_set_new(responses, code,
-                            json_pack("{s:s,s:{s:{s:{s:s}}}}", "description",
-                                      "CSV (RFC 4180) with a header line", "content", "text/csv",
-                                      "schema", "type", "string"));
+                            json_pack("{s:s,s:{s:{s:{s:s}},s:{s:{s:s}}}}", "description",
+                                      "CSV (RFC 4180) with a header line, or HL7 v2 messages",
+                                      "content", "text/csv", "schema", "type", "string",
+                                      "text/plain", "schema", "type", "string"));
     else if (rt->response && !strcmp(rt->response, "Pdf"))
         json_object_set_new(responses, code,
                             json_pack("{s:s,s:{s:{s:{s:s,s:s}}}}", "description", "A PDF document",

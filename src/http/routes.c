@@ -362,8 +362,9 @@ const http_route http_routes[] = {
      "Tests past their turnaround target now, most overdue first", NULL, "Overdue", 200},
     {"GET", "/api/v1/charges", PERM_CHARGES_EXPORT, 0, http_charges_export, "from to format",
      "charges",
-     "Charge lines of the tests released between from and to (default: the last day), as CSV", NULL,
-     "Csv", 200},
+     "Charge lines of the tests released between from and to (default: the last day), as CSV "
+     "or as HL7 v2.5.1 DFT^P03 messages (format=hl7)",
+     NULL, "Csv", 200},
     {"GET", "/api/v1/specimens/{accession}/label", PERM_PATIENTS_READ, 0, http_specimens_label,
      "format", "specimens", "The specimen's label as ZPL (default) or PDF (audited)", NULL, "Label",
      200},

@@ -3,8 +3,8 @@
  * date of service, CPT code, ICD-10-CM reasons, ordering clinician). A
  * cancelled or rejected test has no result and so no charge; a correction
  * changes the result, not the number of lines, so nothing is charged twice.
- * Lines are taken by their first release in a date range and exported as
- * CSV.
+ * Lines are taken by their first release in a date range and exported as CSV
+ * or as HL7 v2 DFT^P03 messages for a billing system.
  */
 #ifndef BENCHSIDE_LAB_CHARGE_H
 #define BENCHSIDE_LAB_CHARGE_H
@@ -16,7 +16,10 @@
 #include "base/err.h"
 #include "store/db.h"
 
-typedef enum { CHARGE_CSV } charge_format;
+typedef enum {
+    CHARGE_CSV, /* RFC 4180 with a header line */
+    CHARGE_HL7, /* one HL7 v2.5.1 DFT^P03 message per line (MSH, EVN, PID, PV1, FT1) */
+} charge_format;
 
 /*
  * Append the charges released in [from, to) (UTC microseconds) to out, in

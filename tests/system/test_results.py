@@ -4,6 +4,7 @@ for review and is released with a signature, a critical one cannot be released
 until its call is documented, a correction keeps the history, and the overdue
 list and turnaround figures follow. Rules: src/lab/result.h, gate.h, tat.h."""
 
+import json
 import os
 import shutil
 import subprocess
@@ -22,6 +23,30 @@ def pdf_text(data):
         p = subprocess.run(["pdftotext", "-layout", path, "-"], capture_output=True, text=True,
                            timeout=60, check=True)
         return p.stdout
+
+
+HL7_READER = r"""
+import hl7, json, sys
+text = sys.stdin.read().replace("\n", "\r")
+out = []
+for part in text.split("MSH|")[1:]:
+    m = hl7.parse("MSH|" + part)
+    assert str(m.segment("MSH")[9]) == "DFT^P03^DFT_P03", str(m.segment("MSH")[9])
+    f = m.segment("FT1")
+    out.append({"type": str(f[6]), "test": str(f[7][0][0]), "diagnosis": str(f[19][0][0]),
+                "clinician": str(f[21][0][1]), "accession": str(f[23]),
+                "cpt": str(f[25][0][0])})
+print(json.dumps(out))
+"""
+
+
+def hl7_ft1(text):
+    """FT1 fields of DFT^P03 messages as Debian's python3-hl7 reads them."""
+    p = subprocess.run(["/usr/bin/python3", "-c", HL7_READER], input=text, capture_output=True,
+                       text=True, timeout=60)
+    if p.returncode != 0:
+        raise AssertionError("python3-hl7 could not read the messages: " + p.stderr[-2000:])
+    return json.loads(p.stdout)
 
 
 def barcode_of(data):
@@ -164,6 +189,14 @@ class TestResultsPath(LabTestCase):
         self.assertEqual(sorted(ln.split(",")[7] for ln in lines), ["GLU", "K", "NA"])
         r = self.server.request("GET", "/api/v1/charges", token=tech)
         self.assertError(r, 403, "forbidden")
+        # ... and as DFT^P03 messages, read by Debian's python3-hl7 (not ours)
+        dft = self.server.request("GET", "/api/v1/charges?format=hl7", token=self.server.admin())
+        self.assertEqual(dft.status, 200)
+        ft1 = hl7_ft1(dft.raw.decode())
+        mine = sorted((f["cpt"], f["test"]) for f in ft1 if f["accession"] == acc)
+        self.assertEqual(mine, [("82947", "GLU"), ("84132", "K"), ("84295", "NA")])
+        self.assertTrue(all(f["type"] == "CG" and f["diagnosis"] == "E11.9" and
+                            f["clinician"] == "Dr. Rivera" for f in ft1 if f["accession"] == acc))
 
         # the audit trail holds every step
         actions = {e["action"] for e in self.audit("result.release")} | \

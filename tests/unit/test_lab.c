@@ -31,6 +31,7 @@
 
 #include "lab/specimen.h"
 #include "lab/tat.h"
+#include "proto/hl7.h"
 
 #include "lab/patient.h"
 #include "store/db.h"
@@ -874,6 +875,41 @@ static void test_charges(void **state)
     }
     assert_int_equal(mine, 2);
     buf_free(&csv);
+
+    /* the same lines as DFT^P03 messages, read back with the HL7 parser */
+    buf h = BUF_INIT;
+    assert_int_equal(
+        charge_export(lab_db, &lab_ctx, t0, time_now_us() + 1, CHARGE_HL7, &h, &count, &ei),
+        ERR_OK);
+    arena a;
+    arena_init(&a, 0);
+    hl7_msg m;
+    assert_int_equal(hl7_parse(h.data, h.len, &a, &m, &ei), ERR_OK);
+    assert_int_equal((int)(hl7_find(&m, "MSH", 0) < hl7_segment_count(&m)), 1);
+    int ft1 = 0, msh = 0;
+    for (size_t i = 0; i < hl7_segment_count(&m); i++) {
+        hl7_seg s = hl7_segment(&m, i);
+        if (!strcmp(s.id, "MSH")) {
+            msh++;
+            assert_true(strv_eq(hl7_get(&s, 9, 1, 1, 1), "DFT"));
+            assert_true(strv_eq(hl7_get(&s, 9, 1, 2, 1), "P03"));
+        }
+        if (strcmp(s.id, "FT1") || !strv_eq(hl7_get(&s, 23, 1, 1, 1), acc))
+            continue;
+        ft1++;
+        strv cpt = hl7_get(&s, 25, 1, 1, 1);
+        assert_true(strv_eq(cpt, "82947") || strv_eq(cpt, "84132"));
+        assert_true(strv_eq(hl7_get(&s, 25, 1, 3, 1), "C4"));
+        assert_true(strv_eq(hl7_get(&s, 6, 1, 1, 1), "CG"));
+        assert_true(strv_eq(hl7_get(&s, 19, 1, 1, 1), "E11.9"));
+        assert_true(strv_eq(hl7_get(&s, 19, 2, 1, 1), "I10"));
+        assert_true(strv_eq(hl7_get(&s, 19, 2, 3, 1), "I10"));
+        assert_true(strv_eq(hl7_get(&s, 21, 1, 2, 1), "Rivera"));
+    }
+    assert_int_equal(ft1, 2);
+    assert_int_equal(msh, count);
+    arena_free(&a);
+    buf_free(&h);
     assert_int_equal(charge_export(lab_db, &lab_ctx, t0, t0, CHARGE_CSV, &csv, &count, &ei),
                      ERR_INVALID);
     assert_string_equal(ei.field, "to");
