@@ -276,7 +276,7 @@ err_t custody_record(db *d, const audit_ctx *ctx, const char *accession, const j
     if (rc)
         goto fail;
     if (!in_list(s.status, tr->from, sizeof(tr->from) / sizeof(tr->from[0]))) {
-        rc = err_set(ei, ERR_CONFLICT, "event", "a specimen that is %s cannot be %s", s.status,
+        rc = err_set(ei, ERR_INVALID, "event", "a specimen that is %s cannot be %s", s.status,
                      event);
         goto fail;
     }
@@ -355,7 +355,7 @@ err_t custody_reject(db *d, const audit_ctx *ctx, const char *accession, const j
     if (rc)
         goto fail;
     if (!in_list(s.status, reject_from, sizeof(reject_from) / sizeof(reject_from[0]))) {
-        rc = err_set(ei, ERR_CONFLICT, "reason", "a specimen that is %s cannot be rejected",
+        rc = err_set(ei, ERR_INVALID, "reason", "a specimen that is %s cannot be rejected",
                      s.status);
         goto fail;
     }

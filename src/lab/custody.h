@@ -22,7 +22,8 @@
  * plus "site" (collected), "rack","position","temperature" (stored),
  * "destination" (sent-out), "count" (aliquoted)}. *out is the specimen as
  * specimen_read shows it, with the new aliquots under "aliquots" when any.
- * Errors name the field; a wrong state is ERR_CONFLICT naming "event".
+ * Errors name the field; an event out of order (a state it cannot follow)
+ * is ERR_INVALID naming "event", like any other bad input.
  */
 err_t custody_record(db *d, const audit_ctx *ctx, const char *accession, const json_t *body,
                      json_t **out, errinfo *ei);

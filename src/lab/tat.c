@@ -11,7 +11,7 @@
 #define MINUTE_US (60LL * 1000000)
 
 static const char sql_released[] =
-    "SELECT o.priority, s.collected_at, s.received_at, r.released_at,"
+    "SELECT o.priority, s.collected_at, s.received_at, r.released_at, r.resulted_at,"
     " CASE o.priority WHEN 'stat' THEN t.tat_stat_minutes WHEN 'asap' THEN t.tat_asap_minutes"
     " ELSE t.tat_routine_minutes END"
     " FROM results r JOIN specimens s ON s.id = r.specimen_id"
@@ -50,30 +50,38 @@ static double percentile(const double *v, size_t n, double p)
     return v[rank - 1];
 }
 
+/* The intervals measured, in minutes: collection to release, receipt to
+ * release, receipt to result (the analytic phase), result to release (review). */
+enum { M_COLLECTION, M_RECEIPT, M_ANALYTIC, M_REVIEW, M__COUNT };
+
 struct series {
-    double *from_collection, *from_receipt;
+    double *v[M__COUNT];
     size_t n, cap, within;
 };
 
-static err_t push(struct series *s, double c, double r, bool within)
+static err_t push(struct series *s, const double x[M__COUNT], bool within)
 {
     if (s->n == s->cap) {
         size_t cap = s->cap ? s->cap * 2 : 64;
-        double *a = realloc(s->from_collection, cap * sizeof(double));
-        if (!a)
-            return ERR_NOMEM;
-        s->from_collection = a;
-        double *b = realloc(s->from_receipt, cap * sizeof(double));
-        if (!b)
-            return ERR_NOMEM;
-        s->from_receipt = b;
+        for (int m = 0; m < M__COUNT; m++) {
+            double *a = realloc(s->v[m], cap * sizeof(double));
+            if (!a)
+                return ERR_NOMEM;
+            s->v[m] = a;
+        }
         s->cap = cap;
     }
-    s->from_collection[s->n] = c;
-    s->from_receipt[s->n] = r;
+    for (int m = 0; m < M__COUNT; m++)
+        s->v[m][s->n] = x[m];
     s->n++;
     s->within += within;
     return ERR_OK;
+}
+
+static json_t *median_p90(const struct series *s, int m)
+{
+    return json_pack("{s:f,s:f}", "median", percentile(s->v[m], s->n, 50), "p90",
+                     percentile(s->v[m], s->n, 90));
 }
 
 err_t tat_summary(db *d, int64_t from, int64_t to, json_t **out, errinfo *ei)
@@ -101,31 +109,32 @@ err_t tat_summary(db *d, int64_t from, int64_t to, json_t **out, errinfo *ei)
         const char *pr = db_col_text(st, 0);
         int k = !strcmp(pr, "stat") ? 0 : (!strcmp(pr, "asap") ? 1 : 2);
         int64_t coll = db_col_int64(st, 1), rec = db_col_int64(st, 2), rel = db_col_int64(st, 3);
-        int64_t target = db_col_int64(st, 4);
-        double from_rec = (double)(rel - rec) / MINUTE_US;
-        double from_coll = coll ? (double)(rel - coll) / MINUTE_US : from_rec;
-        rc = push(&s[k], from_coll, from_rec, from_rec <= (double)target);
+        int64_t target = db_col_int64(st, 5), resulted = db_col_int64(st, 4);
+        double x[M__COUNT];
+        x[M_RECEIPT] = (double)(rel - rec) / MINUTE_US;
+        x[M_COLLECTION] = coll ? (double)(rel - coll) / MINUTE_US : x[M_RECEIPT];
+        x[M_ANALYTIC] = (double)(resulted - rec) / MINUTE_US;
+        x[M_REVIEW] = (double)(rel - resulted) / MINUTE_US;
+        rc = push(&s[k], x, x[M_RECEIPT] <= (double)target);
     }
     db_finalize(st);
     json_t *arr = rc ? NULL : json_array();
     for (int k = 0; !rc && k < 3; k++) {
-        if (s[k].n > 1) { /* an empty series has no array at all */
-            qsort(s[k].from_collection, s[k].n, sizeof(double), cmp_double);
-            qsort(s[k].from_receipt, s[k].n, sizeof(double), cmp_double);
-        }
-        json_array_append_new(
-            arr, json_pack("{s:s,s:I,s:{s:f,s:f},s:{s:f,s:f},s:f}", "priority", names[k], "count",
-                           (json_int_t)s[k].n, "from_collection_minutes", "median",
-                           percentile(s[k].from_collection, s[k].n, 50), "p90",
-                           percentile(s[k].from_collection, s[k].n, 90), "from_receipt_minutes",
-                           "median", percentile(s[k].from_receipt, s[k].n, 50), "p90",
-                           percentile(s[k].from_receipt, s[k].n, 90), "within_target",
-                           s[k].n ? (double)s[k].within / (double)s[k].n : 1.0));
+        if (s[k].n > 1) /* an empty series has no array at all */
+            for (int m = 0; m < M__COUNT; m++)
+                qsort(s[k].v[m], s[k].n, sizeof(double), cmp_double);
+        json_array_append_new(arr,
+                              json_pack("{s:s,s:I,s:o,s:o,s:o,s:o,s:f}", "priority", names[k],
+                                        "count", (json_int_t)s[k].n, "from_collection_minutes",
+                                        median_p90(&s[k], M_COLLECTION), "from_receipt_minutes",
+                                        median_p90(&s[k], M_RECEIPT), "receipt_to_result_minutes",
+                                        median_p90(&s[k], M_ANALYTIC), "result_to_release_minutes",
+                                        median_p90(&s[k], M_REVIEW), "within_target",
+                                        s[k].n ? (double)s[k].within / (double)s[k].n : 1.0));
     }
-    for (int k = 0; k < 3; k++) {
-        free(s[k].from_collection);
-        free(s[k].from_receipt);
-    }
+    for (int k = 0; k < 3; k++)
+        for (int m = 0; m < M__COUNT; m++)
+            free(s[k].v[m]);
     if (rc)
         return rc;
     time_format_iso(from, f);

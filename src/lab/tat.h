@@ -14,8 +14,9 @@
 
 /*
  * Tests released in [from, to) (UTC microseconds), per priority: count,
- * median and 90th percentile minutes from collection and from receipt to
- * release, and the share released within target. *out is {"from","to",
+ * median and 90th percentile minutes from collection to release, from receipt
+ * to release, from receipt to result and from result to release, and the
+ * share released within target (receipt to release). *out is {"from","to",
  * "priorities":[...]}.
  */
 err_t tat_summary(db *d, int64_t from, int64_t to, json_t **out, errinfo *ei);
