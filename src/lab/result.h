@@ -43,8 +43,8 @@ err_t result_review_queue(db *d, const audit_ctx *ctx, int limit, json_t **items
  * the gate holds any of them, ERR_CONFLICT with *out {"held":[{"id",
  * "reasons"}]} and nothing is released.
  */
-err_t result_release(db *d, const audit_ctx *ctx, const user *u, const json_t *body,
-                     json_t **out, errinfo *ei);
+err_t result_release(db *d, const audit_ctx *ctx, const user *u, const json_t *body, json_t **out,
+                     errinfo *ei);
 
 /*
  * Document the call of a critical value: {"notified","read_back":true,"at"?}.
@@ -58,8 +58,8 @@ err_t result_critical_call(db *d, const audit_ctx *ctx, const char *id, const js
  * earlier value goes to the history with who, when and why; the result is
  * flagged again and becomes "corrected" (still released, version + 1).
  */
-err_t result_correct(db *d, const audit_ctx *ctx, const user *u, const char *id,
-                     const json_t *body, json_t **out, errinfo *ei);
+err_t result_correct(db *d, const audit_ctx *ctx, const user *u, const char *id, const json_t *body,
+                     json_t **out, errinfo *ei);
 
 /* Open critical alerts, oldest first, audited. */
 err_t result_open_criticals(db *d, const audit_ctx *ctx, json_t **items, errinfo *ei);
