@@ -103,11 +103,7 @@ err_t session_login(db *d, const char *username, const char *password, const cha
      * before the account locks. A right password sets the count back to 0.
      */
     int64_t attempt = 0;
-    rc = db_prepare(d, sql_claim, &st, ei);
-    if (!rc)
-        rc = db_bind_str(st, 1, u.id);
-    if (!rc)
-        rc = db_bind_int64(st, 2, USER_MAX_FAILED_LOGIN);
+    rc = db_query(d, &st, ei, sql_claim, "ti", u.id, (int64_t)USER_MAX_FAILED_LOGIN);
     if (!rc)
         rc = db_step(st, &row, ei);
     if (!rc && row)

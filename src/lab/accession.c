@@ -72,9 +72,7 @@ err_t accession_next(db *d, int64_t now, char out[ACCESSION_LEN + 1], errinfo *e
     rc = db_run(d, ei, NULL, sql_seed, "t", day);
     if (rc)
         return rc;
-    rc = db_prepare(d, sql_take, &st, ei);
-    if (!rc)
-        rc = db_bind_str(st, 1, day);
+    rc = db_query(d, &st, ei, sql_take, "t", day);
     if (!rc)
         rc = db_step(st, &row, ei);
     if (!rc && row)

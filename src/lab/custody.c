@@ -101,9 +101,7 @@ static err_t event_time(db *d, const specimen *s, const json_t *body, int64_t *a
         return err_set(ei, ERR_INVALID, "at", "at: %s", tei.message);
     if (*at > now + CLOCK_SKEW_US)
         return err_set(ei, ERR_INVALID, "at", "at is in the future");
-    err_t rc = db_prepare(d, sql_last_at, &st, ei);
-    if (!rc)
-        rc = db_bind_str(st, 1, s->id);
+    err_t rc = db_query(d, &st, ei, sql_last_at, "t", s->id);
     if (!rc)
         rc = db_step(st, &row, ei);
     if (!rc && row)
@@ -149,6 +147,7 @@ static err_t move(db *d, const specimen *s, const char *to, int64_t collected, i
     int64_t changed = 0;
     db_stmt *st = NULL;
     bool row = false;
+    /* Bound one by one: the two times are NULL when not given. */
     err_t rc = db_prepare(d, sql_move, &st, ei);
     if (!rc)
         rc = db_bind_str(st, 1, to ? to : s->status);
@@ -373,9 +372,7 @@ err_t custody_reject(db *d, const audit_ctx *ctx, const char *accession, const j
         rc = db_run(d, ei, NULL, sql_recollect, "tttttti", new_id, new_acc, s.order_id,
                     s.patient_id, s.specimen_type, s.container, time_now_us());
     if (!rc)
-        rc = db_prepare(d, sql_open_tests, &st, ei);
-    if (!rc)
-        rc = db_bind_str(st, 1, s.id);
+        rc = db_query(d, &st, ei, sql_open_tests, "t", s.id);
     while (!rc) {
         rc = db_step(st, &row, ei);
         if (rc || !row)

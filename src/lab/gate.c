@@ -132,9 +132,7 @@ err_t gate_check(db *d, const char *result_id, gate_mode mode, const char *user_
     *reasons = NULL;
     if (!arr)
         return ERR_NOMEM;
-    err_t rc = db_prepare(d, sql_input, &st, ei);
-    if (!rc)
-        rc = db_bind_str(st, 1, result_id);
+    err_t rc = db_query(d, &st, ei, sql_input, "t", result_id);
     if (!rc)
         rc = db_step(st, &row, ei);
     if (!rc && !row)

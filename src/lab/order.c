@@ -271,9 +271,7 @@ err_t order_read(db *d, const audit_ctx *ctx, const char *id, json_t **out, erri
     rc = db_begin(d, ei);
     if (rc)
         goto fail;
-    rc = db_prepare(d, sql_read, &st, ei);
-    if (!rc)
-        rc = db_bind_str(st, 1, id);
+    rc = db_query(d, &st, ei, sql_read, "t", id);
     if (!rc)
         rc = db_step(st, &row, ei);
     if (!rc && !row)
@@ -293,9 +291,7 @@ err_t order_read(db *d, const audit_ctx *ctx, const char *id, json_t **out, erri
     db_finalize(st);
     st = NULL;
     if (!rc)
-        rc = db_prepare(d, sql_accessions, &st, ei);
-    if (!rc)
-        rc = db_bind_str(st, 1, id);
+        rc = db_query(d, &st, ei, sql_accessions, "t", id);
     while (!rc) {
         rc = db_step(st, &row, ei);
         if (rc || !row)

@@ -145,9 +145,7 @@ err_t report_patient_pdf(db *d, const audit_ctx *ctx, const char *patient_id, bu
     if (rc)
         goto fail;
     /* Corrected anywhere: the whole report says so. */
-    rc = db_prepare(d, sql_results, &st, ei);
-    if (!rc)
-        rc = db_bind_str(st, 1, patient_id);
+    rc = db_query(d, &st, ei, sql_results, "t", patient_id);
     while (!rc) {
         rc = db_step(st, &row, ei);
         if (rc || !row)
@@ -158,9 +156,7 @@ err_t report_patient_pdf(db *d, const audit_ctx *ctx, const char *patient_id, bu
     db_finalize(st);
     st = NULL;
     if (!rc)
-        rc = db_prepare(d, sql_pending, &st, ei);
-    if (!rc)
-        rc = db_bind_str(st, 1, patient_id);
+        rc = db_query(d, &st, ei, sql_pending, "t", patient_id);
     if (!rc)
         rc = db_step(st, &row, ei);
     if (!rc && row)
@@ -185,9 +181,7 @@ err_t report_patient_pdf(db *d, const audit_ctx *ctx, const char *patient_id, bu
     header(&pg, corrected);
 
     char last_test[64] = "";
-    rc = db_prepare(d, sql_results, &st, ei);
-    if (!rc)
-        rc = db_bind_str(st, 1, patient_id);
+    rc = db_query(d, &st, ei, sql_results, "t", patient_id);
     while (!rc) {
         rc = db_step(st, &row, ei);
         if (rc || !row)
@@ -241,9 +235,7 @@ err_t report_patient_pdf(db *d, const audit_ctx *ctx, const char *patient_id, bu
         /* Footnotes: earlier values of a corrected result, the critical call. */
         const char *rid = db_col_text(st, 0);
         if (is_corrected) {
-            rc = db_prepare(d, sql_history, &hs, ei);
-            if (!rc)
-                rc = db_bind_str(hs, 1, rid);
+            rc = db_query(d, &hs, ei, sql_history, "t", rid);
             while (!rc) {
                 bool hrow = false;
                 rc = db_step(hs, &hrow, ei);
@@ -259,9 +251,7 @@ err_t report_patient_pdf(db *d, const audit_ctx *ctx, const char *patient_id, bu
             hs = NULL;
         }
         if (!rc && db_col_int64(st, 7)) {
-            rc = db_prepare(d, sql_call, &hs, ei);
-            if (!rc)
-                rc = db_bind_str(hs, 1, rid);
+            rc = db_query(d, &hs, ei, sql_call, "t", rid);
             bool hrow = false;
             if (!rc)
                 rc = db_step(hs, &hrow, ei);

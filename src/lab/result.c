@@ -265,9 +265,7 @@ static err_t result_json(db *d, const char *id, json_t **out, errinfo *ei)
     db_finalize(st);
     st = NULL;
     if (!rc)
-        rc = db_prepare(d, sql_history, &st, ei);
-    if (!rc)
-        rc = db_bind_str(st, 1, id);
+        rc = db_query(d, &st, ei, sql_history, "t", id);
     while (!rc) {
         rc = db_step(st, &row, ei);
         if (rc || !row)
@@ -282,9 +280,7 @@ static err_t result_json(db *d, const char *id, json_t **out, errinfo *ei)
     db_finalize(st);
     st = NULL;
     if (!rc)
-        rc = db_prepare(d, sql_alert_of, &st, ei);
-    if (!rc)
-        rc = db_bind_str(st, 1, id);
+        rc = db_query(d, &st, ei, sql_alert_of, "t", id);
     if (!rc)
         rc = db_step(st, &row, ei);
     if (!rc) {
@@ -360,11 +356,7 @@ static err_t find_open_test(db *d, const specimen *s, const char *code, const ch
 {
     db_stmt *st = NULL;
     bool row = false;
-    err_t rc = db_prepare(d, sql_open_test, &st, ei);
-    if (!rc)
-        rc = db_bind_str(st, 1, s->id);
-    if (!rc)
-        rc = db_bind_str(st, 2, code);
+    err_t rc = db_query(d, &st, ei, sql_open_test, "tt", s->id, code);
     if (!rc)
         rc = db_step(st, &row, ei);
     if (!rc && row)
@@ -374,11 +366,7 @@ static err_t find_open_test(db *d, const specimen *s, const char *code, const ch
         return rc;
     /* An aliquot serves the tests of the specimen it was taken from. */
     if (s->parent_id[0]) {
-        rc = db_prepare(d, sql_open_test, &st, ei);
-        if (!rc)
-            rc = db_bind_str(st, 1, s->parent_id);
-        if (!rc)
-            rc = db_bind_str(st, 2, code);
+        rc = db_query(d, &st, ei, sql_open_test, "tt", s->parent_id, code);
         if (!rc)
             rc = db_step(st, &row, ei);
         if (!rc && row)
@@ -389,11 +377,7 @@ static err_t find_open_test(db *d, const specimen *s, const char *code, const ch
     }
     /* Why not: resulted already, or never ordered here. */
     int64_t any = 0;
-    rc = db_prepare(d, sql_any_test, &st, ei);
-    if (!rc)
-        rc = db_bind_str(st, 1, s->id);
-    if (!rc)
-        rc = db_bind_str(st, 2, code);
+    rc = db_query(d, &st, ei, sql_any_test, "tt", s->id, code);
     if (!rc)
         rc = db_step(st, &row, ei);
     if (!rc && row)
@@ -416,13 +400,8 @@ static err_t previous_value(db *d, const char *patient_id, const catalog_test *t
     db_stmt *st = NULL;
     bool row = false;
     *found = false;
-    err_t rc = db_prepare(d, sql_previous, &st, ei);
-    if (!rc)
-        rc = db_bind_str(st, 1, patient_id);
-    if (!rc)
-        rc = db_bind_str(st, 2, t->code);
-    if (!rc)
-        rc = db_bind_int64(st, 3, now - (int64_t)t->delta_window_hours * 3600 * 1000000);
+    err_t rc = db_query(d, &st, ei, sql_previous, "tti", patient_id, t->code,
+                        now - (int64_t)t->delta_window_hours * 3600 * 1000000);
     if (!rc)
         rc = db_step(st, &row, ei);
     if (!rc && row) {
@@ -755,9 +734,7 @@ static err_t status_of(db *d, const char *id, char status[16], char ot[ID_LEN + 
 {
     db_stmt *st = NULL;
     bool row = false;
-    err_t rc = db_prepare(d, sql_status_of, &st, ei);
-    if (!rc)
-        rc = db_bind_str(st, 1, id);
+    err_t rc = db_query(d, &st, ei, sql_status_of, "t", id);
     if (!rc)
         rc = db_step(st, &row, ei);
     if (!rc && !row)
@@ -861,9 +838,7 @@ static err_t alert_opened_at(db *d, const char *id, int64_t *opened, errinfo *ei
     db_stmt *st = NULL;
     bool row = false;
     *opened = 0;
-    err_t rc = db_prepare(d, sql_open_alert_of, &st, ei);
-    if (!rc)
-        rc = db_bind_str(st, 1, id);
+    err_t rc = db_query(d, &st, ei, sql_open_alert_of, "t", id);
     if (!rc)
         rc = db_step(st, &row, ei);
     if (!rc && row)

@@ -31,9 +31,7 @@ err_t specimen_get(db *d, const char *accession, specimen *out, errinfo *ei)
     err_t rc = accession_check(accession, strlen(accession), ei);
     if (rc)
         return rc;
-    rc = db_prepare(d, sql_by_accession, &st, ei);
-    if (!rc)
-        rc = db_bind_str(st, 1, accession);
+    rc = db_query(d, &st, ei, sql_by_accession, "t", accession);
     if (!rc)
         rc = db_step(st, &row, ei);
     if (!rc && !row)

@@ -205,23 +205,23 @@ void db_finalize(db_stmt *s)
         s->owner->ops->finalize(s);
 }
 
-err_t db_run(db *d, errinfo *ei, int64_t *changes, const char *sql, const char *types, ...)
+/* Prepare and bind from a type string; the shared part of db_query and db_run. */
+static err_t prepare_bound(db *d, db_stmt **out, errinfo *ei, const char *sql, const char *types,
+                           va_list ap)
 {
     db_stmt *st = NULL;
-    bool row = false;
-    va_list ap;
     err_t rc = db_prepare(d, sql, &st, ei);
+    *out = NULL;
     if (rc)
         return rc;
     /* A type string that does not match the placeholders is a programming
      * error that would read the wrong arguments: refuse before binding. */
     if ((int)(types ? strlen(types) : 0) != db_param_count(st)) {
-        rc = err_set(ei, ERR_INTERNAL, NULL, "db_run: %d placeholder(s) but types \"%s\"",
+        rc = err_set(ei, ERR_INTERNAL, NULL, "db: %d placeholder(s) but types \"%s\"",
                      db_param_count(st), types ? types : "");
         db_finalize(st);
         return rc;
     }
-    va_start(ap, types);
     for (int i = 0; !rc && types && types[i]; i++) {
         switch (types[i]) {
         case 't':
@@ -237,15 +237,39 @@ err_t db_run(db *d, errinfo *ei, int64_t *changes, const char *sql, const char *
             rc = db_bind_double(st, i + 1, va_arg(ap, double));
             break;
         default:
-            rc = err_set(ei, ERR_INTERNAL, NULL, "db_run: unknown type '%c'", types[i]);
+            rc = err_set(ei, ERR_INTERNAL, NULL, "db: unknown type '%c'", types[i]);
         }
     }
+    if (rc) {
+        db_finalize(st);
+        return rc;
+    }
+    *out = st;
+    return ERR_OK;
+}
+
+err_t db_query(db *d, db_stmt **out, errinfo *ei, const char *sql, const char *types, ...)
+{
+    va_list ap;
+    va_start(ap, types);
+    err_t rc = prepare_bound(d, out, ei, sql, types, ap);
     va_end(ap);
+    return rc;
+}
+
+err_t db_run(db *d, errinfo *ei, int64_t *changes, const char *sql, const char *types, ...)
+{
+    db_stmt *st = NULL;
+    bool row = false;
+    va_list ap;
+    va_start(ap, types);
+    err_t rc = prepare_bound(d, &st, ei, sql, types, ap);
+    va_end(ap);
+    if (rc)
+        return rc;
     do {
-        if (rc)
-            break;
         rc = db_step(st, &row, ei);
-    } while (row);
+    } while (!rc && row);
     if (!rc && changes)
         *changes = db_changes(st);
     db_finalize(st);

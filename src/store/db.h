@@ -92,6 +92,12 @@ void db_reset(db_stmt *s);
 void db_finalize(db_stmt *s);
 
 /*
+ * Prepare sql and bind args described by types (as db_run below), ready for
+ * db_step(). On failure *out is NULL and nothing needs finalizing.
+ */
+err_t db_query(db *d, db_stmt **out, errinfo *ei, const char *sql, const char *types, ...);
+
+/*
  * Convenience: prepare sql, bind args described by types ('t' const char *
  * (NULL binds NULL), 'i' int64_t, 'd' double, 'n' NULL takes no argument), run it to the
  * end, finalize. *changes (may be NULL) receives db_changes().
