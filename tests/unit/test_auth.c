@@ -18,14 +18,12 @@
 
 #include <cmocka.h>
 
-#include <ctype.h>
 #include <pthread.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-#include <unistd.h>
 
 #include "auth/audit.h"
 #include "auth/perm.h"
@@ -36,7 +34,7 @@
 #include "base/str.h"
 #include "base/time.h"
 #include "store/db.h"
-#include "store/migrate.h"
+#include "testdb.h"
 
 #define AUTH_PW      "correct horse battery"
 #define AUTH_PW2     "staple 2 the horse"
@@ -320,50 +318,16 @@ static void auth_expect_verified(void)
 /* Pick the URL, open the suite's connection and migrate; false (said on stderr) on failure. */
 static bool auth_open_suite(void)
 {
-    const char *env = getenv("BENCHSIDE_TEST_DB");
-    char id[ID_LEN + 1];
-    errinfo ei = {0};
-    if (env && *env) {
-        if (strlen(env) >= sizeof(auth_url))
-            return false;
-        snprintf(auth_url, sizeof(auth_url), "%s", env);
-    } else {
-        int fd;
-        snprintf(auth_tmp_path, sizeof(auth_tmp_path), "/tmp/benchside-test-auth-XXXXXX");
-        fd = mkstemp(auth_tmp_path);
-        if (fd < 0)
-            return false;
-        close(fd); /* an empty file is an empty SQLite database */
-        snprintf(auth_url, sizeof(auth_url), "sqlite:%s", auth_tmp_path);
-    }
-    /* The last 10 characters of an id are random: a suffix no earlier run used. */
-    id_new(id);
-    for (int i = 0; i < 10; i++)
-        auth_sfx[i] = (char)tolower((unsigned char)id[ID_LEN - 10 + i]);
-    auth_sfx[10] = '\0';
-    if (db_open(auth_url, &auth_db, &ei)) {
-        fprintf(stderr, "db_open(%s): %s\n", auth_url, ei.message);
+    if (!testdb_pick("auth", auth_url, sizeof(auth_url), auth_tmp_path, sizeof(auth_tmp_path)))
         return false;
-    }
-    if (migrate_apply(auth_db, NULL, &ei)) {
-        fprintf(stderr, "migrate_apply: %s\n", ei.message);
-        return false;
-    }
-    return true;
+    testdb_suffix(auth_sfx, 10, true);
+    return testdb_open(auth_url, NULL, &auth_db);
 }
 
 static void auth_close_suite(void)
 {
-    static const char *const suffixes[] = {"", "-wal", "-shm", "-journal"};
-    char path[300];
-    db_close(auth_db);
+    testdb_close(auth_db, auth_tmp_path);
     auth_db = NULL;
-    if (!auth_tmp_path[0])
-        return;
-    for (size_t i = 0; i < sizeof(suffixes) / sizeof(suffixes[0]); i++) {
-        snprintf(path, sizeof(path), "%s%s", auth_tmp_path, suffixes[i]);
-        unlink(path);
-    }
 }
 
 /* Per-test teardown of the tamper tests: whatever a failed test left open is rolled back. */
@@ -1773,7 +1737,6 @@ int main(void)
         AUTH_TAMPER(test_tamper_rehash_middle),
     };
 #undef AUTH_TAMPER
-    char group[64];
     int failed;
     if (sodium_init() < 0)
         return 1;
@@ -1781,8 +1744,7 @@ int main(void)
         auth_close_suite();
         return 1;
     }
-    snprintf(group, sizeof(group), "auth/%s", db_backend_name(auth_db));
-    failed = cmocka_run_group_tests_name(group, tests, NULL, NULL);
+    failed = cmocka_run_group_tests_name(testdb_group("auth"), tests, NULL, NULL);
     auth_close_suite();
     return failed;
 }

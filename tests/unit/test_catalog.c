@@ -24,14 +24,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "auth/audit.h"
 #include "base/err.h"
-#include "base/id.h"
 #include "lab/catalog.h"
 #include "store/db.h"
-#include "store/migrate.h"
+#include "testdb.h"
 
 static char cat_url[1024];
 static char cat_tmp_path[256]; /* the temporary SQLite file, "" when none */
@@ -229,49 +227,17 @@ static void cat_resolve_is(const char *instrument, const char *code, const char 
 
 static bool cat_open_suite(void)
 {
-    const char *env = getenv("BENCHSIDE_TEST_DB");
-    char id[ID_LEN + 1];
-    errinfo ei = {0};
-    if (env && *env) {
-        if (strlen(env) >= sizeof(cat_url))
-            return false;
-        snprintf(cat_url, sizeof(cat_url), "%s", env);
-    } else {
-        int fd;
-        snprintf(cat_tmp_path, sizeof(cat_tmp_path), "/tmp/benchside-test-catalog-XXXXXX");
-        fd = mkstemp(cat_tmp_path);
-        if (fd < 0)
-            return false;
-        close(fd);
-        snprintf(cat_url, sizeof(cat_url), "sqlite:%s", cat_tmp_path);
-    }
-    /* The last characters of an id are random Crockford base32: upper case and digits. */
-    id_new(id);
-    memcpy(cat_sfx, id + ID_LEN - 6, 6);
-    cat_sfx[6] = '\0';
-    if (db_open(cat_url, &cat_db, &ei)) {
-        fprintf(stderr, "db_open(%s): %s\n", cat_url, ei.message);
+    if (!testdb_pick("catalog", cat_url, sizeof(cat_url), cat_tmp_path, sizeof(cat_tmp_path)))
         return false;
-    }
-    if (migrate_apply(cat_db, NULL, &ei)) {
-        fprintf(stderr, "migrate_apply: %s\n", ei.message);
-        return false;
-    }
-    return true;
+    /* Random Crockford base32, upper case and digits, as test codes must be. */
+    testdb_suffix(cat_sfx, 6, false);
+    return testdb_open(cat_url, NULL, &cat_db);
 }
 
 static void cat_close_suite(void)
 {
-    static const char *const suffixes[] = {"", "-wal", "-shm", "-journal"};
-    char path[300];
-    db_close(cat_db);
+    testdb_close(cat_db, cat_tmp_path);
     cat_db = NULL;
-    if (!cat_tmp_path[0])
-        return;
-    for (size_t i = 0; i < sizeof(suffixes) / sizeof(suffixes[0]); i++) {
-        snprintf(path, sizeof(path), "%s%s", cat_tmp_path, suffixes[i]);
-        unlink(path);
-    }
 }
 
 /* ------------------------------------------------------ demo catalog */
@@ -1204,14 +1170,12 @@ int main(void)
         cmocka_unit_test(test_expand),
         cmocka_unit_test(test_resolve),
     };
-    char group[64];
     int failed;
     if (!cat_open_suite()) {
         cat_close_suite();
         return 1;
     }
-    snprintf(group, sizeof(group), "catalog/%s", db_backend_name(cat_db));
-    failed = cmocka_run_group_tests_name(group, tests, NULL, NULL);
+    failed = cmocka_run_group_tests_name(testdb_group("catalog"), tests, NULL, NULL);
     cat_close_suite();
     return failed;
 }

@@ -35,7 +35,7 @@
 
 #include "lab/patient.h"
 #include "store/db.h"
-#include "store/migrate.h"
+#include "testdb.h"
 
 static db *lab_db;
 static char lab_url[512], lab_tmp[256], lab_sfx[11];
@@ -925,51 +925,19 @@ static void test_charges(void **state)
 static int lab_setup(void **state)
 {
     (void)state;
-    errinfo ei = {0};
-    char id[ID_LEN + 1];
-    const char *env = getenv("BENCHSIDE_TEST_DB");
-    if (env && *env) {
-        snprintf(lab_url, sizeof(lab_url), "%s", env);
-    } else {
-        snprintf(lab_tmp, sizeof(lab_tmp), "/tmp/benchside-test-lab-XXXXXX");
-        int fd = mkstemp(lab_tmp);
-        if (fd < 0)
-            return -1;
-        close(fd);
-        snprintf(lab_url, sizeof(lab_url), "sqlite:%s", lab_tmp);
-    }
-    id_new(id);
-    for (int i = 0; i < 10; i++)
-        lab_sfx[i] = (char)tolower((unsigned char)id[ID_LEN - 10 + i]);
-    if (db_open(lab_url, &lab_db, &ei) || migrate_apply(lab_db, NULL, &ei)) {
-        fprintf(stderr, "%s: %s\n", lab_url, ei.message);
+    if (!testdb_pick("lab", lab_url, sizeof(lab_url), lab_tmp, sizeof(lab_tmp)))
         return -1;
-    }
-    /* The demo catalog (importing it again changes nothing). */
-    json_error_t je;
-    json_t *doc = json_loadb(catalog_demo_json, catalog_demo_json_len, 0, &je);
-    int tests = 0, panels = 0;
-    if (!doc || catalog_import(lab_db, &lab_ctx, doc, &tests, &panels, &ei)) {
-        fprintf(stderr, "demo catalog: %s\n", ei.message);
-        json_decref(doc);
+    testdb_suffix(lab_sfx, 10, true);
+    /* With the demo catalog (importing it again changes nothing). */
+    if (!testdb_open(lab_url, &lab_ctx, &lab_db))
         return -1;
-    }
-    json_decref(doc);
     return 0;
 }
 
 static int lab_teardown(void **state)
 {
     (void)state;
-    db_close(lab_db);
-    if (lab_tmp[0]) {
-        char p[300];
-        unlink(lab_tmp);
-        snprintf(p, sizeof(p), "%s-wal", lab_tmp);
-        unlink(p);
-        snprintf(p, sizeof(p), "%s-shm", lab_tmp);
-        unlink(p);
-    }
+    testdb_close(lab_db, lab_tmp);
     return 0;
 }
 
@@ -994,8 +962,5 @@ int main(void)
         cmocka_unit_test(test_report),
         cmocka_unit_test(test_charges),
     };
-    const char *env = getenv("BENCHSIDE_TEST_DB");
-    return cmocka_run_group_tests_name(env && !strncmp(env, "postgres", 8) ? "lab/postgresql"
-                                                                           : "lab/sqlite",
-                                       tests, lab_setup, lab_teardown);
+    return cmocka_run_group_tests_name(testdb_group("lab"), tests, lab_setup, lab_teardown);
 }

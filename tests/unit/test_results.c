@@ -19,12 +19,10 @@
 
 #include <cmocka.h>
 
-#include <ctype.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "auth/audit.h"
 #include "auth/user.h"
@@ -38,7 +36,7 @@
 #include "lab/patient.h"
 #include "lab/result.h"
 #include "store/db.h"
-#include "store/migrate.h"
+#include "testdb.h"
 
 #define RES_PW    "correct horse battery"
 #define RES_WRONG "not the password at all"
@@ -1298,34 +1296,11 @@ static int res_setup(void **state)
 {
     (void)state;
     errinfo ei = {0};
-    char id[ID_LEN + 1];
-    const char *env = getenv("BENCHSIDE_TEST_DB");
-    if (env && *env) {
-        snprintf(res_url, sizeof(res_url), "%s", env);
-    } else {
-        snprintf(res_tmp, sizeof(res_tmp), "/tmp/benchside-test-results-XXXXXX");
-        int fd = mkstemp(res_tmp);
-        if (fd < 0)
-            return -1;
-        close(fd);
-        snprintf(res_url, sizeof(res_url), "sqlite:%s", res_tmp);
-    }
-    id_new(id);
-    for (int i = 0; i < 10; i++)
-        res_sfx[i] = (char)tolower((unsigned char)id[ID_LEN - 10 + i]);
-    if (db_open(res_url, &res_db, &ei) || migrate_apply(res_db, NULL, &ei)) {
-        fprintf(stderr, "%s: %s\n", res_url, ei.message);
+    if (!testdb_pick("results", res_url, sizeof(res_url), res_tmp, sizeof(res_tmp)))
         return -1;
-    }
-    json_error_t je;
-    json_t *doc = json_loadb(catalog_demo_json, catalog_demo_json_len, 0, &je);
-    int tests = 0, panels = 0;
-    if (!doc || catalog_import(res_db, &res_sys, doc, &tests, &panels, &ei)) {
-        fprintf(stderr, "demo catalog: %s\n", ei.message);
-        json_decref(doc);
+    testdb_suffix(res_sfx, 10, true);
+    if (!testdb_open(res_url, &res_sys, &res_db))
         return -1;
-    }
-    json_decref(doc);
     snprintf(res_username, sizeof(res_username), "res-%s", res_sfx);
     if (user_create(res_db, &res_sys, res_username, "Results Signer", "supervisor", RES_PW,
                     &res_user, &ei)) {
@@ -1341,15 +1316,7 @@ static int res_setup(void **state)
 static int res_teardown(void **state)
 {
     (void)state;
-    db_close(res_db);
-    if (res_tmp[0]) {
-        char p[300];
-        unlink(res_tmp);
-        snprintf(p, sizeof(p), "%s-wal", res_tmp);
-        unlink(p);
-        snprintf(p, sizeof(p), "%s-shm", res_tmp);
-        unlink(p);
-    }
+    testdb_close(res_db, res_tmp);
     return 0;
 }
 
@@ -1378,8 +1345,5 @@ int main(void)
         cmocka_unit_test(test_gate_stability),
         cmocka_unit_test(test_gate_rejected_after_entry),
     };
-    const char *env = getenv("BENCHSIDE_TEST_DB");
-    return cmocka_run_group_tests_name(env && !strncmp(env, "postgres", 8) ? "results/postgresql"
-                                                                           : "results/sqlite",
-                                       tests, res_setup, res_teardown);
+    return cmocka_run_group_tests_name(testdb_group("results"), tests, res_setup, res_teardown);
 }

@@ -19,11 +19,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-#include <unistd.h>
 
 #include "base/err.h"
 #include "store/db.h"
 #include "store/migrate.h"
+#include "testdb.h"
 
 static char store_url[1024];
 static char store_tmp_path[256]; /* the temporary SQLite file, "" when none */
@@ -74,35 +74,16 @@ static int64_t store_scalar(db *d, const char *sql)
 
 static int store_setup(void **state)
 {
-    const char *env = getenv("BENCHSIDE_TEST_DB");
     (void)state;
-    if (env && *env) {
-        if (strlen(env) >= sizeof(store_url))
-            return -1;
-        snprintf(store_url, sizeof(store_url), "%s", env);
-    } else {
-        int fd;
-        snprintf(store_tmp_path, sizeof(store_tmp_path), "/tmp/benchside-test-store-XXXXXX");
-        fd = mkstemp(store_tmp_path);
-        if (fd < 0)
-            return -1;
-        close(fd); /* an empty file is an empty SQLite database */
-        snprintf(store_url, sizeof(store_url), "sqlite:%s", store_tmp_path);
-    }
-    return db_url_valid(store_url) ? 0 : -1;
+    if (!testdb_pick("store", store_url, sizeof(store_url), store_tmp_path, sizeof(store_tmp_path)))
+        return -1;
+    return 0;
 }
 
 static int store_teardown(void **state)
 {
-    static const char *const suffixes[] = {"", "-wal", "-shm", "-journal"};
-    char path[300];
     (void)state;
-    if (!store_tmp_path[0])
-        return 0;
-    for (size_t i = 0; i < sizeof(suffixes) / sizeof(suffixes[0]); i++) {
-        snprintf(path, sizeof(path), "%s%s", store_tmp_path, suffixes[i]);
-        unlink(path);
-    }
+    testdb_close(NULL, store_tmp_path);
     return 0;
 }
 
@@ -972,10 +953,10 @@ int main(void)
         cmocka_unit_test(test_pg_busy),
         cmocka_unit_test(test_pg_reconnect),
     };
-    const char *env = getenv("BENCHSIDE_TEST_DB");
-    store_is_pg = env && (!strncmp(env, "postgresql://", 13) || !strncmp(env, "postgres://", 11));
+    store_is_pg = testdb_is_pg();
     if (store_is_pg)
-        return cmocka_run_group_tests_name("store/postgresql", pg_tests, store_setup,
+        return cmocka_run_group_tests_name(testdb_group("store"), pg_tests, store_setup,
                                            store_teardown);
-    return cmocka_run_group_tests_name("store/sqlite", sqlite_tests, store_setup, store_teardown);
+    return cmocka_run_group_tests_name(testdb_group("store"), sqlite_tests, store_setup,
+                                       store_teardown);
 }
