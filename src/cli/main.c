@@ -5,6 +5,7 @@
  * lives in src/app and the modules below it. Exit status: 0 success, 1
  * failure, 2 bad usage.
  */
+#include <errno.h>
 #include <getopt.h>
 #include <sodium.h>
 #include <stdarg.h>
@@ -15,8 +16,10 @@
 #include "app/app.h"
 #include "auth/audit.h"
 #include "auth/user.h"
+#include "base/buf.h"
 #include "base/log.h"
 #include "base/str.h"
+#include "app/tools.h"
 #include "config.h"
 #include "lab/catalog.h"
 #include "store/migrate.h"
@@ -430,6 +433,79 @@ static int cmd_export(int argc, char **argv)
     return 0;
 }
 
+static const char hl7_usage[] = "benchside hl7 parse FILE|-";
+static const char astm_usage[] = "benchside astm decode FILE|-";
+
+/* The whole of path ("-": standard input), at most max bytes; the caller frees it. */
+static char *read_all(const char *path, size_t max, size_t *len)
+{
+    FILE *f = strcmp(path, "-") ? fopen(path, "rb") : stdin;
+    buf b = BUF_INIT;
+    char chunk[65536];
+    size_t n;
+    *len = 0;
+    if (!f)
+        return NULL;
+    while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0) {
+        if (b.len + n > max || buf_append(&b, chunk, n)) {
+            buf_free(&b);
+            b.len = (size_t)-1;
+            break;
+        }
+    }
+    if (f != stdin)
+        fclose(f);
+    if (b.len == (size_t)-1) {
+        errno = EFBIG;
+        return NULL;
+    }
+    *len = b.len;
+    return b.data ? buf_take(&b) : strdup("");
+}
+
+/* benchside hl7 parse FILE / benchside astm decode FILE: the message as JSON. */
+static int show_message(int argc, char **argv, const char *usage, const char *verb,
+                        err_t (*render)(const char *, size_t, json_t **, errinfo *))
+{
+    errinfo ei;
+    size_t len = 0;
+    json_t *doc = NULL;
+    err_clear(&ei);
+    if (argc > 1 && !strcmp(argv[1], "--help")) {
+        printf("usage: %s\n", usage);
+        return 0;
+    }
+    if (argc != 3 || strcmp(argv[1], verb))
+        return usage_error(usage, "wants: %s FILE (or - for standard input)", verb);
+    char *data = read_all(argv[2], (size_t)64 << 20, &len);
+    if (!data) {
+        fprintf(stderr, "benchside: %s: %s\n", argv[2],
+                errno == EFBIG ? "larger than 64 MiB" : strerror(errno));
+        return EXIT_FAILURE;
+    }
+    err_t rc = render(data, len, &doc, &ei);
+    free(data);
+    if (rc) {
+        fprintf(stderr, "benchside: %s: %s\n", argv[2],
+                ei.message[0] ? ei.message : err_message(rc));
+        return EXIT_FAILURE;
+    }
+    json_dumpf(doc, stdout, JSON_INDENT(2));
+    printf("\n");
+    json_decref(doc);
+    return 0;
+}
+
+static int cmd_hl7(int argc, char **argv)
+{
+    return show_message(argc, argv, hl7_usage, "parse", tools_hl7_json);
+}
+
+static int cmd_astm(int argc, char **argv)
+{
+    return show_message(argc, argv, astm_usage, "decode", tools_astm_json);
+}
+
 static const char audit_usage[] = "benchside audit verify [--db URL]";
 
 static int cmd_audit(int argc, char **argv)
@@ -475,6 +551,8 @@ static const struct cmd commands[] = {
     {"audit", cmd_audit, audit_usage, "verify the audit trail's hash chain"},
     {"import", cmd_import, import_usage, "import the test catalog from JSON"},
     {"export", cmd_export, export_usage, "export the test catalog as JSON"},
+    {"hl7", cmd_hl7, hl7_usage, "show an HL7 v2 message as JSON, or where it is malformed"},
+    {"astm", cmd_astm, astm_usage, "show an ASTM capture (E1381 frames, E1394 records) as JSON"},
     {"version", cmd_version, "benchside version", "print the version"},
     {"help", cmd_help, "benchside help", "list the commands"},
 };
