@@ -20,28 +20,19 @@
 #include "base/buf.h"
 #include "proto/astm.h"
 #include "proto/e1381.h"
+#include "testdata.h"
 
 /* ---- helpers ---- */
 
-static char *data_path(const char *name)
+/* tests/data/astm/<name> (testdata.h says where it is looked for). */
+static const char *data_path(const char *name)
 {
-    static const char *dirs[] = {"tests/data/astm", "../tests/data/astm", "../../tests/data/astm",
-                                 "../../../tests/data/astm"};
     static char path[1024];
-    struct stat st;
-    const char *env = getenv("BENCHSIDE_TEST_DATA");
-    if (env) {
-        snprintf(path, sizeof path, "%s/astm/%s", env, name);
-        if (stat(path, &st) == 0)
-            return path;
-    }
-    for (size_t i = 0; i < sizeof dirs / sizeof dirs[0]; i++) {
-        snprintf(path, sizeof path, "%s/%s", dirs[i], name);
-        if (stat(path, &st) == 0)
-            return path;
-    }
-    fail_msg("sample %s not found (run from the repository root or set BENCHSIDE_TEST_DATA)", name);
-    return NULL;
+    const char *p = testdata_path("astm", name, path, sizeof(path));
+    if (!p)
+        fail_msg("sample %s not found (run from the repository root or set BENCHSIDE_TEST_DATA)",
+                 name);
+    return p;
 }
 
 /* A sample decoded and parsed; everything lives in the arena. */

@@ -77,18 +77,9 @@ static void auth_run(const char *sql)
 static int64_t auth_scalar(const char *sql, const char *arg)
 {
     errinfo ei = {0};
-    db_stmt *st = NULL;
-    bool row = false;
-    int64_t v;
-    if (db_prepare(auth_db, sql, &st, &ei))
-        fail_msg("db_prepare(%s): %s", sql, ei.message);
-    if (arg)
-        assert_int_equal(db_bind_str(st, 1, arg), ERR_OK);
-    if (db_step(st, &row, &ei))
-        fail_msg("db_step(%s): %s", sql, ei.message);
-    assert_true(row);
-    v = db_col_int64(st, 0);
-    db_finalize(st);
+    int64_t v = 0;
+    if (testdb_scalar(auth_db, sql, arg, &v, &ei))
+        fail_msg("%s: %s", sql, ei.message);
     return v;
 }
 

@@ -43,18 +43,12 @@ static const audit_ctx lab_ctx = {NULL, "test", "test"};
 
 static int64_t lab_scalar(const char *sql, const char *arg)
 {
-    db_stmt *st = NULL;
-    bool row = false;
     errinfo ei = {0};
     int64_t v = -1;
-    assert_int_equal(db_prepare(lab_db, sql, &st, &ei), ERR_OK);
-    if (arg)
-        assert_int_equal(db_bind_str(st, 1, arg), ERR_OK);
-    assert_int_equal(db_step(st, &row, &ei), ERR_OK);
-    if (row)
-        v = db_col_int64(st, 0);
-    db_finalize(st);
-    return v;
+    err_t rc = testdb_scalar(lab_db, sql, arg, &v, &ei);
+    if (rc && rc != ERR_NOT_FOUND)
+        fail_msg("%s: %s", sql, ei.message);
+    return rc ? -1 : v;
 }
 
 static int64_t lab_head(void)

@@ -52,4 +52,11 @@ bool testdb_is_pg(void);
 /* "<suite>/postgresql" or "<suite>/sqlite", the cmocka group name, in a static buffer. */
 const char *testdb_group(const char *suite);
 
+/*
+ * The first column of the first row of sql (with one text parameter unless
+ * arg is NULL) as an integer into *out. Returns ERR_NOT_FOUND when there is
+ * no row, or the database's error with ei filled.
+ */
+err_t testdb_scalar(db *d, const char *sql, const char *arg, int64_t *out, errinfo *ei);
+
 #endif
