@@ -50,7 +50,7 @@ err_t db_open(const char *url, db **out, errinfo *ei)
     if (rc)
         return rc;
     (*out)->ops = ops;
-    (*out)->in_tx = false;
+    (*out)->depth = 0;
     return ERR_OK;
 }
 
@@ -58,7 +58,8 @@ void db_close(db *d)
 {
     if (!d)
         return;
-    db_rollback(d);
+    while (d->depth > 0)
+        db_rollback(d);
     d->ops->close(d);
 }
 
@@ -79,38 +80,59 @@ err_t db_exec(db *d, const char *sql, errinfo *ei)
 
 err_t db_begin(db *d, errinfo *ei)
 {
-    if (d->in_tx)
-        return err_set(ei, ERR_INTERNAL, NULL, "a transaction is already open");
-    err_t rc = d->ops->exec(d, d->ops->kind == DB_SQLITE ? "BEGIN IMMEDIATE" : "BEGIN", ei);
+    char sql[40];
+    if (d->depth > 0)
+        snprintf(sql, sizeof(sql), "SAVEPOINT sp%d", d->depth);
+    err_t rc = d->ops->exec(d,
+                            d->depth > 0                ? sql
+                            : d->ops->kind == DB_SQLITE ? "BEGIN IMMEDIATE"
+                                                        : "BEGIN",
+                            ei);
     if (!rc)
-        d->in_tx = true;
+        d->depth++;
     return rc;
 }
 
 err_t db_commit(db *d, errinfo *ei)
 {
-    if (!d->in_tx)
+    char sql[40];
+    if (d->depth == 0)
         return err_set(ei, ERR_INTERNAL, NULL, "no transaction is open");
-    err_t rc = d->ops->exec(d, "COMMIT", ei);
+    if (d->depth > 1)
+        snprintf(sql, sizeof(sql), "RELEASE SAVEPOINT sp%d", d->depth - 1);
+    err_t rc = d->ops->exec(d, d->depth > 1 ? sql : "COMMIT", ei);
     if (rc) {
         db_rollback(d);
         return rc;
     }
-    d->in_tx = false;
+    d->depth--;
     return ERR_OK;
 }
 
 void db_rollback(db *d)
 {
-    if (!d->in_tx)
+    char sql[80];
+    if (d->depth == 0)
         return;
-    d->ops->exec(d, "ROLLBACK", NULL);
-    d->in_tx = false;
+    if (d->depth > 1) {
+        /* Undo the savepoint's work and drop it; the enclosing transaction goes on. */
+        snprintf(sql, sizeof(sql), "ROLLBACK TO SAVEPOINT sp%d; RELEASE SAVEPOINT sp%d",
+                 d->depth - 1, d->depth - 1);
+        d->ops->exec(d, sql, NULL);
+    } else {
+        d->ops->exec(d, "ROLLBACK", NULL);
+    }
+    d->depth--;
 }
 
 bool db_in_transaction(const db *d)
 {
-    return d->in_tx;
+    return d->depth > 0;
+}
+
+int db_transaction_depth(const db *d)
+{
+    return d->depth;
 }
 
 err_t db_prepare(db *d, const char *sql, db_stmt **out, errinfo *ei)
@@ -412,7 +434,8 @@ void db_pool_release(db_pool *p, db *d)
 {
     if (!d)
         return;
-    db_rollback(d);
+    while (d->depth > 0)
+        db_rollback(d);
     pthread_mutex_lock(&p->lock);
     p->free_list[p->nfree++] = d;
     pthread_cond_signal(&p->freed);

@@ -55,11 +55,20 @@ err_t db_exec(db *d, const char *sql, errinfo *ei);
  * Transactions. db_begin() takes the write lock at once on SQLite (BEGIN
  * IMMEDIATE) so that a transaction never fails half-way for a lock upgrade.
  * db_rollback() is safe to call when no transaction is open.
+ *
+ * They nest: db_begin() inside an open transaction starts a savepoint, whose
+ * db_commit() releases it into the enclosing transaction (nothing is durable
+ * until the outermost commit) and whose db_rollback() undoes only what was
+ * done since it began. So an action that opens its own transaction can run
+ * alone or as one part of a larger one (the ingest writer commits many
+ * messages at once, each in its own savepoint).
  */
 err_t db_begin(db *d, errinfo *ei);
 err_t db_commit(db *d, errinfo *ei);
 void db_rollback(db *d);
 bool db_in_transaction(const db *d);
+/* Open transactions: 0 none, 1 one, 2 and more with savepoints inside it. */
+int db_transaction_depth(const db *d);
 
 /* Prepare one statement with `?` placeholders. */
 err_t db_prepare(db *d, const char *sql, db_stmt **out, errinfo *ei);

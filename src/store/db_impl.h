@@ -39,7 +39,7 @@ struct db_ops {
 
 struct db {
     const struct db_ops *ops;
-    bool in_tx;
+    int depth; /* open transactions: 0 none, 1 the outer one, more are savepoints */
 };
 
 struct db_stmt {

@@ -468,8 +468,7 @@ static void test_transactions(void **state)
 
     assert_int_equal(db_begin(d, &ei), ERR_OK);
     assert_true(db_in_transaction(d));
-    assert_int_equal(db_begin(d, &ei), ERR_INTERNAL);
-    assert_true(db_in_transaction(d));
+    assert_int_equal(db_transaction_depth(d), 1);
     assert_int_equal(db_run(d, &ei, NULL, "INSERT INTO st_tx (id) VALUES (?)", "i", (int64_t)1),
                      ERR_OK);
     assert_int_equal(store_scalar(d, "SELECT COUNT(*) FROM st_tx"), 1);
@@ -499,6 +498,58 @@ static void test_transactions(void **state)
     db_close(d);
     assert_int_equal(store_scalar(other, "SELECT COUNT(*) FROM st_tx"), 1);
     store_exec(other, "DROP TABLE st_tx");
+    db_close(other);
+}
+
+/* A transaction begun inside another is a savepoint: its rollback undoes
+ * only its own work, and nothing is visible before the outer commit. */
+static void test_nested_transactions(void **state)
+{
+    errinfo ei = {0};
+    db *d = store_open();
+    db *other = store_open();
+    (void)state;
+    store_exec(d, "DROP TABLE IF EXISTS st_nest");
+    store_exec(d, "CREATE TABLE st_nest (id BIGINT PRIMARY KEY)");
+
+    assert_int_equal(db_begin(d, &ei), ERR_OK);
+    assert_int_equal(db_run(d, &ei, NULL, "INSERT INTO st_nest (id) VALUES (1)", NULL), ERR_OK);
+    /* A part that fails is undone alone, even after an SQL error inside it. */
+    assert_int_equal(db_begin(d, &ei), ERR_OK);
+    assert_int_equal(db_transaction_depth(d), 2);
+    assert_int_equal(db_run(d, &ei, NULL, "INSERT INTO st_nest (id) VALUES (2)", NULL), ERR_OK);
+    assert_int_equal(db_run(d, &ei, NULL, "INSERT INTO st_nest (id) VALUES (1)", NULL),
+                     ERR_CONFLICT);
+    db_rollback(d);
+    assert_int_equal(db_transaction_depth(d), 1);
+    assert_int_equal(store_scalar(d, "SELECT SUM(id) FROM st_nest"), 1);
+    /* A part that succeeds joins the outer transaction. */
+    assert_int_equal(db_begin(d, &ei), ERR_OK);
+    assert_int_equal(db_begin(d, &ei), ERR_OK);
+    assert_int_equal(db_transaction_depth(d), 3);
+    assert_int_equal(db_run(d, &ei, NULL, "INSERT INTO st_nest (id) VALUES (4)", NULL), ERR_OK);
+    assert_int_equal(db_commit(d, &ei), ERR_OK);
+    assert_int_equal(db_commit(d, &ei), ERR_OK);
+    assert_int_equal(db_transaction_depth(d), 1);
+    assert_int_equal(store_scalar(other, "SELECT COUNT(*) FROM st_nest"), 0);
+    assert_int_equal(db_commit(d, &ei), ERR_OK);
+    assert_false(db_in_transaction(d));
+    assert_int_equal(store_scalar(other, "SELECT SUM(id) FROM st_nest"), 5);
+
+    /* Rolling back the outer transaction undoes its committed parts too. */
+    assert_int_equal(db_begin(d, &ei), ERR_OK);
+    assert_int_equal(db_begin(d, &ei), ERR_OK);
+    assert_int_equal(db_run(d, &ei, NULL, "INSERT INTO st_nest (id) VALUES (8)", NULL), ERR_OK);
+    assert_int_equal(db_commit(d, &ei), ERR_OK);
+    db_rollback(d);
+    assert_int_equal(store_scalar(d, "SELECT SUM(id) FROM st_nest"), 5);
+    /* Closing with savepoints open rolls everything back. */
+    assert_int_equal(db_begin(d, &ei), ERR_OK);
+    assert_int_equal(db_begin(d, &ei), ERR_OK);
+    assert_int_equal(db_run(d, &ei, NULL, "INSERT INTO st_nest (id) VALUES (16)", NULL), ERR_OK);
+    db_close(d);
+    assert_int_equal(store_scalar(other, "SELECT SUM(id) FROM st_nest"), 5);
+    store_exec(other, "DROP TABLE st_nest");
     db_close(other);
 }
 
@@ -936,9 +987,9 @@ static void test_pg_reconnect(void **state)
         cmocka_unit_test(test_exec_script), cmocka_unit_test(test_text_values),                    \
         cmocka_unit_test(test_int64_and_null), cmocka_unit_test(test_doubles),                     \
         cmocka_unit_test(test_changes), cmocka_unit_test(test_db_run),                             \
-        cmocka_unit_test(test_transactions), cmocka_unit_test(test_conflict_and_errors),           \
-        cmocka_unit_test(test_rewrite_placeholders), cmocka_unit_test(test_migrate),               \
-        cmocka_unit_test(test_pool)
+        cmocka_unit_test(test_transactions), cmocka_unit_test(test_nested_transactions),           \
+        cmocka_unit_test(test_conflict_and_errors), cmocka_unit_test(test_rewrite_placeholders),   \
+        cmocka_unit_test(test_migrate), cmocka_unit_test(test_pool)
 
 int main(void)
 {
