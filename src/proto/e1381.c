@@ -152,6 +152,8 @@ const char *e1381_action_name(e1381_action_kind k)
         return "send_failed";
     case E1381_FAULT:
         return "fault";
+    case E1381_HOLD:
+        return "hold";
     }
     return "unknown";
 }
@@ -196,6 +198,8 @@ static void rx_clear(e1381 *e)
 {
     buf_reset(&e->rx);
     e->rx_done = 0;
+    e->rx_sent = 0;
+    e->held = false;
     e->rx_frames = 0;
     e->have_fn = false;
     e->last_fn = 0;
@@ -305,18 +309,18 @@ static void emit_report(e1381 *e, e1381_action_kind k, err_t err, const char *fm
     va_end(ap);
 }
 
-/* Deliver rx[0..rx_done) as a MESSAGE, split into records at CR. */
+/* Deliver rx[rx_sent..rx_done) as a MESSAGE, split into records at CR. */
 static void emit_message(e1381 *e)
 {
     if (e->oom)
         return;
-    size_t off = e->wbuf.len, n = e->rx_done;
-    if (buf_append(&e->wbuf, e->rx.data, n)) {
+    size_t off = e->wbuf.len, n = e->rx_done - e->rx_sent;
+    if (buf_append(&e->wbuf, e->rx.data + e->rx_sent, n)) {
         e->oom = true;
         return;
     }
     size_t first = e->nspans;
-    const char *t = e->rx.data;
+    const char *t = e->rx.data + e->rx_sent;
     size_t i = 0;
     while (i < n) {
         size_t j = i;
@@ -577,6 +581,8 @@ static void judge_frame(e1381 *e)
         reply(e, E1381_NAK);
         return;
     }
+    if (e->held && e->have_fn && fn == e->last_fn)
+        return; /* the reply to it is being held: it comes with e1381_release() */
     if (e->have_fn && fn == e->last_fn) {
         /* "The frame number is not the same as the last accepted frame or
          * one number higher": the same number is the sender repeating a frame
@@ -597,6 +603,7 @@ static void judge_frame(e1381 *e)
         reply(e, E1381_NAK);
         return;
     }
+    size_t prev_len = e->rx.len, prev_done = e->rx_done;
     if (buf_append(&e->rx, f + 1, tlen)) {
         e->oom = true;
         return;
@@ -610,21 +617,70 @@ static void judge_frame(e1381 *e)
         }
         e->rx_done = e->rx.len;
     }
+    bool prev_have = e->have_fn;
+    unsigned prev_fn = e->last_fn;
     e->have_fn = true;
     e->last_fn = fn;
     e->rx_frames++;
+    /* The record this ETX frame ended is the terminator (L): with hold_last
+     * the message goes up now and the ACK waits until it is stored. */
+    if (e->cfg.hold_last && e->fterm == E1381_ETX && prev_done < e->rx.len &&
+        e->rx.data[prev_done] == 'L' && e->rx_done > e->rx_sent) {
+        e->held = true;
+        e->held_prev_fn = prev_have;
+        e->held_last_fn = prev_fn;
+        e->held_rx_len = prev_len;
+        e->held_rx_done = prev_done;
+        emit_message(e);
+        push(e, E1381_HOLD);
+        return;
+    }
     reply(e, E1381_ACK);
+}
+
+err_t e1381_release(e1381 *e, bool stored, e1381_actions *out)
+{
+    begin(e);
+    if (e->held && e->state == E1381_RECEIVING) {
+        e->held = false;
+        if (stored) {
+            e->rx_sent = e->rx_done;
+            reply(e, E1381_ACK);
+        } else {
+            /* Not taken: the sender repeats the L frame, which brings the
+             * whole message up again. */
+            e->have_fn = e->held_prev_fn;
+            e->last_fn = e->held_last_fn;
+            e->rx.len = e->held_rx_len;
+            e->rx_done = e->held_rx_done;
+            e->rx_frames--;
+            emit_report(e, E1381_FAULT, ERR_IO, "message not stored: its last frame is NAKed");
+            reply(e, E1381_NAK);
+        }
+    }
+    return finish(e, out);
+}
+
+bool e1381_holding(const e1381 *e)
+{
+    return e->held;
 }
 
 /* EOT: the sender ends the transmission. */
 static void end_transmission(e1381 *e)
 {
+    if (e->held) {
+        /* EOT before our reply: the sender gave up on that frame. What it
+         * brought up is the caller's; nothing more to deliver. */
+        e->held = false;
+        e->rx_sent = e->rx_done;
+    }
     if (e->rx.len > e->rx_done)
         emit_report(e, E1381_FAULT, ERR_INVALID,
                     "EOT after an intermediate (ETB) frame: %zu characters of an unfinished "
                     "record discarded",
                     e->rx.len - e->rx_done);
-    if (e->rx_done > 0)
+    if (e->rx_done > e->rx_sent)
         emit_message(e);
     e->tries = 0; /* the peer is alive: fresh bids for a pending message */
     neutral(e);

@@ -143,6 +143,9 @@ typedef struct e1381_config {
     size_t frame_text;  /* sender: longest frame text written, 1..240; 0 = 240 */
     size_t max_message; /* receiver: longest text of one transmission, and
                            longest message e1381_send takes; 0 = 8 MiB */
+    bool hold_last;     /* receiver: deliver each message at its terminator
+                           (L) frame and hold that frame's ACK until the caller
+                           says it was stored: see e1381_release() */
 } e1381_config;
 
 typedef enum e1381_state {
@@ -166,6 +169,8 @@ typedef enum e1381_action_kind {
                           and the caller decides whether to send it again */
     E1381_FAULT,       /* a protocol fault (err, detail): a frame NAKed, data
                           discarded, a timeout; the link carries on. For logs. */
+    E1381_HOLD,        /* hold_last: the MESSAGE before it ended with an L frame
+                          whose reply waits for e1381_release() */
 } e1381_action_kind;
 
 typedef struct e1381_action {
@@ -208,6 +213,11 @@ typedef struct e1381 {
     buf rx;              /* text accepted in this transmission */
     size_t rx_done;      /* length of rx up to the end of its last ETX frame */
     size_t rx_frames;    /* frames accepted in this transmission */
+    size_t rx_sent;      /* hold_last: length of rx already delivered */
+    bool held;           /* hold_last: the reply to an L frame is withheld */
+    bool held_prev_fn;   /* ... and what to go back to if it is refused */
+    unsigned held_last_fn;
+    size_t held_rx_len, held_rx_done;
     /* sender */
     bool pending;   /* a message from e1381_send() is waiting or under way */
     buf tx;         /* its text, each record ended by CR */
@@ -311,6 +321,20 @@ err_t e1381_timeout(e1381 *e, e1381_actions *out);
  * the actions (none on failure).
  */
 err_t e1381_send(e1381 *e, const char *text, size_t len, e1381_actions *out);
+
+/*
+ * hold_last: answer the L frame that a MESSAGE and HOLD were delivered for.
+ * stored true writes ACK: the message is taken and the transmission goes on.
+ * stored false writes NAK: the frame is not taken, so the sender sends it
+ * again and the message is delivered again (after six NAKs the sender gives
+ * up). While the reply is held a repeat of that frame is not answered. Does
+ * nothing when no reply is held (the transmission ended or was reset in the
+ * meantime). Returns ERR_OK or ERR_NOMEM (as for e1381_feed).
+ */
+err_t e1381_release(e1381 *e, bool stored, e1381_actions *out);
+
+/* True while the reply to an L frame is held. */
+bool e1381_holding(const e1381 *e);
 
 /* Name of an action kind ("write", "timer_start"...), for logs and tests. */
 const char *e1381_action_name(e1381_action_kind k);

@@ -511,6 +511,51 @@ static void test_receive_normal(void **state)
     e1381_free(&e);
 }
 
+/* hold_last: each message goes up at its L frame, whose ACK waits for
+ * e1381_release(); refused, the frame is NAKed and brings the message again. */
+static void test_receive_hold_last(void **state)
+{
+    (void)state;
+    e1381 e;
+    e1381_config cfg = {.hold_last = true};
+    e1381_init(&e, &cfg);
+    e1381_actions a;
+    assert_string_equal(feeds(&e, "\x05", NULL), ACK_T30);
+    assert_string_equal(feed_frame(&e, 1, "H|\\^&|||Analyzer\r", true, NULL), ACK_T30);
+    assert_string_equal(feed_frame(&e, 2, "R|1|^^^GLU|5.5\r", true, NULL), ACK_T30);
+    assert_string_equal(feed_frame(&e, 3, "L|1|N\r", true, &a), "message 3; hold");
+    assert_true(e1381_holding(&e));
+    const e1381_action *m = find(a, E1381_MESSAGE);
+    assert_true(strv_eq(m->records[0], "H|\\^&|||Analyzer"));
+    assert_true(strv_eq(m->records[2], "L|1|N"));
+    /* The sender repeats the frame while we hold: no answer yet. */
+    assert_string_equal(feed_frame(&e, 3, "L|1|N\r", true, NULL), "");
+    /* Not stored: NAK; the repeat brings the whole message up again. */
+    assert_int_equal(e1381_release(&e, false, &a), ERR_OK);
+    assert_string_equal(trace(a), "fault io_error; " NAK_T30);
+    assert_false(e1381_holding(&e));
+    assert_string_equal(feed_frame(&e, 3, "L|1|N\r", true, &a), "message 3; hold");
+    assert_int_equal(e1381_release(&e, true, &a), ERR_OK);
+    assert_string_equal(trace(a), ACK_T30);
+    /* A second message in the same transmission, then EOT: nothing again. */
+    assert_string_equal(feed_frame(&e, 4, "H|\\^&\r", true, NULL), ACK_T30);
+    assert_string_equal(feed_frame(&e, 5, "L|1|N\r", true, &a), "message 2; hold");
+    assert_int_equal(e1381_release(&e, true, &a), ERR_OK);
+    assert_string_equal(trace(a), ACK_T30);
+    assert_string_equal(feeds(&e, "\x04", NULL), "timer_stop");
+    /* Released after the line was reset: nothing to do. */
+    assert_string_equal(feeds(&e, "\x05", NULL), ACK_T30);
+    assert_string_equal(feed_frame(&e, 1, "L|1\r", true, NULL), "message 1; hold");
+    e1381_reset(&e);
+    assert_int_equal(e1381_release(&e, true, &a), ERR_OK);
+    assert_int_equal(a.n, 0);
+    /* A transmission without L: delivered at EOT as before. */
+    assert_string_equal(feeds(&e, "\x05", NULL), ACK_T30);
+    assert_string_equal(feed_frame(&e, 1, "H|\\^&\r", true, NULL), ACK_T30);
+    assert_string_equal(feeds(&e, "\x04", NULL), "message 1; timer_stop");
+    e1381_free(&e);
+}
+
 static void test_receive_bad_checksum_then_retransmission(void **state)
 {
     (void)state;
@@ -1006,6 +1051,9 @@ static void carry_out(side *s, e1381_actions a)
         case E1381_FAULT:
             s->faults++;
             break;
+        case E1381_HOLD:
+            fail_msg("no hold without hold_last");
+            break;
         }
     }
 }
@@ -1156,6 +1204,7 @@ int main(void)
         cmocka_unit_test(test_send_nak_six_times_aborts),
         cmocka_unit_test(test_send_busy_receiver),
         cmocka_unit_test(test_send_contention),
+        cmocka_unit_test(test_receive_hold_last),
         cmocka_unit_test(test_loopback),
         cmocka_unit_test(test_reset_and_names),
     };
