@@ -17,7 +17,15 @@
 
 static const char sql_order[] =
     "INSERT INTO orders (id, patient_id, priority, clinician, reasons, instructions, status,"
-    " ordered_at, created_by) VALUES (?, ?, ?, ?, ?, ?, 'active', ?, ?)";
+    " ordered_at, created_by, placer, placer_id) VALUES (?, ?, ?, ?, ?, ?, 'active', ?, ?, ?, ?)";
+static const char sql_by_placer[] =
+    "SELECT id, status FROM orders WHERE placer = ? AND placer_id = ?";
+static const char sql_open_tests[] =
+    "SELECT COUNT(*) FROM order_tests WHERE order_id = ? AND status IN ('resulted', 'released')";
+static const char sql_cancel_tests[] =
+    "UPDATE order_tests SET status = 'cancelled', cancel_reason = ? WHERE order_id = ?"
+    " AND status IN ('ordered', 'in-progress')";
+static const char sql_cancel_order[] = "UPDATE orders SET status = 'cancelled' WHERE id = ?";
 static const char sql_specimen[] =
     "INSERT INTO specimens (id, accession, order_id, patient_id, parent_id, specimen_type,"
     " container, status, created_at) VALUES (?, ?, ?, ?, NULL, ?, ?, 'pending', ?)";
@@ -36,6 +44,8 @@ static const jsonv_field order_fields[] = {
     {"clinician", JSONV_STRING, true, 128},
     {"reasons", JSONV_ARRAY, true, ORDER_REASONS_MAX},
     {"instructions", JSONV_OBJECT, false, 0},
+    {"placer", JSONV_STRING, false, 64},
+    {"placer_id", JSONV_STRING, false, ORDER_PLACER_ID_MAX},
 };
 
 static const jsonv_field instruction_fields[] = {
@@ -113,6 +123,24 @@ static err_t check_body(const json_t *body, errinfo *ei)
                            "instructions.timed_at must be an ISO 8601 date-time with a zone");
     }
     return ERR_OK;
+}
+
+/* The order a placer knows by placer_id: its id into id ("" when none). */
+static err_t find_placer(db *d, const char *placer, const char *placer_id, char id[ID_LEN + 1],
+                         char status[16], errinfo *ei)
+{
+    db_stmt *st = NULL;
+    bool row = false;
+    id[0] = '\0';
+    err_t rc = db_query(d, &st, ei, sql_by_placer, "tt", placer, placer_id);
+    if (!rc)
+        rc = db_step(st, &row, ei);
+    if (!rc && row) {
+        snprintf(id, ID_LEN + 1, "%s", db_col_text(st, 0));
+        snprintf(status, 16, "%s", db_col_text(st, 1));
+    }
+    db_finalize(st);
+    return rc;
 }
 
 /* Expand the requested codes into distinct tests, grouped by container. */
@@ -210,9 +238,19 @@ err_t order_create(db *d, const audit_ctx *ctx, const json_t *body, json_t **out
     if (rc)
         goto fail;
     id_new(order_id);
-    rc = db_run(d, ei, NULL, sql_order, "ttttttit", order_id, p.id, jsonv_str(body, "priority"),
+    const char *placer = jsonv_str(body, "placer"), *placer_id = jsonv_str(body, "placer_id");
+    if (placer && placer_id) {
+        char existing[ID_LEN + 1] = "", status[16];
+        rc = find_placer(d, placer, placer_id, existing, status, ei);
+        if (!rc && existing[0])
+            rc = err_set(ei, ERR_CONFLICT, "placer_id", "%s order %s was placed already (order %s)",
+                         placer, placer_id, existing);
+        if (rc)
+            goto fail;
+    }
+    rc = db_run(d, ei, NULL, sql_order, "ttttttittt", order_id, p.id, jsonv_str(body, "priority"),
                 jsonv_str(body, "clinician"), reasons, instructions, now,
-                ctx->actor ? ctx->actor : "system");
+                ctx->actor ? ctx->actor : "system", placer, placer_id);
     for (int g = 0; !rc && g < ngroups; g++) {
         int first = 0;
         while (w[first].group != g)
@@ -327,4 +365,50 @@ fail:
     json_decref(o);
     json_decref(specs);
     return rc;
+}
+
+err_t order_cancel_placed(db *d, const audit_ctx *ctx, const char *placer, const char *placer_id,
+                          const char *reason, char order_id[ID_LEN + 1], errinfo *ei)
+{
+    char status[16] = "";
+    int64_t done = 0, changed = 0;
+    err_t rc = db_begin(d, ei);
+    if (rc)
+        return rc;
+    rc = find_placer(d, placer, placer_id, order_id, status, ei);
+    if (!rc && !order_id[0])
+        rc = err_set(ei, ERR_NOT_FOUND, "placer_id", "%s has no order %.40s here", placer,
+                     placer_id);
+    if (!rc && !strcmp(status, "cancelled"))
+        goto commit; /* cancelled already: nothing more to do */
+    if (!rc) {
+        db_stmt *st = NULL;
+        bool row = false;
+        rc = db_query(d, &st, ei, sql_open_tests, "t", order_id);
+        if (!rc)
+            rc = db_step(st, &row, ei);
+        if (!rc && row)
+            done = db_col_int64(st, 0);
+        db_finalize(st);
+    }
+    if (!rc && done > 0)
+        rc = err_set(ei, ERR_CONFLICT, "placer_id",
+                     "order %s has %lld test(s) with results: it cannot be cancelled", placer_id,
+                     (long long)done);
+    if (!rc)
+        rc = db_run(d, ei, &changed, sql_cancel_tests, "tt", reason, order_id);
+    if (!rc)
+        rc = db_run(d, ei, NULL, sql_cancel_order, "t", order_id);
+    if (!rc) {
+        json_t *detail = json_pack("{s:s,s:s,s:s,s:I}", "placer", placer, "placer_id", placer_id,
+                                   "reason", reason, "tests", (json_int_t)changed);
+        rc = audit_write(d, ctx, "order.cancel", "order", order_id, "ok", detail, ei);
+        json_decref(detail);
+    }
+commit:
+    if (rc) {
+        db_rollback(d);
+        return rc;
+    }
+    return db_commit(d, ei);
 }

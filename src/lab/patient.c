@@ -19,6 +19,8 @@ static const char sql_insert[] =
     " created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
 static const char sql_by_id[] = "SELECT " COLS " FROM patients WHERE id = ?";
 static const char sql_by_mrn[] = "SELECT " COLS " FROM patients WHERE mrn = ?";
+static const char sql_update[] = "UPDATE patients SET family = ?, given = ?, name_key = ?,"
+                                 " birth_date = ?, sex = ?, updated_at = ? WHERE id = ?";
 static const char sql_same_person[] =
     "SELECT " COLS " FROM patients WHERE name_key = ? AND birth_date = ? ORDER BY id LIMIT 1";
 static const char sql_search[] = "SELECT " COLS " FROM patients"
@@ -220,33 +222,19 @@ static err_t check_identifiers(const json_t *ids, errinfo *ei)
     return ERR_OK;
 }
 
-err_t patient_create(db *d, const audit_ctx *ctx, const json_t *body, patient *out,
-                     json_t **candidate, errinfo *ei)
+/* The person fields of a create or sync body, checked; names trimmed into
+ * family and given, the search key into key. */
+static err_t check_person(const json_t *body, char family[PATIENT_NAME_MAX + 1],
+                          char given[PATIENT_NAME_MAX + 1], char key[2 * PATIENT_NAME_MAX + 2],
+                          errinfo *ei)
 {
-    char id[ID_LEN + 1], key[2 * PATIENT_NAME_MAX + 2];
-    const char *mrn, *family, *given, *birth, *sex;
-    json_t *ids, *same_ids = NULL;
-    char *ids_text = NULL;
-    int64_t now = time_now_us();
-    patient same;
-    err_t rc;
-
-    *candidate = NULL;
-    rc = jsonv_check(body, create_fields, sizeof(create_fields) / sizeof(create_fields[0]), ei);
+    const char *sex = jsonv_str(body, "sex");
+    const json_t *ids = json_object_get(body, "identifiers");
+    err_t rc = check_mrn(jsonv_str(body, "mrn"), ei);
     if (rc)
         return rc;
-    mrn = jsonv_str(body, "mrn");
-    char fam_buf[PATIENT_NAME_MAX + 1], giv_buf[PATIENT_NAME_MAX + 1];
-    trim(jsonv_str(body, "family"), fam_buf, sizeof(fam_buf));
-    trim(jsonv_str(body, "given"), giv_buf, sizeof(giv_buf));
-    family = fam_buf;
-    given = giv_buf;
-    birth = jsonv_str(body, "birth_date");
-    sex = jsonv_str(body, "sex");
-    ids = json_object_get(body, "identifiers");
-    rc = check_mrn(mrn, ei);
-    if (rc)
-        return rc;
+    trim(jsonv_str(body, "family"), family, PATIENT_NAME_MAX + 1);
+    trim(jsonv_str(body, "given"), given, PATIENT_NAME_MAX + 1);
     if (!*family)
         return err_set(ei, ERR_INVALID, "family", "family must not be blank");
     if (!*given)
@@ -255,7 +243,7 @@ err_t patient_create(db *d, const audit_ctx *ctx, const json_t *body, patient *o
         return err_set(ei, ERR_INVALID, "family", "family holds a control character");
     if (!printable(given))
         return err_set(ei, ERR_INVALID, "given", "given holds a control character");
-    rc = check_birth_date(birth, ei);
+    rc = check_birth_date(jsonv_str(body, "birth_date"), ei);
     if (rc)
         return rc;
     if (strcmp(sex, "female") && strcmp(sex, "male") && strcmp(sex, "other") &&
@@ -266,7 +254,32 @@ err_t patient_create(db *d, const audit_ctx *ctx, const json_t *body, patient *o
         if (rc)
             return rc;
     }
-    name_key(family, given, key, sizeof(key));
+    name_key(family, given, key, 2 * PATIENT_NAME_MAX + 2);
+    return ERR_OK;
+}
+
+err_t patient_create(db *d, const audit_ctx *ctx, const json_t *body, patient *out,
+                     json_t **candidate, errinfo *ei)
+{
+    char id[ID_LEN + 1], key[2 * PATIENT_NAME_MAX + 2];
+    char family[PATIENT_NAME_MAX + 1], given[PATIENT_NAME_MAX + 1];
+    const char *mrn, *birth, *sex;
+    json_t *ids, *same_ids = NULL;
+    char *ids_text = NULL;
+    int64_t now = time_now_us();
+    patient same;
+    err_t rc;
+
+    *candidate = NULL;
+    rc = jsonv_check(body, create_fields, sizeof(create_fields) / sizeof(create_fields[0]), ei);
+    if (!rc)
+        rc = check_person(body, family, given, key, ei);
+    if (rc)
+        return rc;
+    mrn = jsonv_str(body, "mrn");
+    birth = jsonv_str(body, "birth_date");
+    sex = jsonv_str(body, "sex");
+    ids = json_object_get(body, "identifiers");
     ids_text = ids && json_is_array(ids) ? json_dumps(ids, JSON_COMPACT) : strdup("[]");
     if (!ids_text)
         return ERR_NOMEM;
@@ -482,4 +495,53 @@ int64_t patient_age_days(const patient *p, int64_t t)
     if (t < born)
         return -1;
     return (t - born) / (86400LL * 1000000);
+}
+
+err_t patient_sync(db *d, const audit_ctx *ctx, const json_t *body, patient *out, bool *created,
+                   errinfo *ei)
+{
+    char key[2 * PATIENT_NAME_MAX + 2], family[PATIENT_NAME_MAX + 1], given[PATIENT_NAME_MAX + 1];
+    patient cur;
+    *created = false;
+    err_t rc =
+        jsonv_check(body, create_fields, sizeof(create_fields) / sizeof(create_fields[0]), ei);
+    if (!rc)
+        rc = check_person(body, family, given, key, ei);
+    if (rc)
+        return rc;
+    rc = db_begin(d, ei);
+    if (rc)
+        return rc;
+    rc = get_one(d, sql_by_mrn, jsonv_str(body, "mrn"), &cur, NULL, ei);
+    if (rc == ERR_NOT_FOUND) {
+        json_t *copy = json_deep_copy(body), *candidate = NULL;
+        rc = copy ? ERR_OK : ERR_NOMEM;
+        if (!rc) {
+            json_object_set_new(copy, "confirm_new", json_true());
+            rc = patient_create(d, ctx, copy, out, &candidate, ei);
+        }
+        json_decref(copy);
+        json_decref(candidate);
+        *created = rc == ERR_OK;
+    } else if (!rc) {
+        const char *birth = jsonv_str(body, "birth_date"), *sex = jsonv_str(body, "sex");
+        bool same = !strcmp(cur.family, family) && !strcmp(cur.given, given) &&
+                    !strcmp(cur.birth_date, birth) && !strcmp(cur.sex, sex);
+        if (!same) {
+            rc = db_run(d, ei, NULL, sql_update, "tttttit", family, given, key, birth, sex,
+                        time_now_us(), cur.id);
+            if (!rc) {
+                json_t *detail = json_pack("{s:s}", "mrn", cur.mrn);
+                rc = audit_write(d, ctx, "patient.update", "patient", cur.id, "ok", detail, ei);
+                json_decref(detail);
+            }
+        }
+        if (!rc && out)
+            rc = patient_get(d, cur.id, out, ei);
+    }
+    if (rc) {
+        db_rollback(d);
+        return rc;
+    }
+    return db_commit(d, ei);
 }

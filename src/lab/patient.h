@@ -43,6 +43,15 @@ typedef struct patient {
 err_t patient_create(db *d, const audit_ctx *ctx, const json_t *body, patient *out,
                      json_t **candidate, errinfo *ei);
 
+/*
+ * Register or update a patient from a feed (an EHR's ADT, an order's PID):
+ * the body of patient_create, matched by MRN. A new MRN is created (the MRN
+ * is the EHR's identity: no name-and-birth-date question); a known one has
+ * its names, birth date and sex updated when they changed (audited as
+ * patient.update). *created says which.
+ */
+err_t patient_sync(db *d, const audit_ctx *ctx, const json_t *body, patient *out, bool *created,
+                   errinfo *ei);
 /* Read one patient by id, audited as patient.read. ERR_NOT_FOUND when none. */
 err_t patient_read(db *d, const audit_ctx *ctx, const char *id, patient *out, json_t **ids,
                    errinfo *ei);
