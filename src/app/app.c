@@ -14,6 +14,7 @@
 #include "base/log.h"
 #include "base/str.h"
 #include "http/http.h"
+#include "link/link.h"
 #include "store/migrate.h"
 
 const char *app_db_url(const char *option)
@@ -28,35 +29,10 @@ const char *app_db_url(const char *option)
 
 err_t app_parse_listen(const char *s, char *addr, size_t n, int *port, errinfo *ei)
 {
-    const char *colon, *host = s;
-    size_t hlen;
-    int64_t p;
-    if (!s || !*s)
-        goto bad;
-    if (s[0] == '[') {
-        const char *close = strchr(s, ']');
-        if (!close || close[1] != ':')
-            goto bad;
-        host = s + 1;
-        hlen = (size_t)(close - host);
-        colon = close + 1;
-    } else {
-        colon = strrchr(s, ':');
-        if (!colon)
-            goto bad;
-        hlen = (size_t)(colon - s);
-    }
-    if (hlen == 0 || hlen >= n)
-        goto bad;
-    if (str_to_int64(colon + 1, strlen(colon + 1), 0, 65535, &p))
-        goto bad;
-    memcpy(addr, host, hlen);
-    addr[hlen] = '\0';
-    *port = (int)p;
+    if (str_split_hostport(s, addr, n, port))
+        return err_set(ei, ERR_USAGE, "http",
+                       "--http wants ADDR:PORT (e.g. 127.0.0.1:8080), got '%s'", s ? s : "");
     return ERR_OK;
-bad:
-    return err_set(ei, ERR_USAGE, "http", "--http wants ADDR:PORT (e.g. 127.0.0.1:8080), got '%s'",
-                   s ? s : "");
 }
 
 err_t app_open_db(const char *url, db **out, errinfo *ei)
@@ -108,6 +84,7 @@ err_t app_serve(const app_serve_opts *o, errinfo *ei)
     db *d = NULL;
     db_pool *pool = NULL;
     http_server *srv = NULL;
+    link_server *links = NULL;
     sigset_t set;
     err_t rc;
 
@@ -161,6 +138,21 @@ err_t app_serve(const app_serve_opts *o, errinfo *ei)
     rc = http_start(&cfg, &srv, ei);
     if (rc)
         goto done;
+    const char *dflt_mllp = o->demo ? "127.0.0.1:2575" : LINK_DEFAULT_MLLP;
+    const char *dflt_astm = o->demo ? "127.0.0.1:5000" : LINK_DEFAULT_ASTM;
+    const char *mllp = o->mllp ? o->mllp : dflt_mllp, *astm = o->astm ? o->astm : dflt_astm;
+    link_config lc = {
+        .db_url = o->db_url,
+        .mllp = strcmp(mllp, "off") ? mllp : NULL,
+        .astm = strcmp(astm, "off") ? astm : NULL,
+        .max_message = o->max_message,
+        .serial = true,
+        .outbox = true,
+    };
+    rc = link_start(&lc, &links, ei);
+    if (rc)
+        goto done;
+    printf("benchside links: mllp %d, astm %d\n", link_mllp_port(links), link_astm_port(links));
     log_info("benchside listening on %s://%s:%d (database %s)", o->tls_cert ? "https" : "http",
              addr, http_port(srv), db_pool_url(pool));
     if (o->demo)
@@ -172,6 +164,7 @@ err_t app_serve(const app_serve_opts *o, errinfo *ei)
     sigwait(&set, &sig);
     log_info("stopping on signal %d", sig);
 done:
+    link_stop(links);
     http_stop(srv);
     db_pool_close(pool);
     db_close(d);

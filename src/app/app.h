@@ -26,7 +26,10 @@ typedef struct app_serve_opts {
     size_t max_body;
     int64_t session_idle_s;
     int threads;
-    bool demo; /* seed demo data on first start and print the sign-ins */
+    bool demo;        /* seed demo data on first start and print the sign-ins */
+    const char *mllp; /* ADDR:PORT for HL7 over MLLP; NULL: the default; "off": none */
+    const char *astm; /* ADDR:PORT for ASTM over TCP; NULL: the default; "off": none */
+    size_t max_message;
 } app_serve_opts;
 
 /* The database URL: the option, else $BENCHSIDE_DB, else sqlite:benchside.db. */

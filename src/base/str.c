@@ -130,3 +130,33 @@ bool str_ct_equal(const void *a, const void *b, size_t n)
         d |= x[i] ^ y[i];
     return d == 0;
 }
+
+err_t str_split_hostport(const char *s, char *addr, size_t n, int *port)
+{
+    const char *colon, *host = s;
+    size_t hlen;
+    int64_t p;
+    if (!s || !*s)
+        return ERR_INVALID;
+    if (s[0] == '[') {
+        const char *close = strchr(s, ']');
+        if (!close || close[1] != ':')
+            return ERR_INVALID;
+        host = s + 1;
+        hlen = (size_t)(close - host);
+        colon = close + 1;
+    } else {
+        colon = strrchr(s, ':');
+        if (!colon)
+            return ERR_INVALID;
+        hlen = (size_t)(colon - s);
+    }
+    if (hlen == 0 || hlen >= n)
+        return ERR_INVALID;
+    if (str_to_int64(colon + 1, strlen(colon + 1), 0, 65535, &p))
+        return ERR_INVALID;
+    memcpy(addr, host, hlen);
+    addr[hlen] = '\0';
+    *port = (int)p;
+    return ERR_OK;
+}

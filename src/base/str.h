@@ -43,4 +43,8 @@ void str_hex(const unsigned char *p, size_t n, char *out);
 /* Constant-time comparison of two equal-length byte strings. */
 bool str_ct_equal(const void *a, const void *b, size_t n);
 
+/* Split "ADDR:PORT" or "[ADDR6]:PORT" into addr (size n, NUL-terminated)
+ * and port 0-65535. Returns ERR_OK or ERR_INVALID (addr and port untouched). */
+err_t str_split_hostport(const char *s, char *addr, size_t n, int *port);
+
 #endif

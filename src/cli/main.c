@@ -22,6 +22,7 @@
 #include "app/tools.h"
 #include "config.h"
 #include "lab/catalog.h"
+#include "lab/instrument.h"
 #include "store/migrate.h"
 
 #define EXIT_USAGE 2
@@ -74,6 +75,9 @@ enum {
     OPT_MAX_BODY,
     OPT_IDLE,
     OPT_THREADS,
+    OPT_MLLP,
+    OPT_ASTM,
+    OPT_MAX_MESSAGE,
     OPT_USERNAME,
     OPT_ROLE,
     OPT_DISPLAY,
@@ -83,8 +87,14 @@ enum {
 
 static const char serve_usage[] =
     "benchside serve [--db URL] [--http ADDR:PORT] [--tls-cert FILE --tls-key FILE]\n"
-    "                [--max-body BYTES] [--session-idle-seconds N] [--threads N]";
-static const char demo_usage[] = "benchside demo [--db URL] [--http ADDR:PORT]";
+    "                [--max-body BYTES] [--session-idle-seconds N] [--threads N]\n"
+    "                [--mllp ADDR:PORT|off] [--astm ADDR:PORT|off] [--max-message BYTES]\n"
+    "  --mllp  HL7 v2 over MLLP from instruments and the EHR (default 0.0.0.0:2575)\n"
+    "  --astm  ASTM E1381/E1394 over TCP (default 0.0.0.0:5000)\n"
+    "  --max-message  largest instrument message accepted (default 1 MiB)";
+static const char demo_usage[] =
+    "benchside demo [--db URL] [--http ADDR:PORT] [--mllp ADDR:PORT|off] [--astm ADDR:PORT|off]\n"
+    "  links listen on 127.0.0.1:2575 (MLLP) and 127.0.0.1:5000 (ASTM) by default";
 
 static int run_server(int argc, char **argv, bool demo)
 {
@@ -96,6 +106,9 @@ static int run_server(int argc, char **argv, bool demo)
         {"max-body", required_argument, NULL, OPT_MAX_BODY},
         {"session-idle-seconds", required_argument, NULL, OPT_IDLE},
         {"threads", required_argument, NULL, OPT_THREADS},
+        {"mllp", required_argument, NULL, OPT_MLLP},
+        {"astm", required_argument, NULL, OPT_ASTM},
+        {"max-message", required_argument, NULL, OPT_MAX_MESSAGE},
         {"help", no_argument, NULL, OPT_HELP},
         {NULL, 0, NULL, 0},
     };
@@ -136,6 +149,25 @@ static int run_server(int argc, char **argv, bool demo)
             if (str_to_int64(optarg, strlen(optarg), 1, 256, &v))
                 return usage_error(usage, "--threads wants 1 to 256, got '%s'", optarg);
             o.threads = (int)v;
+            break;
+        case OPT_MLLP:
+        case OPT_ASTM: {
+            char addr[128];
+            int port = 0;
+            if (strcmp(optarg, "off") && str_split_hostport(optarg, addr, sizeof(addr), &port))
+                return usage_error(usage, "--%s wants ADDR:PORT or off, got '%s'",
+                                   c == OPT_MLLP ? "mllp" : "astm", optarg);
+            if (c == OPT_MLLP)
+                o.mllp = optarg;
+            else
+                o.astm = optarg;
+            break;
+        }
+        case OPT_MAX_MESSAGE:
+            if (str_to_int64(optarg, strlen(optarg), 1024, 64LL * 1024 * 1024, &v))
+                return usage_error(usage, "--max-message wants bytes from 1024 to 64 MiB, got '%s'",
+                                   optarg);
+            o.max_message = (size_t)v;
             break;
         case OPT_HELP:
             printf("usage: %s\n", usage);
@@ -358,7 +390,8 @@ static int cmd_user(int argc, char **argv)
     return rc ? fail(&ei, rc) : 0;
 }
 
-static const char import_usage[] = "benchside import catalog FILE.json [--db URL]";
+static const char import_usage[] = "benchside import catalog FILE.json [--db URL]\n"
+                                   "       benchside import instruments FILE.json [--db URL]";
 static const char export_usage[] =
     "benchside export catalog [--db URL]   (JSON on standard output)";
 
@@ -375,8 +408,10 @@ static int cmd_import(int argc, char **argv)
         printf("usage: %s\n", import_usage);
         return 0;
     }
-    if (argc < 3 || strcmp(argv[1], "catalog"))
-        return usage_error(import_usage, "import takes: catalog FILE.json");
+    bool instruments = argc >= 3 && !strcmp(argv[1], "instruments");
+    if (argc < 3 || (strcmp(argv[1], "catalog") && !instruments))
+        return usage_error(import_usage,
+                           "import takes: catalog FILE.json, or instruments FILE.json");
     const char *file = argv[2];
     int st = db_only_options(argc - 2, argv + 2, import_usage, &url);
     if (st >= 0)
@@ -390,7 +425,8 @@ static int cmd_import(int argc, char **argv)
     audit_ctx ctx = app_cli_actor();
     err_t rc = app_open_db(url, &d, &ei);
     if (!rc)
-        rc = catalog_import(d, &ctx, doc, &tests, &panels, &ei);
+        rc = instruments ? instrument_import(d, &ctx, doc, &tests, &ei)
+                         : catalog_import(d, &ctx, doc, &tests, &panels, &ei);
     db_close(d);
     json_decref(doc);
     if (rc) {
@@ -400,7 +436,10 @@ static int cmd_import(int argc, char **argv)
             fprintf(stderr, "benchside: %s: %s\n", file, ei.message);
         return EXIT_FAILURE;
     }
-    printf("imported %d test(s) and %d panel(s) from %s\n", tests, panels, file);
+    if (instruments)
+        printf("imported %d instrument(s) from %s\n", tests, file);
+    else
+        printf("imported %d test(s) and %d panel(s) from %s\n", tests, panels, file);
     return 0;
 }
 
@@ -549,7 +588,7 @@ static const struct cmd commands[] = {
     {"migrate", cmd_migrate, "benchside migrate [--db URL]", "apply database migrations"},
     {"user", cmd_user, user_usage, "add, change, unlock and list users"},
     {"audit", cmd_audit, audit_usage, "verify the audit trail's hash chain"},
-    {"import", cmd_import, import_usage, "import the test catalog from JSON"},
+    {"import", cmd_import, import_usage, "import the test catalog or the instruments from JSON"},
     {"export", cmd_export, export_usage, "export the test catalog as JSON"},
     {"hl7", cmd_hl7, hl7_usage, "show an HL7 v2 message as JSON, or where it is malformed"},
     {"astm", cmd_astm, astm_usage, "show an ASTM capture (E1381 frames, E1394 records) as JSON"},

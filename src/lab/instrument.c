@@ -289,7 +289,7 @@ static err_t check_item(db *d, const json_t *it, const char *path, instrument *o
 
 static err_t write_one(db *d, const instrument *in, const json_t *maps, int64_t now, errinfo *ei)
 {
-    err_t rc = db_run(d, ei, NULL, sql_upsert, "ttttttttttititii", in->name, in->kind, in->protocol,
+    err_t rc = db_run(d, ei, NULL, sql_upsert, "ttttttttttitiitiii", in->name, in->kind, in->protocol,
                       in->transport, in->match_application[0] ? in->match_application : NULL,
                       in->match_facility[0] ? in->match_facility : NULL,
                       in->match_sender[0] ? in->match_sender : NULL,

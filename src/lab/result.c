@@ -14,6 +14,7 @@
 #include "base/str.h"
 #include "base/time.h"
 #include "lab/catalog.h"
+#include "lab/delivery.h"
 #include "lab/gate.h"
 #include "lab/patient.h"
 #include "lab/specimen.h"
@@ -316,6 +317,8 @@ static err_t release_one(db *d, const audit_ctx *ctx, const char *id, const char
         rc = err_set(ei, ERR_CONFLICT, "ids", "result %s is not waiting for review", id);
     if (!rc)
         rc = db_run(d, ei, NULL, sql_test_status, "tt", "released", order_test_id);
+    if (!rc)
+        rc = delivery_enqueue(d, id, 'F', ei);
     if (!rc && manual) {
         char sid[ID_LEN + 1];
         id_new(sid);
@@ -1011,6 +1014,8 @@ err_t result_correct(db *d, const audit_ctx *ctx, const user *u, const char *id,
     }
     if (!rc)
         rc = db_run(d, ei, NULL, sql_signature, "tttti", sid, id, u->id, "correction", now);
+    if (!rc)
+        rc = delivery_enqueue(d, id, 'C', ei);
     if (!rc && critical) {
         char aid[ID_LEN + 1];
         id_new(aid);

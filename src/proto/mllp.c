@@ -244,3 +244,8 @@ err_t mllp_frame(const char *msg, size_t len, buf *out)
     out->len += len + 3;
     return ERR_OK;
 }
+
+bool mllp_decoder_in_frame(const mllp_decoder *dec)
+{
+    return dec->state != ST_OUTSIDE;
+}

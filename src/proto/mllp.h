@@ -85,6 +85,10 @@ void mllp_decoder_free(mllp_decoder *dec);
 err_t mllp_decoder_feed(mllp_decoder *dec, const char *bytes, size_t n, mllp_message_fn fn,
                         void *cls, errinfo *ei);
 
+/* True while the stream is inside a frame (a start block was read and its
+ * end has not come): a peer that stops there is stalled mid-message. */
+bool mllp_decoder_in_frame(const mllp_decoder *dec);
+
 /*
  * The stream has ended (connection closed). Returns ERR_INVALID when it ended
  * inside a frame, which is discarded, else ERR_OK. The decoder is then ready

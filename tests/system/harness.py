@@ -349,8 +349,14 @@ class Server:
             if self.tls:
                 args += ["--tls-cert", self.tls_cert, "--tls-key", self.tls_key]
             args += self.extra_args
+            # Instrument links only when a test asks for them (ADDR:0 picks free ports).
+            if "--mllp" not in self.extra_args:
+                args += ["--mllp", "off"]
+            if "--astm" not in self.extra_args:
+                args += ["--astm", "off"]
             self._err_f = open(self.stderr_path, "ab")
             self._out_f = open(self.stdout_path, "ab")
+            self._out_start = self._out_f.tell()
             self.proc = subprocess.Popen(args, stdout=self._out_f, stderr=self._err_f,
                                          stdin=subprocess.DEVNULL, env=cli_env(),
                                          cwd=self.tmpdir)
@@ -374,13 +380,25 @@ class Server:
                                   % (rc, self.stderr_text()[-4000:]))
             try:
                 r = self.request("GET", "/api/v1/health", timeout=2)
-                if r.status == 200:
+                if r.status == 200 and self.link_ports() is not None:
                     return
             except (OSError, http.client.HTTPException, ssl.SSLError):
                 pass
             time.sleep(0.1)
         raise ServerError("benchside serve not ready after %ss:\n%s"
                           % (timeout, self.stderr_text()[-4000:]))
+
+    def link_ports(self):
+        """(mllp, astm) ports from the start-up line (0 for a listener that is off),
+        or None before the links have started."""
+        try:
+            with open(self.stdout_path, "rb") as f:
+                f.seek(getattr(self, "_out_start", 0))
+                text = f.read().decode("utf-8", "replace")
+        except OSError:
+            return None
+        m = re.findall(r"benchside links: mllp (\d+), astm (\d+)", text)
+        return (int(m[-1][0]), int(m[-1][1])) if m else None
 
     def alive(self):
         return self.proc is not None and self.proc.poll() is None

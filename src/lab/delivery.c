@@ -1,0 +1,172 @@
+/*
+ * delivery.c - the outbox (see delivery.h).
+ */
+#include "lab/delivery.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "base/time.h"
+
+static const char sql_destinations[] =
+    "SELECT name FROM instruments WHERE kind = 'ehr' AND enabled = 1 AND send_to IS NOT NULL"
+    " ORDER BY name";
+static const char sql_insert[] =
+    "INSERT INTO outbox (id, destination, patient_id, result_id, result_version, result_status,"
+    " status, attempts, next_attempt_at, created_at) SELECT ?, ?, patient_id, id, version, ?,"
+    " 'pending', 0, ?, ? FROM results WHERE id = ?";
+static const char sql_due[] =
+    "SELECT o.id, o.destination, i.send_to, o.attempts, o.result_status, p.mrn, p.family,"
+    " p.given, p.birth_date, p.sex, ord.placer, ord.placer_id, ord.id, ord.clinician,"
+    " ord.priority, s.accession, s.specimen_type, s.collected_at, s.received_at, r.id,"
+    " r.test_code, t.name, t.loinc, r.kind, r.value_text, r.unit, r.ref_text, r.flag,"
+    " r.ref_low, r.ref_high, r.resulted_at, r.released_at, r.released_by, r.version"
+    " FROM outbox o JOIN instruments i ON i.name = o.destination"
+    " JOIN results r ON r.id = o.result_id JOIN patients p ON p.id = o.patient_id"
+    " JOIN specimens s ON s.id = r.specimen_id JOIN orders ord ON ord.id = s.order_id"
+    " JOIN tests t ON t.code = r.test_code"
+    " WHERE o.status = 'pending' AND o.next_attempt_at <= ? AND i.enabled = 1"
+    " AND NOT EXISTS (SELECT 1 FROM outbox e WHERE e.destination = o.destination"
+    " AND e.patient_id = o.patient_id AND e.status = 'pending' AND e.id < o.id)"
+    " ORDER BY o.id LIMIT ?";
+static const char sql_done[] = "UPDATE outbox SET status = 'delivered', delivered_at = ?,"
+                               " attempts = attempts + 1, control_id = ?, last_error = NULL"
+                               " WHERE id = ?";
+static const char sql_failed[] = "UPDATE outbox SET attempts = attempts + 1, last_error = ?,"
+                                 " next_attempt_at = ? WHERE id = ?";
+static const char sql_list[] =
+    "SELECT o.id, o.destination, o.result_id, o.result_version, o.result_status, o.status,"
+    " o.attempts, o.next_attempt_at, o.last_error, o.control_id, o.created_at, o.delivered_at"
+    " FROM outbox o WHERE (CAST(? AS TEXT) IS NULL OR o.status = ?) ORDER BY o.id DESC LIMIT ?";
+
+err_t delivery_enqueue(db *d, const char *result_id, char status, errinfo *ei)
+{
+    db_stmt *st = NULL;
+    bool row = false;
+    char names[8][65];
+    int n = 0;
+    err_t rc = db_query(d, &st, ei, sql_destinations, "");
+    while (!rc && !(rc = db_step(st, &row, ei)) && row && n < 8)
+        snprintf(names[n++], sizeof(names[0]), "%s", db_col_text(st, 0));
+    db_finalize(st);
+    int64_t now = time_now_us();
+    char s[2] = {status, '\0'};
+    for (int i = 0; i < n && !rc; i++) {
+        char id[ID_LEN + 1];
+        id_new(id);
+        rc = db_run(d, ei, NULL, sql_insert, "tttiit", id, names[i], s, now, now, result_id);
+    }
+    return rc;
+}
+
+static void col(db_stmt *st, int i, char *out, size_t n)
+{
+    const char *s = db_col_text(st, i);
+    snprintf(out, n, "%s", s ? s : "");
+}
+
+err_t delivery_due(db *d, int64_t now, delivery_item *items, int max, int *n, errinfo *ei)
+{
+    db_stmt *st = NULL;
+    bool row = false;
+    *n = 0;
+    err_t rc = db_query(d, &st, ei, sql_due, "ii", now, (int64_t)max);
+    while (!rc && !(rc = db_step(st, &row, ei)) && row && *n < max) {
+        delivery_item *it = &items[(*n)++];
+        memset(it, 0, sizeof(*it));
+        col(st, 0, it->id, sizeof(it->id));
+        col(st, 1, it->destination, sizeof(it->destination));
+        col(st, 2, it->send_to, sizeof(it->send_to));
+        it->attempts = (int)db_col_int64(st, 3);
+        it->result_status = db_col_text(st, 4) ? db_col_text(st, 4)[0] : 'F';
+        col(st, 5, it->mrn, sizeof(it->mrn));
+        col(st, 6, it->family, sizeof(it->family));
+        col(st, 7, it->given, sizeof(it->given));
+        col(st, 8, it->birth_date, sizeof(it->birth_date));
+        col(st, 9, it->sex, sizeof(it->sex));
+        col(st, 10, it->placer, sizeof(it->placer));
+        col(st, 11, it->placer_id, sizeof(it->placer_id));
+        col(st, 12, it->order_id, sizeof(it->order_id));
+        col(st, 13, it->clinician, sizeof(it->clinician));
+        col(st, 14, it->priority, sizeof(it->priority));
+        col(st, 15, it->accession, sizeof(it->accession));
+        col(st, 16, it->specimen_type, sizeof(it->specimen_type));
+        it->collected_at = db_col_int64(st, 17);
+        it->received_at = db_col_int64(st, 18);
+        col(st, 19, it->result_id, sizeof(it->result_id));
+        col(st, 20, it->code, sizeof(it->code));
+        col(st, 21, it->name, sizeof(it->name));
+        col(st, 22, it->loinc, sizeof(it->loinc));
+        col(st, 23, it->kind, sizeof(it->kind));
+        col(st, 24, it->value, sizeof(it->value));
+        col(st, 25, it->unit, sizeof(it->unit));
+        col(st, 26, it->ref_text, sizeof(it->ref_text));
+        col(st, 27, it->flag, sizeof(it->flag));
+        it->has_low = !db_col_null(st, 28);
+        it->low = db_col_double(st, 28);
+        it->has_high = !db_col_null(st, 29);
+        it->high = db_col_double(st, 29);
+        it->resulted_at = db_col_int64(st, 30);
+        it->released_at = db_col_int64(st, 31);
+        col(st, 32, it->released_by, sizeof(it->released_by));
+        it->version = (int)db_col_int64(st, 33);
+    }
+    db_finalize(st);
+    return rc;
+}
+
+err_t delivery_done(db *d, const char *id, const char *control_id, errinfo *ei)
+{
+    return db_run(d, ei, NULL, sql_done, "itt", time_now_us(), control_id, id);
+}
+
+err_t delivery_failed(db *d, const char *id, const char *why, int64_t next_at, errinfo *ei)
+{
+    return db_run(d, ei, NULL, sql_failed, "tit", why, next_at, id);
+}
+
+static json_t *opt_time(db_stmt *st, int i)
+{
+    char at[TIME_ISO_LEN];
+    if (db_col_null(st, i))
+        return json_null();
+    time_format_iso(db_col_int64(st, i), at);
+    return json_string(at);
+}
+
+static json_t *opt_text(db_stmt *st, int i)
+{
+    return db_col_text(st, i) ? json_string(db_col_text(st, i)) : json_null();
+}
+
+err_t delivery_list_json(db *d, const char *status, int limit, json_t **items, errinfo *ei)
+{
+    db_stmt *st = NULL;
+    bool row = false;
+    json_t *arr = json_array();
+    *items = NULL;
+    if (status && strcmp(status, "pending") && strcmp(status, "delivered")) {
+        json_decref(arr);
+        return err_set(ei, ERR_INVALID, "status", "status must be pending or delivered");
+    }
+    err_t rc =
+        arr ? db_query(d, &st, ei, sql_list, "tti", status, status, (int64_t)limit) : ERR_NOMEM;
+    while (!rc && !(rc = db_step(st, &row, ei)) && row) {
+        json_t *o = json_pack(
+            "{s:s,s:s,s:s,s:I,s:s,s:s,s:I,s:o,s:o,s:o,s:o,s:o}", "id", db_col_text(st, 0),
+            "destination", db_col_text(st, 1), "result_id", db_col_text(st, 2), "result_version",
+            (json_int_t)db_col_int64(st, 3), "result_status", db_col_text(st, 4), "status",
+            db_col_text(st, 5), "attempts", (json_int_t)db_col_int64(st, 6), "next_attempt_at",
+            !strcmp(db_col_text(st, 5), "pending") ? opt_time(st, 7) : json_null(), "last_error",
+            opt_text(st, 8), "control_id", opt_text(st, 9), "created_at", opt_time(st, 10),
+            "delivered_at", opt_time(st, 11));
+        if (!o || json_array_append_new(arr, o))
+            rc = ERR_NOMEM;
+    }
+    db_finalize(st);
+    if (rc)
+        json_decref(arr);
+    else
+        *items = arr;
+    return rc;
+}

@@ -1,0 +1,31 @@
+/*
+ * outbox.h - the worker that delivers the outbox (lab/delivery.h) to each
+ * EHR as HL7 ORU^R01 over MLLP, one connection per EHR kept open, waiting
+ * for each ACK. AA (or CA) marks a row delivered; anything else (AE, AR, no
+ * answer within 30 s, no connection) is retried with a backoff doubling from
+ * 1 s up to 5 minutes. A patient's results go in the order they were
+ * released; the rows are in the database, so delivery survives restarts.
+ */
+#ifndef BENCHSIDE_LINK_OUTBOX_H
+#define BENCHSIDE_LINK_OUTBOX_H
+
+#include "base/buf.h"
+#include "base/err.h"
+#include "base/id.h"
+#include "lab/delivery.h"
+
+typedef struct outbox_worker outbox_worker;
+
+/* Start the worker thread (its own connection to db_url). */
+err_t outbox_start(const char *db_url, outbox_worker **out, errinfo *ei);
+
+/* Stop and join it; NULL is ignored. */
+void outbox_stop(outbox_worker *w);
+
+/*
+ * Append the ORU^R01 (v2.5.1) for one result to out: MSH, PID, ORC, OBR,
+ * OBX (result status F or C), with a new control id in control.
+ */
+err_t outbox_oru(const delivery_item *it, buf *out, char control[ID_LEN + 1]);
+
+#endif
