@@ -43,6 +43,10 @@ static const unsigned perm_roles[PERM__COUNT] = {
     /* Releasing, calling critical values and correcting are acts of people. */
     [PERM_RESULTS_RELEASE] = R(ROLE_ADMIN) | R(ROLE_SUPERVISOR) | R(ROLE_TECHNICIAN),
     [PERM_CHARGES_EXPORT] = R(ROLE_ADMIN) | R(ROLE_SUPERVISOR),
+    /* The message journal holds patient data: the people who run the bench
+     * read it to troubleshoot; supervisors configure and replay. */
+    [PERM_INTERFACES_READ] = R(ROLE_ADMIN) | R(ROLE_SUPERVISOR) | R(ROLE_TECHNICIAN),
+    [PERM_INTERFACES_MANAGE] = R(ROLE_ADMIN) | R(ROLE_SUPERVISOR),
     [PERM_SPECIMENS_HANDLE] =
         R(ROLE_ADMIN) | R(ROLE_SUPERVISOR) | R(ROLE_TECHNICIAN) | R(ROLE_INTERFACE),
 };

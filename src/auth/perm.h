@@ -44,7 +44,9 @@ typedef enum {
     X(PERM_SPECIMENS_HANDLE, "specimens.handle")                                                   \
     X(PERM_RESULTS_ENTER, "results.enter")                                                         \
     X(PERM_RESULTS_RELEASE, "results.release")                                                     \
-    X(PERM_CHARGES_EXPORT, "charges.export")
+    X(PERM_CHARGES_EXPORT, "charges.export")                                                       \
+    X(PERM_INTERFACES_READ, "interfaces.read")                                                     \
+    X(PERM_INTERFACES_MANAGE, "interfaces.manage")
 
 typedef enum {
 #define PERM_ENUM(id, name) id,

@@ -34,4 +34,13 @@ err_t http_tat_summary(http_req *r);
 err_t http_tat_overdue(http_req *r);
 err_t http_charges_export(http_req *r);
 
+/* h_links.c */
+err_t http_instruments_list(http_req *r);
+err_t http_instruments_get(http_req *r);
+err_t http_instruments_put(http_req *r);
+err_t http_messages_search(http_req *r);
+err_t http_messages_get(http_req *r);
+err_t http_messages_replay(http_req *r);
+err_t http_outbox_list(http_req *r);
+
 #endif

@@ -78,6 +78,9 @@ extern const size_t http_routes_len;
 const char *http_query(http_req *r, const char *key);
 /* "limit" in [1, max], def when absent; ERR_INVALID naming it otherwise. */
 err_t http_query_limit(http_req *r, int def, int max, int *out);
+/* An ISO 8601 query parameter as UTC microseconds, 0 when absent;
+ * ERR_INVALID naming it when malformed. */
+err_t http_query_time(http_req *r, const char *name, int64_t *out);
 /* Who acts, for the audit trail: the signed-in user from the client's address. */
 audit_ctx http_actor(const http_req *r);
 

@@ -211,18 +211,6 @@ static err_t h_users_password(http_req *r)
                              &r->ei);
 }
 
-static err_t query_time(http_req *r, const char *name, int64_t *out)
-{
-    const char *s = http_query(r, name);
-    *out = 0;
-    if (!s)
-        return ERR_OK;
-    errinfo tei = {0};
-    if (time_parse_iso(s, strlen(s), out, &tei))
-        return err_set(&r->ei, ERR_INVALID, name, "%s: %s", name, tei.message);
-    return ERR_OK;
-}
-
 static err_t h_audit_list(http_req *r)
 {
     audit_filter f = {
@@ -237,9 +225,9 @@ static err_t h_audit_list(http_req *r)
     int64_t next = 0;
     err_t rc = http_query_limit(r, 100, 500, &f.limit);
     if (!rc)
-        rc = query_time(r, "from", &f.from);
+        rc = http_query_time(r, "from", &f.from);
     if (!rc)
-        rc = query_time(r, "to", &f.to);
+        rc = http_query_time(r, "to", &f.to);
     if (rc)
         return rc;
     if (cursor && str_to_int64(cursor, strlen(cursor), 1, INT64_MAX, &f.before_seq))
@@ -368,6 +356,29 @@ const http_route http_routes[] = {
     {"GET", "/api/v1/specimens/{accession}/label", PERM_PATIENTS_READ, 0, http_specimens_label,
      "format", "specimens", "The specimen's label as ZPL (default) or PDF (audited)", NULL, "Label",
      200},
+    {"GET", "/api/v1/instruments", PERM_INTERFACES_READ, 0, http_instruments_list, NULL,
+     "interfaces", "The instrument register: analyzers, monitors and EHRs", NULL, "InstrumentList",
+     200},
+    {"PUT", "/api/v1/instruments", PERM_INTERFACES_MANAGE, ROUTE_BODY, http_instruments_put, NULL,
+     "interfaces",
+     "Add or update instruments (all checked first, then written at once; their mappings are "
+     "replaced)",
+     "InstrumentImport", "InstrumentsImported", 200},
+    {"GET", "/api/v1/instruments/{name}", PERM_INTERFACES_READ, 0, http_instruments_get, NULL,
+     "interfaces", "One instrument with its test-code mappings", NULL, "Instrument", 200},
+    {"GET", "/api/v1/messages", PERM_INTERFACES_READ, 0, http_messages_search,
+     "instrument status type control_id peer from to limit cursor", "interfaces",
+     "Search the message journal, newest first (audited)", NULL, "MessagePage", 200},
+    {"GET", "/api/v1/messages/{id}", PERM_INTERFACES_READ, 0, http_messages_get, NULL, "interfaces",
+     "One journalled message with its raw text (audited)", NULL, "Message", 200},
+    {"POST", "/api/v1/messages/{id}/replay", PERM_INTERFACES_MANAGE, 0, http_messages_replay, NULL,
+     "interfaces",
+     "Handle a journalled message again (a message stored once is a duplicate, never stored "
+     "twice)",
+     NULL, "Replay", 200},
+    {"GET", "/api/v1/outbox", PERM_INTERFACES_READ, 0, http_outbox_list, "status limit",
+     "interfaces", "Results queued for the EHRs and their delivery status, newest first", NULL,
+     "OutboxList", 200},
 };
 
 const size_t http_routes_len = sizeof(http_routes) / sizeof(http_routes[0]);

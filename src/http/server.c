@@ -647,3 +647,15 @@ void http_stop(http_server *s)
     free(s->tls_key);
     free(s);
 }
+
+err_t http_query_time(http_req *r, const char *name, int64_t *out)
+{
+    const char *s = http_query(r, name);
+    *out = 0;
+    if (!s)
+        return ERR_OK;
+    errinfo tei = {0};
+    if (time_parse_iso(s, strlen(s), out, &tei))
+        return err_set(&r->ei, ERR_INVALID, name, "%s: %s", name, tei.message);
+    return ERR_OK;
+}

@@ -160,8 +160,8 @@ static bool add_result(group *g, size_t where, const char *code, const char *val
  * specimen, the test and the segment or record at fault. The caller has
  * opened a savepoint and rolls it back when this fails.
  */
-static err_t store_groups(db *d, const audit_ctx *ctx, groups *gs, const char *seg_name, outcome *o,
-                          errinfo *ei)
+static err_t store_groups(db *d, const audit_ctx *ctx, groups *gs, const char *seg_name,
+                          const char *const fields[3], outcome *o, errinfo *ei)
 {
     json_t *ids = json_array();
     if (!ids)
@@ -204,12 +204,18 @@ static err_t store_groups(db *d, const audit_ctx *ctx, groups *gs, const char *s
             const char *f = e2.field;
             if (!strncmp(f, "results[", 8))
                 k = strtoul(f + 8, NULL, 10);
-            const char *leaf = strrchr(f, '.');
+            /* the field of the segment or record: code, value, unit */
+            const char *leaf = strrchr(f, '.'), *num = NULL;
+            if (leaf)
+                num = !strcmp(leaf, ".code")    ? fields[0]
+                      : !strcmp(leaf, ".value") ? fields[1]
+                      : !strcmp(leaf, ".unit")  ? fields[2]
+                                                : NULL;
             refuse(o, "error", "AE", rc == ERR_CONFLICT ? 205 : 207, f, "specimen %s: %s",
                    g->accession, e2.message);
             if (k < json_array_size(g->items))
                 snprintf(o->location, sizeof(o->location), "%s^%zu%s%s", seg_name, g->where[k],
-                         leaf ? "^" : "", leaf ? leaf + 1 : "");
+                         num ? "^" : "", num ? num : "");
             json_decref(ids);
             return ERR_INVALID;
         }
@@ -667,7 +673,7 @@ static err_t hl7_results(db *d, const audit_ctx *ctx, const instrument *in, cons
         rc = ERR_INVALID;
     }
     if (!rc)
-        rc = store_groups(d, ctx, gs, "OBX", o, ei);
+        rc = store_groups(d, ctx, gs, "OBX", (const char *const[]){"3", "5", "6"}, o, ei);
     if (!rc && skipped)
         json_object_set_new(o->summary, "skipped", json_integer((json_int_t)skipped));
     groups_free(gs);
@@ -1096,7 +1102,7 @@ static err_t astm_results(db *d, const audit_ctx *ctx, const instrument *in,
         rc = ERR_INVALID;
     }
     if (!rc)
-        rc = store_groups(d, ctx, gs, "R", o, ei);
+        rc = store_groups(d, ctx, gs, "R", (const char *const[]){"3", "4", "5"}, o, ei);
     if (!rc && skipped)
         json_object_set_new(o->summary, "skipped", json_integer((json_int_t)skipped));
     if (!rc && comments)

@@ -47,15 +47,13 @@ struct outbox_worker {
 
 /* ---- the message ---- */
 
-static void ts_field(hl7_writer *w, int64_t t)
+/* Field n as an HL7 time (empty for 0). */
+static void ts_at(hl7_writer *w, size_t n, int64_t t)
 {
-    char ts[HL7_TS_LEN];
-    if (!t) {
-        hl7_writer_field(w, NULL);
-        return;
-    }
-    hl7_ts_format(t, ts);
-    hl7_writer_field(w, ts);
+    char ts[HL7_TS_LEN] = "";
+    if (t)
+        hl7_ts_format(t, ts);
+    hl7_writer_field_at(w, n, ts);
 }
 
 err_t outbox_oru(const delivery_item *it, buf *out, char control[ID_LEN + 1])
@@ -69,9 +67,8 @@ err_t outbox_oru(const delivery_item *it, buf *out, char control[ID_LEN + 1])
     hl7_writer_field(&w, "LAB");
     hl7_writer_field(&w, it->destination);
     hl7_writer_field(&w, NULL);
-    ts_field(&w, time_now_us());
-    hl7_writer_field(&w, NULL);
-    hl7_writer_field(&w, "ORU");
+    ts_at(&w, 7, time_now_us());
+    hl7_writer_field_at(&w, 9, "ORU");
     hl7_writer_component(&w, "R01");
     hl7_writer_component(&w, "ORU_R01");
     hl7_writer_field(&w, control);
@@ -84,7 +81,6 @@ err_t outbox_oru(const delivery_item *it, buf *out, char control[ID_LEN + 1])
     hl7_writer_field(&w, "1");
     hl7_writer_field(&w, NULL);
     hl7_writer_field(&w, it->mrn);
-    hl7_writer_field_at(&w, 3, NULL);
     hl7_writer_component(&w, NULL);
     hl7_writer_component(&w, NULL);
     hl7_writer_component(&w, NULL);
@@ -114,11 +110,9 @@ err_t outbox_oru(const delivery_item *it, buf *out, char control[ID_LEN + 1])
     hl7_writer_component(&w, it->name);
     hl7_writer_component(&w, "L");
     hl7_writer_field(&w, !strcmp(it->priority, "stat") ? "S" : "R");
-    hl7_writer_field_at(&w, 7, NULL);
-    ts_field(&w, it->collected_at);
+    ts_at(&w, 7, it->collected_at);
     hl7_writer_field_at(&w, 16, it->clinician);
-    hl7_writer_field_at(&w, 22, NULL);
-    ts_field(&w, it->released_at);
+    ts_at(&w, 22, it->released_at);
     hl7_writer_field_at(&w, 25, it->result_status == 'C' ? "C" : "F");
 
     hl7_writer_segment(&w, "OBX");
@@ -146,8 +140,7 @@ err_t outbox_oru(const delivery_item *it, buf *out, char control[ID_LEN + 1])
     }
     hl7_writer_field(&w, it->flag[0] ? it->flag : "N");
     hl7_writer_field_at(&w, 11, it->result_status == 'C' ? "C" : "F");
-    hl7_writer_field_at(&w, 14, NULL);
-    ts_field(&w, it->resulted_at);
+    ts_at(&w, 14, it->resulted_at);
     hl7_writer_field_at(&w, 16, it->released_by[0] ? it->released_by : NULL);
     return hl7_writer_end(&w);
 }
