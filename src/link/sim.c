@@ -617,9 +617,10 @@ static void tcp_try(sim *s, char *why, size_t n)
             if (err == EINPROGRESS) {
                 struct pollfd p = {fd, POLLOUT, 0};
                 socklen_t len = sizeof err;
-                err = ETIMEDOUT;
-                if (poll(&p, 1, 2000) > 0 && getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len))
-                    err = errno;
+                if (poll(&p, 1, 2000) <= 0)
+                    err = ETIMEDOUT;
+                else if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len))
+                    err = errno; /* else err is the outcome of the connect */
             }
         }
         if (err) {
