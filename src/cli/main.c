@@ -7,6 +7,7 @@
  */
 #include <errno.h>
 #include <getopt.h>
+#include <signal.h>
 #include <sodium.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -23,6 +24,7 @@
 #include "config.h"
 #include "lab/catalog.h"
 #include "lab/instrument.h"
+#include "link/sim.h"
 #include "store/migrate.h"
 
 #define EXIT_USAGE 2
@@ -580,6 +582,307 @@ static int cmd_audit(int argc, char **argv)
     return 0;
 }
 
+/* Options of benchside sim, numbered apart from the others. */
+enum {
+    SIM_OPT_PROTOCOL = 2000,
+    SIM_OPT_CONNECT,
+    SIM_OPT_PTY,
+    SIM_OPT_SENDER,
+    SIM_OPT_SPECIMEN,
+    SIM_OPT_SPECIMENS,
+    SIM_OPT_TESTS,
+    SIM_OPT_NO_QUERY,
+    SIM_OPT_RATE,
+    SIM_OPT_COUNT,
+    SIM_OPT_CRITICAL_EVERY,
+    SIM_OPT_BAD_CHECKSUM_EVERY,
+    SIM_OPT_DROP_EVERY,
+    SIM_OPT_HL7_MESSAGE,
+    SIM_OPT_SEED,
+    SIM_OPT_CONNECT_TIMEOUT,
+    SIM_OPT_REPLY_TIMEOUT,
+};
+
+static const char sim_usage[] =
+    "benchside sim [--protocol astm|hl7] [--connect HOST:PORT | --pty] [--sender NAME]\n"
+    "              (--specimen ACC)... [--specimens FILE] [--tests CODE,...] [--no-query]\n"
+    "              [--rate N] [--count N] [--critical-every N] [--bad-checksum-every N]\n"
+    "              [--drop-every N] [--hl7-message oul|oru] [--seed N]\n"
+    "              [--connect-timeout S] [--reply-timeout S]";
+
+static const char sim_help[] =
+    "A virtual analyzer: asks the host for each specimen's pending tests, sends plausible\n"
+    "results for them (demo catalog codes, units and ranges) and waits for each\n"
+    "acknowledgment. The wire contract is in src/link/sim.h; see docs/simulator.md.\n"
+    "\n"
+    "  --protocol astm|hl7      ASTM E1381/E1394 (default) or HL7 v2.5.1 over MLLP\n"
+    "  --connect HOST:PORT      the host's listener (default 127.0.0.1:5000 for ASTM,\n"
+    "                           127.0.0.1:2575 for HL7)\n"
+    "  --pty                    make a pseudo-terminal instead, print {\"pty\":PATH} as the\n"
+    "                           first line and talk over it once the host opens PATH\n"
+    "  --sender NAME            ASTM H.5 / HL7 MSH-3 (default SIM-ASTM, SIM-HL7)\n"
+    "  --specimen ACC           an accession to work on (repeatable)\n"
+    "  --specimens FILE         accessions, one a line (# comments)\n"
+    "  --tests CODE,...         send these tests without asking the host (load runs)\n"
+    "  --no-query               the same, said outright (needs --tests)\n"
+    "  --rate N                 results messages per second (default 1)\n"
+    "  --count N                results messages to send; 0 until stopped\n"
+    "                           (default: one round over the specimens)\n"
+    "  --critical-every N       every Nth result beyond its test's critical limit\n"
+    "  --bad-checksum-every N   ASTM: every Nth frame first with a wrong checksum\n"
+    "  --drop-every N           close the connection in the middle of every Nth message,\n"
+    "                           reconnect and send it again (TCP only)\n"
+    "  --hl7-message oul|oru    HL7 results as OUL^R22 (default) or ORU^R01\n"
+    "  --seed N                 replay the same values\n"
+    "  --connect-timeout S      keep trying to connect this long (default 10; --pty 60)\n"
+    "  --reply-timeout S        wait this long for an HL7 answer or ASTM query answer\n"
+    "                           (default 30)\n"
+    "\n"
+    "At the end (or on SIGINT/SIGTERM) one JSON line with what was sent and acknowledged.\n"
+    "Exit status 0 when everything sent was acknowledged, 1 otherwise, 2 for bad usage.";
+
+static volatile int sim_stop;
+
+static void sim_on_signal(int sig)
+{
+    (void)sig;
+    sim_stop = 1;
+}
+
+static void sim_print_pty(void *cls, const char *path)
+{
+    buf b = BUF_INIT;
+    (void)cls;
+    buf_puts(&b, "{\"pty\":");
+    str_json_quote(&b, path, strlen(path));
+    buf_puts(&b, "}\n");
+    if (b.data)
+        fputs(b.data, stdout);
+    fflush(stdout);
+    buf_free(&b);
+}
+
+/* A count option: 1 to 1,000,000, or 0 to 10^12 for --count. */
+static int sim_number(const char *opt, const char *arg, int64_t min, int64_t max, int64_t *out)
+{
+    if (str_to_int64(arg, strlen(arg), min, max, out))
+        return usage_error(sim_usage, "%s wants a whole number from %lld to %lld, got '%s'", opt,
+                           (long long)min, (long long)max, arg);
+    return -1;
+}
+
+/* Seconds, a decimal number from 0.1 to a day. */
+static int sim_seconds(const char *opt, const char *arg, int64_t *ms)
+{
+    double v;
+    if (str_to_double(arg, strlen(arg), &v) || !(v >= 0.1 && v <= 86400))
+        return usage_error(sim_usage, "%s wants seconds from 0.1 to 86400, got '%s'", opt, arg);
+    *ms = (int64_t)(v * 1000 + 0.5);
+    return -1;
+}
+
+/* benchside sim: see sim_usage and src/link/sim.h. */
+static int cmd_sim(int argc, char **argv)
+{
+    static const struct option opts[] = {
+        {"protocol", required_argument, NULL, SIM_OPT_PROTOCOL},
+        {"connect", required_argument, NULL, SIM_OPT_CONNECT},
+        {"pty", no_argument, NULL, SIM_OPT_PTY},
+        {"sender", required_argument, NULL, SIM_OPT_SENDER},
+        {"specimen", required_argument, NULL, SIM_OPT_SPECIMEN},
+        {"specimens", required_argument, NULL, SIM_OPT_SPECIMENS},
+        {"tests", required_argument, NULL, SIM_OPT_TESTS},
+        {"no-query", no_argument, NULL, SIM_OPT_NO_QUERY},
+        {"rate", required_argument, NULL, SIM_OPT_RATE},
+        {"count", required_argument, NULL, SIM_OPT_COUNT},
+        {"critical-every", required_argument, NULL, SIM_OPT_CRITICAL_EVERY},
+        {"bad-checksum-every", required_argument, NULL, SIM_OPT_BAD_CHECKSUM_EVERY},
+        {"drop-every", required_argument, NULL, SIM_OPT_DROP_EVERY},
+        {"hl7-message", required_argument, NULL, SIM_OPT_HL7_MESSAGE},
+        {"seed", required_argument, NULL, SIM_OPT_SEED},
+        {"connect-timeout", required_argument, NULL, SIM_OPT_CONNECT_TIMEOUT},
+        {"reply-timeout", required_argument, NULL, SIM_OPT_REPLY_TIMEOUT},
+        {"help", no_argument, NULL, OPT_HELP},
+        {NULL, 0, NULL, 0},
+    };
+    sim_opts o;
+    sim_stats st;
+    errinfo ei;
+    char host[256];
+    char *tests_copy = NULL;
+    const char *hl7_message = NULL;
+    const char **specimens = calloc((size_t)argc + 1, sizeof *specimens);
+    const char *tests[SIM_TESTS_MAX];
+    int64_t v;
+    int c, status = -1;
+    memset(&o, 0, sizeof o);
+    err_clear(&ei);
+    if (!specimens) {
+        fprintf(stderr, "benchside: out of memory\n");
+        return EXIT_FAILURE;
+    }
+    o.specimens = specimens;
+    o.tests = tests;
+    while (status < 0 && (c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+        switch (c) {
+        case SIM_OPT_PROTOCOL:
+            if (!strcmp(optarg, "astm"))
+                o.protocol = SIM_ASTM;
+            else if (!strcmp(optarg, "hl7"))
+                o.protocol = SIM_HL7;
+            else
+                status = usage_error(sim_usage, "--protocol is astm or hl7, got '%s'", optarg);
+            break;
+        case SIM_OPT_CONNECT: {
+            /* HOST:PORT, [IPv6]:PORT */
+            const char *colon = strrchr(optarg, ':');
+            const char *h = optarg;
+            size_t hn = colon ? (size_t)(colon - optarg) : 0;
+            if (hn >= 2 && h[0] == '[' && h[hn - 1] == ']') {
+                h++;
+                hn -= 2;
+            }
+            if (!colon || hn == 0 || hn >= sizeof host ||
+                str_to_int64(colon + 1, strlen(colon + 1), 1, 65535, &v)) {
+                status = usage_error(sim_usage,
+                                     "--connect wants HOST:PORT (port 1 to 65535), "
+                                     "got '%s'",
+                                     optarg);
+                break;
+            }
+            memcpy(host, h, hn);
+            host[hn] = '\0';
+            o.host = host;
+            o.port = (unsigned)v;
+            break;
+        }
+        case SIM_OPT_PTY:
+            o.pty = true;
+            break;
+        case SIM_OPT_SENDER:
+            o.sender = optarg;
+            break;
+        case SIM_OPT_SPECIMEN:
+            specimens[o.nspecimens++] = optarg;
+            break;
+        case SIM_OPT_SPECIMENS:
+            o.specimens_file = optarg;
+            break;
+        case SIM_OPT_TESTS: {
+            free(tests_copy);
+            tests_copy = strdup(optarg);
+            o.ntests = 0;
+            if (!tests_copy) {
+                status = EXIT_FAILURE;
+                break;
+            }
+            for (char *save = NULL, *t = strtok_r(tests_copy, ",", &save); t;
+                 t = strtok_r(NULL, ",", &save)) {
+                if (o.ntests == SIM_TESTS_MAX) {
+                    status = usage_error(sim_usage, "--tests: at most %d tests", SIM_TESTS_MAX);
+                    break;
+                }
+                tests[o.ntests++] = t;
+            }
+            if (status < 0 && o.ntests == 0)
+                status = usage_error(sim_usage, "--tests wants CODE,CODE... (catalog codes)");
+            break;
+        }
+        case SIM_OPT_NO_QUERY:
+            o.no_query = true;
+            break;
+        case SIM_OPT_RATE: {
+            double r;
+            if (str_to_double(optarg, strlen(optarg), &r) || !(r > 0 && r <= 10000))
+                status = usage_error(sim_usage,
+                                     "--rate wants messages per second, more than 0 and at "
+                                     "most 10000, got '%s'",
+                                     optarg);
+            o.rate = r;
+            break;
+        }
+        case SIM_OPT_COUNT:
+            status = sim_number("--count", optarg, 0, 1000000000000LL, &v);
+            o.count = (uint64_t)v;
+            o.until_stopped = v == 0;
+            break;
+        case SIM_OPT_CRITICAL_EVERY:
+            status = sim_number("--critical-every", optarg, 1, 1000000, &v);
+            o.critical_every = (unsigned)v;
+            break;
+        case SIM_OPT_BAD_CHECKSUM_EVERY:
+            status = sim_number("--bad-checksum-every", optarg, 1, 1000000, &v);
+            o.bad_checksum_every = (unsigned)v;
+            break;
+        case SIM_OPT_DROP_EVERY:
+            status = sim_number("--drop-every", optarg, 1, 1000000, &v);
+            o.drop_every = (unsigned)v;
+            break;
+        case SIM_OPT_HL7_MESSAGE:
+            hl7_message = optarg;
+            if (!strcmp(optarg, "oul"))
+                o.hl7_message = SIM_OUL_R22;
+            else if (!strcmp(optarg, "oru"))
+                o.hl7_message = SIM_ORU_R01;
+            else
+                status = usage_error(sim_usage, "--hl7-message is oul or oru, got '%s'", optarg);
+            break;
+        case SIM_OPT_SEED:
+            status = sim_number("--seed", optarg, 0, INT64_MAX, &v);
+            o.seed = (uint64_t)v;
+            o.seeded = true;
+            break;
+        case SIM_OPT_CONNECT_TIMEOUT:
+            status = sim_seconds("--connect-timeout", optarg, &o.connect_timeout_ms);
+            break;
+        case SIM_OPT_REPLY_TIMEOUT:
+            status = sim_seconds("--reply-timeout", optarg, &o.reply_timeout_ms);
+            break;
+        case OPT_HELP:
+            printf("usage: %s\n\n%s\n", sim_usage, sim_help);
+            status = 0;
+            break;
+        default:
+            status = usage_error(sim_usage, "unknown or incomplete option");
+            break;
+        }
+    }
+    if (status < 0 && optind < argc)
+        status = usage_error(sim_usage, "unexpected argument '%s'", argv[optind]);
+    if (status < 0 && hl7_message && o.protocol != SIM_HL7)
+        status = usage_error(sim_usage, "--hl7-message is for --protocol hl7");
+    if (status < 0 && sim_check(&o, &ei))
+        status = usage_error(sim_usage, "%s", ei.message);
+    if (status >= 0)
+        goto done;
+
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = sim_on_signal; /* no SA_RESTART: poll() returns at once */
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    signal(SIGPIPE, SIG_IGN);
+    o.on_pty = sim_print_pty;
+    err_t rc = sim_run(&o, &st, &sim_stop, &ei);
+    if (rc == ERR_USAGE) {
+        status = usage_error(sim_usage, "%s", ei.message);
+        goto done;
+    }
+    buf line = BUF_INIT;
+    if (!sim_stats_json(&st, &line))
+        printf("%s\n", line.data);
+    fflush(stdout);
+    buf_free(&line);
+    if (rc)
+        fprintf(stderr, "benchside: %s\n", ei.message[0] ? ei.message : err_message(rc));
+    status = !rc && sim_stats_ok(&st) ? 0 : EXIT_FAILURE;
+done:
+    free(tests_copy);
+    free(specimens);
+    return status;
+}
+
 static int cmd_help(int argc, char **argv);
 
 static const struct cmd commands[] = {
@@ -592,6 +895,7 @@ static const struct cmd commands[] = {
     {"export", cmd_export, export_usage, "export the test catalog as JSON"},
     {"hl7", cmd_hl7, hl7_usage, "show an HL7 v2 message as JSON, or where it is malformed"},
     {"astm", cmd_astm, astm_usage, "show an ASTM capture (E1381 frames, E1394 records) as JSON"},
+    {"sim", cmd_sim, sim_usage, "a virtual analyzer (ASTM or HL7) for demos, training and load"},
     {"version", cmd_version, "benchside version", "print the version"},
     {"help", cmd_help, "benchside help", "list the commands"},
 };
