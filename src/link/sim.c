@@ -1197,6 +1197,8 @@ static void run_actions(sim *s, const e1381_actions *acts)
         case E1381_FAULT:
             log_info("sim: E1381: %s", a->detail);
             break;
+        case E1381_HOLD:
+            break; /* the simulator's receiver does not hold replies */
         }
     }
 }
