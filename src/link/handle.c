@@ -513,6 +513,20 @@ static err_t hl7_orders(db *d, const audit_ctx *ctx, const instrument *in, const
             rc = catalog_resolve(d, in->name, code, canon, &e2);
             if (rc == ERR_NOT_FOUND && alt[0])
                 rc = catalog_resolve(d, in->name, alt, canon, &e2);
+            if (rc == ERR_NOT_FOUND && strlen(code) <= CATALOG_CODE_MAX) {
+                /* a panel is ordered by the catalog's own code */
+                char members[ORDER_TESTS_MAX][CATALOG_CODE_MAX + 1];
+                int nm = 0;
+                errinfo e3 = {0};
+                err_t prc = catalog_expand(d, code, members, ORDER_TESTS_MAX, &nm, &e3);
+                if (!prc) {
+                    snprintf(canon, sizeof(canon), "%.16s", code);
+                    rc = ERR_OK;
+                } else if (prc != ERR_INVALID) {
+                    rc = prc;
+                    e2 = e3;
+                }
+            }
             if (rc == ERR_NOT_FOUND) {
                 refuse(o, "error", "AE", 103, "OBR-4",
                        "OBR-4 '%s' (segment %zu) matches no test of the catalog", code, i + 1);
@@ -641,6 +655,8 @@ static err_t hl7_results(db *d, const audit_ctx *ctx, const instrument *in, cons
             for (char *c = flags; *c; c++)
                 if (*c == dl->repetition)
                     *c = ',';
+            if (!strcmp(flags, "N"))
+                flags[0] = '\0'; /* normal: no flag */
             hl7_text(hl7_get(&s, 11, 0, 1, 0), dl, a, status, sizeof(status));
             if (status[0] && strcmp(status, "F") && strcmp(status, "C")) {
                 skipped++; /* preliminary, cancelled...: only final results are stored */
