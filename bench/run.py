@@ -20,6 +20,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import textwrap
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -182,7 +183,12 @@ def hl7_lines(a, ours, others, notes, was_pinned):
     if notes:
         lines += ["", "Not measured in this run:", ""] + ["- " + n for n in notes]
     lines.append("")
-    return lines
+    # Prose wrapped as the rest of the page is; table rows and list items kept whole.
+    out = []
+    for line in lines:
+        out += [line] if line.startswith(("|", "-", "#")) or not line else textwrap.wrap(
+            line, 80, break_long_words=False, break_on_hyphens=False)
+    return out
 
 
 def main():
