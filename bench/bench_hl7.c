@@ -255,7 +255,7 @@ static const struct {
 static const char *const comments[] = {
     "Specimen slightly hemolyzed; potassium may be falsely elevated.",
     "Result verified by repeat analysis.",
-    "Critical value called to Dr. Patel & RN Okafor at 08:15, read back confirmed.",
+    "Critical value called to the ordering physician & ward nurse at 08:15, read back confirmed.",
     "Lipemic sample | result obtained after ultracentrifugation.",
     "Ratio 3^1 (see reference note).",
     "Reference intervals updated 2025-10-01, see C:\\LIS\\ref\\chem.pdf",
