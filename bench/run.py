@@ -180,6 +180,13 @@ def hl7_lines(a, ours, others, notes, was_pinned):
             target, full["best_mb_per_s"], full["median_mb_per_s"],
             "met" if met else "not met"),
     ]
+    if full["median_mb_per_s"] < 0.9 * full["best_mb_per_s"]:
+        lines += [
+            "",
+            "The median is more than 10% under the best pass: other work shared the machine "
+            "during some passes, so the median understates the parser; run again on a quiet "
+            "machine for steadier figures.",
+        ]
     if notes:
         lines += ["", "Not measured in this run:", ""] + ["- " + n for n in notes]
     lines.append("")
