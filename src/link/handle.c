@@ -225,6 +225,10 @@ static err_t store_groups(db *d, const audit_ctx *ctx, groups *gs, const char *s
             json_array_append(ids, json_object_get(r, "id"));
         json_decref(res);
     }
+    json_t *specs = json_array();
+    for (size_t i = 0; i < gs->n; i++)
+        json_array_append_new(specs, json_string(gs->g[i].accession));
+    json_object_set_new(o->summary, "specimens", specs);
     json_object_set_new(o->summary, "results", ids);
     return ERR_OK;
 }
