@@ -289,15 +289,15 @@ static err_t check_item(db *d, const json_t *it, const char *path, instrument *o
 
 static err_t write_one(db *d, const instrument *in, const json_t *maps, int64_t now, errinfo *ei)
 {
-    err_t rc = db_run(d, ei, NULL, sql_upsert, "ttttttttttitiitiii", in->name, in->kind, in->protocol,
-                      in->transport, in->match_application[0] ? in->match_application : NULL,
-                      in->match_facility[0] ? in->match_facility : NULL,
-                      in->match_sender[0] ? in->match_sender : NULL,
-                      in->match_peer[0] ? in->match_peer : NULL, in->allowed_peers,
-                      in->serial_device[0] ? in->serial_device : NULL, (int64_t)in->serial_baud,
-                      in->serial_device[0] ? in->serial_parity : NULL,
-                      (int64_t)in->serial_data_bits, (int64_t)in->serial_stop_bits,
-                      in->send_to[0] ? in->send_to : NULL, (int64_t)in->enabled, now, now);
+    err_t rc = db_run(
+        d, ei, NULL, sql_upsert, "ttttttttttitiitiii", in->name, in->kind, in->protocol,
+        in->transport, in->match_application[0] ? in->match_application : NULL,
+        in->match_facility[0] ? in->match_facility : NULL,
+        in->match_sender[0] ? in->match_sender : NULL, in->match_peer[0] ? in->match_peer : NULL,
+        in->allowed_peers, in->serial_device[0] ? in->serial_device : NULL,
+        (int64_t)in->serial_baud, in->serial_device[0] ? in->serial_parity : NULL,
+        (int64_t)in->serial_data_bits, (int64_t)in->serial_stop_bits,
+        in->send_to[0] ? in->send_to : NULL, (int64_t)in->enabled, now, now);
     if (!rc)
         rc = db_run(d, ei, NULL, sql_map_delete, "t", in->name);
     const char *code;
