@@ -9,9 +9,11 @@ analyzer. Every message benchside sends is also read by Debian's python3-hl7.
 
 import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
+import tempfile
 import threading
 import time
 
@@ -478,6 +480,76 @@ class TestAstmAnalyzer(LinksTestCase):
         self.assertTrue(msgs)
         self.assertEqual({m["transport"] for m in msgs}, {"serial"})
         self.assertEqual({m["peer"] for m in msgs}, {path})
+
+
+TOOLS = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "tools")
+
+
+def simple_hl7(*args):
+    """tests/tools/hl7-interop.mjs (simple-hl7 from npm); its JSON output."""
+    if not shutil.which("node") or not os.path.isdir(os.path.join(TOOLS, "node_modules")):
+        raise AssertionError("the npm test tools are missing: run `npm ci` in tests/tools "
+                             "(tests/run.py does it)")
+    p = subprocess.run(["node", os.path.join(TOOLS, "hl7-interop.mjs")] + list(args),
+                       capture_output=True, text=True, timeout=120)
+    if p.returncode != 0:
+        raise AssertionError("simple-hl7: " + p.stderr[-2000:])
+    return json.loads(p.stdout)
+
+
+class TestInterop(LinksTestCase):
+    """Implementations nobody here wrote: simple-hl7 (npm) sends over MLLP and
+    reads every message benchside sends; python3-hl7 (Debian) reads them too."""
+
+    def write_json(self, data):
+        fd, path = tempfile.mkstemp(suffix=".json")
+        with os.fdopen(fd, "w") as fh:
+            json.dump(data, fh)
+        self.addCleanup(os.unlink, path)
+        return path
+
+    def test_npm_client_sends_and_gets_acks(self):
+        mrn, placer = unique("M"), unique("P")
+        good = orm(mrn, placer, ["GLU^Glucose^L"])
+        adt = "\r".join([msh("EPIC", "HOSP", "ADT^A08^ADT_A01", ctl("A")),
+                         "PID|1||%s^^^HOSP^MR||Doe^Janet||19800412|F" % mrn])
+        stranger = good.replace("EPIC|HOSP", "NOBODY|NOWHERE")
+        sent = [good, adt, stranger, good]
+        acks = simple_hl7("send", "127.0.0.1", str(self.mllp_port), self.write_json(sent))
+        controls = [hl7_get(hl7_segments(m)[0], 10) for m in sent]
+        self.assertEqual([(a["code"], a["control"]) for a in acks],
+                         [("AA", controls[0]), ("AA", controls[1]), ("AR", controls[2]),
+                          ("AA", controls[3])])
+        self.assertIn("unknown sender", acks[2]["error"])
+        # the stranger used the same control id: its own sender, refused
+        self.assertEqual([(x["status"], x["instrument"])
+                          for x in self.journal(control_id=controls[0])],
+                         [("duplicate", "EHR-1"), ("rejected", None), ("accepted", "EHR-1")])
+        self.assertEqual([p["given"] for p in self.call(
+            "GET", "/api/v1/patients?mrn=" + mrn).json["items"]], ["Janet"])
+
+    def test_everything_sent_is_read_by_other_parsers(self):
+        mrn, placer, (acc,) = self.place(["NA^Sodium^L", "CL^Chloride^L"])
+        self.receive(acc)
+        c = self.mllp()
+        sent = [
+            c.send("\r".join([msh("SIM-HL7", "LAB", "QBP^Q11^QBP_Q11", ctl("Q")),
+                              "QPD|WOS^Work Order Step^IHE_LABTF|T9|%s" % acc, "RCP|I||R"])),
+            c.send(oul(acc, [("NA", "141", "mmol/L"), ("CL", "101", "mmol/L")])),
+            c.send(oul(acc, [("NA", "x", "mmol/L")])),
+            c.send(orm("", unique("P"), ["GLU^Glucose^L"])),
+        ]
+        sent += self.wait_for("two ORU^R01", lambda: len(self.ehr_oru(acc)) >= 2 and
+                              self.ehr_oru(acc))
+        ours = [[seg[0] for seg in hl7_segments(m)] for m in sent]
+        npm = simple_hl7("parse", self.write_json(sent))
+        self.assertEqual([[s[0] for s in m["segments"]] for m in npm], ours)
+        self.assertEqual([m["control"] for m in npm],
+                         [hl7_get(hl7_segments(m)[0], 10) for m in sent])
+        self.assertEqual([m["type"] for m in npm],
+                         ["RSP^K11", "ACK^R22", "ACK^R22", "ACK^O01", "ORU^R01", "ORU^R01"])
+        deb = python_hl7(sent)
+        self.assertEqual([m["segments"] for m in deb], ours)
 
 
 class TestCrash(LabTestCase):
