@@ -85,6 +85,7 @@ err_t app_serve(const app_serve_opts *o, errinfo *ei)
     db_pool *pool = NULL;
     http_server *srv = NULL;
     link_server *links = NULL;
+    demo_analyzers *analyzers = NULL;
     sigset_t set;
     err_t rc;
 
@@ -153,6 +154,12 @@ err_t app_serve(const app_serve_opts *o, errinfo *ei)
     if (rc)
         goto done;
     printf("benchside links: mllp %d, astm %d\n", link_mllp_port(links), link_astm_port(links));
+    if (o->demo) {
+        rc = app_demo_analyzers_start(o->db_url, link_mllp_port(links), link_astm_port(links),
+                                      &analyzers, ei);
+        if (rc)
+            goto done;
+    }
     log_info("benchside listening on %s://%s:%d (database %s)", o->tls_cert ? "https" : "http",
              addr, http_port(srv), db_pool_url(pool));
     if (o->demo)
@@ -164,6 +171,7 @@ err_t app_serve(const app_serve_opts *o, errinfo *ei)
     sigwait(&set, &sig);
     log_info("stopping on signal %d", sig);
 done:
+    app_demo_analyzers_stop(analyzers);
     link_stop(links);
     http_stop(srv);
     db_pool_close(pool);

@@ -53,6 +53,15 @@ audit_ctx app_cli_actor(void);
 
 /* Seed demo users (and data) into an empty database; *seeded says whether it did. */
 err_t app_demo_seed(db *d, bool *seeded, errinfo *ei);
+/* The demo's simulated analyzers (benchside sim in threads): CHEM-1 over
+ * ASTM and HEME-1 over HL7 result the received specimens still waiting,
+ * one message every 5 s, so orders are seen going down and results coming
+ * up. A port of 0 leaves that analyzer out. */
+typedef struct demo_analyzers demo_analyzers;
+err_t app_demo_analyzers_start(const char *url, int mllp_port, int astm_port, demo_analyzers **out,
+                               errinfo *ei);
+void app_demo_analyzers_stop(demo_analyzers *a);
+
 /* Print the demo sign-ins on stdout. */
 void app_demo_print(const char *url);
 

@@ -3,15 +3,21 @@
  * can sign in as each and see what that role may do. Demo passwords exist only
  * here; `serve` never creates an account by itself.
  */
+#include <pthread.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
 #include "app/app.h"
 #include "auth/user.h"
 #include "lab/catalog.h"
+#include "lab/instrument.h"
 #include "lab/custody.h"
 #include "lab/order.h"
 #include "lab/patient.h"
 #include "lab/result.h"
+#include "base/log.h"
+#include "link/sim.h"
 
 static const struct {
     const char *username, *display_name, *role, *password;
@@ -65,6 +71,23 @@ static err_t demo_order(db *d, const audit_ctx *ctx, const char *key, const json
     return order_create(d, ctx, body, out, ei);
 }
 
+/* The two simulated analyzers `benchside demo` runs against itself. */
+static const char demo_instruments_json[] =
+    "{\"instruments\":["
+    "{\"name\":\"CHEM-1\",\"kind\":\"analyzer\",\"protocol\":\"astm\","
+    "\"match\":{\"sender\":\"SIM-ASTM\"},\"allowed_peers\":[\"127.0.0.1\"]},"
+    "{\"name\":\"HEME-1\",\"kind\":\"analyzer\",\"protocol\":\"hl7\","
+    "\"match\":{\"application\":\"SIM-HL7\"},\"allowed_peers\":[\"127.0.0.1\"]}]}";
+
+static err_t demo_instruments(db *d, const audit_ctx *ctx, const char *key, const json_t *body,
+                              json_t **out, errinfo *ei)
+{
+    int n = 0;
+    (void)key;
+    *out = NULL;
+    return instrument_import(d, ctx, body, &n, ei);
+}
+
 /* A working day in miniature: patients, orders, specimens received, results
  * released, one waiting for review, one critical value to call. */
 static err_t demo_workload(db *d, const audit_ctx *ctx, errinfo *ei)
@@ -92,6 +115,8 @@ static err_t demo_workload(db *d, const audit_ctx *ctx, errinfo *ei)
          "{\"results\":[{\"code\":\"CHOL\",\"value\":236},{\"code\":\"TRIG\",\"value\":140},"
          "{\"code\":\"HDL\",\"value\":44},{\"code\":\"LDL\",\"value\":96}]}"},
         {2, "[\"TSH\",\"CBC\"]", "asap", "[\"R53.83\"]", false, NULL},
+        /* received and waiting for the analyzers the demo runs */
+        {2, "[\"BMP\",\"HEPATIC\",\"CBC\"]", "routine", "[\"Z00.00\"]", true, NULL},
     };
     json_t *ids[3] = {NULL, NULL, NULL};
     err_t rc = ERR_OK;
@@ -155,6 +180,8 @@ err_t app_demo_seed(db *d, bool *seeded, errinfo *ei)
     rc = catalog_import(d, &ctx, doc, &tests, &panels, ei);
     json_decref(doc);
     if (!rc)
+        rc = demo_json(d, &ctx, demo_instruments, NULL, demo_instruments_json, NULL, ei);
+    if (!rc)
         rc = demo_workload(d, &ctx, ei);
     if (rc)
         return rc;
@@ -169,4 +196,110 @@ void app_demo_print(const char *url)
         printf("  %-11s role %-11s password %s\n", demo_users[i].username, demo_users[i].role,
                demo_users[i].password);
     printf("\n");
+}
+
+/* ---- the simulated analyzers ---- */
+
+struct demo_analyzers {
+    struct demo_sim {
+        pthread_t thread;
+        bool started;
+        sim_opts opts;
+        char **accessions;
+        size_t n;
+        volatile int *stop;
+    } sims[2];
+    volatile int stop;
+};
+
+static void *sim_thread(void *arg)
+{
+    struct demo_sim *ds = arg;
+    sim_stats st;
+    errinfo ei = {0};
+    if (sim_run(&ds->opts, &st, ds->stop, &ei))
+        log_warn("demo analyzer: %s", ei.message);
+    return NULL;
+}
+
+/* Received specimens with tests still to do: whole blood to the HL7
+ * analyzer (hematology), the rest to the ASTM one (chemistry). */
+static err_t pending_specimens(const char *url, struct demo_analyzers *a, errinfo *ei)
+{
+    db *d = NULL;
+    db_stmt *st = NULL;
+    bool row = false;
+    err_t rc = db_open(url, &d, ei);
+    if (!rc)
+        rc = db_query(d, &st, ei,
+                      "SELECT s.accession, s.specimen_type FROM specimens s"
+                      " WHERE s.status IN ('received', 'in-process') AND EXISTS (SELECT 1 FROM"
+                      " order_tests t WHERE t.specimen_id = s.id AND t.status IN ('ordered',"
+                      " 'in-progress')) ORDER BY s.accession LIMIT 200",
+                      "");
+    while (!rc && !(rc = db_step(st, &row, ei)) && row) {
+        struct demo_sim *ds = &a->sims[strcmp(db_col_text(st, 1), "whole blood") ? 0 : 1];
+        char **v = realloc(ds->accessions, (ds->n + 1) * sizeof(*v));
+        if (!v || !(v[ds->n] = strdup(db_col_text(st, 0)))) {
+            if (v)
+                ds->accessions = v;
+            rc = ERR_NOMEM;
+            break;
+        }
+        ds->accessions = v;
+        ds->n++;
+    }
+    db_finalize(st);
+    db_close(d);
+    return rc;
+}
+
+err_t app_demo_analyzers_start(const char *url, int mllp_port, int astm_port, demo_analyzers **out,
+                               errinfo *ei)
+{
+    struct demo_analyzers *a = calloc(1, sizeof(*a));
+    *out = NULL;
+    if (!a)
+        return ERR_NOMEM;
+    err_t rc = pending_specimens(url, a, ei);
+    for (int i = 0; !rc && i < 2; i++) {
+        struct demo_sim *ds = &a->sims[i];
+        int port = i == 0 ? astm_port : mllp_port;
+        if (ds->n == 0 || port == 0)
+            continue;
+        ds->opts = (sim_opts){
+            .protocol = i == 0 ? SIM_ASTM : SIM_HL7,
+            .host = "127.0.0.1",
+            .port = (unsigned)port,
+            .specimens = (const char *const *)ds->accessions,
+            .nspecimens = ds->n,
+            .rate = 0.2, /* one results message every 5 s: watchable */
+        };
+        ds->stop = &a->stop;
+        ds->started = pthread_create(&ds->thread, NULL, sim_thread, ds) == 0;
+        if (ds->started)
+            printf("demo analyzer %s (%s) will result %zu specimen(s) on port %d\n",
+                   i == 0 ? "CHEM-1" : "HEME-1", i == 0 ? "ASTM" : "HL7", ds->n, port);
+    }
+    if (rc) {
+        app_demo_analyzers_stop(a);
+        return rc;
+    }
+    *out = a;
+    return ERR_OK;
+}
+
+void app_demo_analyzers_stop(demo_analyzers *a)
+{
+    if (!a)
+        return;
+    a->stop = 1;
+    for (int i = 0; i < 2; i++) {
+        if (a->sims[i].started)
+            pthread_join(a->sims[i].thread, NULL);
+        for (size_t k = 0; k < a->sims[i].n; k++)
+            free(a->sims[i].accessions[k]);
+        free(a->sims[i].accessions);
+    }
+    free(a);
 }
