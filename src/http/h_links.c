@@ -9,7 +9,7 @@
 #include "lab/delivery.h"
 #include "lab/instrument.h"
 #include "link/handle.h"
-#include "link/journal.h"
+#include "lab/journal.h"
 
 err_t http_instruments_list(http_req *r)
 {

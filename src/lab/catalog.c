@@ -1868,3 +1868,21 @@ err_t catalog_resolve(db *d, const char *instrument, const char *code,
     }
     return ERR_OK;
 }
+
+err_t catalog_instrument_code(db *d, const char *instrument, const char *code,
+                              char out[CATALOG_INSTR_CODE_MAX + 1], errinfo *ei)
+{
+    db_stmt *st = NULL;
+    bool row = false;
+    snprintf(out, CATALOG_INSTR_CODE_MAX + 1, "%s", code);
+    err_t rc = db_query(d, &st, ei,
+                        "SELECT instrument_code FROM test_mappings WHERE instrument = ?"
+                        " AND test_code = ? ORDER BY instrument_code LIMIT 1",
+                        "tt", instrument, code);
+    if (!rc)
+        rc = db_step(st, &row, ei);
+    if (!rc && row)
+        snprintf(out, CATALOG_INSTR_CODE_MAX + 1, "%s", db_col_text(st, 0));
+    db_finalize(st);
+    return rc;
+}

@@ -215,6 +215,11 @@ err_t catalog_expand(db *d, const char *code, char (*codes)[CATALOG_CODE_MAX + 1
  * tests are found too (results may arrive for orders placed before). The test
  * code goes to out. ERR_NOT_FOUND when nothing matches.
  */
+/* What instrument calls catalog test code (its mapping), into out; the
+ * catalog code itself when it has no mapping for it. */
+err_t catalog_instrument_code(db *d, const char *instrument, const char *code,
+                              char out[CATALOG_INSTR_CODE_MAX + 1], errinfo *ei);
+
 err_t catalog_resolve(db *d, const char *instrument, const char *code,
                       char out[CATALOG_CODE_MAX + 1], errinfo *ei);
 

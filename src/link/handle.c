@@ -18,17 +18,13 @@
 #include "lab/patient.h"
 #include "lab/result.h"
 #include "lab/specimen.h"
-#include "link/journal.h"
+#include "lab/journal.h"
 #include "proto/astm.h"
 #include "proto/hl7.h"
 
 #define OUR_APPLICATION "benchside"
 #define OUR_FACILITY    "LAB"
 #define MAX_GROUPS      64
-
-static const char sql_instrument_code[] = "SELECT instrument_code FROM test_mappings"
-                                          " WHERE instrument = ? AND test_code = ?"
-                                          " ORDER BY instrument_code LIMIT 1";
 
 /* What one message turned out to be, for the journal and the reply. */
 typedef struct outcome {
@@ -788,15 +784,7 @@ static err_t hl7_query(db *d, const instrument *in, const hl7_msg *m, arena *a, 
             if (strcmp(st, "ordered") && strcmp(st, "in-progress"))
                 continue;
             char code[CATALOG_INSTR_CODE_MAX + 1], seq[12];
-            snprintf(code, sizeof(code), "%s", jsonv_str(t, "code"));
-            db_stmt *q = NULL;
-            bool row = false;
-            rc = db_query(d, &q, ei, sql_instrument_code, "tt", in->name, jsonv_str(t, "code"));
-            if (!rc)
-                rc = db_step(q, &row, ei);
-            if (!rc && row)
-                snprintf(code, sizeof(code), "%s", db_col_text(q, 0));
-            db_finalize(q);
+            rc = catalog_instrument_code(d, in->name, jsonv_str(t, "code"), code, ei);
             if (rc)
                 break;
             snprintf(seq, sizeof(seq), "%zu", ++n);
@@ -1009,15 +997,7 @@ static err_t astm_query(db *d, const instrument *in, const astm_message *msg, ar
             const char *st = jsonv_str(t, "status");
             if ((strcmp(st, "ordered") && strcmp(st, "in-progress")) || n == ORDER_TESTS_MAX)
                 continue;
-            snprintf(buf_codes[n], sizeof(buf_codes[n]), "%s", jsonv_str(t, "code"));
-            db_stmt *qs = NULL;
-            bool row = false;
-            rc = db_query(d, &qs, ei, sql_instrument_code, "tt", in->name, jsonv_str(t, "code"));
-            if (!rc)
-                rc = db_step(qs, &row, ei);
-            if (!rc && row)
-                snprintf(buf_codes[n], sizeof(buf_codes[n]), "%s", db_col_text(qs, 0));
-            db_finalize(qs);
+            rc = catalog_instrument_code(d, in->name, jsonv_str(t, "code"), buf_codes[n], ei);
             if (rc)
                 break;
             codes[n] = sv(buf_codes[n]);

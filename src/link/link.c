@@ -20,7 +20,7 @@
 #include "base/time.h"
 #include "lab/instrument.h"
 #include "link/handle.h"
-#include "link/journal.h"
+#include "lab/journal.h"
 #include "link/outbox.h"
 #include "proto/e1381.h"
 #include "proto/hl7.h"

@@ -1,7 +1,7 @@
 /*
  * journal.c - the message journal (see journal.h).
  */
-#include "link/journal.h"
+#include "lab/journal.h"
 
 #include <sodium.h>
 #include <stdio.h>

@@ -7,8 +7,8 @@
  * UTF-8 text (Latin-1 from an older analyzer, NULs, garbage) are kept
  * exactly, as base64.
  */
-#ifndef BENCHSIDE_LINK_JOURNAL_H
-#define BENCHSIDE_LINK_JOURNAL_H
+#ifndef BENCHSIDE_LAB_JOURNAL_H
+#define BENCHSIDE_LAB_JOURNAL_H
 
 #include <jansson.h>
 #include <stdbool.h>
