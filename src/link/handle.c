@@ -229,6 +229,39 @@ static err_t store_groups(db *d, const audit_ctx *ctx, groups *gs, const char *s
     return ERR_OK;
 }
 
+/* One result of the message into its specimen's group (*g: the current one). */
+static err_t collect(groups *gs, group **g, const char *accession, const char *mrn, size_t where,
+                     const char *code, const char *value, const char *unit, const char *flags,
+                     const char *inst_name, outcome *o)
+{
+    if (!*g)
+        *g = group_for(gs, accession, mrn, o);
+    if (!*g || !add_result(*g, where, code, value, unit, flags, inst_name, o))
+        return o->error[0] ? ERR_INVALID : ERR_NOMEM;
+    return ERR_OK;
+}
+
+/* After the walk over a results message (rc its outcome): store the groups
+ * and free them. seg names the result segment or record ("OBX", "R"). */
+static err_t finish_groups(db *d, const audit_ctx *ctx, groups *gs, err_t rc, const char *ack,
+                           const char *seg, const char *const fields[3], size_t skipped,
+                           size_t comments, outcome *o, errinfo *ei)
+{
+    if (!rc && gs->n == 0) {
+        refuse(o, "error", ack, 101, seg, "the message carries no final result (%s)", seg);
+        rc = ERR_INVALID;
+    }
+    if (!rc)
+        rc = store_groups(d, ctx, gs, seg, fields, o, ei);
+    if (!rc && skipped)
+        json_object_set_new(o->summary, "skipped", json_integer((json_int_t)skipped));
+    if (!rc && comments)
+        json_object_set_new(o->summary, "comments", json_integer((json_int_t)comments));
+    groups_free(gs);
+    free(gs);
+    return rc;
+}
+
 /* ---- HL7 ---- */
 
 typedef struct hl7_head {
@@ -678,23 +711,11 @@ static err_t hl7_results(db *d, const audit_ctx *ctx, const instrument *in, cons
                 rc = ERR_INVALID;
                 break;
             }
-            if (!g)
-                g = group_for(gs, accession, mrn, o);
-            if (!g || !add_result(g, i + 1, code, value, unit, flags, in->name, o))
-                rc = o->error[0] ? ERR_INVALID : ERR_NOMEM;
+            rc = collect(gs, &g, accession, mrn, i + 1, code, value, unit, flags, in->name, o);
         }
     }
-    if (!rc && gs->n == 0) {
-        refuse(o, "error", "AE", 101, "OBX", "the message carries no final result (OBX)");
-        rc = ERR_INVALID;
-    }
-    if (!rc)
-        rc = store_groups(d, ctx, gs, "OBX", (const char *const[]){"3", "5", "6"}, o, ei);
-    if (!rc && skipped)
-        json_object_set_new(o->summary, "skipped", json_integer((json_int_t)skipped));
-    groups_free(gs);
-    free(gs);
-    return rc;
+    return finish_groups(d, ctx, gs, rc, "AE", "OBX", (const char *const[]){"3", "5", "6"}, skipped,
+                         0, o, ei);
 }
 
 /* QBP^Q11 (IHE LAW work order step query) -> RSP^K11 with the pending tests. */
@@ -1091,25 +1112,11 @@ static err_t astm_results(db *d, const audit_ctx *ctx, const instrument *in,
                 rc = ERR_INVALID;
                 break;
             }
-            if (!g)
-                g = group_for(gs, accession, mrn, o);
-            if (!g || !add_result(g, i + 1, code, value, unit, flags, in->name, o))
-                rc = o->error[0] ? ERR_INVALID : ERR_NOMEM;
+            rc = collect(gs, &g, accession, mrn, i + 1, code, value, unit, flags, in->name, o);
         }
     }
-    if (!rc && gs->n == 0) {
-        refuse(o, "error", "NAK", 101, "R", "the message carries no final result (R record)");
-        rc = ERR_INVALID;
-    }
-    if (!rc)
-        rc = store_groups(d, ctx, gs, "R", (const char *const[]){"3", "4", "5"}, o, ei);
-    if (!rc && skipped)
-        json_object_set_new(o->summary, "skipped", json_integer((json_int_t)skipped));
-    if (!rc && comments)
-        json_object_set_new(o->summary, "comments", json_integer((json_int_t)comments));
-    groups_free(gs);
-    free(gs);
-    return rc;
+    return finish_groups(d, ctx, gs, rc, "NAK", "R", (const char *const[]){"3", "4", "5"}, skipped,
+                         comments, o, ei);
 }
 
 static err_t handle_astm(db *d, const link_msg *m, link_reply *r, outcome *o, instrument *in,

@@ -56,6 +56,18 @@ static void ts_at(hl7_writer *w, size_t n, int64_t t)
     hl7_writer_field_at(w, n, ts);
 }
 
+/* The next field as the test: LOINC^name^LN^code^name^L (the catalog code
+ * alone, ^L, when the test has no LOINC). */
+static void test_id(hl7_writer *w, const delivery_item *it)
+{
+    hl7_writer_field(w, it->loinc[0] ? it->loinc : it->code);
+    hl7_writer_component(w, it->name);
+    hl7_writer_component(w, it->loinc[0] ? "LN" : "L");
+    hl7_writer_component(w, it->code);
+    hl7_writer_component(w, it->name);
+    hl7_writer_component(w, "L");
+}
+
 err_t outbox_oru(const delivery_item *it, buf *out, char control[ID_LEN + 1])
 {
     hl7_writer w;
@@ -103,12 +115,7 @@ err_t outbox_oru(const delivery_item *it, buf *out, char control[ID_LEN + 1])
     hl7_writer_field(&w, "1");
     hl7_writer_field(&w, it->placer_id[0] ? it->placer_id : NULL);
     hl7_writer_field(&w, it->accession);
-    hl7_writer_field(&w, it->loinc[0] ? it->loinc : it->code);
-    hl7_writer_component(&w, it->name);
-    hl7_writer_component(&w, it->loinc[0] ? "LN" : "L");
-    hl7_writer_component(&w, it->code);
-    hl7_writer_component(&w, it->name);
-    hl7_writer_component(&w, "L");
+    test_id(&w, it);
     hl7_writer_field(&w, !strcmp(it->priority, "stat") ? "S" : "R");
     ts_at(&w, 7, it->collected_at);
     hl7_writer_field_at(&w, 16, it->clinician);
@@ -118,12 +125,7 @@ err_t outbox_oru(const delivery_item *it, buf *out, char control[ID_LEN + 1])
     hl7_writer_segment(&w, "OBX");
     hl7_writer_field(&w, "1");
     hl7_writer_field(&w, !strcmp(it->kind, "numeric") ? "NM" : "ST");
-    hl7_writer_field(&w, it->loinc[0] ? it->loinc : it->code);
-    hl7_writer_component(&w, it->name);
-    hl7_writer_component(&w, it->loinc[0] ? "LN" : "L");
-    hl7_writer_component(&w, it->code);
-    hl7_writer_component(&w, it->name);
-    hl7_writer_component(&w, "L");
+    test_id(&w, it);
     hl7_writer_field(&w, NULL);
     hl7_writer_field(&w, it->value);
     hl7_writer_field(&w, it->unit[0] ? it->unit : NULL);

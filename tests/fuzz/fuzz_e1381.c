@@ -17,7 +17,8 @@
  *          the byte the next input byte picks)
  *   A0-A7  A's timer fires;  A8-AF  B's
  *   B0-B7  A sends the next n bytes (n = next byte) as a message;  B8-BF  B
- *   C0/C1  toggle busy on A/B;  C2/C3  reset A/B
+ *   C0/C1  toggle busy on A/B;  C2/C3  reset A/B;  C4-C7  A (hold_last, when
+ *          configuration bit 6 is set) answers its held frame: stored = op & 1
  *   D0-DF  inject into A a good frame: number op & 7, ETX when op & 8, text
  *          the next n bytes (n = next byte);  E0-EF  into B
  *   F0-FF  deliver both ways until quiet or 64 rounds
@@ -86,6 +87,9 @@ static void look(side *s, bool was_pending, e1381_actions a)
         case E1381_FAULT:
             check(x->err != ERR_OK && x->detail[0]);
             break;
+        case E1381_HOLD:
+            check(s->e.cfg.hold_last && i > 0 && a.v[i - 1].kind == E1381_MESSAGE);
+            break;
         default:
             abort();
         }
@@ -126,7 +130,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     e1381_config ca = {.role = E1381_COMPUTER,
                        .accept_text = (c0 & 1) ? 32 : 0,
                        .frame_text = (c0 & 2) ? 16 : 0,
-                       .max_message = (c0 & 4) ? 256 : 0};
+                       .max_message = (c0 & 4) ? 256 : 0,
+                       .hold_last = (c0 & 64) != 0};
     e1381_config cb = {.role = E1381_INSTRUMENT,
                        .accept_text = (c0 & 8) ? 20 : 0,
                        .frame_text = (c0 & 16) ? 7 : 0,
@@ -175,7 +180,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             i += n;
         } else if (op < 0xD0) {
             side *s = (op & 1) ? &B : &A;
-            if (op & 2) {
+            if (op & 4) {
+                bool pending = e1381_pending(&A.e);
+                e1381_actions a;
+                if (e1381_release(&A.e, op & 1, &a) == ERR_OK)
+                    look(&A, pending, a);
+                check(!e1381_holding(&A.e));
+            } else if (op & 2) {
                 e1381_reset(&s->e);
                 check(e1381_get_state(&s->e) == E1381_IDLE && !e1381_pending(&s->e));
             } else {
