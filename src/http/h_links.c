@@ -138,15 +138,26 @@ err_t http_messages_replay(http_req *r)
     return rc;
 }
 
-err_t http_outbox_list(http_req *r)
+/* GET /api/v1/outbox and /api/v1/outbox/orders: one page of a queue. */
+static err_t outbox_page(http_req *r, err_t (*list)(db *, const char *, int, json_t **, errinfo *))
 {
     json_t *items = NULL;
     int limit = 0;
     err_t rc = http_query_limit(r, 100, 1000, &limit);
     if (!rc)
-        rc = delivery_list_json(r->db, http_query(r, "status"), limit, &items, &r->ei);
+        rc = list(r->db, http_query(r, "status"), limit, &items, &r->ei);
     if (rc)
         return rc;
     r->out = json_pack("{s:o}", "items", items);
     return r->out ? ERR_OK : ERR_NOMEM;
+}
+
+err_t http_outbox_list(http_req *r)
+{
+    return outbox_page(r, delivery_list_json);
+}
+
+err_t http_outbox_orders(http_req *r)
+{
+    return outbox_page(r, delivery_orders_json);
 }

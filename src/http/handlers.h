@@ -42,5 +42,6 @@ err_t http_messages_search(http_req *r);
 err_t http_messages_get(http_req *r);
 err_t http_messages_replay(http_req *r);
 err_t http_outbox_list(http_req *r);
+err_t http_outbox_orders(http_req *r);
 
 #endif

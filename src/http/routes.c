@@ -379,6 +379,10 @@ const http_route http_routes[] = {
     {"GET", "/api/v1/outbox", PERM_INTERFACES_READ, 0, http_outbox_list, "status limit",
      "interfaces", "Results queued for the EHRs and their delivery status, newest first", NULL,
      "OutboxList", 200},
+    {"GET", "/api/v1/outbox/orders", PERM_INTERFACES_READ, 0, http_outbox_orders, "status limit",
+     "interfaces",
+     "Orders of received specimens queued for the analyzers they are pushed to, newest first", NULL,
+     "OrderOutboxList", 200},
 };
 
 const size_t http_routes_len = sizeof(http_routes) / sizeof(http_routes[0]);

@@ -2,6 +2,7 @@
  * custody.c - chain-of-custody events and rejection (see custody.h).
  */
 #include "lab/custody.h"
+#include "lab/delivery.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -303,6 +304,8 @@ err_t custody_record(db *d, const audit_ctx *ctx, const char *accession, const j
     }
     if (!rc)
         rc = write_event(d, ctx, &s, event, at, location, detail, ei);
+    if (!rc && received)
+        rc = delivery_enqueue_orders(d, s.id, ei); /* analyzers that are sent their orders */
     if (!rc)
         rc = specimen_json(d, accession, out, ei);
     if (!rc)

@@ -6,7 +6,11 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "base/jsonv.h"
 #include "base/time.h"
+#include "lab/catalog.h"
+#include "lab/patient.h"
+#include "lab/specimen.h"
 
 static const char sql_destinations[] =
     "SELECT name FROM instruments WHERE kind = 'ehr' AND enabled = 1 AND send_to IS NOT NULL"
@@ -160,6 +164,196 @@ err_t delivery_list_json(db *d, const char *status, int limit, json_t **items, e
             !strcmp(db_col_text(st, 5), "pending") ? opt_time(st, 7) : json_null(), "last_error",
             opt_text(st, 8), "control_id", opt_text(st, 9), "created_at", opt_time(st, 10),
             "delivered_at", opt_time(st, 11));
+        if (!o || json_array_append_new(arr, o))
+            rc = ERR_NOMEM;
+    }
+    db_finalize(st);
+    if (rc)
+        json_decref(arr);
+    else
+        *items = arr;
+    return rc;
+}
+
+/* ---- orders pushed to analyzers ---- */
+
+static const char sql_order_insert[] =
+    "INSERT INTO order_outbox (id, destination, specimen_id, status, attempts, next_attempt_at,"
+    " created_at) VALUES (?, ?, ?, 'pending', 0, ?, ?)";
+static const char sql_orders_due[] =
+    "SELECT o.id, o.destination, o.specimen_id, o.attempts FROM order_outbox o"
+    " JOIN instruments i ON i.name = o.destination"
+    " WHERE o.status = 'pending' AND o.next_attempt_at <= ? AND i.enabled = 1"
+    " ORDER BY o.id LIMIT ?";
+static const char sql_order_done[] =
+    "UPDATE order_outbox SET status = 'delivered', delivered_at = ?, attempts = attempts + 1,"
+    " control_id = ?, tests = ?, last_error = NULL WHERE id = ?";
+static const char sql_order_failed[] = "UPDATE order_outbox SET attempts = attempts + 1,"
+                                       " last_error = ?, next_attempt_at = ? WHERE id = ?";
+static const char sql_orders_list[] =
+    "SELECT o.id, o.destination, s.accession, o.status, o.attempts, o.next_attempt_at,"
+    " o.last_error, o.control_id, o.tests, o.created_at, o.delivered_at FROM order_outbox o"
+    " JOIN specimens s ON s.id = o.specimen_id"
+    " WHERE (CAST(? AS TEXT) IS NULL OR o.status = ?) ORDER BY o.id DESC LIMIT ?";
+static const char sql_placer_of[] = "SELECT o.placer_id FROM orders o JOIN specimens s"
+                                    " ON s.order_id = o.id WHERE s.id = ?";
+
+struct enqueue_ctx {
+    db *d;
+    json_t *tests;
+    const char *specimen_id;
+    int64_t now;
+    errinfo *ei;
+};
+
+static bool pending(const json_t *t)
+{
+    const char *st = jsonv_str(t, "status");
+    return !strcmp(st, "ordered") || !strcmp(st, "in-progress");
+}
+
+static err_t enqueue_for(void *cls, const instrument *in)
+{
+    struct enqueue_ctx *c = cls;
+    size_t i;
+    json_t *t;
+    bool any = false;
+    json_array_foreach(c->tests, i, t) any |=
+        pending(t) && instrument_runs(in, jsonv_str(t, "code"));
+    if (!any || !in->send_to[0])
+        return ERR_OK;
+    char id[ID_LEN + 1];
+    id_new(id);
+    return db_run(c->d, c->ei, NULL, sql_order_insert, "tttii", id, in->name, c->specimen_id,
+                  c->now, c->now);
+}
+
+err_t delivery_enqueue_orders(db *d, const char *specimen_id, errinfo *ei)
+{
+    struct enqueue_ctx c = {d, NULL, specimen_id, time_now_us(), ei};
+    err_t rc = specimen_tests_json(d, specimen_id, &c.tests, ei);
+    if (!rc)
+        rc = instrument_each(d, "orders_mode", "push", enqueue_for, &c, ei);
+    json_decref(c.tests);
+    return rc;
+}
+
+/* Fill one due row: the analyzer, the patient, the specimen, its tests. */
+static err_t order_fill(db *d, const char *specimen_id, delivery_order *it, errinfo *ei)
+{
+    db_stmt *st = NULL;
+    bool row = false;
+    specimen s;
+    patient p;
+    json_t *tests = NULL, *t;
+    size_t i;
+    char acc[ACCESSION_LEN + 1] = "";
+    err_t rc =
+        db_query(d, &st, ei, "SELECT accession FROM specimens WHERE id = ?", "t", specimen_id);
+    if (!rc)
+        rc = db_step(st, &row, ei);
+    if (!rc && row)
+        snprintf(acc, sizeof(acc), "%s", db_col_text(st, 0));
+    db_finalize(st);
+    if (!rc)
+        rc = specimen_get(d, acc, &s, ei);
+    if (!rc)
+        rc = patient_get(d, s.patient_id, &p, ei);
+    if (!rc)
+        rc = db_query(d, &st, ei, sql_placer_of, "t", specimen_id);
+    if (!rc && !(rc = db_step(st, &row, ei)) && row)
+        col(st, 0, it->placer_id, sizeof(it->placer_id));
+    db_finalize(st);
+    if (!rc)
+        rc = specimen_tests_json(d, specimen_id, &tests, ei);
+    if (rc)
+        return rc;
+    snprintf(it->mrn, sizeof(it->mrn), "%s", p.mrn);
+    snprintf(it->family, sizeof(it->family), "%s", p.family);
+    snprintf(it->given, sizeof(it->given), "%s", p.given);
+    snprintf(it->birth_date, sizeof(it->birth_date), "%s", p.birth_date);
+    snprintf(it->sex, sizeof(it->sex), "%s", p.sex);
+    snprintf(it->accession, sizeof(it->accession), "%s", s.accession);
+    snprintf(it->specimen_type, sizeof(it->specimen_type), "%.64s", s.specimen_type);
+    snprintf(it->priority, sizeof(it->priority), "%s", s.priority);
+    it->collected_at = s.collected_at;
+    json_array_foreach(tests, i, t)
+    {
+        if (!pending(t) || !instrument_runs(&it->in, jsonv_str(t, "code")) ||
+            it->ntests == DELIVERY_ORDER_TESTS)
+            continue;
+        rc = catalog_instrument_code(d, it->in.name, jsonv_str(t, "code"),
+                                     it->tests[it->ntests].code, ei);
+        if (rc)
+            break;
+        snprintf(it->tests[it->ntests].name, sizeof(it->tests[0].name), "%s", jsonv_str(t, "name"));
+        it->ntests++;
+    }
+    json_decref(tests);
+    return rc;
+}
+
+err_t delivery_orders_due(db *d, int64_t now, delivery_order *items, int max, int *n, errinfo *ei)
+{
+    db_stmt *st = NULL;
+    bool row = false;
+    char specimens[64][ID_LEN + 1];
+    *n = 0;
+    if (max > 64)
+        max = 64;
+    err_t rc = db_query(d, &st, ei, sql_orders_due, "ii", now, (int64_t)max);
+    while (!rc && !(rc = db_step(st, &row, ei)) && row && *n < max) {
+        delivery_order *it = &items[*n];
+        memset(it, 0, sizeof(*it));
+        col(st, 0, it->id, sizeof(it->id));
+        col(st, 1, it->in.name, sizeof(it->in.name));
+        col(st, 2, specimens[*n], sizeof(specimens[0]));
+        it->attempts = (int)db_col_int64(st, 3);
+        (*n)++;
+    }
+    db_finalize(st);
+    for (int i = 0; !rc && i < *n; i++) {
+        char name[sizeof(items[i].in.name)];
+        snprintf(name, sizeof(name), "%s", items[i].in.name);
+        rc = instrument_get(d, name, &items[i].in, ei);
+        if (!rc)
+            rc = order_fill(d, specimens[i], &items[i], ei);
+    }
+    return rc;
+}
+
+err_t delivery_order_done(db *d, const char *id, const char *control_id, const char *tests,
+                          errinfo *ei)
+{
+    return db_run(d, ei, NULL, sql_order_done, "ittt", time_now_us(), control_id, tests, id);
+}
+
+err_t delivery_order_failed(db *d, const char *id, const char *why, int64_t next_at, errinfo *ei)
+{
+    return db_run(d, ei, NULL, sql_order_failed, "tit", why, next_at, id);
+}
+
+err_t delivery_orders_json(db *d, const char *status, int limit, json_t **items, errinfo *ei)
+{
+    db_stmt *st = NULL;
+    bool row = false;
+    json_t *arr = json_array();
+    *items = NULL;
+    if (status && strcmp(status, "pending") && strcmp(status, "delivered")) {
+        json_decref(arr);
+        return err_set(ei, ERR_INVALID, "status", "status must be pending or delivered");
+    }
+    err_t rc = arr ? db_query(d, &st, ei, sql_orders_list, "tti", status, status, (int64_t)limit)
+                   : ERR_NOMEM;
+    while (!rc && !(rc = db_step(st, &row, ei)) && row) {
+        json_t *tests = db_col_text(st, 8) ? json_loads(db_col_text(st, 8), 0, NULL) : NULL;
+        json_t *o = json_pack(
+            "{s:s,s:s,s:s,s:s,s:I,s:o,s:o,s:o,s:o,s:o,s:o}", "id", db_col_text(st, 0),
+            "destination", db_col_text(st, 1), "accession", db_col_text(st, 2), "status",
+            db_col_text(st, 3), "attempts", (json_int_t)db_col_int64(st, 4), "next_attempt_at",
+            !strcmp(db_col_text(st, 3), "pending") ? opt_time(st, 5) : json_null(), "last_error",
+            opt_text(st, 6), "control_id", opt_text(st, 7), "tests", tests ? tests : json_null(),
+            "created_at", opt_time(st, 9), "delivered_at", opt_time(st, 10));
         if (!o || json_array_append_new(arr, o))
             rc = ERR_NOMEM;
     }

@@ -17,6 +17,7 @@
 
 #include "base/err.h"
 #include "base/id.h"
+#include "lab/instrument.h"
 #include "store/db.h"
 
 /* Queue result_id (status 'F' released, 'C' corrected) for every enabled
@@ -60,5 +61,38 @@ err_t delivery_failed(db *d, const char *id, const char *why, int64_t next_at, e
 /* The outbox as the API shows it: newest first, optionally one status
  * (pending, delivered). New reference in *items. */
 err_t delivery_list_json(db *d, const char *status, int limit, json_t **items, errinfo *ei);
+
+/*
+ * Orders pushed to analyzers (instruments with orders mode push): when a
+ * specimen is received, a row for each push analyzer that runs one of its
+ * pending tests; call inside the receiving transaction.
+ */
+err_t delivery_enqueue_orders(db *d, const char *specimen_id, errinfo *ei);
+
+#define DELIVERY_ORDER_TESTS 60
+
+typedef struct delivery_order {
+    char id[ID_LEN + 1];
+    instrument in; /* the analyzer */
+    int attempts;
+    char mrn[33], family[65], given[65], birth_date[11], sex[8];
+    char accession[32], specimen_type[65], priority[8], placer_id[65];
+    int64_t collected_at;
+    size_t ntests; /* the tests still pending that it runs, in its own codes */
+    struct {
+        char code[33], name[129];
+    } tests[DELIVERY_ORDER_TESTS];
+} delivery_order;
+
+/* Up to max order rows due at now, oldest first; *n how many. */
+err_t delivery_orders_due(db *d, int64_t now, delivery_order *items, int max, int *n, errinfo *ei);
+
+/* Record the outcome of an order row (tests: what was sent, JSON). */
+err_t delivery_order_done(db *d, const char *id, const char *control_id, const char *tests,
+                          errinfo *ei);
+err_t delivery_order_failed(db *d, const char *id, const char *why, int64_t next_at, errinfo *ei);
+
+/* Order rows as the API shows them, newest first (new reference in *items). */
+err_t delivery_orders_json(db *d, const char *status, int limit, json_t **items, errinfo *ei);
 
 #endif

@@ -14,12 +14,13 @@
 static const char sql_columns[] =
     "name, kind, protocol, transport, match_application, match_facility, match_sender,"
     " match_peer, allowed_peers, serial_device, serial_baud, serial_parity, serial_data_bits,"
-    " serial_stop_bits, send_to, enabled";
+    " serial_stop_bits, send_to, enabled, orders_mode, hl7_orders, menu";
 static const char sql_upsert[] =
     "INSERT INTO instruments (name, kind, protocol, transport, match_application,"
     " match_facility, match_sender, match_peer, allowed_peers, serial_device, serial_baud,"
     " serial_parity, serial_data_bits, serial_stop_bits, send_to, enabled, created_at,"
-    " updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+    " updated_at, orders_mode, hl7_orders, menu)"
+    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
     " ON CONFLICT (name) DO UPDATE SET kind = excluded.kind, protocol = excluded.protocol,"
     " transport = excluded.transport, match_application = excluded.match_application,"
     " match_facility = excluded.match_facility, match_sender = excluded.match_sender,"
@@ -27,7 +28,9 @@ static const char sql_upsert[] =
     " serial_device = excluded.serial_device, serial_baud = excluded.serial_baud,"
     " serial_parity = excluded.serial_parity, serial_data_bits = excluded.serial_data_bits,"
     " serial_stop_bits = excluded.serial_stop_bits, send_to = excluded.send_to,"
-    " enabled = excluded.enabled, updated_at = excluded.updated_at";
+    " enabled = excluded.enabled, updated_at = excluded.updated_at,"
+    " orders_mode = excluded.orders_mode, hl7_orders = excluded.hl7_orders,"
+    " menu = excluded.menu";
 static const char sql_map_delete[] = "DELETE FROM test_mappings WHERE instrument = ?";
 static const char sql_map_insert[] =
     "INSERT INTO test_mappings (instrument, instrument_code, test_code) VALUES (?, ?, ?)";
@@ -48,6 +51,12 @@ static const jsonv_field item_fields[] = {
     {"send_to", JSONV_STRING, false, INSTRUMENT_ADDRESS_MAX},
     {"mappings", JSONV_OBJECT, false, 0},
     {"enabled", JSONV_BOOL, false, 0},
+    {"orders", JSONV_OBJECT, false, 0},
+    {"menu", JSONV_ARRAY, false, INSTRUMENT_MENU_MAX},
+};
+static const jsonv_field orders_fields[] = {
+    {"mode", JSONV_STRING, true, 8},
+    {"message", JSONV_STRING, false, 4},
 };
 static const jsonv_field match_fields[] = {
     {"application", JSONV_STRING, false, INSTRUMENT_MATCH_MAX},
@@ -261,6 +270,60 @@ static err_t check_item(db *d, const json_t *it, const char *path, instrument *o
     if (!strcmp(out->kind, "ehr") && !out->send_to[0])
         return bad(ei, path, "send_to", "is required for an EHR (where results are delivered)");
 
+    snprintf(out->hl7_orders, sizeof(out->hl7_orders), "oml");
+    const json_t *ord = json_object_get(it, "orders");
+    if (ord) {
+        char op[80];
+        snprintf(op, sizeof(op), "%s.orders", path);
+        rc = check_nested(ord, orders_fields, NFIELDS(orders_fields), op, ei);
+        if (rc)
+            return rc;
+        const char *mode = jsonv_str(ord, "mode"), *msg = jsonv_str(ord, "message");
+        if (strcmp(mode, "query") && strcmp(mode, "push"))
+            return bad(ei, op, "mode", "must be query (the analyzer asks) or push");
+        out->push = !strcmp(mode, "push");
+        if (msg && strcmp(msg, "oml") && strcmp(msg, "orm"))
+            return bad(ei, op, "message", "must be oml (OML^O33) or orm (ORM^O01)");
+        if (msg && strcmp(out->protocol, "hl7"))
+            return bad(ei, op, "message", "is for HL7 analyzers");
+        if (msg)
+            snprintf(out->hl7_orders, sizeof(out->hl7_orders), "%s", msg);
+        if (out->push && strcmp(out->kind, "ehr") == 0)
+            return bad(ei, op, "mode", "push is for analyzers: an EHR receives results");
+        if (out->push && (!out->send_to[0] || strcmp(out->transport, "tcp")))
+            return bad(ei, op, "mode",
+                       "push needs send_to (HOST:PORT the orders go to) over tcp; serial "
+                       "analyzers ask for their orders");
+    }
+    json_t *menu = json_array(), *mv;
+    size_t mi;
+    if (!menu)
+        return ERR_NOMEM;
+    json_array_foreach(json_object_get(it, "menu"), mi, mv)
+    {
+        char f[96];
+        catalog_test t;
+        snprintf(f, sizeof(f), "%s.menu[%zu]", path, mi);
+        rc = json_is_string(mv) ? catalog_get(d, json_string_value(mv), &t, ei) : ERR_INVALID;
+        if (rc == ERR_NOT_FOUND || rc == ERR_INVALID) {
+            json_decref(menu);
+            return err_set(ei, ERR_INVALID, f, "%s must be a test of the catalog", f);
+        }
+        if (rc) {
+            json_decref(menu);
+            return rc;
+        }
+        json_array_append(menu, mv);
+    }
+    char *mtext = json_dumps(menu, JSON_COMPACT);
+    json_decref(menu);
+    if (!mtext || strlen(mtext) >= sizeof(out->menu)) {
+        free(mtext);
+        return bad(ei, path, "menu", "is too long");
+    }
+    snprintf(out->menu, sizeof(out->menu), "%s", mtext);
+    free(mtext);
+
     const json_t *maps = json_object_get(it, "mappings");
     if (json_object_size(maps) > INSTRUMENT_MAPPINGS_MAX)
         return bad(ei, path, "mappings", "has too many entries");
@@ -290,14 +353,15 @@ static err_t check_item(db *d, const json_t *it, const char *path, instrument *o
 static err_t write_one(db *d, const instrument *in, const json_t *maps, int64_t now, errinfo *ei)
 {
     err_t rc = db_run(
-        d, ei, NULL, sql_upsert, "ttttttttttitiitiii", in->name, in->kind, in->protocol,
+        d, ei, NULL, sql_upsert, "ttttttttttitiitiiittt", in->name, in->kind, in->protocol,
         in->transport, in->match_application[0] ? in->match_application : NULL,
         in->match_facility[0] ? in->match_facility : NULL,
         in->match_sender[0] ? in->match_sender : NULL, in->match_peer[0] ? in->match_peer : NULL,
         in->allowed_peers, in->serial_device[0] ? in->serial_device : NULL,
         (int64_t)in->serial_baud, in->serial_device[0] ? in->serial_parity : NULL,
         (int64_t)in->serial_data_bits, (int64_t)in->serial_stop_bits,
-        in->send_to[0] ? in->send_to : NULL, (int64_t)in->enabled, now, now);
+        in->send_to[0] ? in->send_to : NULL, (int64_t)in->enabled, now, now,
+        in->push ? "push" : "query", in->hl7_orders, in->menu);
     if (!rc)
         rc = db_run(d, ei, NULL, sql_map_delete, "t", in->name);
     const char *code;
@@ -388,6 +452,9 @@ static void from_row(db_stmt *st, instrument *in)
     in->serial_stop_bits = (int)db_col_int64(st, 13);
     copy_col(st, 14, in->send_to, sizeof(in->send_to));
     in->enabled = db_col_int64(st, 15) != 0;
+    in->push = db_col_text(st, 16) && !strcmp(db_col_text(st, 16), "push");
+    copy_col(st, 17, in->hl7_orders, sizeof(in->hl7_orders));
+    copy_col(st, 18, in->menu, sizeof(in->menu));
 }
 
 static json_t *opt(const char *s)
@@ -410,6 +477,14 @@ static json_t *to_json(const instrument *in)
                           "protocol", in->protocol, "transport", in->transport, "match", match,
                           "allowed_peers", peers ? peers : json_array(), "send_to",
                           opt(in->send_to), "enabled", in->enabled);
+    if (o) {
+        json_t *orders = json_pack("{s:s}", "mode", in->push ? "push" : "query");
+        if (orders && !strcmp(in->protocol, "hl7"))
+            json_object_set_new(orders, "message", json_string(in->hl7_orders));
+        json_t *menu = json_loads(in->menu, 0, NULL);
+        json_object_set_new(o, "orders", orders);
+        json_object_set_new(o, "menu", menu ? menu : json_array());
+    }
     if (o && in->serial_device[0])
         json_object_set_new(o, "serial",
                             json_pack("{s:s,s:i,s:s,s:i,s:i}", "device", in->serial_device, "baud",
@@ -538,6 +613,16 @@ err_t instrument_recognise(db *d, const char *protocol, const char *application,
                    facility ? facility : "", peer_ip ? peer_ip : "?");
 }
 
+bool instrument_runs(const instrument *in, const char *code)
+{
+    json_t *menu = json_loads(in->menu, 0, NULL), *m;
+    size_t i;
+    bool ok = json_array_size(menu) == 0;
+    json_array_foreach(menu, i, m) ok |= !strcmp(json_string_value(m), code);
+    json_decref(menu);
+    return ok;
+}
+
 bool instrument_peer_allowed(const instrument *in, const char *peer_ip)
 {
     json_t *peers = json_loads(in->allowed_peers, 0, NULL), *p;
@@ -551,9 +636,10 @@ bool instrument_peer_allowed(const instrument *in, const char *peer_ip)
 err_t instrument_each(db *d, const char *column, const char *value,
                       err_t (*fn)(void *cls, const instrument *in), void *cls, errinfo *ei)
 {
-    const char *where = !strcmp(column, "kind")        ? "WHERE enabled = 1 AND kind = ?"
-                        : !strcmp(column, "transport") ? "WHERE enabled = 1 AND transport = ?"
-                                                       : NULL;
+    const char *where = !strcmp(column, "kind")          ? "WHERE enabled = 1 AND kind = ?"
+                        : !strcmp(column, "transport")   ? "WHERE enabled = 1 AND transport = ?"
+                        : !strcmp(column, "orders_mode") ? "WHERE enabled = 1 AND orders_mode = ?"
+                                                         : NULL;
     if (!where)
         return err_set(ei, ERR_USAGE, NULL, "instrument_each: no column %s", column);
     return select_rows(d, where, "t", value, NULL, fn, cls, ei);

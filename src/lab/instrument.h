@@ -18,6 +18,10 @@
  *    "serial":{"device":"/dev/ttyUSB0","baud":9600,"parity":"none",
  *              "data_bits":8,"stop_bits":1},           transport serial only
  *    "send_to":"ehr.example.org:2575",  where messages for it are delivered
+ *    "orders":{"mode":"push","message":"oml"},  query (default: it asks) or
+ *                                       push (sent when a specimen is received;
+ *                                       needs send_to); HL7: oml (OML^O33) or orm
+ *    "menu":["GLU","NA"],               the catalog tests it runs; [] or absent: all
  *    "mappings":{"Glucose":"GLU"},      instrument code -> catalog code
  *    "enabled":true}
  *
@@ -41,6 +45,7 @@
 #define INSTRUMENT_ADDRESS_MAX  128
 #define INSTRUMENT_DOCUMENT_MAX 500
 #define INSTRUMENT_MAPPINGS_MAX 500
+#define INSTRUMENT_MENU_MAX     100
 
 typedef struct instrument {
     char name[INSTRUMENT_NAME_MAX + 1];
@@ -58,6 +63,9 @@ typedef struct instrument {
     int serial_data_bits, serial_stop_bits;
     char send_to[INSTRUMENT_ADDRESS_MAX + 1];
     bool enabled;
+    bool push;          /* orders are pushed to it (else it asks) */
+    char hl7_orders[4]; /* "oml" (OML^O33) or "orm" (ORM^O01) */
+    char menu[2048];    /* JSON array of catalog codes; "[]" for all */
 } instrument;
 
 /* Check and write a document (see above); *count is the number written.
@@ -82,11 +90,15 @@ err_t instrument_get(db *d, const char *name, instrument *out, errinfo *ei);
 err_t instrument_recognise(db *d, const char *protocol, const char *application,
                            const char *facility, const char *peer_ip, instrument *out, errinfo *ei);
 
+/* Whether it runs catalog test code (its menu is empty or lists it). */
+bool instrument_runs(const instrument *in, const char *code);
+
 /* Whether peer_ip may speak for it (its allowed_peers is empty or lists it). */
 bool instrument_peer_allowed(const instrument *in, const char *peer_ip);
 
-/* Calls fn for each enabled instrument whose field kind or transport equals
- * value ("ehr", "serial"...); stops at fn's first error. */
+/* Calls fn for each enabled instrument whose field kind, transport or
+ * orders_mode equals value ("ehr", "serial", "push"); stops at fn's first
+ * error. */
 err_t instrument_each(db *d, const char *column, const char *value,
                       err_t (*fn)(void *cls, const instrument *in), void *cls, errinfo *ei);
 

@@ -444,18 +444,18 @@ static err_t enter_one(db *d, const audit_ctx *ctx, const specimen *s, const pat
     if (rc)
         goto done;
     const char *raw = jsonv_str(copy, "value");
-    const char *instrument = jsonv_str(copy, "instrument");
+    const char *inst = jsonv_str(copy, "instrument");
     snprintf(field, sizeof(field), "%s.code", prefix);
     /* An instrument's own code is mapped to the catalog's. */
-    rc = instrument ? catalog_resolve(d, instrument, jsonv_str(copy, "code"), code, ei)
-                    : catalog_get(d, jsonv_str(copy, "code"), &t, ei);
+    rc = inst ? catalog_resolve(d, inst, jsonv_str(copy, "code"), code, ei)
+              : catalog_get(d, jsonv_str(copy, "code"), &t, ei);
     if (rc == ERR_NOT_FOUND || rc == ERR_INVALID) {
         rc = err_set(ei, ERR_INVALID, field, "unknown test code '%.20s'", jsonv_str(copy, "code"));
         goto done;
     }
     if (rc)
         goto done;
-    if (instrument) {
+    if (inst) {
         rc = catalog_get(d, code, &t, ei);
         if (rc)
             goto done;
@@ -530,7 +530,7 @@ static err_t enter_one(db *d, const audit_ctx *ctx, const specimen *s, const pat
                 t.code, catalog_kind_name(t.kind), val[0] ? val : NULL, v.text,
                 t.kind == CATALOG_NUMERIC ? t.unit : NULL, lo[0] ? lo : NULL, hi[0] ? hi : NULL,
                 has_range && range.normal_text[0] ? range.normal_text : NULL, flag,
-                (int64_t)critical, (int64_t)delta_fail, delta_fail ? prev_text : NULL, instrument,
+                (int64_t)critical, (int64_t)delta_fail, delta_fail ? prev_text : NULL, inst,
                 jsonv_str(copy, "instrument_flags"), now, ctx->actor ? ctx->actor : "system");
     if (!rc)
         rc = db_run(d, ei, NULL, sql_test_status, "tt", "resulted", ot_id);

@@ -718,6 +718,14 @@ static err_t hl7_results(db *d, const audit_ctx *ctx, const instrument *in, cons
                          0, o, ei);
 }
 
+/* A specimen test (from specimen_tests_json) still to do, on this instrument. */
+static bool pending_here(const instrument *in, const json_t *t)
+{
+    const char *st = jsonv_str(t, "status");
+    return (!strcmp(st, "ordered") || !strcmp(st, "in-progress")) &&
+           instrument_runs(in, jsonv_str(t, "code"));
+}
+
 /* QBP^Q11 (IHE LAW work order step query) -> RSP^K11 with the pending tests. */
 static err_t hl7_query(db *d, const instrument *in, const hl7_msg *m, arena *a, const hl7_head *h,
                        buf *out, outcome *o, errinfo *ei)
@@ -754,8 +762,7 @@ static err_t hl7_query(db *d, const instrument *in, const hl7_msg *m, arena *a, 
     json_t *t;
     json_array_foreach(tests, j, t)
     {
-        const char *st = jsonv_str(t, "status");
-        npending += !strcmp(st, "ordered") || !strcmp(st, "in-progress");
+        npending += pending_here(in, t);
     }
     hl7_writer w;
     hl7_writer_init(&w, out);
@@ -801,8 +808,7 @@ static err_t hl7_query(db *d, const instrument *in, const hl7_msg *m, arena *a, 
         size_t n = 0;
         json_array_foreach(tests, j, t)
         {
-            const char *st = jsonv_str(t, "status");
-            if (strcmp(st, "ordered") && strcmp(st, "in-progress"))
+            if (!pending_here(in, t))
                 continue;
             char code[CATALOG_INSTR_CODE_MAX + 1], seq[12];
             rc = catalog_instrument_code(d, in->name, jsonv_str(t, "code"), code, ei);
@@ -1015,8 +1021,7 @@ static err_t astm_query(db *d, const instrument *in, const astm_message *msg, ar
         json_t *t;
         json_array_foreach(tests, j, t)
         {
-            const char *st = jsonv_str(t, "status");
-            if ((strcmp(st, "ordered") && strcmp(st, "in-progress")) || n == ORDER_TESTS_MAX)
+            if (!pending_here(in, t) || n == ORDER_TESTS_MAX)
                 continue;
             rc = catalog_instrument_code(d, in->name, jsonv_str(t, "code"), buf_codes[n], ei);
             if (rc)

@@ -18,6 +18,8 @@
 #include "base/log.h"
 #include "base/str.h"
 #include "base/time.h"
+#include "proto/astm.h"
+#include "proto/e1381.h"
 #include "proto/hl7.h"
 #include "proto/mllp.h"
 #include "store/db.h"
@@ -284,63 +286,295 @@ static bool exchange(dest_conn *c, const buf *framed, const char *control, char 
     return true;
 }
 
-static dest_conn *dest_for(outbox_worker *w, const delivery_item *it)
+static dest_conn *dest_for(outbox_worker *w, const char *name, const char *addr)
 {
     for (int i = 0; i < w->ndests; i++)
-        if (!strcmp(w->dests[i].name, it->destination)) {
-            if (strcmp(w->dests[i].addr, it->send_to)) {
+        if (!strcmp(w->dests[i].name, name)) {
+            if (strcmp(w->dests[i].addr, addr)) {
                 dest_close(&w->dests[i]);
-                snprintf(w->dests[i].addr, sizeof(w->dests[i].addr), "%s", it->send_to);
+                snprintf(w->dests[i].addr, sizeof(w->dests[i].addr), "%s", addr);
             }
             return &w->dests[i];
         }
     if (w->ndests == DESTS_MAX)
         return NULL;
     dest_conn *c = &w->dests[w->ndests++];
-    snprintf(c->name, sizeof(c->name), "%s", it->destination);
-    snprintf(c->addr, sizeof(c->addr), "%s", it->send_to);
+    snprintf(c->name, sizeof(c->name), "%s", name);
+    snprintf(c->addr, sizeof(c->addr), "%s", addr);
     c->fd = -1;
     mllp_decoder_init(&c->dec, 0);
     return c;
 }
 
-/* Deliver one row; its outcome is recorded in the database. */
-static void deliver(outbox_worker *w, db *d, const delivery_item *it)
+/* Send one HL7 message (msg) to a destination over its MLLP connection and
+ * wait for its ACK; false with why on failure (the connection is closed). */
+static bool send_hl7(outbox_worker *w, const char *name, const char *addr, const buf *msg,
+                     const char *control, char *why, size_t n)
 {
-    char control[ID_LEN + 1], why[256] = "";
-    buf msg = BUF_INIT, framed = BUF_INIT;
-    dest_conn *c = dest_for(w, it);
+    buf framed = BUF_INIT;
+    dest_conn *c = dest_for(w, name, addr);
     bool ok = false;
     if (!c)
-        snprintf(why, sizeof(why), "too many destinations");
-    else if (outbox_oru(it, &msg, control) || mllp_frame(msg.data, msg.len, &framed))
-        snprintf(why, sizeof(why), "the message could not be written");
+        snprintf(why, n, "too many destinations");
+    else if (mllp_frame(msg->data, msg->len, &framed))
+        snprintf(why, n, "the message could not be framed");
     else {
         if (c->fd < 0)
-            c->fd = connect_to(it->send_to, why, sizeof(why));
+            c->fd = connect_to(addr, why, n);
         if (c->fd >= 0) {
-            ok = exchange(c, &framed, control, why, sizeof(why));
+            ok = exchange(c, &framed, control, why, n);
             if (!ok)
                 dest_close(c);
         }
     }
+    buf_free(&framed);
+    return ok;
+}
+
+/* The next attempt after a failure: 1 s doubling to 5 minutes. */
+static int64_t backoff_s(int attempts)
+{
+    int64_t b = (int64_t)1 << (attempts < 9 ? attempts : 9);
+    return b > BACKOFF_MAX_S ? BACKOFF_MAX_S : b;
+}
+
+/* Deliver one result; its outcome is recorded in the database. */
+static void deliver(outbox_worker *w, db *d, const delivery_item *it)
+{
+    char control[ID_LEN + 1], why[256] = "";
+    buf msg = BUF_INIT;
+    bool ok = false;
+    if (outbox_oru(it, &msg, control))
+        snprintf(why, sizeof(why), "the message could not be written");
+    else
+        ok = send_hl7(w, it->destination, it->send_to, &msg, control, why, sizeof(why));
     errinfo ei = {0};
     err_t rc;
     if (ok) {
         rc = delivery_done(d, it->id, control, &ei);
         log_info("outbox: result %s delivered to %s (%s)", it->result_id, it->destination, control);
     } else {
-        int64_t backoff = (int64_t)1 << (it->attempts < 9 ? it->attempts : 9);
-        if (backoff > BACKOFF_MAX_S)
-            backoff = BACKOFF_MAX_S;
-        rc = delivery_failed(d, it->id, why, time_now_us() + backoff * 1000000, &ei);
+        int64_t b = backoff_s(it->attempts);
+        rc = delivery_failed(d, it->id, why, time_now_us() + b * 1000000, &ei);
         log_warn("outbox: result %s to %s: %s (attempt %d; next in %lld s)", it->result_id,
-                 it->destination, why, it->attempts + 1, (long long)backoff);
+                 it->destination, why, it->attempts + 1, (long long)b);
     }
     if (rc)
         log_error("outbox: cannot record the delivery of %s: %s", it->id, ei.message);
     buf_free(&msg);
-    buf_free(&framed);
+}
+
+/* ---- orders to analyzers ---- */
+
+err_t outbox_order_hl7(const delivery_order *o, buf *out, char control[ID_LEN + 1])
+{
+    hl7_writer w;
+    char birth[9], seq[24];
+    bool oml = strcmp(o->in.hl7_orders, "orm") != 0;
+    id_new(control);
+    hl7_writer_init(&w, out);
+    hl7_writer_segment(&w, "MSH");
+    hl7_writer_field(&w, "benchside");
+    hl7_writer_field(&w, "LAB");
+    hl7_writer_field(&w, o->in.name);
+    hl7_writer_field(&w, NULL);
+    ts_at(&w, 7, time_now_us());
+    hl7_writer_field_at(&w, 9, oml ? "OML" : "ORM");
+    hl7_writer_component(&w, oml ? "O33" : "O01");
+    hl7_writer_component(&w, oml ? "OML_O33" : "ORM_O01");
+    hl7_writer_field(&w, control);
+    hl7_writer_field(&w, "P");
+    hl7_writer_field(&w, "2.5.1");
+    snprintf(birth, sizeof(birth), "%.4s%.2s%.2s", o->birth_date, o->birth_date + 5,
+             o->birth_date + 8);
+    hl7_writer_segment(&w, "PID");
+    hl7_writer_field(&w, "1");
+    hl7_writer_field_at(&w, 3, o->mrn);
+    hl7_writer_component(&w, NULL);
+    hl7_writer_component(&w, NULL);
+    hl7_writer_component(&w, NULL);
+    hl7_writer_component(&w, "MR");
+    hl7_writer_field_at(&w, 5, o->family);
+    hl7_writer_component(&w, o->given);
+    hl7_writer_field_at(&w, 7, birth);
+    hl7_writer_field(&w, !strcmp(o->sex, "female") ? "F" : !strcmp(o->sex, "male") ? "M" : "U");
+    if (oml) {
+        /* IHE LAW: the specimen, then one order per test */
+        hl7_writer_segment(&w, "SPM");
+        hl7_writer_field(&w, "1");
+        hl7_writer_field(&w, o->accession);
+        hl7_writer_field_at(&w, 4, o->specimen_type);
+        hl7_writer_field_at(&w, 11, "P");
+        ts_at(&w, 17, o->collected_at);
+    }
+    for (size_t i = 0; i < o->ntests; i++) {
+        snprintf(seq, sizeof(seq), "%zu", i + 1);
+        hl7_writer_segment(&w, "ORC");
+        hl7_writer_field(&w, "NW");
+        hl7_writer_field(&w, o->accession);
+        hl7_writer_field_at(&w, 7, NULL);
+        for (int k = 0; k < 5; k++)
+            hl7_writer_component(&w, NULL);
+        hl7_writer_component(&w, !strcmp(o->priority, "stat") ? "S" : "R");
+        hl7_writer_segment(&w, "OBR");
+        hl7_writer_field(&w, seq);
+        hl7_writer_field(&w, o->accession);
+        hl7_writer_field(&w, NULL);
+        hl7_writer_field(&w, o->tests[i].code);
+        hl7_writer_component(&w, o->tests[i].name);
+        hl7_writer_component(&w, "L");
+        hl7_writer_field(&w, !strcmp(o->priority, "stat") ? "S" : "R");
+        ts_at(&w, 7, o->collected_at);
+    }
+    return hl7_writer_end(&w);
+}
+
+err_t outbox_order_astm(const delivery_order *o, buf *out)
+{
+    astm_writer w;
+    char ts[HL7_TS_LEN], birth[9];
+    strv codes[DELIVERY_ORDER_TESTS];
+    hl7_ts_format(time_now_us(), ts);
+    ts[14] = '\0';
+    snprintf(birth, sizeof(birth), "%.4s%.2s%.2s", o->birth_date, o->birth_date + 5,
+             o->birth_date + 8);
+    for (size_t i = 0; i < o->ntests; i++)
+        codes[i] = (strv){o->tests[i].code, strlen(o->tests[i].code)};
+    astm_writer_init(&w, out, NULL);
+    astm_write_header(
+        &w, &(astm_header_spec){.sender = STRV("benchside"), .timestamp = {ts, strlen(ts)}});
+    astm_write_patient(&w, &(astm_patient_spec){
+                               .practice_id = {o->mrn, strlen(o->mrn)},
+                               .last_name = {o->family, strlen(o->family)},
+                               .first_name = {o->given, strlen(o->given)},
+                               .birth_date = {birth, strlen(birth)},
+                               .sex = !strcmp(o->sex, "female") ? STRV("F")
+                                      : !strcmp(o->sex, "male") ? STRV("M")
+                                                                : STRV("U"),
+                           });
+    astm_write_order(&w, &(astm_order_spec){
+                             .specimen_id = {o->accession, strlen(o->accession)},
+                             .tests = codes,
+                             .ntests = o->ntests,
+                             .priority = !strcmp(o->priority, "stat") ? STRV("S") : STRV("R"),
+                             .action = STRV("N"),
+                             .specimen_type = {o->specimen_type, strlen(o->specimen_type)},
+                             .report_type = STRV("O"),
+                         });
+    astm_write_terminator(&w, 'N');
+    return astm_writer_error(&w);
+}
+
+/* One E1381 transmission of text to addr, as the computer system: connect,
+ * bid, send frame by frame, EOT. false with why on failure. */
+static bool send_astm(const char *addr, const buf *text, char *why, size_t n)
+{
+    int fd = connect_to(addr, why, n);
+    if (fd < 0)
+        return false;
+    e1381 e;
+    e1381_actions a;
+    e1381_init(&e, NULL);
+    bool done = false, ok = false;
+    int64_t timer_at = 0, deadline = time_mono_us() + 120 * 1000000LL;
+    err_t rc = e1381_send(&e, text->data, text->len, &a);
+    if (rc)
+        snprintf(why, n, "the records could not be sent: %s", err_name(rc));
+    while (!rc && !done) {
+        for (size_t i = 0; i < a.n && !done; i++) {
+            const e1381_action *x = &a.v[i];
+            if (x->kind == E1381_WRITE &&
+                send(fd, x->data.p, x->data.n, MSG_NOSIGNAL) != (ssize_t)x->data.n) {
+                snprintf(why, n, "send failed: %s", strerror(errno));
+                done = true;
+            } else if (x->kind == E1381_TIMER_START) {
+                timer_at = time_mono_us() + x->ms * 1000;
+            } else if (x->kind == E1381_TIMER_STOP) {
+                timer_at = 0;
+            } else if (x->kind == E1381_SENT) {
+                ok = done = true;
+            } else if (x->kind == E1381_SEND_FAILED) {
+                snprintf(why, n, "the analyzer did not take the orders: %s", x->detail);
+                done = true;
+            }
+        }
+        if (done)
+            break;
+        int64_t now = time_mono_us();
+        if (now > deadline) {
+            snprintf(why, n, "the transmission took too long");
+            break;
+        }
+        int wait_ms = timer_at ? (int)((timer_at - now) / 1000) : 1000;
+        struct pollfd p = {fd, POLLIN, 0};
+        int pr = poll(&p, 1, wait_ms < 0 ? 0 : wait_ms);
+        char chunk[4096];
+        if (pr == 1) {
+            ssize_t k = recv(fd, chunk, sizeof(chunk), 0);
+            if (k <= 0) {
+                snprintf(why, n, "the analyzer closed the connection");
+                break;
+            }
+            rc = e1381_feed(&e, chunk, (size_t)k, &a);
+        } else if (timer_at && time_mono_us() >= timer_at) {
+            timer_at = 0;
+            rc = e1381_timeout(&e, &a);
+        } else {
+            a.n = 0;
+        }
+    }
+    e1381_free(&e);
+    close(fd);
+    return ok;
+}
+
+static void deliver_order(outbox_worker *w, db *d, const delivery_order *o)
+{
+    char control[ID_LEN + 1] = "", why[256] = "";
+    buf msg = BUF_INIT;
+    bool ok = false;
+    json_t *tests = json_array();
+    for (size_t i = 0; i < o->ntests; i++)
+        json_array_append_new(tests, json_string(o->tests[i].code));
+    if (o->ntests == 0) {
+        ok = true; /* resulted or cancelled meanwhile: nothing left to send */
+    } else if (!strcmp(o->in.protocol, "hl7")) {
+        if (outbox_order_hl7(o, &msg, control))
+            snprintf(why, sizeof(why), "the message could not be written");
+        else
+            ok = send_hl7(w, o->in.name, o->in.send_to, &msg, control, why, sizeof(why));
+    } else {
+        if (outbox_order_astm(o, &msg))
+            snprintf(why, sizeof(why), "the records could not be written");
+        else
+            ok = send_astm(o->in.send_to, &msg, why, sizeof(why));
+    }
+    char *text = json_dumps(tests, JSON_COMPACT);
+    errinfo ei = {0};
+    err_t rc;
+    if (ok) {
+        rc = delivery_order_done(d, o->id, control[0] ? control : NULL, text ? text : "[]", &ei);
+        log_info("outbox: orders for %s (%zu test(s)) delivered to %s", o->accession, o->ntests,
+                 o->in.name);
+    } else {
+        int64_t b = backoff_s(o->attempts);
+        rc = delivery_order_failed(d, o->id, why, time_now_us() + b * 1000000, &ei);
+        log_warn("outbox: orders for %s to %s: %s (attempt %d; next in %lld s)", o->accession,
+                 o->in.name, why, o->attempts + 1, (long long)b);
+    }
+    if (rc)
+        log_error("outbox: cannot record the delivery of %s: %s", o->id, ei.message);
+    free(text);
+    json_decref(tests);
+    buf_free(&msg);
+}
+
+static bool stopping(outbox_worker *w)
+{
+    pthread_mutex_lock(&w->lock);
+    bool stop = w->stop;
+    pthread_mutex_unlock(&w->lock);
+    return stop;
 }
 
 static void *worker_main(void *arg)
@@ -348,7 +582,8 @@ static void *worker_main(void *arg)
     outbox_worker *w = arg;
     db *d = NULL;
     delivery_item *items = calloc(BATCH, sizeof(*items));
-    while (items) {
+    delivery_order *orders = calloc(BATCH, sizeof(*orders));
+    while (items && orders) {
         pthread_mutex_lock(&w->lock);
         if (!w->stop) {
             struct timespec ts;
@@ -358,32 +593,29 @@ static void *worker_main(void *arg)
             ts.tv_nsec %= 1000000000L;
             pthread_cond_timedwait(&w->wake, &w->lock, &ts);
         }
-        bool stop = w->stop;
         pthread_mutex_unlock(&w->lock);
-        if (stop)
+        if (stopping(w))
             break;
         errinfo ei = {0};
         if (!d && db_open(w->url, &d, &ei)) {
             log_error("outbox: cannot open the database: %s", ei.message);
             continue;
         }
-        int n = 0;
-        if (delivery_due(d, time_now_us(), items, BATCH, &n, &ei)) {
+        int n = 0, m = 0;
+        if (delivery_due(d, time_now_us(), items, BATCH, &n, &ei) ||
+            delivery_orders_due(d, time_now_us(), orders, BATCH, &m, &ei)) {
             log_error("outbox: cannot read the outbox: %s", ei.message);
             db_close(d);
             d = NULL;
             continue;
         }
-        for (int i = 0; i < n; i++) {
-            pthread_mutex_lock(&w->lock);
-            stop = w->stop;
-            pthread_mutex_unlock(&w->lock);
-            if (stop)
-                break;
+        for (int i = 0; i < m && !stopping(w); i++)
+            deliver_order(w, d, &orders[i]);
+        for (int i = 0; i < n && !stopping(w); i++)
             deliver(w, d, &items[i]);
-        }
     }
     free(items);
+    free(orders);
     for (int i = 0; i < w->ndests; i++) {
         dest_close(&w->dests[i]);
         mllp_decoder_free(&w->dests[i].dec);

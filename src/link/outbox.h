@@ -1,6 +1,7 @@
 /*
- * outbox.h - the worker that delivers the outbox (lab/delivery.h) to each
- * EHR as HL7 ORU^R01 over MLLP, one connection per EHR kept open, waiting
+ * outbox.h - the worker that delivers the outbox (lab/delivery.h): results
+ * to each EHR as HL7 ORU^R01 over MLLP, and the orders of received specimens
+ * to the analyzers that are sent them (push), one connection per EHR kept open, waiting
  * for each ACK. AA (or CA) marks a row delivered; anything else (AE, AR, no
  * answer within 30 s, no connection) is retried with a backoff doubling from
  * 1 s up to 5 minutes. A patient's results go in the order they were
@@ -27,5 +28,14 @@ void outbox_stop(outbox_worker *w);
  * OBX (result status F or C), with a new control id in control.
  */
 err_t outbox_oru(const delivery_item *it, buf *out, char control[ID_LEN + 1]);
+
+/*
+ * Orders pushed to an analyzer (lab/delivery.h delivery_order): HL7 OML^O33
+ * (IHE LAW: PID, SPM, then ORC and OBR per test) or ORM^O01 (PID, ORC and OBR
+ * per test), with a new control id; or ASTM records H, P, O (every test in
+ * O.5), L, sent as one E1381 transmission to its send_to address.
+ */
+err_t outbox_order_hl7(const delivery_order *o, buf *out, char control[ID_LEN + 1]);
+err_t outbox_order_astm(const delivery_order *o, buf *out);
 
 #endif

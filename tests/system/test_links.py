@@ -18,7 +18,7 @@ import threading
 import time
 
 from tests.system.harness import ADMIN_PASSWORD, bin_path, cli_env
-from tests.system.peers import MllpPeer, hl7_get, hl7_segments
+from tests.system.peers import AstmPeer, MllpPeer, hl7_get, hl7_segments
 from tests.system.test_lab import LabTestCase
 
 VT, FS, CR = b"\x0b", b"\x1c", b"\x0d"
@@ -480,6 +480,55 @@ class TestAstmAnalyzer(LinksTestCase):
         self.assertTrue(msgs)
         self.assertEqual({m["transport"] for m in msgs}, {"serial"})
         self.assertEqual({m["peer"] for m in msgs}, {path})
+
+
+class TestPushOrders(LinksTestCase):
+    """Analyzers that do not ask: a received specimen's tests go to them, only
+    the tests on each one's menu, in its own codes (OML^O33 over MLLP; ASTM
+    records over E1381)."""
+
+    def test_push_on_receipt(self):
+        heme = MllpPeer(answer="AA")
+        chem = AstmPeer().listen()
+        self.addCleanup(heme.close)
+        self.addCleanup(chem.close)
+        self.call("PUT", "/api/v1/instruments", {"instruments": [
+            {"name": "HEME-PUSH", "kind": "analyzer", "protocol": "hl7",
+             "match": {"application": "HEME-PUSH"}, "send_to": "127.0.0.1:%d" % heme.port,
+             "orders": {"mode": "push", "message": "oml"}, "menu": ["HGB", "WBC", "PLT"],
+             "mappings": {"HB": "HGB"}},
+            {"name": "CHEM-PUSH", "kind": "analyzer", "protocol": "astm",
+             "match": {"sender": "CHEM-PUSH"}, "send_to": "127.0.0.1:%d" % chem.port,
+             "orders": {"mode": "push"}, "menu": ["NA", "K"]}]})
+        got = self.call("GET", "/api/v1/instruments/HEME-PUSH").json
+        self.assertEqual((got["orders"], got["menu"], got["mappings"]),
+                         ({"mode": "push", "message": "oml"}, ["HGB", "WBC", "PLT"],
+                          {"HB": "HGB"}))
+        mrn, placer, accs = self.place(["NA^Sodium^L", "K^Potassium^L", "GLU^Glucose^L",
+                                        "CBC^CBC^L"])
+        self.assertEqual(len(accs), 2)
+        for acc in accs:
+            self.receive(acc)
+        oml = self.wait_for("the OML^O33", lambda: [m for m in heme.messages if "OML^O33" in m])
+        segs = hl7_segments(oml[0])
+        spm = [x for x in segs if x[0] == "SPM"][0]
+        blood = hl7_get(spm, 2)
+        self.assertIn(blood, accs)
+        self.assertEqual(hl7_get([x for x in segs if x[0] == "PID"][0], 3, 1), mrn)
+        self.assertEqual(sorted(hl7_get(x, 4, 1) for x in segs if x[0] == "OBR"),
+                         ["HB", "PLT", "WBC"])
+        astm = self.wait_for("the ASTM orders", lambda: list(chem.messages))
+        records = astm[0]
+        order = [r for r in records if r.startswith("O|")][0].split("|")
+        self.assertEqual(order[2], [a for a in accs if a != blood][0])
+        self.assertEqual(sorted(t.split("^")[3] for t in order[4].split("\\")), ["K", "NA"])
+        self.assertTrue(records[0].startswith("H|") and records[-1].startswith("L|"))
+        self.assertEqual(chem.errors, [])
+        rows = self.wait_for("both rows delivered", lambda: [
+            o for o in self.call("GET", "/api/v1/outbox/orders?status=delivered").json["items"]
+            if o["accession"] in accs])
+        self.assertEqual(sorted((o["destination"], tuple(sorted(o["tests"]))) for o in rows),
+                         [("CHEM-PUSH", ("K", "NA")), ("HEME-PUSH", ("HB", "PLT", "WBC"))])
 
 
 TOOLS = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "tools")
