@@ -275,7 +275,9 @@ class TestAstm(SimTestCase):
         self.assertEqual(s["reconnects"], 1)
         self.assertGreaterEqual(len(first.messages), 1)
         self.assertGreaterEqual(len(second.messages), 1)
-        self.assertGreaterEqual(len(first.messages) + len(second.messages), 4)
+        # A transmission whose last frame the first peer ACKed just before it
+        # closed counts as sent, though the peer closed before reading its EOT.
+        self.assertGreaterEqual(len(first.messages) + len(second.messages), 3)
 
     def test_bad_checksum_every(self):
         """Every 3rd new frame goes out first with a wrong checksum: the peer
