@@ -245,7 +245,7 @@ static err_t collect(groups *gs, group **g, const char *accession, const char *m
  * and free them. seg names the result segment or record ("OBX", "R"). */
 static err_t finish_groups(db *d, const audit_ctx *ctx, groups *gs, err_t rc, const char *ack,
                            const char *seg, const char *const fields[3], size_t skipped,
-                           size_t comments, outcome *o, errinfo *ei)
+                           json_t *comments, outcome *o, errinfo *ei)
 {
     if (!rc && gs->n == 0) {
         refuse(o, "error", ack, 101, seg, "the message carries no final result (%s)", seg);
@@ -255,8 +255,9 @@ static err_t finish_groups(db *d, const audit_ctx *ctx, groups *gs, err_t rc, co
         rc = store_groups(d, ctx, gs, seg, fields, o, ei);
     if (!rc && skipped)
         json_object_set_new(o->summary, "skipped", json_integer((json_int_t)skipped));
-    if (!rc && comments)
-        json_object_set_new(o->summary, "comments", json_integer((json_int_t)comments));
+    if (!rc && json_array_size(comments))
+        json_object_set(o->summary, "comments", comments);
+    json_decref(comments);
     groups_free(gs);
     free(gs);
     return rc;
@@ -1069,10 +1070,14 @@ static err_t astm_results(db *d, const audit_ctx *ctx, const instrument *in,
     groups *gs = calloc(1, sizeof(*gs));
     char accession[40] = "", mrn[PATIENT_MRN_MAX + 1] = "";
     group *g = NULL;
-    size_t skipped = 0, comments = 0;
+    size_t skipped = 0;
+    json_t *comments = json_array(); /* kept in the journal with the message */
     err_t rc = ERR_OK;
-    if (!gs)
+    if (!gs || !comments) {
+        free(gs);
+        json_decref(comments);
         return ERR_NOMEM;
+    }
     for (size_t i = 0; i < msg->nrecords && !rc; i++) {
         const astm_record *r = &msg->records[i];
         if (r->type == 'P') {
@@ -1086,7 +1091,18 @@ static err_t astm_results(db *d, const audit_ctx *ctx, const instrument *in,
                 astm_text(r, 3, 1, c, a, accession, sizeof(accession));
             g = NULL;
         } else if (r->type == 'C') {
-            comments++;
+            /* C.3 source, C.4 text (components joined), C.5 type */
+            char text[256], source[8], kind[8];
+            astm_text(r, 4, 0, 0, a, text, sizeof(text));
+            astm_text(r, 3, 1, 1, a, source, sizeof(source));
+            astm_text(r, 5, 1, 1, a, kind, sizeof(kind));
+            for (char *c = text; *c; c++)
+                if (*c == r->delims.component)
+                    *c = ' ';
+            json_array_append_new(comments,
+                                  json_pack("{s:I,s:s,s:s,s:s,s:s}", "record", (json_int_t)(i + 1),
+                                            "specimen", accession, "source", source, "type", kind,
+                                            "text", text));
         } else if (r->type == 'R') {
             char code[40] = "", value[256], unit[40], flags[64], status[4];
             /* R.3 universal test id ^^^code: the local code is component 4

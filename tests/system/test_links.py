@@ -482,6 +482,75 @@ class TestAstmAnalyzer(LinksTestCase):
         self.assertEqual({m["peer"] for m in msgs}, {path})
 
 
+def astm_frame(fn, text, bad=False):
+    """One E1381 frame (checksum computed here, not by benchside's code)."""
+    body = (str(fn % 8) + text + "\r").encode() + b"\x03"
+    cs = (sum(body) + (1 if bad else 0)) % 256
+    return b"\x02" + body + ("%02X" % cs).encode() + b"\r\n"
+
+
+class AstmSender:
+    """An instrument sending one transmission and reading each reply."""
+
+    def __init__(self, port):
+        self.sock = socket.create_connection(("127.0.0.1", port), timeout=20)
+
+    def reply(self):
+        b = self.sock.recv(1)
+        if not b:
+            raise ConnectionError("closed")
+        return b
+
+    def send(self, records, bad_frame=None):
+        """Send records, one frame each (frame bad_frame first with a wrong
+        checksum); returns the reply byte to each frame sent."""
+        self.sock.sendall(b"\x05")
+        assert self.reply() == b"\x06"
+        replies = []
+        for i, r in enumerate(records):
+            if i + 1 == bad_frame:
+                self.sock.sendall(astm_frame(i + 1, r, bad=True))
+                replies.append(self.reply())
+            self.sock.sendall(astm_frame(i + 1, r))
+            replies.append(self.reply())
+        self.sock.sendall(b"\x04")
+        return replies
+
+    def close(self):
+        self.sock.close()
+
+
+class TestAstmRecords(LinksTestCase):
+    def test_results_comments_and_refusals(self):
+        mrn, placer, (acc,) = self.place(["NA^Sodium^L", "K^Potassium^L"])
+        self.receive(acc)
+        c = AstmSender(self.astm_port)
+        self.addCleanup(c.close)
+        records = ["H|\\^&|||SIM-ASTM^2.1|||||||P|LIS2-A2|20261121120000",
+                   "P|1|%s" % mrn, "O|1|%s||^^^NA\\^^^K" % acc,
+                   "R|1|^^^NA|140|mmol/L|136 to 145|N||F",
+                   "C|1|I|Lipemic^index 2|G",
+                   "R|2|^^^K|4.2|mmol/L|3.5 to 5.1|N||F", "L|1|N"]
+        # frame 3 arrives first with a wrong checksum: NAK, then ACK
+        replies = c.send(records, bad_frame=3)
+        self.assertEqual(replies, [b"\x06", b"\x06", b"\x15"] + [b"\x06"] * 5)
+        (m,) = [x for x in self.journal(instrument="CHEM-1", type="astm:results")
+                if acc in x["summary"].get("specimens", [])]
+        self.assertEqual(len(m["summary"]["results"]), 2)
+        self.assertEqual([(k["source"], k["type"], k["text"]) for k in m["summary"]["comments"]],
+                         [("I", "G", "Lipemic index 2")])
+        self.assertTrue(any("checksum" in (f["error"] or "") for f in self.journal(type="fault")))
+        # an unknown sender: every frame ACKed but the last, which is NAKed
+        stranger = [records[0].replace("SIM-ASTM", "WHO-IS-THIS")] + records[1:]
+        c2 = AstmSender(self.astm_port)
+        self.addCleanup(c2.close)
+        replies = c2.send(stranger)
+        self.assertEqual(replies, [b"\x06"] * 6 + [b"\x15"])
+        (r,) = [x for x in self.journal(status="rejected", type="astm:results")
+                if "WHO-IS-THIS" in (x["error"] or "")]
+        self.assertIn("unknown sender", r["error"])
+
+
 class TestPushOrders(LinksTestCase):
     """Analyzers that do not ask: a received specimen's tests go to them, only
     the tests on each one's menu, in its own codes (OML^O33 over MLLP; ASTM
