@@ -167,7 +167,8 @@ err_t qc_westgard_point_check(const qc_westgard_point *p, const qc_westgard_poin
         time_format_iso(p->time, at);
         time_format_iso(prev->time, before);
         return err_set(ei, ERR_INVALID, "time",
-                       "out of time order: %s is before the one before it (%s)", at, before);
+                       "out of time order: %s is earlier than %s, the time of the point before", at,
+                       before);
     }
     if (p->run.text.p && p->run.text.n == 0)
         return err_set(ei, ERR_INVALID, "run", "the run is empty");

@@ -793,7 +793,8 @@ static void test_bad_points(void **state)
     eval_fails(&bad, 4, "mean", "finite");
     bad = s;
     bad.p[3].time = bad.p[1].time; /* before point 3 */
-    eval_fails(&bad, 4, "time", "2026-01-01T00:01:00.000000Z is before");
+    eval_fails(&bad, 4, "time",
+               "2026-01-01T00:01:00.000000Z is earlier than 2026-01-01T00:02:00.000000Z");
     bad = s;
     bad.p[2].level = QC_WESTGARD_KEY_TEXT("");
     eval_fails(&bad, 3, "level", "empty");
