@@ -25,6 +25,7 @@
 #include "lab/catalog.h"
 #include "lab/instrument.h"
 #include "link/sim.h"
+#include "qc/westgard.h"
 #include "store/migrate.h"
 
 #define EXIT_USAGE 2
@@ -547,6 +548,90 @@ static int cmd_astm(int argc, char **argv)
     return show_message(argc, argv, astm_usage, "decode", tools_astm_json);
 }
 
+static const char qc_usage[] = "benchside qc evaluate [--rules LIST] FILE.csv|-";
+
+static const char qc_help[] =
+    "Judges control results by the Westgard rules and prints each violation as one JSON\n"
+    "line: {\"rule\",\"scope\",\"level\",\"rows\",\"time\",\"action\"}. See docs/qc.md.\n"
+    "\n"
+    "  --rules LIST   rules to apply, comma-separated, any case (10x or 10-x):\n"
+    "                 1-2s 1-3s 2-2s R-4s 4-1s 2of3-2s 3-1s 6x 8x 9x 10x 12x\n"
+    "                 (default 1-2s,1-3s,2-2s,R-4s,4-1s,10x; 1-2s is a warning)\n"
+    "\n"
+    "FILE is CSV with the header time,run,level,value,mean,sd (any order; other columns\n"
+    "are ignored), one control result a row in time order: time ISO 8601 with a zone,\n"
+    "run and level a number or text, value, mean and sd decimal numbers (sd > 0).\n"
+    "rows in the output are data row numbers (1 is the line after the header).\n"
+    "\n"
+    "Exit status 0 when the file was judged (with violations or none), 1 when it\n"
+    "cannot be read or is refused (the row and column are named; nothing is printed\n"
+    "on standard output), 2 for bad usage.";
+
+enum { QC_OPT_RULES = 3000 };
+
+/* benchside qc evaluate: see qc_usage. */
+static int cmd_qc(int argc, char **argv)
+{
+    static const struct option opts[] = {
+        {"rules", required_argument, NULL, QC_OPT_RULES},
+        {"help", no_argument, NULL, OPT_HELP},
+        {NULL, 0, NULL, 0},
+    };
+    uint32_t rules = QC_WESTGARD_DEFAULT_RULES;
+    buf out = BUF_INIT;
+    size_t len = 0;
+    errinfo ei;
+    int c;
+    err_clear(&ei);
+    if (argc < 2)
+        return usage_error(qc_usage, "qc needs an action (evaluate)");
+    if (!strcmp(argv[1], "--help")) {
+        printf("usage: %s\n\n%s\n", qc_usage, qc_help);
+        return 0;
+    }
+    if (strcmp(argv[1], "evaluate"))
+        return usage_error(qc_usage, "unknown qc action '%s'", argv[1]);
+    argc--;
+    argv++;
+    while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+        switch (c) {
+        case QC_OPT_RULES:
+            if (qc_westgard_rules_parse(optarg, strlen(optarg), &rules, &ei))
+                return usage_error(qc_usage, "--rules: %s", ei.message);
+            break;
+        case OPT_HELP:
+            printf("usage: %s\n\n%s\n", qc_usage, qc_help);
+            return 0;
+        default:
+            return usage_error(qc_usage, "unknown or incomplete option");
+        }
+    }
+    if (optind >= argc)
+        return usage_error(qc_usage, "qc evaluate needs a FILE (or - for standard input)");
+    if (optind + 1 < argc)
+        return usage_error(qc_usage, "unexpected argument '%s'", argv[optind + 1]);
+    const char *file = argv[optind];
+    char *data = read_all(file, (size_t)64 << 20, &len);
+    if (!data) {
+        fprintf(stderr, "benchside: %s: %s\n", file,
+                errno == EFBIG ? "larger than 64 MiB" : strerror(errno));
+        return EXIT_FAILURE;
+    }
+    err_t rc = tools_qc_evaluate(data, len, rules, &out, &ei);
+    free(data);
+    if (rc) {
+        fprintf(stderr, "benchside: %s: %s\n", file, ei.message[0] ? ei.message : err_message(rc));
+        buf_free(&out);
+        return EXIT_FAILURE;
+    }
+    if (out.len && fwrite(out.data, 1, out.len, stdout) != out.len) {
+        buf_free(&out);
+        return EXIT_FAILURE;
+    }
+    buf_free(&out);
+    return fflush(stdout) ? EXIT_FAILURE : 0;
+}
+
 static const char audit_usage[] = "benchside audit verify [--db URL]";
 
 static int cmd_audit(int argc, char **argv)
@@ -896,6 +981,7 @@ static const struct cmd commands[] = {
     {"hl7", cmd_hl7, hl7_usage, "show an HL7 v2 message as JSON, or where it is malformed"},
     {"astm", cmd_astm, astm_usage, "show an ASTM capture (E1381 frames, E1394 records) as JSON"},
     {"sim", cmd_sim, sim_usage, "a virtual analyzer (ASTM or HL7) for demos, training and load"},
+    {"qc", cmd_qc, qc_usage, "judge control results (CSV) by the Westgard rules"},
     {"version", cmd_version, "benchside version", "print the version"},
     {"help", cmd_help, "benchside help", "list the commands"},
 };
