@@ -404,6 +404,8 @@ static err_t csv_time(strv v, const struct csv_at *at, int64_t *out)
 static err_t qc_violation_json(const qc_westgard_violation *v, const qc_westgard_point *pts, buf *b)
 {
     char when[TIME_ISO_LEN];
+    if (v->npoints == 0) /* every violation has the point that completed it */
+        return ERR_INTERNAL;
     err_t rc = buf_printf(b, "{\"rule\":\"%s\",\"scope\":\"%s\",\"level\":",
                           qc_westgard_rule_name(v->rule), qc_westgard_scope_name(v->scope));
     if (!rc && !v->level)
@@ -528,6 +530,8 @@ err_t tools_qc_evaluate(const char *csv, size_t len, uint32_t rules, buf *out, e
         lines[npts++] = at.line;
     }
 
+    if (npts == 0) /* a header alone: nothing to judge */
+        goto done;
     errinfo eei;
     err_clear(&eei);
     rc = qc_westgard_eval(pts, npts, rules, &vs, &eei);
@@ -540,7 +544,7 @@ err_t tools_qc_evaluate(const char *csv, size_t len, uint32_t rules, buf *out, e
     }
     for (size_t k = 0; !rc && k < vs.n; k++)
         rc = qc_violation_json(&vs.v[k], pts, out);
-    if (rc == ERR_NOMEM)
+    if (rc == ERR_NOMEM || rc == ERR_INTERNAL)
         err_set(ei, rc, NULL, NULL);
 done:
     if (rc) {

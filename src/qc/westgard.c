@@ -246,6 +246,8 @@ static err_t report(const struct state *st, qc_westgard_violations *out, int rul
                     qc_westgard_scope scope, const size_t *w, size_t n)
 {
     qc_westgard_violation v;
+    if (n == 0 || n > QC_WESTGARD_POINTS_MAX) /* the table's windows make this impossible */
+        return ERR_INTERNAL;
     memset(&v, 0, sizeof v);
     v.rule = (qc_westgard_rule)rule;
     v.scope = scope;

@@ -879,23 +879,23 @@ static void ref_report(const struct seq *s, qc_westgard_violations *vs, qc_westg
 static void reference(const struct seq *s, uint32_t rules, qc_westgard_violations *vs)
 {
     static const struct {
-        qc_westgard_rule rule;
-        size_t window, need;
         double limit;
+        size_t window, need;
+        qc_westgard_rule rule;
         bool run, level, all;
     } table[] = {
-        {QC_WESTGARD_1_2S, 1, 1, 2, true, false, false},
-        {QC_WESTGARD_1_3S, 1, 1, 3, true, false, false},
-        {QC_WESTGARD_2_2S, 2, 2, 2, true, true, false},
-        {QC_WESTGARD_R_4S, 0, 0, 2, false, false, false},
-        {QC_WESTGARD_4_1S, 4, 4, 1, false, true, true},
-        {QC_WESTGARD_2OF3_2S, 3, 2, 2, true, true, false},
-        {QC_WESTGARD_3_1S, 3, 3, 1, false, true, true},
-        {QC_WESTGARD_6X, 6, 6, 0, false, true, true},
-        {QC_WESTGARD_8X, 8, 8, 0, false, true, true},
-        {QC_WESTGARD_9X, 9, 9, 0, false, true, true},
-        {QC_WESTGARD_10X, 10, 10, 0, false, true, true},
-        {QC_WESTGARD_12X, 12, 12, 0, false, true, true},
+        {2, 1, 1, QC_WESTGARD_1_2S, true, false, false},
+        {3, 1, 1, QC_WESTGARD_1_3S, true, false, false},
+        {2, 2, 2, QC_WESTGARD_2_2S, true, true, false},
+        {2, 0, 0, QC_WESTGARD_R_4S, false, false, false},
+        {1, 4, 4, QC_WESTGARD_4_1S, false, true, true},
+        {2, 3, 2, QC_WESTGARD_2OF3_2S, true, true, false},
+        {1, 3, 3, QC_WESTGARD_3_1S, false, true, true},
+        {0, 6, 6, QC_WESTGARD_6X, false, true, true},
+        {0, 8, 8, QC_WESTGARD_8X, false, true, true},
+        {0, 9, 9, QC_WESTGARD_9X, false, true, true},
+        {0, 10, 10, QC_WESTGARD_10X, false, true, true},
+        {0, 12, 12, QC_WESTGARD_12X, false, true, true},
     };
     vs->n = 0;
     for (size_t i = 0; i < s->n; i++) {
