@@ -443,8 +443,8 @@ static void xcn_text(const hl7_seg *s, size_t field, arena *a, char *out, size_t
     hl7_text(hl7_get(s, field, 1, 2, 1), dl, a, fam, sizeof(fam));
     hl7_text(hl7_get(s, field, 1, 3, 0), dl, a, giv, sizeof(giv));
     if (fam[0])
-        snprintf(out, n, "%s%s%s%s%s%s", giv, giv[0] ? " " : "", fam, id[0] ? " (" : "", id,
-                 id[0] ? ")" : "");
+        snprintf(out, n, "%.40s%s%.50s%s%.30s%s", giv, giv[0] ? " " : "", fam, id[0] ? " (" : "",
+                 id, id[0] ? ")" : "");
     else if (id[0])
         snprintf(out, n, "%s", id);
 }
@@ -556,7 +556,7 @@ static err_t hl7_orders(db *d, const audit_ctx *ctx, const instrument *in, const
         wanted_order *x = &w[k];
         errinfo e2 = {0};
         char what[96];
-        snprintf(what, sizeof(what), "order %s", x->placer_id[0] ? x->placer_id : "(no ORC-2)");
+        snprintf(what, sizeof(what), "order %.64s", x->placer_id[0] ? x->placer_id : "(no ORC-2)");
         if (!x->placer_id[0]) {
             refuse(o, "error", "AE", 101, "ORC-2", "ORC-2 (placer order number) is empty");
             snprintf(o->location, sizeof(o->location), "ORC^%zu^2", x->seg);
