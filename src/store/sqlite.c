@@ -5,6 +5,14 @@
  * transaction survives a crash of the machine, not only of the process),
  * foreign keys on, and a busy timeout (default 5000 ms, `?busy_timeout=MS` in
  * the URL) after which a locked database answers ERR_DB_BUSY.
+ *
+ * Each connection keeps its prepared statements (up to STMT_CACHE_MAX, the
+ * least recently used dropped first), found again by their SQL text: a
+ * statement that db_finalize() releases is reset, its bindings cleared, and
+ * kept for the next db_prepare() of the same text, so that a statement the
+ * program runs again and again (the same `static const char` SQL) is parsed
+ * once per connection rather than every time. A text prepared again while
+ * its kept statement is still in use gets a statement of its own.
  */
 #include <sqlite3.h>
 #include <stdio.h>
@@ -14,15 +22,26 @@
 #include "base/str.h"
 #include "store/db_impl.h"
 
-struct sqlite_db {
-    struct db base;
-    sqlite3 *h;
-};
+#define STMT_CACHE_MAX     256
+#define STMT_CACHE_BUCKETS 512 /* a power of two */
 
 struct sqlite_stmt {
     struct db_stmt base;
     sqlite3_stmt *h;
     int64_t changes;
+    /* kept statements only */
+    bool cached, in_use;
+    uint64_t hash;
+    uint64_t used;            /* the connection's tick at its last prepare */
+    struct sqlite_stmt *next; /* in its bucket */
+};
+
+struct sqlite_db {
+    struct db base;
+    sqlite3 *h;
+    struct sqlite_stmt *buckets[STMT_CACHE_BUCKETS];
+    int ncached;
+    uint64_t tick;
 };
 
 static err_t map_error(sqlite3 *h, int rc, errinfo *ei)
@@ -103,13 +122,141 @@ fail:
 static void sq_close(db *base)
 {
     struct sqlite_db *d = (struct sqlite_db *)base;
-    sqlite3_close_v2(d->h);
+    for (size_t b = 0; b < STMT_CACHE_BUCKETS; b++) {
+        struct sqlite_stmt *s = d->buckets[b];
+        while (s) {
+            struct sqlite_stmt *next = s->next;
+            if (s->in_use) {
+                s->cached = false; /* its db_finalize() frees it */
+            } else {
+                sqlite3_finalize(s->h);
+                free(s);
+            }
+            s = next;
+        }
+    }
+    sqlite3_close_v2(d->h); /* kept open until those are finalized */
     free(d);
+}
+
+/* FNV-1a over the SQL text; *len receives its length. */
+static uint64_t sql_hash(const char *sql, size_t *len)
+{
+    uint64_t h = 14695981039346656037ULL;
+    const unsigned char *p = (const unsigned char *)sql;
+    for (; *p; p++)
+        h = (h ^ *p) * 1099511628211ULL;
+    *len = (size_t)(p - (const unsigned char *)sql);
+    return h;
+}
+
+/* A kept statement for sql that is not in use, or NULL. */
+static struct sqlite_stmt *cache_find(struct sqlite_db *d, const char *sql, uint64_t hash)
+{
+    for (struct sqlite_stmt *s = d->buckets[hash & (STMT_CACHE_BUCKETS - 1)]; s; s = s->next)
+        if (s->hash == hash && !s->in_use && !strcmp(sqlite3_sql(s->h), sql))
+            return s;
+    return NULL;
+}
+
+static void cache_unlink(struct sqlite_db *d, struct sqlite_stmt *s)
+{
+    for (struct sqlite_stmt **p = &d->buckets[s->hash & (STMT_CACHE_BUCKETS - 1)]; *p;
+         p = &(*p)->next)
+        if (*p == s) {
+            *p = s->next;
+            d->ncached--;
+            return;
+        }
+}
+
+/* Make room for one more kept statement: drop the least recently used one
+ * not in use. False when every kept statement is in use. */
+static bool cache_make_room(struct sqlite_db *d)
+{
+    struct sqlite_stmt *oldest = NULL;
+    if (d->ncached < STMT_CACHE_MAX)
+        return true;
+    for (size_t b = 0; b < STMT_CACHE_BUCKETS; b++)
+        for (struct sqlite_stmt *s = d->buckets[b]; s; s = s->next)
+            if (!s->in_use && (!oldest || s->used < oldest->used))
+                oldest = s;
+    if (!oldest)
+        return false;
+    cache_unlink(d, oldest);
+    sqlite3_finalize(oldest->h);
+    free(oldest);
+    return true;
+}
+
+/* A statement for sql: a kept one when there is one free, else a new one
+ * (kept when there is room). */
+static err_t stmt_get(struct sqlite_db *d, const char *sql, struct sqlite_stmt **out, errinfo *ei)
+{
+    size_t len;
+    uint64_t hash = sql_hash(sql, &len);
+    struct sqlite_stmt *s = cache_find(d, sql, hash);
+    if (s) {
+        s->in_use = true;
+        s->used = ++d->tick;
+        *out = s;
+        return ERR_OK;
+    }
+    s = calloc(1, sizeof(*s));
+    if (!s)
+        return ERR_NOMEM;
+    bool keep = cache_make_room(d);
+    int src = sqlite3_prepare_v3(d->h, sql, (int)len + 1, keep ? SQLITE_PREPARE_PERSISTENT : 0,
+                                 &s->h, NULL);
+    if (src != SQLITE_OK) {
+        free(s);
+        return map_error(d->h, src, ei);
+    }
+    if (keep && s->h) {
+        size_t b = hash & (STMT_CACHE_BUCKETS - 1);
+        s->cached = true;
+        s->in_use = true;
+        s->hash = hash;
+        s->used = ++d->tick;
+        s->next = d->buckets[b];
+        d->buckets[b] = s;
+        d->ncached++;
+    }
+    *out = s;
+    return ERR_OK;
+}
+
+/* Give a statement back: a kept one is reset for its next use, another finalized. */
+static void stmt_put(struct sqlite_stmt *s)
+{
+    if (s->cached) {
+        sqlite3_reset(s->h);
+        sqlite3_clear_bindings(s->h);
+        s->changes = 0;
+        s->in_use = false;
+        return;
+    }
+    sqlite3_finalize(s->h);
+    free(s);
 }
 
 static err_t sq_exec(db *base, const char *sql, errinfo *ei)
 {
     struct sqlite_db *d = (struct sqlite_db *)base;
+    /* One statement (BEGIN, SAVEPOINT spN, RELEASE...): through the kept ones. */
+    if (!strchr(sql, ';')) {
+        struct sqlite_stmt *s = NULL;
+        err_t rc = stmt_get(d, sql, &s, ei);
+        if (rc)
+            return rc;
+        int src = s->h ? sqlite3_step(s->h) : SQLITE_DONE;
+        while (src == SQLITE_ROW)
+            src = sqlite3_step(s->h);
+        if (src != SQLITE_DONE)
+            rc = map_error(d->h, sqlite3_extended_errcode(d->h), ei);
+        stmt_put(s);
+        return rc;
+    }
     int src = sqlite3_exec(d->h, sql, NULL, NULL, NULL);
     return src == SQLITE_OK ? ERR_OK : map_error(d->h, src, ei);
 }
@@ -124,14 +271,10 @@ static err_t sq_check(db *base, errinfo *ei)
 static err_t sq_prepare(db *base, const char *sql, db_stmt **out, errinfo *ei)
 {
     struct sqlite_db *d = (struct sqlite_db *)base;
-    struct sqlite_stmt *s = calloc(1, sizeof(*s));
-    if (!s)
-        return ERR_NOMEM;
-    int src = sqlite3_prepare_v2(d->h, sql, -1, &s->h, NULL);
-    if (src != SQLITE_OK) {
-        free(s);
-        return map_error(d->h, src, ei);
-    }
+    struct sqlite_stmt *s = NULL;
+    err_t rc = stmt_get(d, sql, &s, ei);
+    if (rc)
+        return rc;
     *out = &s->base;
     return ERR_OK;
 }
@@ -257,9 +400,7 @@ static void sq_reset(db_stmt *base)
 
 static void sq_finalize(db_stmt *base)
 {
-    struct sqlite_stmt *s = (struct sqlite_stmt *)base;
-    sqlite3_finalize(s->h);
-    free(s);
+    stmt_put((struct sqlite_stmt *)base);
 }
 
 const struct db_ops db_sqlite_ops = {
