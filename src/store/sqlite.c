@@ -14,6 +14,7 @@
  * once per connection rather than every time. A text prepared again while
  * its kept statement is still in use gets a statement of its own.
  */
+#include <pthread.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,6 +24,7 @@
 #include "store/db_impl.h"
 
 #define STMT_CACHE_MAX     256
+#define STMT_JOURNAL_SPILL (16 * 1024 * 1024)
 #define STMT_CACHE_BUCKETS 512 /* a power of two */
 
 struct sqlite_stmt {
@@ -74,6 +76,35 @@ static err_t map_error(sqlite3 *h, int rc, errinfo *ei)
     return err_set(ei, code, NULL, "sqlite: %s", h ? sqlite3_errmsg(h) : sqlite3_errstr(rc));
 }
 
+static pthread_once_t config_once = PTHREAD_ONCE_INIT;
+
+/*
+ * Before the library starts, two settings for writers that nest savepoints
+ * (the ingest writer: a savepoint per message, another per specimen).
+ *
+ * The undo record of a savepoint or a statement (the statement journal, a
+ * copy of each page as it was before the savepoint first changed it) stays
+ * in memory up to STMT_JOURNAL_SPILL bytes; SQLite's default, 64 KiB, sends
+ * it to a temporary file after a few pages, one write call a page. It is
+ * never read again unless the savepoint is rolled back, and never needs to
+ * be durable: the database's own journal (the WAL) is untouched by this.
+ *
+ * No bulk page-cache allocation per cache. SQLite otherwise allocates room
+ * for 20 pages (some 86 KB) whenever a cache is first used, and that
+ * includes the ephemeral table behind each IN (...) CHECK constraint and each
+ * RETURNING clause, on every run of such a statement: a large malloc and free
+ * each time, at the top of the thread's heap, which glibc then hands back to
+ * the kernel and faults in again page by page. Pages are allocated one at a
+ * time instead.
+ *
+ * sqlite3_config() fails harmlessly when the library has started already.
+ */
+static void config_library(void)
+{
+    sqlite3_config(SQLITE_CONFIG_PAGECACHE, NULL, 0, 0);
+    sqlite3_config(SQLITE_CONFIG_STMTJRNL_SPILL, STMT_JOURNAL_SPILL);
+}
+
 static err_t sq_open(const char *target, db **out, errinfo *ei)
 {
     char path[4096];
@@ -93,6 +124,7 @@ static err_t sq_open(const char *target, db **out, errinfo *ei)
             return err_set(ei, ERR_USAGE, "db",
                            "sqlite: the only URL option is busy_timeout=MS (0 to 600000)");
     }
+    pthread_once(&config_once, config_library);
     d = calloc(1, sizeof(*d));
     if (!d)
         return ERR_NOMEM;
