@@ -553,21 +553,19 @@ done:
     return rc;
 }
 
-err_t result_enter(db *d, const audit_ctx *ctx, const char *accession, const json_t *body,
-                   json_t **out, errinfo *ei)
+/* Enter the results of body inside a transaction of its own (a savepoint when
+ * one is open) and, when list is given, append each as result_json shows it
+ * before the commit. Their ids are appended to ids. */
+static err_t enter(db *d, const audit_ctx *ctx, const char *accession, const json_t *body,
+                   json_t *ids, json_t *list, errinfo *ei)
 {
     specimen s;
     patient p;
-    json_t *items, *list = json_array(), *ids = json_array();
+    json_t *items;
     size_t i;
     json_t *item;
     err_t rc;
 
-    *out = NULL;
-    if (!list || !ids) {
-        rc = ERR_NOMEM;
-        goto done;
-    }
     rc = jsonv_check(body, enter_fields, 1, ei);
     if (rc)
         goto done;
@@ -603,9 +601,12 @@ err_t result_enter(db *d, const audit_ctx *ctx, const char *accession, const jso
         rc = enter_one(d, ctx, &s, &p, item, i, id, ei);
         if (rc)
             goto fail;
-        json_array_append_new(ids, json_string(id));
+        if (json_array_append_new(ids, json_string(id))) {
+            rc = ERR_NOMEM;
+            goto fail;
+        }
     }
-    json_array_foreach(ids, i, item)
+    json_array_foreach(list ? ids : NULL, i, item)
     {
         json_t *r = NULL;
         rc = result_json(d, json_string_value(item), &r, ei);
@@ -613,16 +614,39 @@ err_t result_enter(db *d, const audit_ctx *ctx, const char *accession, const jso
             goto fail;
         json_array_append_new(list, r);
     }
-    rc = db_commit(d, ei);
-    if (rc)
-        goto done;
-    *out = json_pack("{s:O}", "results", list);
-    goto done;
+    return db_commit(d, ei);
 fail:
     db_rollback(d);
 done:
+    return rc;
+}
+
+err_t result_enter(db *d, const audit_ctx *ctx, const char *accession, const json_t *body,
+                   json_t **out, errinfo *ei)
+{
+    json_t *list = json_array(), *ids = json_array();
+    err_t rc = list && ids ? enter(d, ctx, accession, body, ids, list, ei) : ERR_NOMEM;
+    *out = NULL;
+    if (!rc) {
+        *out = json_pack("{s:O}", "results", list);
+        if (!*out)
+            rc = ERR_NOMEM;
+    }
     json_decref(list);
     json_decref(ids);
+    return rc;
+}
+
+err_t result_enter_ids(db *d, const audit_ctx *ctx, const char *accession, const json_t *body,
+                       json_t **ids, errinfo *ei)
+{
+    json_t *arr = json_array();
+    err_t rc = arr ? enter(d, ctx, accession, body, arr, NULL, ei) : ERR_NOMEM;
+    *ids = NULL;
+    if (rc)
+        json_decref(arr);
+    else
+        *ids = arr;
     return rc;
 }
 
