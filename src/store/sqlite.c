@@ -12,7 +12,8 @@
  * kept for the next db_prepare() of the same text, so that a statement the
  * program runs again and again (the same `static const char` SQL) is parsed
  * once per connection rather than every time. A text prepared again while
- * its kept statement is still in use gets a statement of its own.
+ * its kept statement is still in use gets a statement of its own. (See
+ * sql_hash: the text's address finds it, the text decides.)
  */
 #include <pthread.h>
 #include <sqlite3.h>
@@ -79,7 +80,7 @@ static err_t map_error(sqlite3 *h, int rc, errinfo *ei)
 static pthread_once_t config_once = PTHREAD_ONCE_INIT;
 
 /*
- * Before the library starts, two settings for writers that nest savepoints
+ * Before the library starts, settings for writers that nest savepoints
  * (the ingest writer: a savepoint per message, another per specimen).
  *
  * The undo record of a savepoint or a statement (the statement journal, a
@@ -97,12 +98,16 @@ static pthread_once_t config_once = PTHREAD_ONCE_INIT;
  * the kernel and faults in again page by page. Pages are allocated one at a
  * time instead.
  *
+ * No memory statistics (nothing here reads them): SQLite would otherwise take
+ * a process-wide mutex at every allocation and free to keep them.
+ *
  * sqlite3_config() fails harmlessly when the library has started already.
  */
 static void config_library(void)
 {
     sqlite3_config(SQLITE_CONFIG_PAGECACHE, NULL, 0, 0);
     sqlite3_config(SQLITE_CONFIG_STMTJRNL_SPILL, STMT_JOURNAL_SPILL);
+    sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
 }
 
 static err_t sq_open(const char *target, db **out, errinfo *ei)
@@ -171,14 +176,19 @@ static void sq_close(db *base)
     free(d);
 }
 
-/* FNV-1a over the SQL text; *len receives its length. */
-static uint64_t sql_hash(const char *sql, size_t *len)
+/*
+ * Where a statement is kept: by the address of its SQL text, which for the
+ * program's `static const char` statements is the same at every call, so
+ * that the text need not be read to find it. The text itself is compared
+ * before a kept statement is used, so a buffer that holds different SQL at
+ * different times (text built at run time) finds only its own statements.
+ */
+static uint64_t sql_hash(const char *sql)
 {
-    uint64_t h = 14695981039346656037ULL;
-    const unsigned char *p = (const unsigned char *)sql;
-    for (; *p; p++)
-        h = (h ^ *p) * 1099511628211ULL;
-    *len = (size_t)(p - (const unsigned char *)sql);
+    uint64_t h = (uint64_t)(uintptr_t)sql;
+    h ^= h >> 29;
+    h *= 0xbf58476d1ce4e5b9ULL;
+    h ^= h >> 32;
     return h;
 }
 
@@ -225,8 +235,7 @@ static bool cache_make_room(struct sqlite_db *d)
  * (kept when there is room). */
 static err_t stmt_get(struct sqlite_db *d, const char *sql, struct sqlite_stmt **out, errinfo *ei)
 {
-    size_t len;
-    uint64_t hash = sql_hash(sql, &len);
+    uint64_t hash = sql_hash(sql);
     struct sqlite_stmt *s = cache_find(d, sql, hash);
     if (s) {
         s->in_use = true;
@@ -238,8 +247,7 @@ static err_t stmt_get(struct sqlite_db *d, const char *sql, struct sqlite_stmt *
     if (!s)
         return ERR_NOMEM;
     bool keep = cache_make_room(d);
-    int src = sqlite3_prepare_v3(d->h, sql, (int)len + 1, keep ? SQLITE_PREPARE_PERSISTENT : 0,
-                                 &s->h, NULL);
+    int src = sqlite3_prepare_v3(d->h, sql, -1, keep ? SQLITE_PREPARE_PERSISTENT : 0, &s->h, NULL);
     if (src != SQLITE_OK) {
         free(s);
         return map_error(d->h, src, ei);
