@@ -7,14 +7,14 @@
  * each with its own TCP connection, send OUL^R22 messages of 10 OBX (values
  * inside the reference ranges, so that every result is auto-released) and wait
  * for each ACK before sending the next. Every result goes the whole way: the
- * ingest writer, result_enter with its audit events, the release gate, the
- * journal, the durable commit, then the ACK.
+ * ingest writer, result entry (result_enter_ids) with its audit events, the
+ * release gate, the journal, the durable commit, then the ACK.
  *
  * Each connection first sends WARMUP messages (not timed); then all start
  * together and the wall time runs until the last ACK of the timed messages.
  * Latency is from the first byte sent to the whole ACK read, per message.
  * Afterwards the database is read back: results stored must be 10 times the
- * messages acknowledged, or the run fails.
+ * messages acknowledged and the audit chain must verify, or the run fails.
  *
  * usage: bench_ingest DB_URL [MESSAGES] [CONNECTIONS]
  *   MESSAGES     timed messages in all (default 20000), rounded up to a
