@@ -332,7 +332,9 @@ static err_t release_one(db *d, const audit_ctx *ctx, const char *id, const char
     return rc;
 }
 
-/* Pass the gate in automatic mode: release, or keep in review with the reasons. */
+/* Pass the gate in automatic mode: release (release_one marks the test
+ * released), or keep in review with the reasons and mark the test resulted.
+ * The test's status is written once, when its result's fate is known. */
 static err_t auto_verify(db *d, const audit_ctx *ctx, const char *id, const char *order_test_id,
                          errinfo *ei)
 {
@@ -351,6 +353,8 @@ static err_t auto_verify(db *d, const audit_ctx *ctx, const char *id, const char
         return ERR_NOMEM;
     rc = db_run(d, ei, NULL, sql_holds, "tt", text, id);
     free(text);
+    if (!rc)
+        rc = db_run(d, ei, NULL, sql_test_status, "tt", "resulted", order_test_id);
     return rc;
 }
 
@@ -532,8 +536,6 @@ static err_t enter_one(db *d, const audit_ctx *ctx, const specimen *s, const pat
                 has_range && range.normal_text[0] ? range.normal_text : NULL, flag,
                 (int64_t)critical, (int64_t)delta_fail, delta_fail ? prev_text : NULL, instrument,
                 jsonv_str(copy, "instrument_flags"), now, ctx->actor ? ctx->actor : "system");
-    if (!rc)
-        rc = db_run(d, ei, NULL, sql_test_status, "tt", "resulted", ot_id);
     if (!rc && critical) {
         char aid[ID_LEN + 1];
         id_new(aid);
