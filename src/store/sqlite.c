@@ -308,6 +308,23 @@ static err_t sq_check(db *base, errinfo *ei)
     return ERR_OK;
 }
 
+static err_t sq_checkpoint(db *base, errinfo *ei)
+{
+    struct sqlite_db *d = (struct sqlite_db *)base;
+    int src = sqlite3_wal_checkpoint_v2(d->h, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
+    /* Busy: another checkpoint is under way, which does the same work. */
+    if (src == SQLITE_OK || src == SQLITE_BUSY)
+        return ERR_OK;
+    return map_error(d->h, src, ei);
+}
+
+static err_t sq_autocheckpoint(db *base, int pages, errinfo *ei)
+{
+    struct sqlite_db *d = (struct sqlite_db *)base;
+    int src = sqlite3_wal_autocheckpoint(d->h, pages < 0 ? 0 : pages);
+    return src == SQLITE_OK ? ERR_OK : map_error(d->h, src, ei);
+}
+
 static err_t sq_prepare(db *base, const char *sql, db_stmt **out, errinfo *ei)
 {
     struct sqlite_db *d = (struct sqlite_db *)base;
@@ -450,6 +467,8 @@ const struct db_ops db_sqlite_ops = {
     .close = sq_close,
     .exec = sq_exec,
     .check = sq_check,
+    .checkpoint = sq_checkpoint,
+    .autocheckpoint = sq_autocheckpoint,
     .prepare = sq_prepare,
     .bind_text = sq_bind_text,
     .bind_int64 = sq_bind_int64,

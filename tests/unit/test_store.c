@@ -478,6 +478,33 @@ static void test_statement_reuse(void **state)
     db_close(d);
 }
 
+/* Log upkeep: runs on either backend, and a checkpoint waits for no writer. */
+static void test_checkpoint(void **state)
+{
+    errinfo ei = {0};
+    db *d = store_open(), *other = store_open();
+    (void)state;
+    store_exec(d, "DROP TABLE IF EXISTS st_ckpt");
+    store_exec(d, "CREATE TABLE st_ckpt (id BIGINT PRIMARY KEY)");
+    assert_int_equal(db_autocheckpoint(d, 0, &ei), ERR_OK);
+    for (int64_t i = 0; i < 50; i++)
+        assert_int_equal(db_run(d, &ei, NULL, "INSERT INTO st_ckpt (id) VALUES (?)", "i", i),
+                         ERR_OK);
+    assert_int_equal(db_checkpoint(other, &ei), ERR_OK);
+    /* A writer in the middle of a transaction holds nobody up. */
+    assert_int_equal(db_begin(d, &ei), ERR_OK);
+    assert_int_equal(db_run(d, &ei, NULL, "INSERT INTO st_ckpt (id) VALUES (?)", "i", (int64_t)50),
+                     ERR_OK);
+    assert_int_equal(db_checkpoint(other, &ei), ERR_OK);
+    assert_int_equal(db_commit(d, &ei), ERR_OK);
+    assert_int_equal(db_checkpoint(other, &ei), ERR_OK);
+    assert_int_equal(store_scalar(other, "SELECT COUNT(*) FROM st_ckpt"), 51);
+    assert_int_equal(db_autocheckpoint(d, 1000, &ei), ERR_OK);
+    store_exec(d, "DROP TABLE st_ckpt");
+    db_close(other);
+    db_close(d);
+}
+
 static void test_db_run(void **state)
 {
     errinfo ei = {0};
@@ -1059,10 +1086,10 @@ static void test_pg_reconnect(void **state)
         cmocka_unit_test(test_exec_script), cmocka_unit_test(test_text_values),                    \
         cmocka_unit_test(test_int64_and_null), cmocka_unit_test(test_doubles),                     \
         cmocka_unit_test(test_changes), cmocka_unit_test(test_statement_reuse),                    \
-        cmocka_unit_test(test_db_run), cmocka_unit_test(test_transactions),                        \
-        cmocka_unit_test(test_nested_transactions), cmocka_unit_test(test_conflict_and_errors),    \
-        cmocka_unit_test(test_rewrite_placeholders), cmocka_unit_test(test_migrate),               \
-        cmocka_unit_test(test_pool)
+        cmocka_unit_test(test_checkpoint), cmocka_unit_test(test_db_run),                          \
+        cmocka_unit_test(test_transactions), cmocka_unit_test(test_nested_transactions),           \
+        cmocka_unit_test(test_conflict_and_errors), cmocka_unit_test(test_rewrite_placeholders),   \
+        cmocka_unit_test(test_migrate), cmocka_unit_test(test_pool)
 
 int main(void)
 {
