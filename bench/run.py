@@ -170,7 +170,8 @@ def ingest_lines(a, runs):
         "SQLite runs in WAL mode with synchronous=FULL (each commit is on disk before its "
         "ACKs leave). The PostgreSQL figure is from the throw-away test server, which runs "
         "with fsync off on the same 2 cores, so it measures CPU and protocol, not disks. "
-        "CPU is the bench process's (the links, the ingest writer and the client threads) "
+        "CPU is the bench process's (the links, the ingest writer, its checkpointer and the "
+        "client threads) "
         "over the timed run, in cores; the PostgreSQL server's own processes are not in it. "
         "The last column counts the warm-up too.",
         "",
