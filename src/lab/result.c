@@ -332,7 +332,9 @@ static err_t release_one(db *d, const audit_ctx *ctx, const char *id, const char
     return rc;
 }
 
-/* Pass the gate in automatic mode: release, or keep in review with the reasons. */
+/* Pass the gate in automatic mode: release (release_one marks the test
+ * released), or keep in review with the reasons and mark the test resulted.
+ * The test's status is written once, when its result's fate is known. */
 static err_t auto_verify(db *d, const audit_ctx *ctx, const char *id, const char *order_test_id,
                          errinfo *ei)
 {
@@ -351,6 +353,8 @@ static err_t auto_verify(db *d, const audit_ctx *ctx, const char *id, const char
         return ERR_NOMEM;
     rc = db_run(d, ei, NULL, sql_holds, "tt", text, id);
     free(text);
+    if (!rc)
+        rc = db_run(d, ei, NULL, sql_test_status, "tt", "resulted", order_test_id);
     return rc;
 }
 
@@ -532,8 +536,6 @@ static err_t enter_one(db *d, const audit_ctx *ctx, const specimen *s, const pat
                 has_range && range.normal_text[0] ? range.normal_text : NULL, flag,
                 (int64_t)critical, (int64_t)delta_fail, delta_fail ? prev_text : NULL, inst,
                 jsonv_str(copy, "instrument_flags"), now, ctx->actor ? ctx->actor : "system");
-    if (!rc)
-        rc = db_run(d, ei, NULL, sql_test_status, "tt", "resulted", ot_id);
     if (!rc && critical) {
         char aid[ID_LEN + 1];
         id_new(aid);
@@ -553,21 +555,19 @@ done:
     return rc;
 }
 
-err_t result_enter(db *d, const audit_ctx *ctx, const char *accession, const json_t *body,
-                   json_t **out, errinfo *ei)
+/* Enter the results of body inside a transaction of its own (a savepoint when
+ * one is open) and, when list is given, append each as result_json shows it
+ * before the commit. Their ids are appended to ids. */
+static err_t enter(db *d, const audit_ctx *ctx, const char *accession, const json_t *body,
+                   json_t *ids, json_t *list, errinfo *ei)
 {
     specimen s;
     patient p;
-    json_t *items, *list = json_array(), *ids = json_array();
+    json_t *items;
     size_t i;
     json_t *item;
     err_t rc;
 
-    *out = NULL;
-    if (!list || !ids) {
-        rc = ERR_NOMEM;
-        goto done;
-    }
     rc = jsonv_check(body, enter_fields, 1, ei);
     if (rc)
         goto done;
@@ -603,9 +603,12 @@ err_t result_enter(db *d, const audit_ctx *ctx, const char *accession, const jso
         rc = enter_one(d, ctx, &s, &p, item, i, id, ei);
         if (rc)
             goto fail;
-        json_array_append_new(ids, json_string(id));
+        if (json_array_append_new(ids, json_string(id))) {
+            rc = ERR_NOMEM;
+            goto fail;
+        }
     }
-    json_array_foreach(ids, i, item)
+    json_array_foreach(list ? ids : NULL, i, item)
     {
         json_t *r = NULL;
         rc = result_json(d, json_string_value(item), &r, ei);
@@ -613,16 +616,39 @@ err_t result_enter(db *d, const audit_ctx *ctx, const char *accession, const jso
             goto fail;
         json_array_append_new(list, r);
     }
-    rc = db_commit(d, ei);
-    if (rc)
-        goto done;
-    *out = json_pack("{s:O}", "results", list);
-    goto done;
+    return db_commit(d, ei);
 fail:
     db_rollback(d);
 done:
+    return rc;
+}
+
+err_t result_enter(db *d, const audit_ctx *ctx, const char *accession, const json_t *body,
+                   json_t **out, errinfo *ei)
+{
+    json_t *list = json_array(), *ids = json_array();
+    err_t rc = list && ids ? enter(d, ctx, accession, body, ids, list, ei) : ERR_NOMEM;
+    *out = NULL;
+    if (!rc) {
+        *out = json_pack("{s:O}", "results", list);
+        if (!*out)
+            rc = ERR_NOMEM;
+    }
     json_decref(list);
     json_decref(ids);
+    return rc;
+}
+
+err_t result_enter_ids(db *d, const audit_ctx *ctx, const char *accession, const json_t *body,
+                       json_t **ids, errinfo *ei)
+{
+    json_t *arr = json_array();
+    err_t rc = arr ? enter(d, ctx, accession, body, arr, NULL, ei) : ERR_NOMEM;
+    *ids = NULL;
+    if (rc)
+        json_decref(arr);
+    else
+        *ids = arr;
     return rc;
 }
 

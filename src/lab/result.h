@@ -31,6 +31,15 @@
 err_t result_enter(db *d, const audit_ctx *ctx, const char *accession, const json_t *body,
                    json_t **out, errinfo *ei);
 
+/*
+ * The same entry, every rule and audit event alike, for a caller that needs
+ * only the ids of the new results (the ingest writer journals them): *ids is
+ * a new array of them, in the order of the body. It saves reading each
+ * result back as result_enter shows it.
+ */
+err_t result_enter_ids(db *d, const audit_ctx *ctx, const char *accession, const json_t *body,
+                       json_t **ids, errinfo *ei);
+
 /* One result with its history, critical alert and holds; audited as result.read. */
 err_t result_read(db *d, const audit_ctx *ctx, const char *id, json_t **out, errinfo *ei);
 

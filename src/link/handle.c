@@ -186,7 +186,7 @@ static err_t store_groups(db *d, const audit_ctx *ctx, groups *gs, const char *s
         }
         json_t *body = json_pack("{s:O}", "results", g->items), *res = NULL;
         if (!rc)
-            rc = body ? result_enter(d, ctx, g->accession, body, &res, &e2) : ERR_NOMEM;
+            rc = body ? result_enter_ids(d, ctx, g->accession, body, &res, &e2) : ERR_NOMEM;
         json_decref(body);
         if (rc == ERR_NOMEM || rc == ERR_DB || rc == ERR_DB_UNAVAILABLE || rc == ERR_INTERNAL) {
             *ei = e2;
@@ -215,10 +215,7 @@ static err_t store_groups(db *d, const audit_ctx *ctx, groups *gs, const char *s
             json_decref(ids);
             return ERR_INVALID;
         }
-        size_t j;
-        json_t *r;
-        json_array_foreach(json_object_get(res, "results"), j, r)
-            json_array_append(ids, json_object_get(r, "id"));
+        json_array_extend(ids, res);
         json_decref(res);
     }
     json_t *specs = json_array();

@@ -1,6 +1,6 @@
 /*
- * link.c - listeners, connections, serial lines and the ingest writer (see
- * link.h). The outbox worker is in outbox.c.
+ * link.c - listeners, connections, serial lines, the ingest writer and its
+ * checkpointer (see link.h). The outbox worker is in outbox.c.
  */
 #include "link/link.h"
 
@@ -31,6 +31,10 @@
 #define RECONCILE_MS    5000
 #define READ_CHUNK      65536
 #define FAULT_RAW_BYTES 4096
+/* Log pages after which a commit of the writer copies the write-ahead log
+ * itself: the checkpointer normally does it first; this bounds the log when
+ * it falls behind. */
+#define WRITER_AUTOCHECKPOINT 10000
 
 typedef struct conn conn;
 typedef struct link_server link_server;
@@ -108,14 +112,17 @@ struct link_server {
     int mllp_port, astm_port;
     uv_async_t stop_async, done_async;
     uv_timer_t reconcile;
-    pthread_t loop_thread, writer_thread;
-    bool loop_started, writer_started;
+    pthread_t loop_thread, writer_thread, ckpt_thread;
+    bool loop_started, writer_started, ckpt_started;
     db *read_db; /* the loop's own connection, for the register */
     /* writer */
     pthread_mutex_t lock;
     pthread_cond_t wake;
     job_queue in, done;
     bool stopping;
+    /* checkpointer, under lock too */
+    pthread_cond_t ckpt_wake;
+    bool ckpt_due;
     /* serial lines open now */
     conn *serials;
     outbox_worker *outbox;
@@ -718,6 +725,8 @@ static void *writer_main(void *arg)
             errinfo ei = {0};
             if (db_open(s->cfg.db_url, &d, &ei))
                 log_error("ingest: cannot open the database: %s", ei.message);
+            else if (db_autocheckpoint(d, WRITER_AUTOCHECKPOINT, &ei))
+                log_warn("ingest: %s", ei.message);
         }
         bool ok = d && run_batch(d, batch, n);
         if (!ok && d && n > 1) {
@@ -735,10 +744,52 @@ static void *writer_main(void *arg)
         pthread_mutex_lock(&s->lock);
         for (size_t i = 0; i < n; i++)
             q_push(&s->done, batch[i]);
+        if (ok) {
+            s->ckpt_due = true;
+            pthread_cond_signal(&s->ckpt_wake);
+        }
         pthread_mutex_unlock(&s->lock);
         uv_async_send(&s->done_async);
     }
     free(batch);
+    db_close(d);
+    return NULL;
+}
+
+/*
+ * The checkpointer: after the writer's commits, it copies SQLite's
+ * write-ahead log into the database file on a connection of its own, so
+ * that the writer's commits only append to the log and the copying runs on
+ * another core (db_checkpoint, db.h). Commits that come while it copies are
+ * taken together by the next round. PostgreSQL needs none of this: the
+ * thread ends at once there.
+ */
+static void *ckpt_main(void *arg)
+{
+    link_server *s = arg;
+    db *d = NULL;
+    for (;;) {
+        errinfo ei = {0};
+        pthread_mutex_lock(&s->lock);
+        while (!s->ckpt_due && !s->stopping)
+            pthread_cond_wait(&s->ckpt_wake, &s->lock);
+        bool stop = s->stopping;
+        s->ckpt_due = false;
+        pthread_mutex_unlock(&s->lock);
+        if (stop)
+            break;
+        if (!d && db_open(s->cfg.db_url, &d, &ei)) {
+            log_warn("ingest checkpointer: cannot open the database: %s", ei.message);
+            continue; /* tried again after the next commit */
+        }
+        if (db_kind(d) != DB_SQLITE)
+            break;
+        if (db_checkpoint(d, &ei)) {
+            log_warn("ingest checkpointer: %s", ei.message);
+            db_close(d);
+            d = NULL;
+        }
+    }
     db_close(d);
     return NULL;
 }
@@ -878,6 +929,7 @@ err_t link_start(const link_config *cfg, link_server **out, errinfo *ei)
         s->cfg.batch_max = 256;
     pthread_mutex_init(&s->lock, NULL);
     pthread_cond_init(&s->wake, NULL);
+    pthread_cond_init(&s->ckpt_wake, NULL);
     uv_loop_init(&s->loop);
     uv_async_init(&s->loop, &s->stop_async, stop_cb);
     uv_async_init(&s->loop, &s->done_async, done_cb);
@@ -902,8 +954,9 @@ err_t link_start(const link_config *cfg, link_server **out, errinfo *ei)
         rc = outbox_start(cfg->db_url, &s->outbox, ei);
     if (!rc) {
         s->writer_started = pthread_create(&s->writer_thread, NULL, writer_main, s) == 0;
+        s->ckpt_started = pthread_create(&s->ckpt_thread, NULL, ckpt_main, s) == 0;
         s->loop_started = pthread_create(&s->loop_thread, NULL, loop_main, s) == 0;
-        if (!s->writer_started || !s->loop_started)
+        if (!s->writer_started || !s->ckpt_started || !s->loop_started)
             rc = err_set(ei, ERR_SETUP, NULL, "cannot start the link threads");
     }
     if (rc) {
@@ -933,9 +986,12 @@ void link_stop(link_server *s)
     pthread_mutex_lock(&s->lock);
     s->stopping = true;
     pthread_cond_signal(&s->wake);
+    pthread_cond_signal(&s->ckpt_wake);
     pthread_mutex_unlock(&s->lock);
     if (s->writer_started)
         pthread_join(s->writer_thread, NULL);
+    if (s->ckpt_started)
+        pthread_join(s->ckpt_thread, NULL);
     if (s->loop_started) {
         uv_async_send(&s->done_async);
         uv_async_send(&s->stop_async);
@@ -954,5 +1010,6 @@ void link_stop(link_server *s)
     db_close(s->read_db);
     pthread_mutex_destroy(&s->lock);
     pthread_cond_destroy(&s->wake);
+    pthread_cond_destroy(&s->ckpt_wake);
     free(s);
 }

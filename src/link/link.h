@@ -11,7 +11,9 @@
  * commit is durable does the loop send its reply (HL7 ACK, the ACK of the
  * last ASTM frame). If the commit fails, the connections that were waiting
  * are closed without a reply, so the senders send again: nothing
- * acknowledged is ever lost.
+ * acknowledged is ever lost. On SQLite a checkpointer thread copies the
+ * write-ahead log into the database file after the writer's commits, so
+ * that the writer's commits only append to the log.
  *
  * Faults are answered by each protocol's own rule and journalled: bytes
  * outside frames and oversize messages (MLLP: AR), bad frames (E1381: NAK),

@@ -78,6 +78,16 @@ err_t db_exec(db *d, const char *sql, errinfo *ei)
     return d->ops->exec(d, sql, ei);
 }
 
+err_t db_checkpoint(db *d, errinfo *ei)
+{
+    return d->ops->checkpoint ? d->ops->checkpoint(d, ei) : ERR_OK;
+}
+
+err_t db_autocheckpoint(db *d, int pages, errinfo *ei)
+{
+    return d->ops->autocheckpoint ? d->ops->autocheckpoint(d, pages, ei) : ERR_OK;
+}
+
 err_t db_begin(db *d, errinfo *ei)
 {
     char sql[40];

@@ -70,6 +70,20 @@ bool db_in_transaction(const db *d);
 /* Open transactions: 0 none, 1 one, 2 and more with savepoints inside it. */
 int db_transaction_depth(const db *d);
 
+/*
+ * Upkeep of SQLite's write-ahead log, for a program with one busy writer
+ * that leaves the copying of the log into the database file to a thread of
+ * its own (the links do: the ingest writer's commits then only append).
+ * db_checkpoint() copies what the log holds as far as no reader still needs
+ * it, blocking no one (a passive checkpoint). db_autocheckpoint() sets after
+ * how many log pages a commit on this connection copies the log itself
+ * (SQLite's default is 1000; 0 never), so that the log stays bounded even
+ * when the other thread falls behind. PostgreSQL has nothing to do here:
+ * both return ERR_OK.
+ */
+err_t db_checkpoint(db *d, errinfo *ei);
+err_t db_autocheckpoint(db *d, int pages, errinfo *ei);
+
 /* Prepare one statement with `?` placeholders. */
 err_t db_prepare(db *d, const char *sql, db_stmt **out, errinfo *ei);
 /* Parameters are numbered from 1. The value is copied. */

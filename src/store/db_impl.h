@@ -19,6 +19,9 @@ struct db_ops {
     err_t (*exec)(db *d, const char *sql, errinfo *ei);
     /* Re-establish a lost connection; ERR_OK when it is usable. */
     err_t (*check)(db *d, errinfo *ei);
+    /* Write-ahead log upkeep (db.h); NULL when the backend has none. */
+    err_t (*checkpoint)(db *d, errinfo *ei);
+    err_t (*autocheckpoint)(db *d, int pages, errinfo *ei);
     err_t (*prepare)(db *d, const char *sql, db_stmt **out, errinfo *ei);
     err_t (*bind_text)(db_stmt *s, int i, const char *v, size_t n);
     err_t (*bind_int64)(db_stmt *s, int i, int64_t v);

@@ -5,7 +5,17 @@
  * transaction survives a crash of the machine, not only of the process),
  * foreign keys on, and a busy timeout (default 5000 ms, `?busy_timeout=MS` in
  * the URL) after which a locked database answers ERR_DB_BUSY.
+ *
+ * Each connection keeps its prepared statements (up to STMT_CACHE_MAX, the
+ * least recently used dropped first), found again by their SQL text: a
+ * statement that db_finalize() releases is reset, its bindings cleared, and
+ * kept for the next db_prepare() of the same text, so that a statement the
+ * program runs again and again (the same `static const char` SQL) is parsed
+ * once per connection rather than every time. A text prepared again while
+ * its kept statement is still in use gets a statement of its own. (See
+ * sql_hash: the text's address finds it, the text decides.)
  */
+#include <pthread.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,15 +24,27 @@
 #include "base/str.h"
 #include "store/db_impl.h"
 
-struct sqlite_db {
-    struct db base;
-    sqlite3 *h;
-};
+#define STMT_CACHE_MAX     256
+#define STMT_JOURNAL_SPILL (16 * 1024 * 1024)
+#define STMT_CACHE_BUCKETS 512 /* a power of two */
 
 struct sqlite_stmt {
     struct db_stmt base;
     sqlite3_stmt *h;
     int64_t changes;
+    /* kept statements only */
+    bool cached, in_use;
+    uint64_t hash;
+    uint64_t used;            /* the connection's tick at its last prepare */
+    struct sqlite_stmt *next; /* in its bucket */
+};
+
+struct sqlite_db {
+    struct db base;
+    sqlite3 *h;
+    struct sqlite_stmt *buckets[STMT_CACHE_BUCKETS];
+    int ncached;
+    uint64_t tick;
 };
 
 static err_t map_error(sqlite3 *h, int rc, errinfo *ei)
@@ -55,6 +77,39 @@ static err_t map_error(sqlite3 *h, int rc, errinfo *ei)
     return err_set(ei, code, NULL, "sqlite: %s", h ? sqlite3_errmsg(h) : sqlite3_errstr(rc));
 }
 
+static pthread_once_t config_once = PTHREAD_ONCE_INIT;
+
+/*
+ * Before the library starts, settings for writers that nest savepoints
+ * (the ingest writer: a savepoint per message, another per specimen).
+ *
+ * The undo record of a savepoint or a statement (the statement journal, a
+ * copy of each page as it was before the savepoint first changed it) stays
+ * in memory up to STMT_JOURNAL_SPILL bytes; SQLite's default, 64 KiB, sends
+ * it to a temporary file after a few pages, one write call a page. It is
+ * never read again unless the savepoint is rolled back, and never needs to
+ * be durable: the database's own journal (the WAL) is untouched by this.
+ *
+ * No bulk page-cache allocation per cache. SQLite otherwise allocates room
+ * for 20 pages (some 86 KB) whenever a cache is first used, and that
+ * includes the ephemeral table behind each IN (...) CHECK constraint and each
+ * RETURNING clause, on every run of such a statement: a large malloc and free
+ * each time, at the top of the thread's heap, which glibc then hands back to
+ * the kernel and faults in again page by page. Pages are allocated one at a
+ * time instead.
+ *
+ * No memory statistics (nothing here reads them): SQLite would otherwise take
+ * a process-wide mutex at every allocation and free to keep them.
+ *
+ * sqlite3_config() fails harmlessly when the library has started already.
+ */
+static void config_library(void)
+{
+    sqlite3_config(SQLITE_CONFIG_PAGECACHE, NULL, 0, 0);
+    sqlite3_config(SQLITE_CONFIG_STMTJRNL_SPILL, STMT_JOURNAL_SPILL);
+    sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+}
+
 static err_t sq_open(const char *target, db **out, errinfo *ei)
 {
     char path[4096];
@@ -74,6 +129,7 @@ static err_t sq_open(const char *target, db **out, errinfo *ei)
             return err_set(ei, ERR_USAGE, "db",
                            "sqlite: the only URL option is busy_timeout=MS (0 to 600000)");
     }
+    pthread_once(&config_once, config_library);
     d = calloc(1, sizeof(*d));
     if (!d)
         return ERR_NOMEM;
@@ -103,13 +159,144 @@ fail:
 static void sq_close(db *base)
 {
     struct sqlite_db *d = (struct sqlite_db *)base;
-    sqlite3_close_v2(d->h);
+    for (size_t b = 0; b < STMT_CACHE_BUCKETS; b++) {
+        struct sqlite_stmt *s = d->buckets[b];
+        while (s) {
+            struct sqlite_stmt *next = s->next;
+            if (s->in_use) {
+                s->cached = false; /* its db_finalize() frees it */
+            } else {
+                sqlite3_finalize(s->h);
+                free(s);
+            }
+            s = next;
+        }
+    }
+    sqlite3_close_v2(d->h); /* kept open until those are finalized */
     free(d);
+}
+
+/*
+ * Where a statement is kept: by the address of its SQL text, which for the
+ * program's `static const char` statements is the same at every call, so
+ * that the text need not be read to find it. The text itself is compared
+ * before a kept statement is used, so a buffer that holds different SQL at
+ * different times (text built at run time) finds only its own statements.
+ */
+static uint64_t sql_hash(const char *sql)
+{
+    uint64_t h = (uint64_t)(uintptr_t)sql;
+    h ^= h >> 29;
+    h *= 0xbf58476d1ce4e5b9ULL;
+    h ^= h >> 32;
+    return h;
+}
+
+/* A kept statement for sql that is not in use, or NULL. */
+static struct sqlite_stmt *cache_find(struct sqlite_db *d, const char *sql, uint64_t hash)
+{
+    for (struct sqlite_stmt *s = d->buckets[hash & (STMT_CACHE_BUCKETS - 1)]; s; s = s->next)
+        if (s->hash == hash && !s->in_use && !strcmp(sqlite3_sql(s->h), sql))
+            return s;
+    return NULL;
+}
+
+static void cache_unlink(struct sqlite_db *d, struct sqlite_stmt *s)
+{
+    for (struct sqlite_stmt **p = &d->buckets[s->hash & (STMT_CACHE_BUCKETS - 1)]; *p;
+         p = &(*p)->next)
+        if (*p == s) {
+            *p = s->next;
+            d->ncached--;
+            return;
+        }
+}
+
+/* Make room for one more kept statement: drop the least recently used one
+ * not in use. False when every kept statement is in use. */
+static bool cache_make_room(struct sqlite_db *d)
+{
+    struct sqlite_stmt *oldest = NULL;
+    if (d->ncached < STMT_CACHE_MAX)
+        return true;
+    for (size_t b = 0; b < STMT_CACHE_BUCKETS; b++)
+        for (struct sqlite_stmt *s = d->buckets[b]; s; s = s->next)
+            if (!s->in_use && (!oldest || s->used < oldest->used))
+                oldest = s;
+    if (!oldest)
+        return false;
+    cache_unlink(d, oldest);
+    sqlite3_finalize(oldest->h);
+    free(oldest);
+    return true;
+}
+
+/* A statement for sql: a kept one when there is one free, else a new one
+ * (kept when there is room). */
+static err_t stmt_get(struct sqlite_db *d, const char *sql, struct sqlite_stmt **out, errinfo *ei)
+{
+    uint64_t hash = sql_hash(sql);
+    struct sqlite_stmt *s = cache_find(d, sql, hash);
+    if (s) {
+        s->in_use = true;
+        s->used = ++d->tick;
+        *out = s;
+        return ERR_OK;
+    }
+    s = calloc(1, sizeof(*s));
+    if (!s)
+        return ERR_NOMEM;
+    bool keep = cache_make_room(d);
+    int src = sqlite3_prepare_v3(d->h, sql, -1, keep ? SQLITE_PREPARE_PERSISTENT : 0, &s->h, NULL);
+    if (src != SQLITE_OK) {
+        free(s);
+        return map_error(d->h, src, ei);
+    }
+    if (keep && s->h) {
+        size_t b = hash & (STMT_CACHE_BUCKETS - 1);
+        s->cached = true;
+        s->in_use = true;
+        s->hash = hash;
+        s->used = ++d->tick;
+        s->next = d->buckets[b];
+        d->buckets[b] = s;
+        d->ncached++;
+    }
+    *out = s;
+    return ERR_OK;
+}
+
+/* Give a statement back: a kept one is reset for its next use, another finalized. */
+static void stmt_put(struct sqlite_stmt *s)
+{
+    if (s->cached) {
+        sqlite3_reset(s->h);
+        sqlite3_clear_bindings(s->h);
+        s->changes = 0;
+        s->in_use = false;
+        return;
+    }
+    sqlite3_finalize(s->h);
+    free(s);
 }
 
 static err_t sq_exec(db *base, const char *sql, errinfo *ei)
 {
     struct sqlite_db *d = (struct sqlite_db *)base;
+    /* One statement (BEGIN, SAVEPOINT spN, RELEASE...): through the kept ones. */
+    if (!strchr(sql, ';')) {
+        struct sqlite_stmt *s = NULL;
+        err_t rc = stmt_get(d, sql, &s, ei);
+        if (rc)
+            return rc;
+        int src = s->h ? sqlite3_step(s->h) : SQLITE_DONE;
+        while (src == SQLITE_ROW)
+            src = sqlite3_step(s->h);
+        if (src != SQLITE_DONE)
+            rc = map_error(d->h, sqlite3_extended_errcode(d->h), ei);
+        stmt_put(s);
+        return rc;
+    }
     int src = sqlite3_exec(d->h, sql, NULL, NULL, NULL);
     return src == SQLITE_OK ? ERR_OK : map_error(d->h, src, ei);
 }
@@ -121,17 +308,30 @@ static err_t sq_check(db *base, errinfo *ei)
     return ERR_OK;
 }
 
+static err_t sq_checkpoint(db *base, errinfo *ei)
+{
+    struct sqlite_db *d = (struct sqlite_db *)base;
+    int src = sqlite3_wal_checkpoint_v2(d->h, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
+    /* Busy: another checkpoint is under way, which does the same work. */
+    if (src == SQLITE_OK || src == SQLITE_BUSY)
+        return ERR_OK;
+    return map_error(d->h, src, ei);
+}
+
+static err_t sq_autocheckpoint(db *base, int pages, errinfo *ei)
+{
+    struct sqlite_db *d = (struct sqlite_db *)base;
+    int src = sqlite3_wal_autocheckpoint(d->h, pages < 0 ? 0 : pages);
+    return src == SQLITE_OK ? ERR_OK : map_error(d->h, src, ei);
+}
+
 static err_t sq_prepare(db *base, const char *sql, db_stmt **out, errinfo *ei)
 {
     struct sqlite_db *d = (struct sqlite_db *)base;
-    struct sqlite_stmt *s = calloc(1, sizeof(*s));
-    if (!s)
-        return ERR_NOMEM;
-    int src = sqlite3_prepare_v2(d->h, sql, -1, &s->h, NULL);
-    if (src != SQLITE_OK) {
-        free(s);
-        return map_error(d->h, src, ei);
-    }
+    struct sqlite_stmt *s = NULL;
+    err_t rc = stmt_get(d, sql, &s, ei);
+    if (rc)
+        return rc;
     *out = &s->base;
     return ERR_OK;
 }
@@ -257,9 +457,7 @@ static void sq_reset(db_stmt *base)
 
 static void sq_finalize(db_stmt *base)
 {
-    struct sqlite_stmt *s = (struct sqlite_stmt *)base;
-    sqlite3_finalize(s->h);
-    free(s);
+    stmt_put((struct sqlite_stmt *)base);
 }
 
 const struct db_ops db_sqlite_ops = {
@@ -269,6 +467,8 @@ const struct db_ops db_sqlite_ops = {
     .close = sq_close,
     .exec = sq_exec,
     .check = sq_check,
+    .checkpoint = sq_checkpoint,
+    .autocheckpoint = sq_autocheckpoint,
     .prepare = sq_prepare,
     .bind_text = sq_bind_text,
     .bind_int64 = sq_bind_int64,

@@ -406,6 +406,105 @@ static void test_changes(void **state)
     db_close(d);
 }
 
+/* The SQLite backend keeps statements to prepare them once; a kept statement
+ * must behave exactly as a new one: no bindings, no changes, its own rows. */
+static void test_statement_reuse(void **state)
+{
+    errinfo ei = {0};
+    db_stmt *a = NULL, *b = NULL;
+    bool row = false;
+    db *d = store_open();
+    (void)state;
+    static const char ins[] = "INSERT INTO st_reuse (id, v) VALUES (?, ?)";
+    static const char sel[] = "SELECT id, v FROM st_reuse ORDER BY id";
+    store_exec(d, "DROP TABLE IF EXISTS st_reuse");
+    store_exec(d, "CREATE TABLE st_reuse (id BIGINT PRIMARY KEY, v TEXT)");
+
+    assert_int_equal(db_prepare(d, ins, &a, &ei), ERR_OK);
+    assert_int_equal(db_bind_int64(a, 1, 1), ERR_OK);
+    assert_int_equal(db_bind_str(a, 2, "one"), ERR_OK);
+    assert_int_equal(db_step(a, &row, &ei), ERR_OK);
+    assert_int_equal(db_changes(a), 1);
+    db_finalize(a);
+    /* Prepared again: nothing of the last run is left, bindings included. */
+    assert_int_equal(db_prepare(d, ins, &a, &ei), ERR_OK);
+    assert_int_equal(db_changes(a), 0);
+    assert_int_equal(db_bind_int64(a, 1, 2), ERR_OK);
+    assert_int_equal(db_step(a, &row, &ei), ERR_OK);
+    db_finalize(a);
+    assert_int_equal(store_scalar(d, "SELECT COUNT(*) FROM st_reuse WHERE v IS NULL"), 1);
+    assert_int_equal(db_run(d, &ei, NULL, ins, "it", (int64_t)3, "three"), ERR_OK);
+
+    /* The same text twice at once: two statements, each with its own rows. */
+    assert_int_equal(db_prepare(d, sel, &a, &ei), ERR_OK);
+    assert_int_equal(db_step(a, &row, &ei), ERR_OK);
+    assert_true(row);
+    assert_int_equal(db_col_int64(a, 0), 1);
+    assert_int_equal(db_prepare(d, sel, &b, &ei), ERR_OK);
+    assert_ptr_not_equal(a, b);
+    for (int64_t want = 1; want <= 3; want++) {
+        assert_int_equal(db_step(b, &row, &ei), ERR_OK);
+        assert_true(row);
+        assert_int_equal(db_col_int64(b, 0), want);
+    }
+    assert_int_equal(db_step(b, &row, &ei), ERR_OK);
+    assert_false(row);
+    db_finalize(b);
+    assert_int_equal(db_step(a, &row, &ei), ERR_OK);
+    assert_true(row);
+    assert_int_equal(db_col_int64(a, 0), 2);
+    assert_true(db_col_null(a, 1));
+    db_finalize(a);
+
+    /* More texts than are kept: each still runs, and the hot one again after. */
+    for (int i = 0; i < 600; i++) {
+        char sql[64];
+        snprintf(sql, sizeof(sql), "SELECT %d + id FROM st_reuse WHERE id = 1", i);
+        assert_int_equal(store_scalar(d, sql), i + 1);
+        assert_int_equal(store_scalar(d, "SELECT COUNT(*) FROM st_reuse"), 3);
+    }
+
+    /* A kept statement follows a change of the schema. */
+    store_exec(d, "DROP TABLE st_reuse");
+    store_exec(d, "CREATE TABLE st_reuse (id BIGINT PRIMARY KEY, w BIGINT, v TEXT)");
+    assert_int_equal(db_run(d, &ei, NULL, ins, "it", (int64_t)7, "seven"), ERR_OK);
+    assert_int_equal(db_prepare(d, sel, &a, &ei), ERR_OK);
+    assert_int_equal(db_step(a, &row, &ei), ERR_OK);
+    assert_true(row);
+    assert_int_equal(db_col_int64(a, 0), 7);
+    assert_string_equal(db_col_text(a, 1), "seven");
+    db_finalize(a);
+    store_exec(d, "DROP TABLE st_reuse");
+    db_close(d);
+}
+
+/* Log upkeep: runs on either backend, and a checkpoint waits for no writer. */
+static void test_checkpoint(void **state)
+{
+    errinfo ei = {0};
+    db *d = store_open(), *other = store_open();
+    (void)state;
+    store_exec(d, "DROP TABLE IF EXISTS st_ckpt");
+    store_exec(d, "CREATE TABLE st_ckpt (id BIGINT PRIMARY KEY)");
+    assert_int_equal(db_autocheckpoint(d, 0, &ei), ERR_OK);
+    for (int64_t i = 0; i < 50; i++)
+        assert_int_equal(db_run(d, &ei, NULL, "INSERT INTO st_ckpt (id) VALUES (?)", "i", i),
+                         ERR_OK);
+    assert_int_equal(db_checkpoint(other, &ei), ERR_OK);
+    /* A writer in the middle of a transaction holds nobody up. */
+    assert_int_equal(db_begin(d, &ei), ERR_OK);
+    assert_int_equal(db_run(d, &ei, NULL, "INSERT INTO st_ckpt (id) VALUES (?)", "i", (int64_t)50),
+                     ERR_OK);
+    assert_int_equal(db_checkpoint(other, &ei), ERR_OK);
+    assert_int_equal(db_commit(d, &ei), ERR_OK);
+    assert_int_equal(db_checkpoint(other, &ei), ERR_OK);
+    assert_int_equal(store_scalar(other, "SELECT COUNT(*) FROM st_ckpt"), 51);
+    assert_int_equal(db_autocheckpoint(d, 1000, &ei), ERR_OK);
+    store_exec(d, "DROP TABLE st_ckpt");
+    db_close(other);
+    db_close(d);
+}
+
 static void test_db_run(void **state)
 {
     errinfo ei = {0};
@@ -986,7 +1085,8 @@ static void test_pg_reconnect(void **state)
     cmocka_unit_test(test_open_close), cmocka_unit_test(test_url),                                 \
         cmocka_unit_test(test_exec_script), cmocka_unit_test(test_text_values),                    \
         cmocka_unit_test(test_int64_and_null), cmocka_unit_test(test_doubles),                     \
-        cmocka_unit_test(test_changes), cmocka_unit_test(test_db_run),                             \
+        cmocka_unit_test(test_changes), cmocka_unit_test(test_statement_reuse),                    \
+        cmocka_unit_test(test_checkpoint), cmocka_unit_test(test_db_run),                          \
         cmocka_unit_test(test_transactions), cmocka_unit_test(test_nested_transactions),           \
         cmocka_unit_test(test_conflict_and_errors), cmocka_unit_test(test_rewrite_placeholders),   \
         cmocka_unit_test(test_migrate), cmocka_unit_test(test_pool)
