@@ -199,6 +199,7 @@ static void rx_clear(e1381 *e)
     buf_reset(&e->rx);
     e->rx_done = 0;
     e->rx_sent = 0;
+    e->rx_refused = 0;
     e->held = false;
     e->rx_frames = 0;
     e->have_fn = false;
@@ -653,6 +654,7 @@ err_t e1381_release(e1381 *e, bool stored, e1381_actions *out)
             e->last_fn = e->held_last_fn;
             e->rx.len = e->held_rx_len;
             e->rx_done = e->held_rx_done;
+            e->rx_refused = e->rx_done;
             e->rx_frames--;
             emit_report(e, E1381_FAULT, ERR_IO, "message not stored: its last frame is NAKed");
             reply(e, E1381_NAK);
@@ -680,7 +682,11 @@ static void end_transmission(e1381 *e)
                     "EOT after an intermediate (ETB) frame: %zu characters of an unfinished "
                     "record discarded",
                     e->rx.len - e->rx_done);
-    if (e->rx_done > e->rx_sent)
+    if (e->cfg.hold_last && e->rx_done > e->rx_sent && e->rx_done <= e->rx_refused)
+        /* the records of a message refused at its L frame: not again */
+        emit_report(e, E1381_FAULT, ERR_INVALID,
+                    "EOT after a refused message: its records are not delivered again");
+    else if (e->rx_done > e->rx_sent)
         emit_message(e);
     e->tries = 0; /* the peer is alive: fresh bids for a pending message */
     neutral(e);

@@ -218,6 +218,7 @@ typedef struct e1381 {
     bool held_prev_fn;   /* ... and what to go back to if it is refused */
     unsigned held_last_fn;
     size_t held_rx_len, held_rx_done;
+    size_t rx_refused; /* hold_last: rx up to here was delivered and refused */
     /* sender */
     bool pending;   /* a message from e1381_send() is waiting or under way */
     buf tx;         /* its text, each record ended by CR */

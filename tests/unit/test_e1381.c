@@ -549,6 +549,12 @@ static void test_receive_hold_last(void **state)
     e1381_reset(&e);
     assert_int_equal(e1381_release(&e, true, &a), ERR_OK);
     assert_int_equal(a.n, 0);
+    /* Refused, and the sender gives up: its records do not come up again at EOT. */
+    assert_string_equal(feeds(&e, "\x05", NULL), ACK_T30);
+    assert_string_equal(feed_frame(&e, 1, "H|\\^&\r", true, NULL), ACK_T30);
+    assert_string_equal(feed_frame(&e, 2, "L|1\r", true, NULL), "message 2; hold");
+    assert_int_equal(e1381_release(&e, false, &a), ERR_OK);
+    assert_string_equal(feeds(&e, "\x04", NULL), "fault invalid; timer_stop");
     /* A transmission without L: delivered at EOT as before. */
     assert_string_equal(feeds(&e, "\x05", NULL), ACK_T30);
     assert_string_equal(feed_frame(&e, 1, "H|\\^&\r", true, NULL), ACK_T30);
