@@ -47,6 +47,11 @@ static const unsigned perm_roles[PERM__COUNT] = {
      * read it to troubleshoot; supervisors configure and replay. */
     [PERM_INTERFACES_READ] = R(ROLE_ADMIN) | R(ROLE_SUPERVISOR) | R(ROLE_TECHNICIAN),
     [PERM_INTERFACES_MANAGE] = R(ROLE_ADMIN) | R(ROLE_SUPERVISOR),
+    /* Quality control: the bench runs and records it; supervisors set the
+     * materials and rules and sign corrective actions. */
+    [PERM_QC_READ] = R(ROLE_ADMIN) | R(ROLE_SUPERVISOR) | R(ROLE_TECHNICIAN) | R(ROLE_BIOMED),
+    [PERM_QC_ENTER] = R(ROLE_ADMIN) | R(ROLE_SUPERVISOR) | R(ROLE_TECHNICIAN),
+    [PERM_QC_MANAGE] = R(ROLE_ADMIN) | R(ROLE_SUPERVISOR),
     [PERM_SPECIMENS_HANDLE] =
         R(ROLE_ADMIN) | R(ROLE_SUPERVISOR) | R(ROLE_TECHNICIAN) | R(ROLE_INTERFACE),
 };

@@ -46,7 +46,10 @@ typedef enum {
     X(PERM_RESULTS_RELEASE, "results.release")                                                     \
     X(PERM_CHARGES_EXPORT, "charges.export")                                                       \
     X(PERM_INTERFACES_READ, "interfaces.read")                                                     \
-    X(PERM_INTERFACES_MANAGE, "interfaces.manage")
+    X(PERM_INTERFACES_MANAGE, "interfaces.manage")                                                 \
+    X(PERM_QC_READ, "qc.read")                                                                     \
+    X(PERM_QC_ENTER, "qc.enter")                                                                   \
+    X(PERM_QC_MANAGE, "qc.manage")
 
 typedef enum {
 #define PERM_ENUM(id, name) id,

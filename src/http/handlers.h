@@ -44,4 +44,16 @@ err_t http_messages_replay(http_req *r);
 err_t http_outbox_list(http_req *r);
 err_t http_outbox_orders(http_req *r);
 
+/* h_qc.c */
+err_t http_qc_materials_list(http_req *r);
+err_t http_qc_materials_create(http_req *r);
+err_t http_qc_targets_set(http_req *r);
+err_t http_qc_settings_list(http_req *r);
+err_t http_qc_settings_put(http_req *r);
+err_t http_qc_results_enter(http_req *r);
+err_t http_qc_results_list(http_req *r);
+err_t http_qc_lockouts_list(http_req *r);
+err_t http_qc_lockouts_get(http_req *r);
+err_t http_qc_lockouts_close(http_req *r);
+
 #endif

@@ -383,6 +383,38 @@ const http_route http_routes[] = {
      "interfaces",
      "Orders of received specimens queued for the analyzers they are pushed to, newest first", NULL,
      "OrderOutboxList", 200},
+    {"GET", "/api/v1/qc/materials", PERM_QC_READ, 0, http_qc_materials_list, NULL, "qc",
+     "Control materials (lots and levels) with their targets", NULL, "QcMaterialList", 200},
+    {"POST", "/api/v1/qc/materials", PERM_QC_MANAGE, ROUTE_BODY, http_qc_materials_create, NULL,
+     "qc",
+     "Register a control material; a target without mean and SD is established from the first "
+     "20 runs",
+     "QcMaterialCreate", "QcMaterial", 201},
+    {"PUT", "/api/v1/qc/materials/{id}/targets", PERM_QC_MANAGE, ROUTE_BODY, http_qc_targets_set,
+     NULL, "qc", "Set one target (mean and SD) of a material for a test and instrument", "QcTarget",
+     "QcMaterial", 200},
+    {"GET", "/api/v1/qc/settings", PERM_QC_READ, 0, http_qc_settings_list, NULL, "qc",
+     "The Westgard rules and QC frequency of each test and instrument", NULL, "QcSettingsList",
+     200},
+    {"PUT", "/api/v1/qc/settings", PERM_QC_MANAGE, ROUTE_BODY, http_qc_settings_put, NULL, "qc",
+     "Set the rules, frequency and allowable total error of a test on an instrument", "QcSettings",
+     "QcSettings", 200},
+    {"POST", "/api/v1/qc/results", PERM_QC_ENTER, ROUTE_BODY, http_qc_results_enter, NULL, "qc",
+     "Record a QC result; it is judged by the rules and a rejection locks the test on the "
+     "instrument",
+     "QcResultEntry", "QcResult", 201},
+    {"GET", "/api/v1/qc/results", PERM_QC_READ, 0, http_qc_results_list, "test instrument from to",
+     "qc", "QC results of a test, oldest first", NULL, "QcResultList", 200},
+    {"GET", "/api/v1/qc/lockouts", PERM_QC_READ, 0, http_qc_lockouts_list, "open", "qc",
+     "QC lockouts, newest first", NULL, "QcLockoutList", 200},
+    {"GET", "/api/v1/qc/lockouts/{id}", PERM_QC_READ, 0, http_qc_lockouts_get, NULL, "qc",
+     "A lockout with the patient results since the last accepted QC (audited)", NULL, "QcLockout",
+     200},
+    {"POST", "/api/v1/qc/lockouts/{id}/close", PERM_QC_MANAGE, ROUTE_BODY, http_qc_lockouts_close,
+     NULL, "qc",
+     "Document the corrective action and close the lockout (a passing run is needed; signed "
+     "with the password); held results are checked again",
+     "QcLockoutClose", "QcLockout", 200},
 };
 
 const size_t http_routes_len = sizeof(http_routes) / sizeof(http_routes[0]);

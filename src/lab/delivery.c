@@ -53,6 +53,7 @@ err_t delivery_enqueue(db *d, const char *result_id, char status, errinfo *ei)
     while (!rc && !(rc = db_step(st, &row, ei)) && row && n < 8)
         snprintf(names[n++], sizeof(names[0]), "%s", db_col_text(st, 0));
     db_finalize(st);
+    st = NULL;
     int64_t now = time_now_us();
     char s[2] = {status, '\0'};
     for (int i = 0; i < n && !rc; i++) {
@@ -168,6 +169,7 @@ err_t delivery_list_json(db *d, const char *status, int limit, json_t **items, e
             rc = ERR_NOMEM;
     }
     db_finalize(st);
+    st = NULL;
     if (rc)
         json_decref(arr);
     else
@@ -255,6 +257,7 @@ static err_t order_fill(db *d, const char *specimen_id, delivery_order *it, erri
     if (!rc && row)
         snprintf(acc, sizeof(acc), "%s", db_col_text(st, 0));
     db_finalize(st);
+    st = NULL;
     if (!rc)
         rc = specimen_get(d, acc, &s, ei);
     if (!rc)
@@ -264,6 +267,7 @@ static err_t order_fill(db *d, const char *specimen_id, delivery_order *it, erri
     if (!rc && !(rc = db_step(st, &row, ei)) && row)
         col(st, 0, it->placer_id, sizeof(it->placer_id));
     db_finalize(st);
+    st = NULL;
     if (!rc)
         rc = specimen_tests_json(d, specimen_id, &tests, ei);
     if (rc)
@@ -312,6 +316,7 @@ err_t delivery_orders_due(db *d, int64_t now, delivery_order *items, int max, in
         (*n)++;
     }
     db_finalize(st);
+    st = NULL;
     for (int i = 0; !rc && i < *n; i++) {
         char name[sizeof(items[i].in.name)];
         snprintf(name, sizeof(name), "%s", items[i].in.name);
@@ -358,6 +363,7 @@ err_t delivery_orders_json(db *d, const char *status, int limit, json_t **items,
             rc = ERR_NOMEM;
     }
     db_finalize(st);
+    st = NULL;
     if (rc)
         json_decref(arr);
     else

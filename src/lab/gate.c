@@ -1,8 +1,9 @@
 /*
  * gate.c - the release gate (see gate.h). Its checks are a table: each names
  * the reason code it gives, whether it applies to automatic release only,
- * and the function that decides. Modules that land later (QC lockout, device
- * fitness, competency) add their rows here.
+ * and the function that decides. Modules add their rows here: the
+ * specimen's, the review rules, quality control (qc/qc.h: a lockout, QC
+ * overdue); device fitness and competency follow.
  */
 #include "lab/gate.h"
 
@@ -23,6 +24,11 @@ struct gate_input {
     char instrument_flags[64];
     char delta_previous[64];
     bool has_reference;
+    /* quality control of the test on the instrument ("" the manual bench) */
+    char instrument[65];
+    char qc_lockout[420]; /* the open lockout's reason, "" when none */
+    char qc_frequency[8]; /* run, 8h, 24h; "" when QC is not required */
+    int64_t qc_last_ok;   /* the last accepted QC at or before the result; 0 none */
 };
 
 typedef bool (*gate_fn)(const struct gate_input *in, char *msg, size_t n);
@@ -93,6 +99,39 @@ static bool instrument_flag(const struct gate_input *in, char *msg, size_t n)
     return true;
 }
 
+static bool qc_locked(const struct gate_input *in, char *msg, size_t n)
+{
+    if (!in->qc_lockout[0])
+        return false;
+    snprintf(msg, n,
+             "%.200s on %s: held until a run passes and a supervisor documents the "
+             "corrective action",
+             in->qc_lockout, in->instrument[0] ? in->instrument : "the manual bench");
+    return true;
+}
+
+static bool qc_overdue(const struct gate_input *in, char *msg, size_t n)
+{
+    if (!in->qc_frequency[0])
+        return false;
+    /* "run": QC in the same hour as the measurement (one analytical run) */
+    int hours = !strcmp(in->qc_frequency, "8h") ? 8 : !strcmp(in->qc_frequency, "24h") ? 24 : 1;
+    const char *where = in->instrument[0] ? in->instrument : "the manual bench";
+    if (!in->qc_last_ok) {
+        snprintf(msg, n, "no accepted QC on %s before this result (QC is required every %s)", where,
+                 in->qc_frequency);
+        return true;
+    }
+    int64_t age = in->resulted_at - in->qc_last_ok;
+    if (age <= (int64_t)hours * 3600 * 1000000)
+        return false;
+    snprintf(msg, n,
+             "QC overdue on %s: the last accepted QC was %.1f hours before this result; it is "
+             "required every %s",
+             where, (double)age / 3.6e9, in->qc_frequency);
+    return true;
+}
+
 static const struct gate_rule {
     const char *code;
     bool auto_only;
@@ -101,6 +140,8 @@ static const struct gate_rule {
     {"specimen-rejected", false, rejected},
     {"stability-exceeded", false, past_stability},
     {"critical-call-pending", false, critical_pending},
+    {"qc-lockout", false, qc_locked},
+    {"qc-overdue", false, qc_overdue},
     {"out-of-range", true, out_of_range},
     {"no-reference-range", true, no_reference},
     {"delta-check-failed", true, delta_failed},
@@ -112,7 +153,15 @@ static const char sql_input[] =
     " t.stability_refrigerated_hours, t.stability_frozen_hours, r.flag, r.critical,"
     " r.delta_failed, r.instrument_flags, r.resulted_at, r.delta_previous,"
     " (SELECT COUNT(*) FROM critical_alerts a WHERE a.result_id = r.id AND a.closed_at IS NULL),"
-    " CASE WHEN r.ref_low IS NULL AND r.ref_high IS NULL AND r.ref_text IS NULL THEN 0 ELSE 1 END"
+    " CASE WHEN r.ref_low IS NULL AND r.ref_high IS NULL AND r.ref_text IS NULL THEN 0 ELSE 1 END,"
+    " COALESCE(r.instrument, ''),"
+    " (SELECT l.reason FROM qc_lockouts l WHERE l.test_code = r.test_code AND l.instrument ="
+    " COALESCE(r.instrument, '') AND l.closed_at IS NULL ORDER BY l.opened_at LIMIT 1),"
+    " (SELECT q.frequency FROM qc_settings q WHERE q.test_code = r.test_code AND q.instrument ="
+    " COALESCE(r.instrument, '')),"
+    " (SELECT MAX(q.at) FROM qc_results q WHERE q.test_code = r.test_code AND q.instrument ="
+    " COALESCE(r.instrument, '') AND q.status IN ('accepted', 'warning') AND q.at <="
+    " r.resulted_at)"
     " FROM results r JOIN specimens s ON s.id = r.specimen_id JOIN tests t ON t.code = r.test_code"
     " WHERE r.id = ?";
 
@@ -152,6 +201,10 @@ err_t gate_check(db *d, const char *result_id, gate_mode mode, const char *user_
         copy(in.delta_previous, sizeof(in.delta_previous), db_col_text(st, 11));
         in.open_alert = db_col_int64(st, 12) > 0;
         in.has_reference = db_col_int64(st, 13) != 0;
+        copy(in.instrument, sizeof(in.instrument), db_col_text(st, 14));
+        copy(in.qc_lockout, sizeof(in.qc_lockout), db_col_text(st, 15));
+        copy(in.qc_frequency, sizeof(in.qc_frequency), db_col_text(st, 16));
+        in.qc_last_ok = db_col_null(st, 17) ? 0 : db_col_int64(st, 17);
     }
     db_finalize(st);
     if (rc) {

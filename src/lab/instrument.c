@@ -564,6 +564,7 @@ err_t instrument_get_json(db *d, const char *name, json_t **out, errinfo *ei)
     while (!rc && !(rc = db_step(st, &row, ei)) && row)
         json_object_set_new(maps, db_col_text(st, 0), json_string(db_col_text(st, 1)));
     db_finalize(st);
+    st = NULL;
     json_object_set_new(o, "mappings", maps);
     if (rc)
         json_decref(o);
@@ -599,6 +600,7 @@ err_t instrument_recognise(db *d, const char *protocol, const char *application,
         if (!rc && row)
             from_row(st, out);
         db_finalize(st);
+        st = NULL;
         if (rc || out->name[0])
             return rc;
     }

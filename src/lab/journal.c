@@ -105,6 +105,7 @@ err_t journal_write(db *d, const journal_entry *e, char id[ID_LEN + 1], errinfo 
             rc = db_step(st, &row, ei);
     }
     db_finalize(st);
+    st = NULL;
     free(summary);
     free(enc);
     return rc;
@@ -215,6 +216,7 @@ err_t journal_search(db *d, const audit_ctx *ctx, const journal_filter *f, int l
         n++;
     }
     db_finalize(st);
+    st = NULL;
     if (!rc) {
         json_t *detail = json_pack("{s:O}", "messages", ids);
         rc = audit_write(d, ctx, "message.search", "message", NULL, "ok", detail, ei);
@@ -260,6 +262,7 @@ err_t journal_read(db *d, const audit_ctx *ctx, const char *id, json_t **out, er
             rc = ERR_NOMEM;
     }
     db_finalize(st);
+    st = NULL;
     if (!rc)
         rc = audit_write(d, ctx, "message.read", "message", id, "ok", NULL, ei);
     if (!rc)

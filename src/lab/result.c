@@ -735,7 +735,7 @@ err_t result_open_criticals(db *d, const audit_ctx *ctx, json_t **items, errinfo
  * counts toward the lockout like a wrong sign-in (a stolen session must not
  * be a way to guess the password) and is audited.
  */
-static err_t check_signature(db *d, const audit_ctx *ctx, const user *u, const char *password,
+err_t result_signature_check(db *d, const audit_ctx *ctx, const user *u, const char *password,
                              errinfo *ei)
 {
     char hash[crypto_pwhash_STRBYTES];
@@ -805,7 +805,7 @@ err_t result_release(db *d, const audit_ctx *ctx, const user *u, const json_t *b
         }
     }
     /* Checked before the transaction: argon2id takes a while. */
-    rc = check_signature(d, ctx, u, jsonv_str(body, "password"), ei);
+    rc = result_signature_check(d, ctx, u, jsonv_str(body, "password"), ei);
     if (rc)
         goto done;
     rc = db_begin(d, ei);
@@ -965,7 +965,7 @@ err_t result_correct(db *d, const audit_ctx *ctx, const user *u, const char *id,
         json_object_set_new(copy, "value", num);
     rc = jsonv_check(copy, correct_fields, sizeof(correct_fields) / sizeof(correct_fields[0]), ei);
     if (!rc)
-        rc = check_signature(d, ctx, u, jsonv_str(copy, "password"), ei);
+        rc = result_signature_check(d, ctx, u, jsonv_str(copy, "password"), ei);
     if (!rc)
         rc = db_begin(d, ei);
     if (rc)
@@ -1068,5 +1068,41 @@ fail:
 done:
     json_decref(cur);
     json_decref(copy);
+    return rc;
+}
+
+err_t result_recheck(db *d, const audit_ctx *ctx, const char *test, const char *inst,
+                     json_t **released, errinfo *ei)
+{
+    db_stmt *st = NULL;
+    bool row = false;
+    json_t *held = json_array(), *out = json_array(), *h;
+    size_t i;
+    *released = NULL;
+    err_t rc = held && out ? db_query(d, &st, ei,
+                                      "SELECT id, order_test_id FROM results WHERE status ="
+                                      " 'review' AND test_code = ? AND COALESCE(instrument, '') = ?"
+                                      " ORDER BY resulted_at",
+                                      "tt", test, inst)
+                           : ERR_NOMEM;
+    while (!rc && !(rc = db_step(st, &row, ei)) && row)
+        json_array_append_new(held, json_pack("[s,s]", db_col_text(st, 0), db_col_text(st, 1)));
+    db_finalize(st);
+    json_array_foreach(held, i, h)
+    {
+        char status[16], ot[ID_LEN + 1];
+        const char *id = json_string_value(json_array_get(h, 0));
+        if (!rc)
+            rc = auto_verify(d, ctx, id, json_string_value(json_array_get(h, 1)), ei);
+        if (!rc)
+            rc = status_of(d, id, status, ot, ei);
+        if (!rc && strcmp(status, "review"))
+            json_array_append_new(out, json_string(id));
+    }
+    json_decref(held);
+    if (rc)
+        json_decref(out);
+    else
+        *released = out;
     return rc;
 }

@@ -70,6 +70,16 @@ err_t result_critical_call(db *d, const audit_ctx *ctx, const char *id, const js
 err_t result_correct(db *d, const audit_ctx *ctx, const user *u, const char *id, const json_t *body,
                      json_t **out, errinfo *ei);
 
+/* The electronic signature: password must be u's own (a wrong one counts
+ * toward the lockout, audited as signature.fail); ERR_INVALID naming
+ * "password" otherwise. */
+err_t result_signature_check(db *d, const audit_ctx *ctx, const user *u, const char *password,
+                             errinfo *ei);
+/* Run automatic verification again on the results of test from instrument
+ * (inst, "" for the manual bench) still waiting for review (after the cause of a hold is gone: a QC
+ * lockout closed). *released: the ids now released (new reference). */
+err_t result_recheck(db *d, const audit_ctx *ctx, const char *test, const char *inst,
+                     json_t **released, errinfo *ei);
 /* Open critical alerts, oldest first, audited. */
 err_t result_open_criticals(db *d, const audit_ctx *ctx, json_t **items, errinfo *ei);
 

@@ -21,6 +21,7 @@
 #include "lab/journal.h"
 #include "proto/astm.h"
 #include "proto/hl7.h"
+#include "qc/qc.h"
 
 #define OUR_APPLICATION "benchside"
 #define OUR_FACILITY    "LAB"
@@ -151,6 +152,54 @@ static bool add_result(group *g, size_t where, const char *code, const char *val
     return true;
 }
 
+/* The results of a group whose specimen id is a control material's: each
+ * recorded and judged as QC of its test on this instrument. */
+static err_t store_qc(db *d, const audit_ctx *ctx, const group *g, const char *material,
+                      const char *seg_name, const char *const fields[3], outcome *o, errinfo *ei)
+{
+    json_t *list = json_object_get(o->summary, "qc_results"), *it;
+    size_t k;
+    if (!list) {
+        list = json_array();
+        json_object_set_new(o->summary, "qc_results", list);
+    }
+    json_array_foreach(g->items, k, it)
+    {
+        char code[CATALOG_CODE_MAX + 1];
+        const char *inst = jsonv_str(it, "instrument");
+        errinfo e2 = {0};
+        err_t rc = catalog_resolve(d, inst, jsonv_str(it, "code"), code, &e2);
+        json_t *res = NULL;
+        if (!rc) {
+            qc_input in = {
+                .material_id = material,
+                .test = code,
+                .instrument = inst,
+                .value = jsonv_str(it, "value"),
+                .operator_name = ctx->actor,
+                .from_instrument = true,
+            };
+            rc = qc_result_record(d, ctx, &in, &res, &e2);
+        }
+        if (rc == ERR_NOMEM || rc == ERR_DB || rc == ERR_DB_UNAVAILABLE || rc == ERR_INTERNAL) {
+            *ei = e2;
+            return rc;
+        }
+        if (rc) {
+            const char *f = e2.field;
+            const char *num = !strcmp(f, "value") ? fields[1] : fields[0];
+            refuse(o, "error", "AE", 207, f, "QC %s on %s: %s", jsonv_str(it, "code"), g->accession,
+                   e2.message);
+            snprintf(o->location, sizeof(o->location), "%s^%zu^%s", seg_name, g->where[k], num);
+            return ERR_INVALID;
+        }
+        json_array_append_new(list, json_pack("{s:O,s:O}", "id", json_object_get(res, "id"),
+                                              "status", json_object_get(res, "status")));
+        json_decref(res);
+    }
+    return ERR_OK;
+}
+
 /*
  * Store every group through result_enter. On failure the outcome names the
  * specimen, the test and the segment or record at fault. The caller has
@@ -166,7 +215,22 @@ static err_t store_groups(db *d, const audit_ctx *ctx, groups *gs, const char *s
         group *g = &gs->g[i];
         specimen s;
         errinfo e2 = {0};
-        err_t rc = specimen_get(d, g->accession, &s, &e2);
+        char material[ID_LEN + 1];
+        err_t rc = qc_material_by_qc_id(d, g->accession, material, ei);
+        if (rc) {
+            json_decref(ids);
+            return rc;
+        }
+        if (material[0]) {
+            /* a control material's id: these are QC results */
+            rc = store_qc(d, ctx, g, material, seg_name, fields, o, ei);
+            if (rc) {
+                json_decref(ids);
+                return rc;
+            }
+            continue;
+        }
+        rc = specimen_get(d, g->accession, &s, &e2);
         if (rc == ERR_NOT_FOUND || rc == ERR_INVALID) {
             refuse(o, "error", "AE", 204, "specimen", "specimen %s is not known here: %s",
                    g->accession, e2.message);

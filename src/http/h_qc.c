@@ -1,0 +1,93 @@
+/*
+ * h_qc.c - quality-control routes: control materials and targets, rules and
+ * frequency, QC results, lockouts and their corrective actions.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "http/handlers.h"
+#include "qc/qc.h"
+
+/* {"items": list} from a list function. */
+static err_t items(http_req *r, err_t rc, json_t *list)
+{
+    if (rc)
+        return rc;
+    r->out = json_pack("{s:o}", "items", list);
+    return r->out ? ERR_OK : ERR_NOMEM;
+}
+
+err_t http_qc_materials_list(http_req *r)
+{
+    json_t *list = NULL;
+    err_t rc = qc_materials_list(r->db, &list, &r->ei);
+    return items(r, rc, list);
+}
+
+err_t http_qc_materials_create(http_req *r)
+{
+    audit_ctx ctx = http_actor(r);
+    return qc_material_create(r->db, &ctx, r->body, &r->out, &r->ei);
+}
+
+err_t http_qc_targets_set(http_req *r)
+{
+    audit_ctx ctx = http_actor(r);
+    return qc_target_set(r->db, &ctx, r->params[0], r->body, &r->out, &r->ei);
+}
+
+err_t http_qc_settings_list(http_req *r)
+{
+    json_t *list = NULL;
+    err_t rc = qc_settings_list(r->db, &list, &r->ei);
+    return items(r, rc, list);
+}
+
+err_t http_qc_settings_put(http_req *r)
+{
+    audit_ctx ctx = http_actor(r);
+    return qc_settings_set(r->db, &ctx, r->body, &r->out, &r->ei);
+}
+
+err_t http_qc_results_enter(http_req *r)
+{
+    audit_ctx ctx = http_actor(r);
+    return qc_result_enter(r->db, &ctx, r->body, &r->out, &r->ei);
+}
+
+err_t http_qc_results_list(http_req *r)
+{
+    const char *test = http_query(r, "test");
+    int64_t from = 0, to = 0;
+    json_t *list = NULL;
+    if (!test)
+        return err_set(&r->ei, ERR_INVALID, "test", "test is required");
+    err_t rc = http_query_time(r, "from", &from);
+    if (!rc)
+        rc = http_query_time(r, "to", &to);
+    if (!rc)
+        rc = qc_results_list(r->db, test, http_query(r, "instrument"), from, to, &list, &r->ei);
+    return items(r, rc, list);
+}
+
+err_t http_qc_lockouts_list(http_req *r)
+{
+    const char *open = http_query(r, "open");
+    json_t *list = NULL;
+    if (open && strcmp(open, "true") && strcmp(open, "false"))
+        return err_set(&r->ei, ERR_INVALID, "open", "open must be true or false");
+    err_t rc = qc_lockouts_list(r->db, open && !strcmp(open, "true"), &list, &r->ei);
+    return items(r, rc, list);
+}
+
+err_t http_qc_lockouts_get(http_req *r)
+{
+    audit_ctx ctx = http_actor(r);
+    return qc_lockout_read(r->db, &ctx, r->params[0], &r->out, &r->ei);
+}
+
+err_t http_qc_lockouts_close(http_req *r)
+{
+    audit_ctx ctx = http_actor(r);
+    return qc_lockout_close(r->db, &ctx, &r->user, r->params[0], r->body, &r->out, &r->ei);
+}
