@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "http/handlers.h"
+#include "qc/chart.h"
 #include "qc/qc.h"
 
 /* {"items": list} from a list function. */
@@ -90,4 +91,28 @@ err_t http_qc_lockouts_close(http_req *r)
 {
     audit_ctx ctx = http_actor(r);
     return qc_lockout_close(r->db, &ctx, &r->user, r->params[0], r->body, &r->out, &r->ei);
+}
+
+err_t http_qc_chart(http_req *r)
+{
+    const char *test = http_query(r, "test"), *inst = http_query(r, "instrument");
+    qc_chart_format f;
+    int64_t from = 0, to = 0;
+    if (!test)
+        return err_set(&r->ei, ERR_INVALID, "test", "test is required");
+    if (!qc_chart_format_parse(http_query(r, "format"), &f))
+        return err_set(&r->ei, ERR_INVALID, "format", "format must be svg, png or pdf");
+    err_t rc = http_query_time(r, "from", &from);
+    if (!rc)
+        rc = http_query_time(r, "to", &to);
+    if (!rc)
+        rc = qc_chart(r->db, test, inst ? inst : "", from, to, f, &r->raw, &r->ei);
+    if (rc)
+        return rc;
+    static const char *const types[] = {"image/svg+xml", "image/png", "application/pdf"};
+    static const char *const ext[] = {"svg", "png", "pdf"};
+    r->raw_type = types[f];
+    snprintf(r->filename, sizeof(r->filename), "qc-%.16s-%.40s.%s", test, inst ? inst : "bench",
+             ext[f]);
+    return ERR_OK;
 }

@@ -409,7 +409,8 @@ static const struct {
     {"mrn", "string", NULL, "Medical record number (exact)"},
     {"name", "string", NULL, "Family name, or 'family, given' (prefix, any case)"},
     {"birth_date", "string", "date", "Birth date YYYY-MM-DD"},
-    {"format", "string", NULL, "The output format (labels: zpl or pdf; charges: csv or hl7)"},
+    {"format", "string", NULL,
+     "The output format (labels: zpl or pdf; charges: csv or hl7; charts: svg, png or pdf)"},
     {"instrument", "string", NULL, "Instrument name"},
     {"status", "string", NULL,
      "Status (messages: accepted, duplicate, rejected, error; outbox: "
@@ -499,6 +500,14 @@ static json_t *operation(const http_route *rt)
                                       "CSV (RFC 4180) with a header line, or HL7 v2 messages",
                                       "content", "text/csv", "schema", "type", "string",
                                       "text/plain", "schema", "type", "string"));
+    else if (rt->response && !strcmp(rt->response, "Chart"))
+        json_object_set_new(responses, code,
+                            json_pack("{s:s,s:{s:{s:{s:s,s:s}},s:{s:{s:s,s:s}},s:{s:{s:s,s:s}}}}",
+                                      "description", "The chart as SVG, PNG or PDF", "content",
+                                      "image/svg+xml", "schema", "type", "string", "format",
+                                      "binary", "image/png", "schema", "type", "string", "format",
+                                      "binary", "application/pdf", "schema", "type", "string",
+                                      "format", "binary"));
     else if (rt->response && !strcmp(rt->response, "Pdf"))
         json_object_set_new(responses, code,
                             json_pack("{s:s,s:{s:{s:{s:s,s:s}}}}", "description", "A PDF document",

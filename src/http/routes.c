@@ -405,6 +405,11 @@ const http_route http_routes[] = {
      "QcResultEntry", "QcResult", 201},
     {"GET", "/api/v1/qc/results", PERM_QC_READ, 0, http_qc_results_list, "test instrument from to",
      "qc", "QC results of a test, oldest first", NULL, "QcResultList", 200},
+    {"GET", "/api/v1/qc/chart", PERM_QC_READ, 0, http_qc_chart, "test instrument from to format",
+     "qc",
+     "Levey-Jennings chart of a test on an instrument (default: the last 31 days), as SVG, PNG "
+     "or PDF",
+     NULL, "Chart", 200},
     {"GET", "/api/v1/qc/lockouts", PERM_QC_READ, 0, http_qc_lockouts_list, "open", "qc",
      "QC lockouts, newest first", NULL, "QcLockoutList", 200},
     {"GET", "/api/v1/qc/lockouts/{id}", PERM_QC_READ, 0, http_qc_lockouts_get, NULL, "qc",

@@ -6,12 +6,13 @@ The analyzer is `benchside sim` over ASTM, sending a control by its QC id."""
 
 import datetime
 import json
+import struct
 import subprocess
-import time
+from xml.etree import ElementTree
 
 from tests.system.harness import ADMIN_PASSWORD, bin_path, cli_env
-from tests.system.peers import MllpPeer, hl7_segments
 from tests.system.test_lab import PASSWORD
+from tests.system.test_results import pdf_text
 from tests.system.test_links import LinksTestCase, unique
 
 
@@ -205,6 +206,24 @@ class TestQcLockout(QcTestCase):
         # on the record
         acts = [a["action"] for a in self.audit("qc.lockout.close")]
         self.assertIn("qc.lockout.close", acts)
+        # the chart tells the whole story: the accepted runs, the 1-3s failure,
+        # the lockout and the corrective action with who signed it
+        q = "/api/v1/qc/chart?test=GLU&instrument=CHEM-1&format="
+        pdf = self.server.request("GET", q + "pdf", token=tok)
+        self.assertEqual((pdf.status, pdf.headers.get_content_type()), (200, "application/pdf"))
+        text = " ".join(pdf_text(pdf.raw).split())
+        for words in ("Levey-Jennings", "Glucose (GLU) on CHEM-1", "1-3s", "L1", "A1", sup,
+                      "Recalibrated glucose; new reagent lot opened", "mean 300 mg/dL"):
+            self.assertIn(words, text)
+        svg = self.server.request("GET", q + "svg", token=tok)
+        self.assertEqual(svg.headers.get_content_type(), "image/svg+xml")
+        root = ElementTree.fromstring(svg.raw)
+        self.assertTrue(root.tag.endswith("svg"))
+        png = self.server.request("GET", q + "png", token=tok)
+        self.assertEqual(png.raw[:8], b"\x89PNG\r\n\x1a\n")
+        self.assertEqual(struct.unpack(">I", png.raw[16:20])[0], 1000)
+        self.refused("GET", q + "gif", None, 400, "invalid", field="format")
+        self.refused("GET", "/api/v1/qc/chart?test=NOPE", None, 400, "invalid", field="test")
 
     def test_qc_overdue_holds(self):
         inst = "HEME-1"
