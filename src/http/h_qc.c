@@ -116,3 +116,17 @@ err_t http_qc_chart(http_req *r)
              ext[f]);
     return ERR_OK;
 }
+
+err_t http_qc_stats(http_req *r)
+{
+    const char *test = http_query(r, "test");
+    int64_t from = 0, to = 0;
+    if (!test)
+        return err_set(&r->ei, ERR_INVALID, "test", "test is required");
+    err_t rc = http_query_time(r, "from", &from);
+    if (!rc)
+        rc = http_query_time(r, "to", &to);
+    if (!rc)
+        rc = qc_stats(r->db, test, http_query(r, "instrument"), from, to, &r->out, &r->ei);
+    return rc;
+}

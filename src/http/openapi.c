@@ -391,7 +391,26 @@ static const char schemas[] =
     "\":{\"$ref\":\"#/components/schemas/QcLockout\"}}}},\"QcLockoutClose\":{\"type\":\"object\""
     ",\"additionalProperties\":false,\"required\":[\"corrective_action\",\"password\"],\"proper"
     "ties\":{\"corrective_action\":{\"type\":\"string\"},\"password\":{\"type\":\"string\",\"fo"
-    "rmat\":\"password\"}}}}";
+    "rmat\":\"password\"}}},\"QcStats\":{\"type\":\"object\",\"required\":[\"test\",\"instrumen"
+    "t\",\"from\",\"to\",\"materials\"],\"properties\":{\"test\":{\"type\":\"string\"},\"instru"
+    "ment\":{\"type\":\"string\"},\"from\":{\"type\":\"string\",\"format\":\"date-time\"},\"to\""
+    ":{\"type\":\"string\",\"format\":\"date-time\"},\"materials\":{\"type\":\"array\",\"items\""
+    ":{\"type\":\"object\",\"required\":[\"material_id\",\"level\",\"lot\",\"period\",\"cumulat"
+    "ive\",\"sigma\"],\"properties\":{\"material_id\":{\"type\":\"string\"},\"level\":{\"type\""
+    ":\"string\"},\"lot\":{\"type\":\"string\"},\"target_mean\":{\"type\":\"number\",\"nullable"
+    "\":true},\"target_sd\":{\"type\":\"number\",\"nullable\":true},\"period\":{\"type\":\"obje"
+    "ct\",\"required\":[\"n\",\"mean\",\"sd\",\"cv_percent\",\"bias_percent\"],\"properties\":{"
+    "\"n\":{\"type\":\"integer\"},\"mean\":{\"type\":\"number\",\"nullable\":true},\"sd\":{\"ty"
+    "pe\":\"number\",\"nullable\":true},\"cv_percent\":{\"type\":\"number\",\"nullable\":true},"
+    "\"bias_percent\":{\"type\":\"number\",\"nullable\":true}}},\"cumulative\":{\"type\":\"obje"
+    "ct\",\"required\":[\"n\",\"mean\",\"sd\",\"cv_percent\",\"bias_percent\"],\"properties\":{"
+    "\"n\":{\"type\":\"integer\"},\"mean\":{\"type\":\"number\",\"nullable\":true},\"sd\":{\"ty"
+    "pe\":\"number\",\"nullable\":true},\"cv_percent\":{\"type\":\"number\",\"nullable\":true},"
+    "\"bias_percent\":{\"type\":\"number\",\"nullable\":true}}},\"tea_percent\":{\"type\":\"num"
+    "ber\",\"nullable\":true},\"tea_source\":{\"type\":\"string\",\"enum\":[\"site\",\"CLIA\",\""
+    "none\"]},\"sigma\":{\"type\":\"number\",\"nullable\":true},\"rules_in_use\":{\"type\":\"st"
+    "ring\"},\"rules_suggested\":{\"type\":\"string\",\"nullable\":true},\"controls_suggested\""
+    ":{\"type\":\"string\",\"nullable\":true}}}}}}}";
 
 /* Descriptions of query parameters, by name. */
 static const struct {

@@ -410,6 +410,10 @@ const http_route http_routes[] = {
      "Levey-Jennings chart of a test on an instrument (default: the last 31 days), as SVG, PNG "
      "or PDF",
      NULL, "Chart", 200},
+    {"GET", "/api/v1/qc/stats", PERM_QC_READ, 0, http_qc_stats, "test instrument from to", "qc",
+     "N, mean, SD, CV and bias per control material for a period (default: this month) and "
+     "cumulative; allowable total error, Sigma and the rules the Westgard Sigma Rules suggest",
+     NULL, "QcStats", 200},
     {"GET", "/api/v1/qc/lockouts", PERM_QC_READ, 0, http_qc_lockouts_list, "open", "qc",
      "QC lockouts, newest first", NULL, "QcLockoutList", 200},
     {"GET", "/api/v1/qc/lockouts/{id}", PERM_QC_READ, 0, http_qc_lockouts_get, NULL, "qc",

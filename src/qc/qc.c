@@ -14,6 +14,7 @@
 #include "base/time.h"
 #include "lab/catalog.h"
 #include "lab/result.h"
+#include "qc/sigma.h"
 #include "qc/westgard.h"
 
 static const char sql_material_insert[] =
@@ -1114,4 +1115,152 @@ err_t qc_lockout_close(db *d, const audit_ctx *ctx, const user *u, const char *i
     }
     json_decref(released);
     return rc;
+}
+
+/* ---- statistics and Sigma ---- */
+
+static const char sql_stats[] =
+    "SELECT COUNT(*), AVG(value), AVG(value * value) FROM qc_results WHERE material_id = ?"
+    " AND test_code = ? AND instrument = ? AND status IN ('accepted', 'warning')"
+    " AND at >= ? AND at < ?";
+static const char sql_stat_materials[] =
+    "SELECT DISTINCT q.material_id, m.level, m.lot FROM qc_results q JOIN qc_materials m"
+    " ON m.id = q.material_id WHERE q.test_code = ? AND q.instrument = ? ORDER BY m.level, m.lot";
+static const char sql_settings_of[] =
+    "SELECT rules, tea_percent FROM qc_settings WHERE test_code = ? AND instrument = ?";
+
+/* N, mean, SD, CV of a material's results in [from, to); NULLs when too few. */
+static err_t period(db *d, const char *material, const char *test, const char *inst, int64_t from,
+                    int64_t to, const struct target *t, json_t **out, double *cv_out,
+                    double *bias_out, errinfo *ei)
+{
+    db_stmt *st = NULL;
+    bool row = false;
+    int64_t n = 0;
+    double mean = 0, sq = 0;
+    *cv_out = NAN;
+    *bias_out = NAN;
+    err_t rc = db_query(d, &st, ei, sql_stats, "tttii", material, test, inst, from, to);
+    if (!rc && !(rc = db_step(st, &row, ei)) && row) {
+        n = db_col_int64(st, 0);
+        mean = db_col_double(st, 1);
+        sq = db_col_double(st, 2);
+    }
+    db_finalize(st);
+    if (rc)
+        return rc;
+    double var = n > 1 ? (sq - mean * mean) * (double)n / (double)(n - 1) : NAN;
+    double sd = n > 1 ? sqrt(var > 0 ? var : 0) : NAN;
+    double cv = n > 1 && mean != 0 ? sd / fabs(mean) * 100 : NAN;
+    double bias = n > 0 && t->has && t->mean != 0 ? (mean - t->mean) / t->mean * 100 : NAN;
+    *cv_out = cv;
+    *bias_out = bias;
+#define NUM_OR_NULL(x) (isfinite(x) ? json_real(x) : json_null())
+    *out = json_pack("{s:I,s:o,s:o,s:o,s:o}", "n", (json_int_t)n, "mean",
+                     n > 0 ? json_real(mean) : json_null(), "sd", NUM_OR_NULL(sd), "cv_percent",
+                     NUM_OR_NULL(cv), "bias_percent", NUM_OR_NULL(bias));
+#undef NUM_OR_NULL
+    return *out ? ERR_OK : ERR_NOMEM;
+}
+
+err_t qc_stats(db *d, const char *test, const char *instrument, int64_t from, int64_t to,
+               json_t **out, errinfo *ei)
+{
+    catalog_test ct;
+    db_stmt *st = NULL;
+    bool row = false;
+    char rules[201] = QC_DEFAULT_RULES;
+    double site_tea = NAN;
+    const char *inst = instrument ? instrument : "";
+    *out = NULL;
+    err_t rc = catalog_get(d, test, &ct, ei);
+    if (rc == ERR_NOT_FOUND || rc == ERR_INVALID)
+        return err_set(ei, ERR_INVALID, "test", "'%.16s' is not a test of the catalog", test);
+    if (rc)
+        return rc;
+    if (!from && !to) {
+        /* the current calendar month, UTC */
+        char iso[TIME_ISO_LEN], first[32];
+        int64_t now = time_now_us();
+        time_format_iso(now, iso);
+        snprintf(first, sizeof(first), "%.7s-01T00:00:00Z", iso);
+        time_parse_iso(first, strlen(first), &from, NULL);
+        to = now + 1;
+    } else if (!to) {
+        to = time_now_us() + 1;
+    }
+    if (from >= to)
+        return err_set(ei, ERR_INVALID, "from", "from must be before to");
+    rc = db_query(d, &st, ei, sql_settings_of, "tt", ct.code, inst);
+    if (!rc && !(rc = db_step(st, &row, ei)) && row) {
+        snprintf(rules, sizeof(rules), "%s", db_col_text(st, 0));
+        if (!db_col_null(st, 1))
+            site_tea = db_col_double(st, 1);
+    }
+    db_finalize(st);
+    st = NULL;
+    json_t *mats = json_array(), *list = json_array();
+    if (!rc)
+        rc = mats && list ? db_query(d, &st, ei, sql_stat_materials, "tt", ct.code, inst)
+                          : ERR_NOMEM;
+    while (!rc && !(rc = db_step(st, &row, ei)) && row)
+        json_array_append_new(
+            mats, json_pack("[s,s,s]", db_col_text(st, 0), db_col_text(st, 1), db_col_text(st, 2)));
+    db_finalize(st);
+    const qc_tea_limit *clia = qc_tea_clia(ct.code);
+    size_t i;
+    json_t *m;
+    json_array_foreach(mats, i, m)
+    {
+        const char *mid = json_string_value(json_array_get(m, 0));
+        struct target t;
+        json_t *month = NULL, *cum = NULL;
+        double cv = NAN, bias = NAN, cv_all = NAN, bias_all = NAN;
+        if (!rc)
+            rc = target_for(d, mid, ct.code, inst, &t, ei);
+        if (!rc)
+            rc = period(d, mid, ct.code, inst, from, to, &t, &month, &cv, &bias, ei);
+        if (!rc)
+            rc = period(d, mid, ct.code, inst, 0, INT64_MAX, &t, &cum, &cv_all, &bias_all, ei);
+        if (rc) {
+            json_decref(month);
+            json_decref(cum);
+            break;
+        }
+        double tea = isfinite(site_tea) ? site_tea
+                     : clia && t.has    ? qc_tea_percent(clia, t.mean)
+                                        : NAN;
+        double sigma = isfinite(tea) && isfinite(cv) && cv > 0 && isfinite(bias)
+                           ? qc_sigma(tea, bias, cv)
+                           : NAN;
+        json_t *o = json_pack(
+            "{s:s,s:s,s:s,s:o,s:o,s:o,s:o,s:o,s:s,s:o,s:s,s:o,s:o}", "material_id", mid, "level",
+            json_string_value(json_array_get(m, 1)), "lot", json_string_value(json_array_get(m, 2)),
+            "target_mean", t.has ? json_real(t.mean) : json_null(), "target_sd",
+            t.has ? json_real(t.sd) : json_null(), "period", month, "cumulative", cum,
+            "tea_percent", isfinite(tea) ? json_real(tea) : json_null(), "tea_source",
+            isfinite(site_tea) ? "site"
+            : clia             ? "CLIA"
+                               : "none",
+            "sigma", isfinite(sigma) ? json_real(sigma) : json_null(), "rules_in_use", rules,
+            "rules_suggested", isfinite(sigma) ? json_string(qc_sigma_rules(sigma)) : json_null(),
+            "controls_suggested",
+            isfinite(sigma) ? json_string(qc_sigma_controls(sigma)) : json_null());
+        if (!o) {
+            rc = ERR_NOMEM;
+            break;
+        }
+        json_array_append_new(list, o);
+    }
+    json_decref(mats);
+    if (rc) {
+        json_decref(list);
+        return rc;
+    }
+    char a[TIME_ISO_LEN], b[TIME_ISO_LEN];
+    time_format_iso(from, a);
+    time_format_iso(to, b);
+    *out = json_pack("{s:s,s:s,s:s,s:s,s:o}", "test", ct.code, "instrument", inst, "from", a, "to",
+                     b, "materials", list);
+    return *out ? ERR_OK : ERR_NOMEM;
 }

@@ -84,6 +84,17 @@ err_t qc_material_by_qc_id(db *d, const char *id, char material_id[ID_LEN + 1], 
 err_t qc_results_list(db *d, const char *test, const char *instrument, int64_t from, int64_t to,
                       json_t **items, errinfo *ei);
 
+/*
+ * Statistics of a test on an instrument: per control material, the results
+ * in [from, to) (0, 0: the current calendar month) and all of them
+ * (cumulative): N, mean, SD, CV%, and the bias against the target; rejected
+ * and provisional results are left out. With the allowable total error (the
+ * site's, else the CLIA limit at the target), the Sigma metric and the rules
+ * the Westgard Sigma Rules suggest beside the rules in use.
+ */
+err_t qc_stats(db *d, const char *test, const char *instrument, int64_t from, int64_t to,
+               json_t **out, errinfo *ei);
+
 /* Lockouts, newest first; open_only for those not yet closed. */
 err_t qc_lockouts_list(db *d, bool open_only, json_t **items, errinfo *ei);
 /* One lockout with the patient results of its test and instrument since the

@@ -125,6 +125,36 @@ class TestQcRules(QcTestCase):
         self.assertIn("1-3s", [v["rule"] for v in r["violations"]])
 
 
+class TestQcStats(QcTestCase):
+    def test_statistics_and_sigma(self):
+        inst = unique("AN")
+        m = self.material(targets=[{"test": "GLU", "instrument": inst, "mean": 100, "sd": 2}])
+        for i, v in enumerate([100, 102, 98, 101, 99]):
+            self.qc(m, "GLU", v, inst, "S%d" % i)
+        st = self.call("GET", "/api/v1/qc/stats?test=GLU&instrument=" + inst).json
+        (x,) = st["materials"]
+        self.assertEqual(x["period"]["n"], 5)
+        self.assertAlmostEqual(x["period"]["mean"], 100)
+        self.assertAlmostEqual(x["period"]["sd"], (10 / 4) ** 0.5)
+        self.assertAlmostEqual(x["period"]["cv_percent"], (10 / 4) ** 0.5)
+        self.assertAlmostEqual(x["period"]["bias_percent"], 0)
+        self.assertEqual(x["cumulative"]["n"], 5)
+        # CLIA glucose at 100 mg/dL: 8% (6 mg/dL is less); Sigma = 8 / 1.581
+        self.assertEqual((x["tea_source"], x["tea_percent"]), ("CLIA", 8))
+        self.assertAlmostEqual(x["sigma"], 8 / (10 / 4) ** 0.5)
+        self.assertEqual(x["rules_suggested"], "1-3s,2-2s,R-4s")
+        self.assertEqual(x["rules_in_use"], "1-2s,1-3s,2-2s,R-4s,4-1s,10x")
+        # the site's own TEa wins
+        self.call("PUT", "/api/v1/qc/settings", {"test": "GLU", "instrument": inst,
+                                                 "frequency": "24h", "tea_percent": 10,
+                                                 "rules": "1-3s,2-2s"})
+        (x,) = self.call("GET", "/api/v1/qc/stats?test=GLU&instrument=" + inst).json["materials"]
+        self.assertEqual((x["tea_source"], x["tea_percent"]), ("site", 10))
+        self.assertAlmostEqual(x["sigma"], 10 / (10 / 4) ** 0.5)
+        self.assertEqual((x["rules_suggested"], x["rules_in_use"]), ("1-3s", "1-3s,2-2s"))
+        self.refused("GET", "/api/v1/qc/stats?test=NOPE", None, 400, "invalid", field="test")
+
+
 class TestQcLockout(QcTestCase):
     """The issue's path: a control breaking 1-3s arrives from the analyzer
     (benchside sim, ASTM); glucose results from that analyzer are held with
