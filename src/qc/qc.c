@@ -344,24 +344,27 @@ err_t qc_material_create(db *d, const audit_ctx *ctx, const json_t *body, json_t
     return rc;
 }
 
-err_t qc_materials_list(db *d, json_t **items, errinfo *ei)
+/* The ids in column 0 of the rows of st (queried by the caller, rc its
+ * outcome), each made into JSON by one, as a new array in *items. */
+static err_t ids_to_json(db *d, db_stmt *st, err_t rc,
+                         err_t (*one)(db *, const char *, json_t **, errinfo *), json_t **items,
+                         errinfo *ei)
 {
-    db_stmt *st = NULL;
     bool row = false;
     json_t *ids = json_array(), *arr = json_array(), *v;
     size_t i;
-    err_t rc = ids && arr ? db_query(d, &st, ei, sql_materials, "") : ERR_NOMEM;
+    if (!ids || !arr)
+        rc = rc ? rc : ERR_NOMEM;
     while (!rc && !(rc = db_step(st, &row, ei)) && row)
         json_array_append_new(ids, json_string(db_col_text(st, 0)));
     db_finalize(st);
-    st = NULL;
     json_array_foreach(ids, i, v)
     {
-        json_t *m = NULL;
+        json_t *x = NULL;
         if (!rc)
-            rc = material_json(d, json_string_value(v), &m, ei);
-        if (m)
-            json_array_append_new(arr, m);
+            rc = one(d, json_string_value(v), &x, ei);
+        if (x)
+            json_array_append_new(arr, x);
     }
     json_decref(ids);
     if (rc) {
@@ -370,6 +373,13 @@ err_t qc_materials_list(db *d, json_t **items, errinfo *ei)
     }
     *items = arr;
     return rc;
+}
+
+err_t qc_materials_list(db *d, json_t **items, errinfo *ei)
+{
+    db_stmt *st = NULL;
+    err_t rc = db_query(d, &st, ei, sql_materials, "");
+    return ids_to_json(d, st, rc, material_json, items, ei);
 }
 
 err_t qc_target_set(db *d, const audit_ctx *ctx, const char *material_id, const json_t *body,
@@ -917,36 +927,13 @@ err_t qc_result_enter(db *d, const audit_ctx *ctx, const json_t *body, json_t **
 err_t qc_results_list(db *d, const char *test, const char *instrument, int64_t from, int64_t to,
                       json_t **items, errinfo *ei)
 {
-    char sql[800];
     db_stmt *st = NULL;
-    bool row = false;
-    json_t *ids = json_array(), *arr = json_array(), *v;
-    size_t i;
-    snprintf(sql, sizeof(sql),
-             "SELECT q.id FROM qc_results q WHERE q.test_code = ? AND (CAST(? AS TEXT) IS NULL"
-             " OR q.instrument = ?) AND q.at >= ? AND q.at < ? ORDER BY q.at, q.id LIMIT 5000");
-    err_t rc = ids && arr ? db_query(d, &st, ei, sql, "tttii", test, instrument, instrument, from,
-                                     to ? to : INT64_MAX)
-                          : ERR_NOMEM;
-    while (!rc && !(rc = db_step(st, &row, ei)) && row)
-        json_array_append_new(ids, json_string(db_col_text(st, 0)));
-    db_finalize(st);
-    st = NULL;
-    json_array_foreach(ids, i, v)
-    {
-        json_t *r = NULL;
-        if (!rc)
-            rc = result_json(d, json_string_value(v), &r, ei);
-        if (r)
-            json_array_append_new(arr, r);
-    }
-    json_decref(ids);
-    if (rc) {
-        json_decref(arr);
-        arr = NULL;
-    }
-    *items = arr;
-    return rc;
+    err_t rc = db_query(d, &st, ei,
+                        "SELECT q.id FROM qc_results q WHERE q.test_code = ? AND (CAST(? AS TEXT)"
+                        " IS NULL OR q.instrument = ?) AND q.at >= ? AND q.at < ?"
+                        " ORDER BY q.at, q.id LIMIT 5000",
+                        "tttii", test, instrument, instrument, from, to ? to : INT64_MAX);
+    return ids_to_json(d, st, rc, result_json, items, ei);
 }
 
 /* ---- lockouts ---- */
