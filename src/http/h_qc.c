@@ -8,6 +8,7 @@
 #include "http/handlers.h"
 #include "qc/chart.h"
 #include "qc/qc.h"
+#include "qc/review.h"
 
 /* {"items": list} from a list function. */
 static err_t items(http_req *r, err_t rc, json_t *list)
@@ -129,4 +130,24 @@ err_t http_qc_stats(http_req *r)
     if (!rc)
         rc = qc_stats(r->db, test, http_query(r, "instrument"), from, to, &r->out, &r->ei);
     return rc;
+}
+
+err_t http_qc_report(http_req *r)
+{
+    audit_ctx ctx = http_actor(r);
+    const char *month = http_query(r, "month");
+    if (!month)
+        return err_set(&r->ei, ERR_INVALID, "month", "month (YYYY-MM) is required");
+    err_t rc = qc_month_report(r->db, &ctx, month, http_query(r, "instrument"), &r->raw, &r->ei);
+    if (rc)
+        return rc;
+    r->raw_type = "application/pdf";
+    snprintf(r->filename, sizeof(r->filename), "qc-%.7s.pdf", month);
+    return ERR_OK;
+}
+
+err_t http_qc_report_sign(http_req *r)
+{
+    audit_ctx ctx = http_actor(r);
+    return qc_month_sign(r->db, &ctx, &r->user, r->body, &r->out, &r->ei);
 }

@@ -57,5 +57,7 @@ err_t http_qc_lockouts_get(http_req *r);
 err_t http_qc_lockouts_close(http_req *r);
 err_t http_qc_chart(http_req *r);
 err_t http_qc_stats(http_req *r);
+err_t http_qc_report(http_req *r);
+err_t http_qc_report_sign(http_req *r);
 
 #endif

@@ -410,7 +410,15 @@ static const char schemas[] =
     "ber\",\"nullable\":true},\"tea_source\":{\"type\":\"string\",\"enum\":[\"site\",\"CLIA\",\""
     "none\"]},\"sigma\":{\"type\":\"number\",\"nullable\":true},\"rules_in_use\":{\"type\":\"st"
     "ring\"},\"rules_suggested\":{\"type\":\"string\",\"nullable\":true},\"controls_suggested\""
-    ":{\"type\":\"string\",\"nullable\":true}}}}}}}";
+    ":{\"type\":\"string\",\"nullable\":true}}}}}},\"QcReportSign\":{\"type\":\"object\",\"addi"
+    "tionalProperties\":false,\"required\":[\"month\",\"password\"],\"properties\":{\"month\":{"
+    "\"type\":\"string\",\"pattern\":\"^[0-9]{4}-[0-9]{2}$\"},\"instrument\":{\"type\":\"string"
+    "\"},\"comment\":{\"type\":\"string\",\"maxLength\":1000},\"password\":{\"type\":\"string\""
+    ",\"format\":\"password\"}}},\"QcReview\":{\"type\":\"object\",\"required\":[\"id\",\"month"
+    "\",\"instrument\",\"signed_by\",\"signed_at\",\"comment\"],\"properties\":{\"id\":{\"type\""
+    ":\"string\"},\"month\":{\"type\":\"string\"},\"instrument\":{\"type\":\"string\"},\"signed"
+    "_by\":{\"type\":\"string\"},\"signed_at\":{\"type\":\"string\",\"format\":\"date-time\"},\""
+    "comment\":{\"type\":\"string\"}}}}";
 
 /* Descriptions of query parameters, by name. */
 static const struct {
@@ -438,6 +446,7 @@ static const struct {
     {"control_id", "string", NULL, "Message control id (HL7 MSH-10, ASTM H.3)"},
     {"peer", "string", NULL, "Peer address:port or device path"},
     {"test", "string", NULL, "Catalog test code"},
+    {"month", "string", NULL, "A month, YYYY-MM"},
     {"open", "boolean", NULL, "true: only the lockouts not yet closed"},
 };
 

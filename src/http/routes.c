@@ -414,6 +414,11 @@ const http_route http_routes[] = {
      "N, mean, SD, CV and bias per control material for a period (default: this month) and "
      "cumulative; allowable total error, Sigma and the rules the Westgard Sigma Rules suggest",
      NULL, "QcStats", 200},
+    {"GET", "/api/v1/qc/report", PERM_QC_READ, 0, http_qc_report, "month instrument", "qc",
+     "The monthly QC report as a PDF for the supervisor's signature (audited)", NULL, "Pdf", 200},
+    {"POST", "/api/v1/qc/report/sign", PERM_QC_MANAGE, ROUTE_BODY, http_qc_report_sign, NULL, "qc",
+     "Sign a past month's QC as reviewed (electronic signature: the password again)",
+     "QcReportSign", "QcReview", 201},
     {"GET", "/api/v1/qc/lockouts", PERM_QC_READ, 0, http_qc_lockouts_list, "open", "qc",
      "QC lockouts, newest first", NULL, "QcLockoutList", 200},
     {"GET", "/api/v1/qc/lockouts/{id}", PERM_QC_READ, 0, http_qc_lockouts_get, NULL, "qc",

@@ -11,6 +11,7 @@ static const char sql_create[] = "CREATE TABLE IF NOT EXISTS schema_migrations (
                                  " version INTEGER PRIMARY KEY,"
                                  " name TEXT NOT NULL,"
                                  " applied_at BIGINT NOT NULL)";
+static const char sql_has[] = "SELECT 1 FROM schema_migrations WHERE version = ?";
 static const char sql_max[] = "SELECT COALESCE(MAX(version), 0) FROM schema_migrations";
 /* BEGIN on PostgreSQL takes no lock: serialise migrating processes by hand. */
 static const char sql_pg_lock[] = "SELECT pg_advisory_xact_lock(7262353)";
@@ -35,7 +36,7 @@ err_t migrate_version(db *d, int *version, errinfo *ei)
 
 err_t migrate_apply(db *d, int *applied, errinfo *ei)
 {
-    int have = 0, count = 0;
+    int count = 0;
     err_t rc = db_exec(d, sql_create, ei);
     if (applied)
         *applied = 0;
@@ -53,10 +54,17 @@ err_t migrate_apply(db *d, int *applied, errinfo *ei)
             if (rc)
                 goto fail;
         }
-        rc = migrate_version(d, &have, ei);
+        /* Each migration is applied once, by its number: one that landed
+         * after a higher-numbered one is still applied. */
+        bool done = false;
+        db_stmt *st = NULL;
+        rc = db_query(d, &st, ei, sql_has, "i", (int64_t)m->version);
+        if (!rc)
+            rc = db_step(st, &done, ei);
+        db_finalize(st);
         if (rc)
             goto fail;
-        if (m->version <= have) {
+        if (done) {
             db_rollback(d);
             continue;
         }

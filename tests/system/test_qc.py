@@ -154,6 +154,49 @@ class TestQcStats(QcTestCase):
         self.assertEqual((x["rules_suggested"], x["rules_in_use"]), ("1-3s", "1-3s,2-2s"))
         self.refused("GET", "/api/v1/qc/stats?test=NOPE", None, 400, "invalid", field="test")
 
+    def test_monthly_report_and_signature(self):
+        inst = unique("AN")
+        m = self.material(targets=[{"test": "NA", "instrument": inst, "mean": 140, "sd": 2}])
+        for i, v in enumerate([140, 141, 139, 147]):
+            self.qc(m, "NA", v, inst, "M%d" % i)  # the last is rejected (1-3s)
+        month = datetime.date.today().strftime("%Y-%m")
+        r = self.server.request("GET", "/api/v1/qc/report?month=%s&instrument=%s" % (month, inst),
+                                token=self.server.admin())
+        self.assertEqual((r.status, r.headers.get_content_type()), (200, "application/pdf"))
+        text = " ".join(pdf_text(r.raw).split())
+        for words in ("Monthly QC report %s, %s" % (month, inst), "NA on " + inst,
+                      "level lot N mean SD CV % bias % Sigma rejected", m["lot"] + " 3 140",
+                      "Lockouts and corrective actions", "not closed", "Not signed yet"):
+            self.assertIn(words, text)
+        sup = unique("sup")
+        self.server.create_user(sup, "supervisor", PASSWORD)
+        tok = self.server.login(sup, PASSWORD)
+        # the month is not over: it cannot be signed yet
+        r = self.server.request("POST", "/api/v1/qc/report/sign", token=tok,
+                                body={"month": month, "password": PASSWORD})
+        self.assertError(r, 400, "invalid", field="month")
+        last = (datetime.date.today().replace(day=1) - datetime.timedelta(days=1)).strftime(
+            "%Y-%m")
+        r = self.server.request("POST", "/api/v1/qc/report/sign", token=tok,
+                                body={"month": last, "password": "not-the-password-1"})
+        self.assertError(r, 400, "invalid", field="password")
+        sig = self.call("POST", "/api/v1/qc/report/sign", {"month": last, "instrument": inst,
+                                                          "password": PASSWORD,
+                                                          "comment": "All runs reviewed."},
+                        token=tok, status=201).json
+        self.assertEqual((sig["month"], sig["signed_by"]), (last, sup))
+        r = self.server.request("POST", "/api/v1/qc/report/sign", token=tok,
+                                body={"month": last, "instrument": inst, "password": PASSWORD})
+        self.assertError(r, 409, "conflict", field="month")
+        r = self.server.request("GET", "/api/v1/qc/report?month=%s&instrument=%s" % (last, inst),
+                                token=tok)
+        text = " ".join(pdf_text(r.raw).split())
+        self.assertIn("Reviewed and signed electronically by " + sup, text)
+        self.assertIn("All runs reviewed.", text)
+        self.assertIn("No QC results this month.", text)
+        self.refused("GET", "/api/v1/qc/report?month=2026-13", None, 400, "invalid",
+                     field="month")
+
 
 class TestQcLockout(QcTestCase):
     """The issue's path: a control breaking 1-3s arrives from the analyzer

@@ -773,21 +773,24 @@ static void test_migrate(void **state)
     (void)state;
     assert_true(migrate_table_len >= 1);
     for (size_t i = 0; i < migrate_table_len; i++) {
-        assert_int_equal(migrate_table[i].version, (int)i + 1);
+        /* numbered in order, each once */
+        assert_true(migrate_table[i].version > (i ? migrate_table[i - 1].version : 0));
         assert_non_null(migrate_table[i].name);
         assert_non_null(migrate_table[i].sql);
     }
     assert_int_equal(migrate_version(d, &before, &ei), ERR_OK);
-    assert_true(before >= 0 && before <= (int)migrate_table_len);
+    assert_true(before >= 0 && before <= migrate_table[migrate_table_len - 1].version);
     if (migrate_apply(d, &applied, &ei))
         fail_msg("migrate_apply: %s", ei.message);
-    assert_int_equal(applied, (int)migrate_table_len - before);
+    assert_true(applied >= 0 && applied <= (int)migrate_table_len);
+    if (before == 0)
+        assert_int_equal(applied, (int)migrate_table_len);
     assert_false(db_in_transaction(d));
     assert_int_equal(migrate_apply(d, &applied, &ei), ERR_OK);
     assert_int_equal(applied, 0);
     assert_int_equal(migrate_apply(d, NULL, &ei), ERR_OK);
     assert_int_equal(migrate_version(d, &version, &ei), ERR_OK);
-    assert_int_equal(version, (int)migrate_table_len);
+    assert_int_equal(version, migrate_table[migrate_table_len - 1].version);
     assert_int_equal(store_scalar(d, "SELECT COUNT(*) FROM schema_migrations"),
                      (int64_t)migrate_table_len);
     /* The first migration made its tables and row. */
