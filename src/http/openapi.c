@@ -410,7 +410,65 @@ static const char schemas[] =
     "ber\",\"nullable\":true},\"tea_source\":{\"type\":\"string\",\"enum\":[\"site\",\"CLIA\",\""
     "none\"]},\"sigma\":{\"type\":\"number\",\"nullable\":true},\"rules_in_use\":{\"type\":\"st"
     "ring\"},\"rules_suggested\":{\"type\":\"string\",\"nullable\":true},\"controls_suggested\""
-    ":{\"type\":\"string\",\"nullable\":true}}}}}}}";
+    ":{\"type\":\"string\",\"nullable\":true}}}}}},\"PtEventCreate\":{\"type\":\"object\",\"add"
+    "itionalProperties\":false,\"required\":[\"provider\",\"event\",\"due_date\",\"samples\"],\""
+    "properties\":{\"provider\":{\"type\":\"string\",\"minLength\":1,\"maxLength\":64,\"example"
+    "\":\"CAP\"},\"event\":{\"type\":\"string\",\"minLength\":1,\"maxLength\":64,\"example\":\""
+    "2026-A\"},\"due_date\":{\"type\":\"string\",\"format\":\"date\"},\"samples\":{\"type\":\"a"
+    "rray\",\"minItems\":1,\"maxItems\":200,\"items\":{\"type\":\"object\",\"additionalProperti"
+    "es\":false,\"required\":[\"sample\",\"test\"],\"properties\":{\"sample\":{\"type\":\"strin"
+    "g\",\"minLength\":1,\"maxLength\":64,\"example\":\"GLU-01\"},\"test\":{\"type\":\"string\""
+    ",\"minLength\":1,\"maxLength\":16,\"example\":\"GLU\"},\"instrument\":{\"type\":\"string\""
+    ",\"minLength\":1,\"maxLength\":64}}}}}},\"PtEventSummary\":{\"type\":\"object\",\"required"
+    "\":[\"id\",\"provider\",\"event\",\"due_date\",\"status\",\"created_at\",\"created_by\",\""
+    "graded_at\",\"graded_by\",\"closed_at\",\"sample_count\",\"submitted_count\"],\"properties"
+    "\":{\"id\":{\"type\":\"string\"},\"provider\":{\"type\":\"string\"},\"event\":{\"type\":\""
+    "string\"},\"due_date\":{\"type\":\"string\",\"format\":\"date\"},\"status\":{\"type\":\"st"
+    "ring\",\"enum\":[\"open\",\"submitted\",\"graded\",\"closed\"]},\"created_at\":{\"type\":\""
+    "string\",\"format\":\"date-time\"},\"created_by\":{\"type\":\"string\"},\"graded_at\":{\"t"
+    "ype\":\"string\",\"format\":\"date-time\",\"nullable\":true},\"graded_by\":{\"type\":\"str"
+    "ing\",\"nullable\":true},\"closed_at\":{\"type\":\"string\",\"format\":\"date-time\",\"nul"
+    "lable\":true},\"sample_count\":{\"type\":\"integer\"},\"submitted_count\":{\"type\":\"inte"
+    "ger\"}}},\"PtEvent\":{\"allOf\":[{\"$ref\":\"#/components/schemas/PtEventSummary\"},{\"typ"
+    "e\":\"object\",\"required\":[\"samples\",\"scores\"],\"properties\":{\"samples\":{\"type\""
+    ":\"array\",\"items\":{\"type\":\"object\",\"required\":[\"sample\",\"test\",\"instrument\""
+    ",\"unit\",\"value\",\"submitted_at\",\"submitted_by\",\"entered_at\",\"target\",\"limit_pe"
+    "rcent\",\"limit_abs\",\"limit\",\"limit_source\",\"difference\",\"acceptable\"],\"properti"
+    "es\":{\"sample\":{\"type\":\"string\"},\"test\":{\"type\":\"string\"},\"instrument\":{\"ty"
+    "pe\":\"string\"},\"unit\":{\"type\":\"string\",\"nullable\":true},\"value\":{\"type\":\"nu"
+    "mber\",\"nullable\":true},\"submitted_at\":{\"type\":\"string\",\"format\":\"date-time\",\""
+    "nullable\":true},\"submitted_by\":{\"type\":\"string\",\"nullable\":true},\"entered_at\":{"
+    "\"type\":\"string\",\"format\":\"date-time\",\"nullable\":true},\"target\":{\"type\":\"num"
+    "ber\",\"nullable\":true},\"limit_percent\":{\"type\":\"number\",\"nullable\":true},\"limit"
+    "_abs\":{\"type\":\"number\",\"nullable\":true},\"limit\":{\"type\":\"number\",\"nullable\""
+    ":true},\"limit_source\":{\"type\":\"string\",\"enum\":[\"provider\",\"CLIA\",null],\"nulla"
+    "ble\":true},\"difference\":{\"type\":\"number\",\"nullable\":true},\"acceptable\":{\"type\""
+    ":\"boolean\",\"nullable\":true}}}},\"scores\":{\"type\":\"array\",\"items\":{\"type\":\"ob"
+    "ject\",\"required\":[\"test\",\"graded\",\"acceptable\",\"score\",\"satisfactory\",\"corre"
+    "ctive_action_required\",\"corrective_action\"],\"properties\":{\"test\":{\"type\":\"string"
+    "\"},\"graded\":{\"type\":\"integer\"},\"acceptable\":{\"type\":\"integer\"},\"score\":{\"t"
+    "ype\":\"number\"},\"satisfactory\":{\"type\":\"boolean\"},\"corrective_action_required\":{"
+    "\"type\":\"boolean\"},\"corrective_action\":{\"type\":\"object\",\"nullable\":true,\"requi"
+    "red\":[\"text\",\"signed_by\",\"signed_at\"],\"properties\":{\"text\":{\"type\":\"string\""
+    "},\"signed_by\":{\"type\":\"string\"},\"signed_at\":{\"type\":\"string\",\"format\":\"date"
+    "-time\"}}}}}}}}]},\"PtEventList\":{\"type\":\"object\",\"required\":[\"items\"],\"properti"
+    "es\":{\"items\":{\"type\":\"array\",\"items\":{\"$ref\":\"#/components/schemas/PtEventSumm"
+    "ary\"}}}},\"PtResultsSubmit\":{\"type\":\"object\",\"additionalProperties\":false,\"requir"
+    "ed\":[\"results\"],\"properties\":{\"results\":{\"type\":\"array\",\"minItems\":1,\"maxIte"
+    "ms\":200,\"items\":{\"type\":\"object\",\"additionalProperties\":false,\"required\":[\"sam"
+    "ple\",\"value\"],\"properties\":{\"sample\":{\"type\":\"string\",\"minLength\":1,\"maxLeng"
+    "th\":64},\"value\":{\"oneOf\":[{\"type\":\"number\"},{\"type\":\"string\"}]}}}},\"sent_at\""
+    ":{\"type\":\"string\",\"format\":\"date-time\"}}},\"PtGrade\":{\"type\":\"object\",\"addit"
+    "ionalProperties\":false,\"required\":[\"targets\"],\"properties\":{\"targets\":{\"type\":\""
+    "array\",\"minItems\":1,\"maxItems\":200,\"items\":{\"type\":\"object\",\"additionalPropert"
+    "ies\":false,\"required\":[\"sample\",\"target\"],\"properties\":{\"sample\":{\"type\":\"st"
+    "ring\",\"minLength\":1,\"maxLength\":64},\"target\":{\"type\":\"number\"},\"limit_percent\""
+    ":{\"type\":\"number\",\"exclusiveMinimum\":true,\"minimum\":0,\"maximum\":100},\"limit_abs"
+    "\":{\"type\":\"number\",\"exclusiveMinimum\":true,\"minimum\":0}}}}}},\"PtCorrectiveAction"
+    "\":{\"type\":\"object\",\"additionalProperties\":false,\"required\":[\"test\",\"corrective"
+    "_action\",\"password\"],\"properties\":{\"test\":{\"type\":\"string\",\"minLength\":1,\"ma"
+    "xLength\":16},\"corrective_action\":{\"type\":\"string\",\"minLength\":1,\"maxLength\":200"
+    "0},\"password\":{\"type\":\"string\",\"format\":\"password\"}}}}";
 
 /* Descriptions of query parameters, by name. */
 static const struct {
@@ -433,7 +491,7 @@ static const struct {
     {"instrument", "string", NULL, "Instrument name"},
     {"status", "string", NULL,
      "Status (messages: accepted, duplicate, rejected, error; outbox: "
-     "pending, delivered)"},
+     "pending, delivered; proficiency-testing events: open, submitted, graded, closed)"},
     {"type", "string", NULL, "Message type, e.g. ORU^R01 or astm:results"},
     {"control_id", "string", NULL, "Message control id (HL7 MSH-10, ASTM H.3)"},
     {"peer", "string", NULL, "Peer address:port or device path"},
@@ -557,7 +615,7 @@ static json_t *operation(const http_route *rt)
     }
     if (strchr(rt->pattern, '{'))
         json_object_set_new(responses, "404", error_response("No such record"));
-    if (!strcmp(rt->method, "POST") && rt->ok_status == 201)
+    if ((!strcmp(rt->method, "POST") && rt->ok_status == 201) || (rt->flags & ROUTE_CONFLICT))
         json_object_set_new(responses, "409", error_response("Conflicts with a record"));
     json_object_set_new(responses, "503", error_response("Database busy or unavailable"));
     json_object_set_new(op, "responses", responses);
