@@ -60,4 +60,12 @@ err_t http_qc_stats(http_req *r);
 err_t http_qc_report(http_req *r);
 err_t http_qc_report_sign(http_req *r);
 
+/* h_pt.c */
+err_t http_pt_events_create(http_req *r);
+err_t http_pt_events_list(http_req *r);
+err_t http_pt_events_get(http_req *r);
+err_t http_pt_results_submit(http_req *r);
+err_t http_pt_events_grade(http_req *r);
+err_t http_pt_corrective_action(http_req *r);
+
 #endif

@@ -418,7 +418,65 @@ static const char schemas[] =
     "\",\"instrument\",\"signed_by\",\"signed_at\",\"comment\"],\"properties\":{\"id\":{\"type\""
     ":\"string\"},\"month\":{\"type\":\"string\"},\"instrument\":{\"type\":\"string\"},\"signed"
     "_by\":{\"type\":\"string\"},\"signed_at\":{\"type\":\"string\",\"format\":\"date-time\"},\""
-    "comment\":{\"type\":\"string\"}}}}";
+    "comment\":{\"type\":\"string\"}}},\"PtEventCreate\":{\"type\":\"object\",\"additionalPrope"
+    "rties\":false,\"required\":[\"provider\",\"event\",\"due_date\",\"samples\"],\"properties\""
+    ":{\"provider\":{\"type\":\"string\",\"minLength\":1,\"maxLength\":64,\"example\":\"CAP\"},"
+    "\"event\":{\"type\":\"string\",\"minLength\":1,\"maxLength\":64,\"example\":\"2026-A\"},\""
+    "due_date\":{\"type\":\"string\",\"format\":\"date\"},\"samples\":{\"type\":\"array\",\"min"
+    "Items\":1,\"maxItems\":200,\"items\":{\"type\":\"object\",\"additionalProperties\":false,\""
+    "required\":[\"sample\",\"test\"],\"properties\":{\"sample\":{\"type\":\"string\",\"minLeng"
+    "th\":1,\"maxLength\":64,\"example\":\"GLU-01\"},\"test\":{\"type\":\"string\",\"minLength\""
+    ":1,\"maxLength\":16,\"example\":\"GLU\"},\"instrument\":{\"type\":\"string\",\"minLength\""
+    ":1,\"maxLength\":64}}}}}},\"PtEventSummary\":{\"type\":\"object\",\"required\":[\"id\",\"p"
+    "rovider\",\"event\",\"due_date\",\"status\",\"created_at\",\"created_by\",\"graded_at\",\""
+    "graded_by\",\"closed_at\",\"sample_count\",\"submitted_count\"],\"properties\":{\"id\":{\""
+    "type\":\"string\"},\"provider\":{\"type\":\"string\"},\"event\":{\"type\":\"string\"},\"du"
+    "e_date\":{\"type\":\"string\",\"format\":\"date\"},\"status\":{\"type\":\"string\",\"enum\""
+    ":[\"open\",\"submitted\",\"graded\",\"closed\"]},\"created_at\":{\"type\":\"string\",\"for"
+    "mat\":\"date-time\"},\"created_by\":{\"type\":\"string\"},\"graded_at\":{\"type\":\"string"
+    "\",\"format\":\"date-time\",\"nullable\":true},\"graded_by\":{\"type\":\"string\",\"nullab"
+    "le\":true},\"closed_at\":{\"type\":\"string\",\"format\":\"date-time\",\"nullable\":true},"
+    "\"sample_count\":{\"type\":\"integer\"},\"submitted_count\":{\"type\":\"integer\"}}},\"PtE"
+    "vent\":{\"allOf\":[{\"$ref\":\"#/components/schemas/PtEventSummary\"},{\"type\":\"object\""
+    ",\"required\":[\"samples\",\"scores\"],\"properties\":{\"samples\":{\"type\":\"array\",\"i"
+    "tems\":{\"type\":\"object\",\"required\":[\"sample\",\"test\",\"instrument\",\"unit\",\"va"
+    "lue\",\"submitted_at\",\"submitted_by\",\"entered_at\",\"target\",\"limit_percent\",\"limi"
+    "t_abs\",\"limit\",\"limit_source\",\"difference\",\"acceptable\"],\"properties\":{\"sample"
+    "\":{\"type\":\"string\"},\"test\":{\"type\":\"string\"},\"instrument\":{\"type\":\"string\""
+    "},\"unit\":{\"type\":\"string\",\"nullable\":true},\"value\":{\"type\":\"number\",\"nullab"
+    "le\":true},\"submitted_at\":{\"type\":\"string\",\"format\":\"date-time\",\"nullable\":tru"
+    "e},\"submitted_by\":{\"type\":\"string\",\"nullable\":true},\"entered_at\":{\"type\":\"str"
+    "ing\",\"format\":\"date-time\",\"nullable\":true},\"target\":{\"type\":\"number\",\"nullab"
+    "le\":true},\"limit_percent\":{\"type\":\"number\",\"nullable\":true},\"limit_abs\":{\"type"
+    "\":\"number\",\"nullable\":true},\"limit\":{\"type\":\"number\",\"nullable\":true},\"limit"
+    "_source\":{\"type\":\"string\",\"enum\":[\"provider\",\"CLIA\",null],\"nullable\":true},\""
+    "difference\":{\"type\":\"number\",\"nullable\":true},\"acceptable\":{\"type\":\"boolean\","
+    "\"nullable\":true}}}},\"scores\":{\"type\":\"array\",\"items\":{\"type\":\"object\",\"requ"
+    "ired\":[\"test\",\"graded\",\"acceptable\",\"score\",\"satisfactory\",\"corrective_action_"
+    "required\",\"corrective_action\"],\"properties\":{\"test\":{\"type\":\"string\"},\"graded\""
+    ":{\"type\":\"integer\"},\"acceptable\":{\"type\":\"integer\"},\"score\":{\"type\":\"number"
+    "\"},\"satisfactory\":{\"type\":\"boolean\"},\"corrective_action_required\":{\"type\":\"boo"
+    "lean\"},\"corrective_action\":{\"type\":\"object\",\"nullable\":true,\"required\":[\"text\""
+    ",\"signed_by\",\"signed_at\"],\"properties\":{\"text\":{\"type\":\"string\"},\"signed_by\""
+    ":{\"type\":\"string\"},\"signed_at\":{\"type\":\"string\",\"format\":\"date-time\"}}}}}}}}"
+    "]},\"PtEventList\":{\"type\":\"object\",\"required\":[\"items\"],\"properties\":{\"items\""
+    ":{\"type\":\"array\",\"items\":{\"$ref\":\"#/components/schemas/PtEventSummary\"}}}},\"PtR"
+    "esultsSubmit\":{\"type\":\"object\",\"additionalProperties\":false,\"required\":[\"results"
+    "\"],\"properties\":{\"results\":{\"type\":\"array\",\"minItems\":1,\"maxItems\":200,\"item"
+    "s\":{\"type\":\"object\",\"additionalProperties\":false,\"required\":[\"sample\",\"value\""
+    "],\"properties\":{\"sample\":{\"type\":\"string\",\"minLength\":1,\"maxLength\":64},\"valu"
+    "e\":{\"oneOf\":[{\"type\":\"number\"},{\"type\":\"string\"}]}}}},\"sent_at\":{\"type\":\"s"
+    "tring\",\"format\":\"date-time\"}}},\"PtGrade\":{\"type\":\"object\",\"additionalPropertie"
+    "s\":false,\"required\":[\"targets\"],\"properties\":{\"targets\":{\"type\":\"array\",\"min"
+    "Items\":1,\"maxItems\":200,\"items\":{\"type\":\"object\",\"additionalProperties\":false,\""
+    "required\":[\"sample\",\"target\"],\"properties\":{\"sample\":{\"type\":\"string\",\"minLe"
+    "ngth\":1,\"maxLength\":64},\"target\":{\"type\":\"number\"},\"limit_percent\":{\"type\":\""
+    "number\",\"exclusiveMinimum\":true,\"minimum\":0,\"maximum\":100},\"limit_abs\":{\"type\":"
+    "\"number\",\"exclusiveMinimum\":true,\"minimum\":0}}}}}},\"PtCorrectiveAction\":{\"type\":"
+    "\"object\",\"additionalProperties\":false,\"required\":[\"test\",\"corrective_action\",\"p"
+    "assword\"],\"properties\":{\"test\":{\"type\":\"string\",\"minLength\":1,\"maxLength\":16}"
+    ",\"corrective_action\":{\"type\":\"string\",\"minLength\":1,\"maxLength\":2000},\"password"
+    "\":{\"type\":\"string\",\"format\":\"password\"}}}}";
 
 /* Descriptions of query parameters, by name. */
 static const struct {
@@ -441,7 +499,7 @@ static const struct {
     {"instrument", "string", NULL, "Instrument name"},
     {"status", "string", NULL,
      "Status (messages: accepted, duplicate, rejected, error; outbox: "
-     "pending, delivered)"},
+     "pending, delivered; proficiency-testing events: open, submitted, graded, closed)"},
     {"type", "string", NULL, "Message type, e.g. ORU^R01 or astm:results"},
     {"control_id", "string", NULL, "Message control id (HL7 MSH-10, ASTM H.3)"},
     {"peer", "string", NULL, "Peer address:port or device path"},
@@ -566,7 +624,7 @@ static json_t *operation(const http_route *rt)
     }
     if (strchr(rt->pattern, '{'))
         json_object_set_new(responses, "404", error_response("No such record"));
-    if (!strcmp(rt->method, "POST") && rt->ok_status == 201)
+    if ((!strcmp(rt->method, "POST") && rt->ok_status == 201) || (rt->flags & ROUTE_CONFLICT))
         json_object_set_new(responses, "409", error_response("Conflicts with a record"));
     json_object_set_new(responses, "503", error_response("Database busy or unavailable"));
     json_object_set_new(op, "responses", responses);

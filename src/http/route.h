@@ -54,7 +54,8 @@ typedef struct http_req {
 typedef err_t (*http_handler)(http_req *r);
 
 enum {
-    ROUTE_BODY = 1u << 0, /* takes a JSON object body */
+    ROUTE_BODY = 1u << 0,     /* takes a JSON object body */
+    ROUTE_CONFLICT = 1u << 1, /* may answer 409 (besides every POST that creates) */
 };
 
 typedef struct http_route {

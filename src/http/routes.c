@@ -429,6 +429,30 @@ const http_route http_routes[] = {
      "Document the corrective action and close the lockout (a passing run is needed; signed "
      "with the password); held results are checked again",
      "QcLockoutClose", "QcLockout", 200},
+    {"POST", "/api/v1/qc/pt/events", PERM_QC_MANAGE, ROUTE_BODY, http_pt_events_create, NULL, "qc",
+     "Register a proficiency-testing event with its samples (each for a numeric test)",
+     "PtEventCreate", "PtEvent", 201},
+    {"GET", "/api/v1/qc/pt/events", PERM_QC_READ, 0, http_pt_events_list, "status", "qc",
+     "Proficiency-testing events, latest due date first", NULL, "PtEventList", 200},
+    {"GET", "/api/v1/qc/pt/events/{id}", PERM_QC_READ, 0, http_pt_events_get, NULL, "qc",
+     "A proficiency-testing event with its samples, results, grades, scores per analyte and "
+     "corrective actions",
+     NULL, "PtEvent", 200},
+    {"POST", "/api/v1/qc/pt/events/{id}/results", PERM_QC_ENTER, ROUTE_BODY, http_pt_results_submit,
+     NULL, "qc",
+     "Submit results for samples of an event (one per sample, on or before the due date; all "
+     "or none)",
+     "PtResultsSubmit", "PtEvent", 201},
+    {"POST", "/api/v1/qc/pt/events/{id}/grade", PERM_QC_MANAGE, ROUTE_BODY | ROUTE_CONFLICT,
+     http_pt_events_grade, NULL, "qc",
+     "Grade an event with the provider's targets (the provider's limits, else CLIA's); scores "
+     "per analyte, 80% or better satisfactory",
+     "PtGrade", "PtEvent", 200},
+    {"POST", "/api/v1/qc/pt/events/{id}/corrective-actions", PERM_QC_MANAGE, ROUTE_BODY,
+     http_pt_corrective_action, NULL, "qc",
+     "Document the corrective action for an analyte with unacceptable results (signed with the "
+     "password); the event closes when every unsatisfactory analyte has one",
+     "PtCorrectiveAction", "PtEvent", 201},
 };
 
 const size_t http_routes_len = sizeof(http_routes) / sizeof(http_routes[0]);

@@ -148,6 +148,35 @@ class TestOpenAPI(ServerTestCase):
         add("Turnaround", srv.get("/api/v1/turnaround", token=admin), 200)
         add("Overdue", srv.get("/api/v1/turnaround/overdue", token=admin), 200)
 
+        # proficiency testing: an event through grading and its corrective action; the
+        # request bodies sent are checked against their own schemas too (not PtGrade's:
+        # its OpenAPI 3.0 boolean exclusiveMinimum is not the JSON Schema Ajv reads)
+        def sent(schema, body):
+            samples.append({"schema": schema, "body": body})
+            return body
+
+        pt = "/api/v1/qc/pt/events"
+        event = srv.post(pt, sent("PtEventCreate", {
+            "provider": "CAP", "event": unique("2026-A-"), "due_date": "2099-12-31",
+            "samples": [{"sample": "GLU-01", "test": "GLU", "instrument": "CHEM-1"},
+                        {"sample": "GLU-02", "test": "GLU"}]}), token=admin)
+        add("PtEvent", event, 201)
+        ev = pt + "/" + event.json["id"]
+        add("PtEvent", srv.post(ev + "/results", sent("PtResultsSubmit", {
+            "results": [{"sample": "GLU-01", "value": 101}, {"sample": "GLU-02", "value": "130"}],
+            "sent_at": "2024-01-05T10:00:00Z"}), token=admin), 201)
+        add("PtEvent", srv.post(ev + "/grade", {
+            "targets": [{"sample": "GLU-01", "target": 100},
+                        {"sample": "GLU-02", "target": 100, "limit_percent": 10,
+                         "limit_abs": 6}]}, token=admin), 200)
+        add("PtEvent", srv.post(ev + "/corrective-actions", sent("PtCorrectiveAction", {
+            "test": "GLU", "corrective_action": "Recalibrated", "password": ADMIN_PASSWORD}),
+            token=admin), 201)
+        add("PtEvent", srv.get(ev, token=admin), 200)
+        add("PtEventList", srv.get(pt + "?status=closed", token=admin), 200)
+        add("Error", srv.post(ev + "/grade", {"targets": [{"sample": "GLU-01", "target": 1}]},
+                              token=admin), 409)
+
 
         path = os.path.join(self.tmp, "samples.json")
         with open(path, "w") as fh:

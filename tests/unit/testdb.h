@@ -1,6 +1,6 @@
 /*
  * testdb.h - the database of a unit-test program that runs against a real
- * backend (test_store, test_auth, test_lab, test_catalog, test_results).
+ * backend (test_store, test_auth, test_lab, test_catalog, test_results, test_pt).
  *
  * A suite runs against the URL in BENCHSIDE_TEST_DB (a PostgreSQL database the
  * test runner may share between suites and reuse between runs, or any sqlite:
