@@ -5,7 +5,11 @@ usage: embed.py --kind migrations|assets --output OUT.c FILE...
        embed.py --kind blob --name NAME --output OUT.c FILE
 
 migrations: each FILE is NNNN_name.sql; the table is sorted by number and
-            checked for gaps and duplicates.
+            checked for gaps and duplicates. --reserved N (repeatable) lets
+            number N be missing: a migration another branch holds and has not
+            merged yet. Once its file is present the reservation is an error:
+            remove it. (A database migrated past a reserved number would skip
+            that migration when it arrives: reserve only on work branches.)
 assets:     each FILE is served at /<path relative to --root>.
 blob:       the one FILE as `const char NAME[]` (its bytes and a NUL after
             them) and `const size_t NAME_len` (the byte count, NUL excluded).
@@ -45,6 +49,7 @@ def main():
     ap.add_argument("--output", required=True)
     ap.add_argument("--root", default=None)
     ap.add_argument("--name", default=None)
+    ap.add_argument("--reserved", type=int, action="append", default=[])
     ap.add_argument("files", nargs="+")
     a = ap.parse_args()
     if a.kind == "blob":
@@ -76,9 +81,13 @@ def main():
             seen[num] = base
             rows.append((num, m.group(2), f))
         rows.sort()
-        for i, (num, _, _) in enumerate(rows):
-            if num != i + 1:
-                sys.exit("embed.py: migrations must be numbered 1, 2, 3... without gaps")
+        for num in a.reserved:
+            if num in seen:
+                sys.exit("embed.py: migration %d is reserved but %s is present: remove the "
+                         "reservation" % (num, seen[num]))
+        numbers = sorted(list(seen) + a.reserved)
+        if numbers != list(range(1, len(numbers) + 1)):
+            sys.exit("embed.py: migrations must be numbered 1, 2, 3... without gaps")
         for num, name, f in rows:
             with open(f, "rb") as fh:
                 parts.append("static const char m%04d[] = {\n%s};" % (num, c_bytes(fh.read())))

@@ -772,13 +772,17 @@ static void test_migrate(void **state)
     db *d = store_open();
     (void)state;
     assert_true(migrate_table_len >= 1);
+    /* Numbered from 1 in increasing order; a number may be missing while a
+     * branch not merged yet holds it (scripts/embed.py --reserved). */
+    assert_int_equal(migrate_table[0].version, 1);
     for (size_t i = 0; i < migrate_table_len; i++) {
-        assert_int_equal(migrate_table[i].version, (int)i + 1);
+        assert_true(i == 0 || migrate_table[i].version > migrate_table[i - 1].version);
         assert_non_null(migrate_table[i].name);
         assert_non_null(migrate_table[i].sql);
     }
+    int last = migrate_table[migrate_table_len - 1].version;
     assert_int_equal(migrate_version(d, &before, &ei), ERR_OK);
-    assert_true(before >= 0 && before <= (int)migrate_table_len);
+    assert_true(before >= 0 && before <= last);
     if (migrate_apply(d, &applied, &ei))
         fail_msg("migrate_apply: %s", ei.message);
     assert_int_equal(applied, (int)migrate_table_len - before);
@@ -787,7 +791,7 @@ static void test_migrate(void **state)
     assert_int_equal(applied, 0);
     assert_int_equal(migrate_apply(d, NULL, &ei), ERR_OK);
     assert_int_equal(migrate_version(d, &version, &ei), ERR_OK);
-    assert_int_equal(version, (int)migrate_table_len);
+    assert_int_equal(version, last);
     assert_int_equal(store_scalar(d, "SELECT COUNT(*) FROM schema_migrations"),
                      (int64_t)migrate_table_len);
     /* The first migration made its tables and row. */
