@@ -57,5 +57,10 @@ err_t http_qc_lockouts_get(http_req *r);
 err_t http_qc_lockouts_close(http_req *r);
 err_t http_qc_chart(http_req *r);
 err_t http_qc_stats(http_req *r);
+err_t http_qc_pbqc_settings_list(http_req *r);
+err_t http_qc_pbqc_settings_put(http_req *r);
+err_t http_qc_pbqc_series(http_req *r);
+err_t http_qc_pbqc_alerts_list(http_req *r);
+err_t http_qc_pbqc_alerts_acknowledge(http_req *r);
 
 #endif
