@@ -1,12 +1,14 @@
 /*
  * h_qc.c - quality-control routes: control materials and targets, rules and
- * frequency, QC results, lockouts and their corrective actions.
+ * frequency, QC results, lockouts and their corrective actions, and
+ * patient-based QC (moving averages of patient results and their alerts).
  */
 #include <stdio.h>
 #include <string.h>
 
 #include "http/handlers.h"
 #include "qc/chart.h"
+#include "qc/pbqc.h"
 #include "qc/qc.h"
 #include "qc/review.h"
 
@@ -150,4 +152,50 @@ err_t http_qc_report_sign(http_req *r)
 {
     audit_ctx ctx = http_actor(r);
     return qc_month_sign(r->db, &ctx, &r->user, r->body, &r->out, &r->ei);
+}
+
+/* ---- patient-based QC ---- */
+
+err_t http_qc_pbqc_settings_list(http_req *r)
+{
+    json_t *list = NULL;
+    err_t rc = qc_pbqc_settings_list(r->db, &list, &r->ei);
+    return items(r, rc, list);
+}
+
+err_t http_qc_pbqc_settings_put(http_req *r)
+{
+    audit_ctx ctx = http_actor(r);
+    return qc_pbqc_settings_set(r->db, &ctx, r->body, &r->out, &r->ei);
+}
+
+err_t http_qc_pbqc_series(http_req *r)
+{
+    const char *test = http_query(r, "test");
+    int64_t from = 0, to = 0;
+    if (!test)
+        return err_set(&r->ei, ERR_INVALID, "test", "test is required");
+    err_t rc = http_query_time(r, "from", &from);
+    if (!rc)
+        rc = http_query_time(r, "to", &to);
+    if (!rc)
+        rc = qc_pbqc_series(r->db, test, http_query(r, "instrument"), from, to, &r->out, &r->ei);
+    return rc;
+}
+
+err_t http_qc_pbqc_alerts_list(http_req *r)
+{
+    const char *open = http_query(r, "open");
+    json_t *list = NULL;
+    if (open && strcmp(open, "true") && strcmp(open, "false"))
+        return err_set(&r->ei, ERR_INVALID, "open", "open must be true or false");
+    err_t rc = qc_pbqc_alerts_list(r->db, open && !strcmp(open, "true"), http_query(r, "test"),
+                                   http_query(r, "instrument"), &list, &r->ei);
+    return items(r, rc, list);
+}
+
+err_t http_qc_pbqc_alerts_acknowledge(http_req *r)
+{
+    audit_ctx ctx = http_actor(r);
+    return qc_pbqc_alert_acknowledge(r->db, &ctx, r->params[0], r->body, &r->out, &r->ei);
 }

@@ -67,5 +67,10 @@ err_t http_pt_events_get(http_req *r);
 err_t http_pt_results_submit(http_req *r);
 err_t http_pt_events_grade(http_req *r);
 err_t http_pt_corrective_action(http_req *r);
+err_t http_qc_pbqc_settings_list(http_req *r);
+err_t http_qc_pbqc_settings_put(http_req *r);
+err_t http_qc_pbqc_series(http_req *r);
+err_t http_qc_pbqc_alerts_list(http_req *r);
+err_t http_qc_pbqc_alerts_acknowledge(http_req *r);
 
 #endif

@@ -453,6 +453,27 @@ const http_route http_routes[] = {
      "Document the corrective action for an analyte with unacceptable results (signed with the "
      "password); the event closes when every unsatisfactory analyte has one",
      "PtCorrectiveAction", "PtEvent", 201},
+    {"GET", "/api/v1/qc/pbqc/settings", PERM_QC_READ, 0, http_qc_pbqc_settings_list, NULL, "qc",
+     "Patient-based QC of each test and instrument: the moving average, its target and limits, "
+     "and its running state",
+     NULL, "QcPbqcSettingsList", 200},
+    {"PUT", "/api/v1/qc/pbqc/settings", PERM_QC_MANAGE, ROUTE_BODY, http_qc_pbqc_settings_put, NULL,
+     "qc",
+     "Set the patient-based QC of a test on an instrument (Bull's algorithm, EWMA or a batch "
+     "mean) with its target and limits",
+     "QcPbqcSettingsSet", "QcPbqcSettings", 200},
+    {"GET", "/api/v1/qc/pbqc", PERM_QC_READ, 0, http_qc_pbqc_series, "test instrument from to",
+     "qc", "The points the moving average of a test on an instrument computed, oldest first", NULL,
+     "QcPbqcSeries", 200},
+    {"GET", "/api/v1/qc/pbqc/alerts", PERM_QC_READ, 0, http_qc_pbqc_alerts_list,
+     "open test instrument", "qc",
+     "Patient-based QC alerts (a moving average out of its limits), newest first", NULL,
+     "QcPbqcAlertList", 200},
+    {"POST", "/api/v1/qc/pbqc/alerts/{id}/acknowledge", PERM_QC_MANAGE, ROUTE_BODY,
+     http_qc_pbqc_alerts_acknowledge, NULL, "qc",
+     "Acknowledge a patient-based QC alert with a note; optionally restart the average from the "
+     "target",
+     "QcPbqcAcknowledge", "QcPbqcAlert", 200},
 };
 
 const size_t http_routes_len = sizeof(http_routes) / sizeof(http_routes[0]);

@@ -18,6 +18,7 @@
 #include "lab/gate.h"
 #include "lab/patient.h"
 #include "lab/specimen.h"
+#include "qc/pbqc.h"
 
 #define VALUE_MAX 256
 
@@ -548,6 +549,11 @@ static err_t enter_one(db *d, const audit_ctx *ctx, const specimen *s, const pat
         rc = audit_write(d, ctx, "result.enter", "result", id_out, "ok", detail, ei);
         json_decref(detail);
     }
+    /* Patient-based QC: the running average of the test on the instrument.
+     * After the audit event, whose chain head orders this transaction with
+     * every other writer before it takes the average's row. */
+    if (!rc && v.numeric)
+        rc = qc_pbqc_observe(d, ctx, t.code, inst ? inst : "", v.num, now, ei);
     if (!rc)
         rc = auto_verify(d, ctx, id_out, ot_id, ei);
 done:
