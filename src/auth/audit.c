@@ -336,3 +336,24 @@ fail:
     json_decref(arr);
     return rc;
 }
+
+err_t audit_read(db *d, const audit_ctx *ctx, const char *action, const char *entity_type,
+                 const char *id, err_t (*read)(db *, const char *, json_t **, errinfo *),
+                 json_t **out, errinfo *ei)
+{
+    *out = NULL;
+    err_t rc = db_begin(d, ei);
+    if (rc)
+        return rc;
+    rc = read(d, id, out, ei);
+    if (!rc)
+        rc = audit_write(d, ctx, action, entity_type, id, "ok", NULL, ei);
+    if (!rc)
+        rc = db_commit(d, ei);
+    if (rc) {
+        db_rollback(d);
+        json_decref(*out);
+        *out = NULL;
+    }
+    return rc;
+}

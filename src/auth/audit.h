@@ -39,6 +39,15 @@ typedef struct audit_ctx {
 err_t audit_write(db *d, const audit_ctx *ctx, const char *action, const char *entity_type,
                   const char *entity_id, const char *outcome, const json_t *detail, errinfo *ei);
 
+/*
+ * An audited read in a transaction of its own: read(d, id, out, ei) makes the
+ * JSON (no audit of its own), then the event action on entity_type id is
+ * written. *out is NULL unless both succeed.
+ */
+err_t audit_read(db *d, const audit_ctx *ctx, const char *action, const char *entity_type,
+                 const char *id, err_t (*read)(db *, const char *, json_t **, errinfo *),
+                 json_t **out, errinfo *ei);
+
 /* The same in a transaction of its own. */
 err_t audit_record(db *d, const audit_ctx *ctx, const char *action, const char *entity_type,
                    const char *entity_id, const char *outcome, const json_t *detail, errinfo *ei);

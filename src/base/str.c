@@ -160,3 +160,16 @@ err_t str_split_hostport(const char *s, char *addr, size_t n, int *port)
     *port = (int)p;
     return ERR_OK;
 }
+
+bool str_is_text(const char *s)
+{
+    if (!s || !*s)
+        return false;
+    bool any = false;
+    for (; *s; s++) {
+        if ((unsigned char)*s < 0x20 || *s == 0x7f)
+            return false;
+        any |= *s != ' ';
+    }
+    return any;
+}

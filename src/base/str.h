@@ -47,4 +47,7 @@ bool str_ct_equal(const void *a, const void *b, size_t n);
  * and port 0-65535. Returns ERR_OK or ERR_INVALID (addr and port untouched). */
 err_t str_split_hostport(const char *s, char *addr, size_t n, int *port);
 
+/* Printable text: no control characters, not empty or only spaces. */
+bool str_is_text(const char *s);
+
 #endif

@@ -146,3 +146,27 @@ bad:
                    "not an ISO 8601 date or date-time (YYYY-MM-DD or YYYY-MM-DDTHH:MM:SSZ): %.*s",
                    (int)(n > 40 ? 40 : n), s);
 }
+
+bool time_date_valid(const char *s)
+{
+    int64_t t;
+    char text[32];
+    if (!s || strlen(s) != 10)
+        return false;
+    snprintf(text, sizeof(text), "%sT00:00:00Z", s);
+    return time_parse_iso(text, strlen(text), &t, NULL) == ERR_OK;
+}
+
+void time_format_date(int64_t t, char out[11])
+{
+    char at[TIME_ISO_LEN];
+    time_format_iso(t, at);
+    snprintf(out, 11, "%.10s", at);
+}
+
+void time_format_minute(int64_t t, char out[17])
+{
+    char at[TIME_ISO_LEN];
+    time_format_iso(t, at);
+    snprintf(out, 17, "%.10s %.5s", at, at + 11);
+}

@@ -5,6 +5,7 @@
 #define BENCHSIDE_BASE_TIME_H
 
 #include <stddef.h>
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "base/err.h"
@@ -30,5 +31,14 @@ int64_t time_days_from_civil(int64_t y, int m, int d);
 void time_civil_from_days(int64_t days, int64_t *y, int *m, int *d);
 /* Days in month m (1-12) of year y. */
 int time_days_in_month(int y, int m);
+
+/* Whether s is YYYY-MM-DD of a real day. */
+bool time_date_valid(const char *s);
+
+/* The UTC date of t, "YYYY-MM-DD". */
+void time_format_date(int64_t t, char out[11]);
+
+/* The UTC time of t to the minute, "YYYY-MM-DD HH:MM". */
+void time_format_minute(int64_t t, char out[17]);
 
 #endif

@@ -21,6 +21,18 @@ static err_t items(http_req *r, err_t rc, json_t *list)
     return r->out ? ERR_OK : ERR_NOMEM;
 }
 
+/* The series a request asks for: test (required), from and to (ISO 8601). */
+static err_t series_query(http_req *r, const char **test, int64_t *from, int64_t *to)
+{
+    *test = http_query(r, "test");
+    if (!*test)
+        return err_set(&r->ei, ERR_INVALID, "test", "test is required");
+    err_t rc = http_query_time(r, "from", from);
+    if (!rc)
+        rc = http_query_time(r, "to", to);
+    return rc;
+}
+
 err_t http_qc_materials_list(http_req *r)
 {
     json_t *list = NULL;
@@ -61,14 +73,10 @@ err_t http_qc_results_enter(http_req *r)
 
 err_t http_qc_results_list(http_req *r)
 {
-    const char *test = http_query(r, "test");
+    const char *test = NULL;
     int64_t from = 0, to = 0;
     json_t *list = NULL;
-    if (!test)
-        return err_set(&r->ei, ERR_INVALID, "test", "test is required");
-    err_t rc = http_query_time(r, "from", &from);
-    if (!rc)
-        rc = http_query_time(r, "to", &to);
+    err_t rc = series_query(r, &test, &from, &to);
     if (!rc)
         rc = qc_results_list(r->db, test, http_query(r, "instrument"), from, to, &list, &r->ei);
     return items(r, rc, list);
@@ -98,16 +106,12 @@ err_t http_qc_lockouts_close(http_req *r)
 
 err_t http_qc_chart(http_req *r)
 {
-    const char *test = http_query(r, "test"), *inst = http_query(r, "instrument");
+    const char *test = NULL, *inst = http_query(r, "instrument");
     qc_chart_format f;
     int64_t from = 0, to = 0;
-    if (!test)
-        return err_set(&r->ei, ERR_INVALID, "test", "test is required");
-    if (!qc_chart_format_parse(http_query(r, "format"), &f))
-        return err_set(&r->ei, ERR_INVALID, "format", "format must be svg, png or pdf");
-    err_t rc = http_query_time(r, "from", &from);
-    if (!rc)
-        rc = http_query_time(r, "to", &to);
+    err_t rc = series_query(r, &test, &from, &to);
+    if (!rc && !qc_chart_format_parse(http_query(r, "format"), &f))
+        rc = err_set(&r->ei, ERR_INVALID, "format", "format must be svg, png or pdf");
     if (!rc)
         rc = qc_chart(r->db, test, inst ? inst : "", from, to, f, &r->raw, &r->ei);
     if (rc)
@@ -122,13 +126,9 @@ err_t http_qc_chart(http_req *r)
 
 err_t http_qc_stats(http_req *r)
 {
-    const char *test = http_query(r, "test");
+    const char *test = NULL;
     int64_t from = 0, to = 0;
-    if (!test)
-        return err_set(&r->ei, ERR_INVALID, "test", "test is required");
-    err_t rc = http_query_time(r, "from", &from);
-    if (!rc)
-        rc = http_query_time(r, "to", &to);
+    err_t rc = series_query(r, &test, &from, &to);
     if (!rc)
         rc = qc_stats(r->db, test, http_query(r, "instrument"), from, to, &r->out, &r->ei);
     return rc;
@@ -171,13 +171,9 @@ err_t http_qc_pbqc_settings_put(http_req *r)
 
 err_t http_qc_pbqc_series(http_req *r)
 {
-    const char *test = http_query(r, "test");
+    const char *test = NULL;
     int64_t from = 0, to = 0;
-    if (!test)
-        return err_set(&r->ei, ERR_INVALID, "test", "test is required");
-    err_t rc = http_query_time(r, "from", &from);
-    if (!rc)
-        rc = http_query_time(r, "to", &to);
+    err_t rc = series_query(r, &test, &from, &to);
     if (!rc)
         rc = qc_pbqc_series(r->db, test, http_query(r, "instrument"), from, to, &r->out, &r->ei);
     return rc;

@@ -11,6 +11,7 @@
 #include "lab/catalog.h"
 #include "lab/patient.h"
 #include "lab/specimen.h"
+#include "store/dbjson.h"
 
 static const char sql_destinations[] =
     "SELECT name FROM instruments WHERE kind = 'ehr' AND enabled = 1 AND send_to IS NOT NULL"
@@ -130,20 +131,6 @@ err_t delivery_failed(db *d, const char *id, const char *why, int64_t next_at, e
     return db_run(d, ei, NULL, sql_failed, "tit", why, next_at, id);
 }
 
-static json_t *opt_time(db_stmt *st, int i)
-{
-    char at[TIME_ISO_LEN];
-    if (db_col_null(st, i))
-        return json_null();
-    time_format_iso(db_col_int64(st, i), at);
-    return json_string(at);
-}
-
-static json_t *opt_text(db_stmt *st, int i)
-{
-    return db_col_text(st, i) ? json_string(db_col_text(st, i)) : json_null();
-}
-
 err_t delivery_list_json(db *d, const char *status, int limit, json_t **items, errinfo *ei)
 {
     db_stmt *st = NULL;
@@ -162,9 +149,9 @@ err_t delivery_list_json(db *d, const char *status, int limit, json_t **items, e
             "destination", db_col_text(st, 1), "result_id", db_col_text(st, 2), "result_version",
             (json_int_t)db_col_int64(st, 3), "result_status", db_col_text(st, 4), "status",
             db_col_text(st, 5), "attempts", (json_int_t)db_col_int64(st, 6), "next_attempt_at",
-            !strcmp(db_col_text(st, 5), "pending") ? opt_time(st, 7) : json_null(), "last_error",
-            opt_text(st, 8), "control_id", opt_text(st, 9), "created_at", opt_time(st, 10),
-            "delivered_at", opt_time(st, 11));
+            !strcmp(db_col_text(st, 5), "pending") ? db_col_json_time(st, 7) : json_null(),
+            "last_error", db_col_json_text(st, 8), "control_id", db_col_json_text(st, 9),
+            "created_at", db_col_json_time(st, 10), "delivered_at", db_col_json_time(st, 11));
         if (!o || json_array_append_new(arr, o))
             rc = ERR_NOMEM;
     }
@@ -356,9 +343,10 @@ err_t delivery_orders_json(db *d, const char *status, int limit, json_t **items,
             "{s:s,s:s,s:s,s:s,s:I,s:o,s:o,s:o,s:o,s:o,s:o}", "id", db_col_text(st, 0),
             "destination", db_col_text(st, 1), "accession", db_col_text(st, 2), "status",
             db_col_text(st, 3), "attempts", (json_int_t)db_col_int64(st, 4), "next_attempt_at",
-            !strcmp(db_col_text(st, 3), "pending") ? opt_time(st, 5) : json_null(), "last_error",
-            opt_text(st, 6), "control_id", opt_text(st, 7), "tests", tests ? tests : json_null(),
-            "created_at", opt_time(st, 9), "delivered_at", opt_time(st, 10));
+            !strcmp(db_col_text(st, 3), "pending") ? db_col_json_time(st, 5) : json_null(),
+            "last_error", db_col_json_text(st, 6), "control_id", db_col_json_text(st, 7), "tests",
+            tests ? tests : json_null(), "created_at", db_col_json_time(st, 9), "delivered_at",
+            db_col_json_time(st, 10));
         if (!o || json_array_append_new(arr, o))
             rc = ERR_NOMEM;
     }

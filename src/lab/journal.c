@@ -10,6 +10,7 @@
 
 #include "base/time.h"
 #include "base/utf8.h"
+#include "store/dbjson.h"
 
 static const char sql_insert[] =
     "INSERT INTO messages (id, direction, protocol, transport, peer, instrument, sender,"
@@ -129,12 +130,6 @@ err_t journal_find_accepted(db *d, const char *sender, const char *control_id, b
     return rc;
 }
 
-static json_t *opt_text(db_stmt *st, int i)
-{
-    const char *s = db_col_text(st, i);
-    return s ? json_string(s) : json_null();
-}
-
 /* One row of sql_meta's columns as the API shows it. */
 static json_t *meta_json(db_stmt *st)
 {
@@ -144,11 +139,12 @@ static json_t *meta_json(db_stmt *st)
     return json_pack(
         "{s:s,s:s,s:s,s:s,s:s,s:o,s:s,s:s,s:s,s:s,s:s,s:o,s:o,s:o,s:I,s:s,s:o}", "id",
         db_col_text(st, 0), "direction", db_col_text(st, 1), "protocol", db_col_text(st, 2),
-        "transport", db_col_text(st, 3), "peer", db_col_text(st, 4), "instrument", opt_text(st, 5),
-        "sender", db_col_text(st, 6), "control_id", db_col_text(st, 7), "type", db_col_text(st, 8),
-        "status", db_col_text(st, 9), "ack", db_col_text(st, 10), "error", opt_text(st, 11),
-        "error_field", opt_text(st, 12), "summary", summary ? summary : json_object(), "bytes",
-        (json_int_t)db_col_int64(st, 14), "received_at", at, "replay_of", opt_text(st, 16));
+        "transport", db_col_text(st, 3), "peer", db_col_text(st, 4), "instrument",
+        db_col_json_text(st, 5), "sender", db_col_text(st, 6), "control_id", db_col_text(st, 7),
+        "type", db_col_text(st, 8), "status", db_col_text(st, 9), "ack", db_col_text(st, 10),
+        "error", db_col_json_text(st, 11), "error_field", db_col_json_text(st, 12), "summary",
+        summary ? summary : json_object(), "bytes", (json_int_t)db_col_int64(st, 14), "received_at",
+        at, "replay_of", db_col_json_text(st, 16));
 }
 
 err_t journal_search(db *d, const audit_ctx *ctx, const journal_filter *f, int limit,
@@ -239,18 +235,13 @@ err_t journal_read(db *d, const audit_ctx *ctx, const char *id, json_t **out, er
 {
     char sql[512];
     db_stmt *st = NULL;
-    bool row = false;
     json_t *o = NULL;
     *out = NULL;
     snprintf(sql, sizeof(sql), "SELECT %s, raw, raw_encoding FROM messages WHERE id = ?", sql_meta);
     err_t rc = db_begin(d, ei);
     if (rc)
         return rc;
-    rc = db_query(d, &st, ei, sql, "t", id);
-    if (!rc)
-        rc = db_step(st, &row, ei);
-    if (!rc && !row)
-        rc = err_set(ei, ERR_NOT_FOUND, "id", "no message has id %.30s", id);
+    rc = db_query_by_id(d, &st, sql, id, "message", ei);
     if (!rc) {
         o = meta_json(st);
         bool b64 = !strcmp(db_col_text(st, 18), "base64");
@@ -279,12 +270,7 @@ err_t journal_read(db *d, const audit_ctx *ctx, const char *id, json_t **out, er
 err_t journal_raw(db *d, const char *id, buf *raw, journal_source *src, errinfo *ei)
 {
     db_stmt *st = NULL;
-    bool row = false;
-    err_t rc = db_query(d, &st, ei, sql_raw, "t", id);
-    if (!rc)
-        rc = db_step(st, &row, ei);
-    if (!rc && !row)
-        rc = err_set(ei, ERR_NOT_FOUND, "id", "no message has id %.30s", id);
+    err_t rc = db_query_by_id(d, &st, sql_raw, id, "message", ei);
     if (!rc) {
         const char *text = db_col_text(st, 0);
         size_t n = db_col_len(st, 0);

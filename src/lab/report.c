@@ -16,12 +16,12 @@
 
 #include "base/time.h"
 #include "lab/patient.h"
+#include "lab/draw.h"
 
 #define PAGE_W    595.0
 #define PAGE_H    842.0
 #define MARGIN    42.0
 #define LINE      13.0
-#define FONT      "sans-serif"
 #define NOTES_MAX 64
 
 static const char sql_results[] =
@@ -47,20 +47,6 @@ struct page {
     char printed[32];
 };
 
-static cairo_status_t write_buf(void *closure, const unsigned char *data, unsigned int length)
-{
-    return buf_append(closure, data, length) ? CAIRO_STATUS_WRITE_ERROR : CAIRO_STATUS_SUCCESS;
-}
-
-static void text(cairo_t *cr, double x, double y, double size, bool bold, const char *s)
-{
-    cairo_select_font_face(cr, FONT, CAIRO_FONT_SLANT_NORMAL,
-                           bold ? CAIRO_FONT_WEIGHT_BOLD : CAIRO_FONT_WEIGHT_NORMAL);
-    cairo_set_font_size(cr, size);
-    cairo_move_to(cr, x, y);
-    cairo_show_text(cr, s);
-}
-
 static void rule(cairo_t *cr, double y)
 {
     cairo_set_line_width(cr, 0.5);
@@ -74,26 +60,26 @@ static void header(struct page *pg, bool corrected)
     cairo_t *cr = pg->cr;
     char line[256];
     pg->number++;
-    text(cr, MARGIN, MARGIN + 10, 14, true, "Cumulative laboratory report");
+    draw_text(cr, MARGIN, MARGIN + 10, 14, true, "Cumulative laboratory report");
     snprintf(line, sizeof(line), "Page %d", pg->number);
-    text(cr, PAGE_W - MARGIN - 40, MARGIN + 10, 9, false, line);
+    draw_text(cr, PAGE_W - MARGIN - 40, MARGIN + 10, 9, false, line);
     snprintf(line, sizeof(line), "%s, %s    MRN %s    Born %s    Sex %s", pg->p->family,
              pg->p->given, pg->p->mrn, pg->p->birth_date, pg->p->sex);
-    text(cr, MARGIN, MARGIN + 28, 10, true, line);
+    draw_text(cr, MARGIN, MARGIN + 28, 10, true, line);
     snprintf(line, sizeof(line), "Printed %s UTC", pg->printed);
-    text(cr, MARGIN, MARGIN + 41, 8, false, line);
+    draw_text(cr, MARGIN, MARGIN + 41, 8, false, line);
     if (corrected) {
         cairo_set_source_rgb(cr, 0.64, 0.05, 0.05);
-        text(cr, PAGE_W - MARGIN - 150, MARGIN + 41, 10, true, "CORRECTED REPORT");
+        draw_text(cr, PAGE_W - MARGIN - 150, MARGIN + 41, 10, true, "CORRECTED REPORT");
         cairo_set_source_rgb(cr, 0, 0, 0);
     }
     rule(cr, MARGIN + 48);
-    text(cr, MARGIN, MARGIN + 62, 8, true, "Collected (UTC)");
-    text(cr, MARGIN + 110, MARGIN + 62, 8, true, "Result");
-    text(cr, MARGIN + 200, MARGIN + 62, 8, true, "Flag");
-    text(cr, MARGIN + 235, MARGIN + 62, 8, true, "Units");
-    text(cr, MARGIN + 310, MARGIN + 62, 8, true, "Reference");
-    text(cr, MARGIN + 400, MARGIN + 62, 8, true, "Accession / status");
+    draw_text(cr, MARGIN, MARGIN + 62, 8, true, "Collected (UTC)");
+    draw_text(cr, MARGIN + 110, MARGIN + 62, 8, true, "Result");
+    draw_text(cr, MARGIN + 200, MARGIN + 62, 8, true, "Flag");
+    draw_text(cr, MARGIN + 235, MARGIN + 62, 8, true, "Units");
+    draw_text(cr, MARGIN + 310, MARGIN + 62, 8, true, "Reference");
+    draw_text(cr, MARGIN + 400, MARGIN + 62, 8, true, "Accession / status");
     pg->y = MARGIN + 78;
 }
 
@@ -166,7 +152,7 @@ err_t report_patient_pdf(db *d, const audit_ctx *ctx, const char *patient_id, bu
     if (rc)
         goto fail;
 
-    surface = cairo_pdf_surface_create_for_stream(write_buf, out, PAGE_W, PAGE_H);
+    surface = cairo_pdf_surface_create_for_stream(draw_to_buf, out, PAGE_W, PAGE_H);
     cr = cairo_create(surface);
     if (cairo_status(cr) != CAIRO_STATUS_SUCCESS) {
         rc = err_set(ei, ERR_INTERNAL, NULL, "cairo: %s", cairo_status_to_string(cairo_status(cr)));
@@ -198,7 +184,7 @@ err_t report_patient_pdf(db *d, const audit_ctx *ctx, const char *patient_id, bu
             snprintf(line, sizeof(line), "%s%s%s%s%s", db_col_text(st, 2), named ? "" : " ",
                      named ? "" : paren, db_col_text(st, 3) ? "   LOINC " : "",
                      db_col_text(st, 3) ? db_col_text(st, 3) : "");
-            text(cr, MARGIN, pg.y, 9, true, line);
+            draw_text(cr, MARGIN, pg.y, 9, true, line);
             pg.y += LINE;
             snprintf(last_test, sizeof(last_test), "%s", code);
         }
@@ -218,18 +204,18 @@ err_t report_patient_pdf(db *d, const audit_ctx *ctx, const char *patient_id, bu
             snprintf(ref, sizeof(ref), "-");
         const char *flag = db_col_text(st, 6);
         bool is_corrected = !strcmp(db_col_text(st, 11), "corrected");
-        text(cr, MARGIN, pg.y, 9, false, when);
+        draw_text(cr, MARGIN, pg.y, 9, false, when);
         if (flag)
             cairo_set_source_rgb(cr, 0.64, 0.05, 0.05);
         snprintf(line, sizeof(line), "%s%s", db_col_text(st, 4), is_corrected ? " (c)" : "");
-        text(cr, MARGIN + 110, pg.y, 9, flag != NULL, line);
-        text(cr, MARGIN + 200, pg.y, 9, true, flag ? flag : "");
+        draw_text(cr, MARGIN + 110, pg.y, 9, flag != NULL, line);
+        draw_text(cr, MARGIN + 200, pg.y, 9, true, flag ? flag : "");
         cairo_set_source_rgb(cr, 0, 0, 0);
-        text(cr, MARGIN + 235, pg.y, 9, false, db_col_text(st, 5) ? db_col_text(st, 5) : "");
-        text(cr, MARGIN + 310, pg.y, 9, false, ref);
+        draw_text(cr, MARGIN + 235, pg.y, 9, false, db_col_text(st, 5) ? db_col_text(st, 5) : "");
+        draw_text(cr, MARGIN + 310, pg.y, 9, false, ref);
         snprintf(line, sizeof(line), "%s  %s", db_col_text(st, 14),
                  is_corrected ? "corrected" : "final");
-        text(cr, MARGIN + 400, pg.y, 8, false, line);
+        draw_text(cr, MARGIN + 400, pg.y, 8, false, line);
         pg.y += LINE;
 
         /* Footnotes: earlier values of a corrected result, the critical call. */
@@ -271,7 +257,7 @@ err_t report_patient_pdf(db *d, const audit_ctx *ctx, const char *patient_id, bu
     if (rc)
         goto fail;
     if (!last_test[0]) {
-        text(cr, MARGIN, pg.y, 10, false, "No released results.");
+        draw_text(cr, MARGIN, pg.y, 10, false, "No released results.");
         pg.y += LINE;
     }
     if (pending) {
@@ -280,26 +266,26 @@ err_t report_patient_pdf(db *d, const audit_ctx *ctx, const char *patient_id, bu
         pg.y += 6;
         snprintf(line, sizeof(line), "%lld result(s) are still in review and not reported here.",
                  (long long)pending);
-        text(cr, MARGIN, pg.y, 9, false, line);
+        draw_text(cr, MARGIN, pg.y, 9, false, line);
         pg.y += LINE;
     }
     if (nnotes) {
         need(&pg, 2, corrected);
         pg.y += 6;
         rule(cr, pg.y - 9);
-        text(cr, MARGIN, pg.y + 2, 9, true, "Notes");
+        draw_text(cr, MARGIN, pg.y + 2, 9, true, "Notes");
         pg.y += LINE + 2;
         for (int i = 0; i < nnotes; i++) {
             need(&pg, 1, corrected);
-            text(cr, MARGIN, pg.y, 8, false, notes[i]);
+            draw_text(cr, MARGIN, pg.y, 8, false, notes[i]);
             pg.y += LINE;
         }
     }
     need(&pg, 2, corrected);
     pg.y += 8;
-    text(cr, MARGIN, pg.y, 7, false,
-         "Flags: L low, H high, LL critical low, HH critical high, A abnormal. (c) corrected "
-         "result. Reference ranges are for the patient's sex and age at collection.");
+    draw_text(cr, MARGIN, pg.y, 7, false,
+              "Flags: L low, H high, LL critical low, HH critical high, A abnormal. (c) corrected "
+              "result. Reference ranges are for the patient's sex and age at collection.");
     cairo_show_page(cr);
     cairo_destroy(cr);
     cr = NULL;

@@ -19,6 +19,7 @@
 #include "lab/patient.h"
 #include "lab/specimen.h"
 #include "qc/pbqc.h"
+#include "store/dbjson.h"
 
 #define VALUE_MAX 256
 
@@ -222,11 +223,6 @@ static json_t *opt_str(const char *s)
     return s && *s ? json_string(s) : json_null();
 }
 
-static json_t *opt_num(db_stmt *st, int i)
-{
-    return db_col_null(st, i) ? json_null() : json_real(db_col_double(st, i));
-}
-
 /* The result as the API shows it, without an audit event. */
 static err_t result_json(db *d, const char *id, json_t **out, errinfo *ei)
 {
@@ -250,15 +246,16 @@ static err_t result_json(db *d, const char *id, json_t **out, errinfo *ei)
             db_col_text(st, 2), "accession", db_col_text(st, 28), "patient_id", db_col_text(st, 3),
             "code", db_col_text(st, 4), "name", db_col_text(st, 26), "kind", db_col_text(st, 5),
             "loinc", opt_str(db_col_text(st, 27)), "value", db_col_text(st, 7), "value_num",
-            opt_num(st, 6), "unit", opt_str(db_col_text(st, 8)), "reference", "low", opt_num(st, 9),
-            "high", opt_num(st, 10), "text", opt_str(db_col_text(st, 11)), "flag",
-            opt_str(db_col_text(st, 12)), "critical", (int)db_col_int64(st, 13), "delta_failed",
-            (int)db_col_int64(st, 14), "delta_previous", opt_str(db_col_text(st, 15)), "instrument",
-            opt_str(db_col_text(st, 16)), "instrument_flags", opt_str(db_col_text(st, 17)),
-            "status", db_col_text(st, 18), "holds", holds ? holds : json_array(), "resulted_at", "",
-            "resulted_by", db_col_text(st, 21), "released_at", opt_time(db_col_int64(st, 22)),
-            "released_by", opt_str(db_col_text(st, 23)), "release_mode",
-            opt_str(db_col_text(st, 24)), "version", (json_int_t)db_col_int64(st, 25));
+            db_col_json_num(st, 6), "unit", opt_str(db_col_text(st, 8)), "reference", "low",
+            db_col_json_num(st, 9), "high", db_col_json_num(st, 10), "text",
+            opt_str(db_col_text(st, 11)), "flag", opt_str(db_col_text(st, 12)), "critical",
+            (int)db_col_int64(st, 13), "delta_failed", (int)db_col_int64(st, 14), "delta_previous",
+            opt_str(db_col_text(st, 15)), "instrument", opt_str(db_col_text(st, 16)),
+            "instrument_flags", opt_str(db_col_text(st, 17)), "status", db_col_text(st, 18),
+            "holds", holds ? holds : json_array(), "resulted_at", "", "resulted_by",
+            db_col_text(st, 21), "released_at", opt_time(db_col_int64(st, 22)), "released_by",
+            opt_str(db_col_text(st, 23)), "release_mode", opt_str(db_col_text(st, 24)), "version",
+            (json_int_t)db_col_int64(st, 25));
         if (r)
             json_object_set_new(r, "resulted_at", opt_time(db_col_int64(st, 20)));
         else
@@ -660,21 +657,7 @@ err_t result_enter_ids(db *d, const audit_ctx *ctx, const char *accession, const
 
 err_t result_read(db *d, const audit_ctx *ctx, const char *id, json_t **out, errinfo *ei)
 {
-    err_t rc = db_begin(d, ei);
-    *out = NULL;
-    if (rc)
-        return rc;
-    rc = result_json(d, id, out, ei);
-    if (!rc)
-        rc = audit_write(d, ctx, "result.read", "result", id, "ok", NULL, ei);
-    if (!rc)
-        rc = db_commit(d, ei);
-    if (rc) {
-        db_rollback(d);
-        json_decref(*out);
-        *out = NULL;
-    }
-    return rc;
+    return audit_read(d, ctx, "result.read", "result", id, result_json, out, ei);
 }
 
 /* The ids a query returns, as results in full, audited as one search. */

@@ -14,6 +14,7 @@
 
 #include "base/time.h"
 #include "lab/catalog.h"
+#include "lab/draw.h"
 
 #define FONT     "sans-serif"
 #define WIDTH    1000.0
@@ -81,20 +82,6 @@ bool qc_chart_format_parse(const char *s, qc_chart_format *out)
     else
         return false;
     return true;
-}
-
-static void fmt_day(int64_t t, char out[32])
-{
-    char iso[TIME_ISO_LEN];
-    time_format_iso(t, iso);
-    snprintf(out, 32, "%.10s", iso);
-}
-
-static void fmt_minute(int64_t t, char out[32])
-{
-    char iso[TIME_ISO_LEN];
-    time_format_iso(t, iso);
-    snprintf(out, 32, "%.10s %.5s", iso, iso + 11);
 }
 
 /* The rejecting rules a result broke, "1-3s 2-2s", from its violations JSON. */
@@ -175,15 +162,6 @@ static err_t load(db *d, struct chart *c, errinfo *ei)
 
 /* ---- drawing ---- */
 
-static void text(cairo_t *cr, double x, double y, double size, bool bold, const char *s)
-{
-    cairo_select_font_face(cr, FONT, CAIRO_FONT_SLANT_NORMAL,
-                           bold ? CAIRO_FONT_WEIGHT_BOLD : CAIRO_FONT_WEIGHT_NORMAL);
-    cairo_set_font_size(cr, size);
-    cairo_move_to(cr, x, y);
-    cairo_show_text(cr, s);
-}
-
 static double x_of(const struct chart *c, int64_t t)
 {
     double span = (double)(c->to - c->from);
@@ -228,7 +206,7 @@ static void vmark(cairo_t *cr, double x, double top, double r, double g, double 
     cairo_restore(cr);
     cairo_save(cr);
     cairo_set_source_rgb(cr, r, g, b);
-    text(cr, x + 2, top + PANEL_H - 30, 9, true, label);
+    draw_text(cr, x + 2, top + PANEL_H - 30, 9, true, label);
     cairo_restore(cr);
 }
 
@@ -243,24 +221,33 @@ static void panel(cairo_t *cr, const struct chart *c, const struct level *lv, do
     };
     static const char *const labels[] = {"mean", "+1SD", "-1SD", "+2SD", "-2SD", "+3SD", "-3SD"};
     cairo_set_source_rgb(cr, 0, 0, 0);
-    text(cr, LEFT, top + 14, 12, true, lv->title);
+    draw_text(cr, LEFT, top + 14, 12, true, lv->title);
     for (size_t i = 0; i < sizeof(lines) / sizeof(lines[0]); i++) {
         double y = y_of(top, lines[i].z);
         hline(cr, y, lines[i].r, lines[i].g, lines[i].b, lines[i].dash,
               lines[i].z == 0 ? 1.2 : 0.8);
         cairo_set_source_rgb(cr, 0.3, 0.3, 0.3);
-        text(cr, 8, y + 3, 9, false, labels[i]);
+        draw_text(cr, 8, y + 3, 9, false, labels[i]);
     }
     /* time axis: the start, the middle and the end (to the minute when short) */
     char day[32];
-    void (*fmt)(int64_t, char[32]) = c->to - c->from < 2 * DAY_US ? fmt_minute : fmt_day;
+    bool minutes = c->to - c->from < 2 * DAY_US;
     cairo_set_source_rgb(cr, 0.3, 0.3, 0.3);
-    fmt(c->from, day);
-    text(cr, LEFT, top + PANEL_H - 8, 9, false, day);
-    fmt(c->from + (c->to - c->from) / 2, day);
-    text(cr, (LEFT + WIDTH - RIGHT) / 2 - 40, top + PANEL_H - 8, 9, false, day);
-    fmt(c->to - 1, day);
-    text(cr, WIDTH - RIGHT - 85, top + PANEL_H - 8, 9, false, day);
+    if (minutes)
+        time_format_minute(c->from, day);
+    else
+        time_format_date(c->from, day);
+    draw_text(cr, LEFT, top + PANEL_H - 8, 9, false, day);
+    if (minutes)
+        time_format_minute(c->from + (c->to - c->from) / 2, day);
+    else
+        time_format_date(c->from + (c->to - c->from) / 2, day);
+    draw_text(cr, (LEFT + WIDTH - RIGHT) / 2 - 40, top + PANEL_H - 8, 9, false, day);
+    if (minutes)
+        time_format_minute(c->to - 1, day);
+    else
+        time_format_date(c->to - 1, day);
+    draw_text(cr, WIDTH - RIGHT - 85, top + PANEL_H - 8, 9, false, day);
     /* lockouts and corrective actions */
     for (size_t i = 0; i < c->nlocks; i++) {
         char label[24];
@@ -305,7 +292,7 @@ static void panel(cairo_t *cr, const struct chart *c, const struct level *lv, do
             cairo_move_to(cr, x - 5, y + 5);
             cairo_line_to(cr, x + 5, y - 5);
             cairo_stroke(cr);
-            text(cr, x + 6, y > top + 30 ? y - 6 : y + 14, 9, true, p->rules);
+            draw_text(cr, x + 6, y > top + 30 ? y - 6 : y + 14, 9, true, p->rules);
             cairo_set_line_width(cr, 0.8);
         } else {
             if (!strcmp(p->status, "warning"))
@@ -316,11 +303,6 @@ static void panel(cairo_t *cr, const struct chart *c, const struct level *lv, do
             cairo_fill(cr);
         }
     }
-}
-
-static cairo_status_t write_buf(void *closure, const unsigned char *data, unsigned int length)
-{
-    return buf_append(closure, data, length) ? CAIRO_STATUS_WRITE_ERROR : CAIRO_STATUS_SUCCESS;
 }
 
 static double height_of(const struct chart *c)
@@ -337,17 +319,17 @@ static void draw(cairo_t *cr, const struct chart *c)
     cairo_set_source_rgb(cr, 0, 0, 0);
     snprintf(line, sizeof(line), "Levey-Jennings: %.200s (%s) on %s", c->name, c->test,
              c->instrument[0] ? c->instrument : "the manual bench");
-    text(cr, LEFT, 28, 16, true, line);
-    fmt_minute(c->from, a);
-    fmt_minute(c->to, b);
+    draw_text(cr, LEFT, 28, 16, true, line);
+    time_format_minute(c->from, a);
+    time_format_minute(c->to, b);
     snprintf(line, sizeof(line),
              "%s to %s UTC. z-scores against the target in force; dot accepted, orange 1-2s "
              "warning, red cross rejected, ring provisional.",
              a, b);
-    text(cr, LEFT, 46, 9, false, line);
+    draw_text(cr, LEFT, 46, 9, false, line);
     double top = TOP;
     if (c->nlevels == 0) {
-        text(cr, LEFT, top + 40, 12, false, "No QC results in this range.");
+        draw_text(cr, LEFT, top + 40, 12, false, "No QC results in this range.");
         top += PANEL_H;
     }
     for (size_t i = 0; i < c->nlevels; i++, top += PANEL_H)
@@ -355,13 +337,13 @@ static void draw(cairo_t *cr, const struct chart *c)
     top += 20;
     for (size_t i = 0; i < c->nlocks; i++) {
         const struct lockout *l = &c->locks[i];
-        fmt_minute(l->opened, a);
+        time_format_minute(l->opened, a);
         cairo_set_source_rgb(cr, 0.7, 0.05, 0.05);
         snprintf(line, sizeof(line), "L%zu %s: %.200s", i + 1, a, l->reason);
-        text(cr, LEFT, top, 10, false, line);
+        draw_text(cr, LEFT, top, 10, false, line);
         top += NOTE_H;
         if (l->closed) {
-            fmt_minute(l->closed, a);
+            time_format_minute(l->closed, a);
             cairo_set_source_rgb(cr, 0.05, 0.45, 0.15);
             snprintf(line, sizeof(line), "A%zu %s, %.60s: %.300s", i + 1, a, l->by, l->action);
         } else {
@@ -369,7 +351,7 @@ static void draw(cairo_t *cr, const struct chart *c)
             snprintf(line, sizeof(line), "A%zu: no corrective action yet: the test is locked",
                      i + 1);
         }
-        text(cr, LEFT, top, 10, false, line);
+        draw_text(cr, LEFT, top, 10, false, line);
         top += NOTE_H;
     }
 }
@@ -417,10 +399,10 @@ err_t qc_chart(db *d, const char *test, const char *instrument, int64_t from, in
     cairo_surface_t *s;
     switch (format) {
     case QC_CHART_PDF:
-        s = cairo_pdf_surface_create_for_stream(write_buf, out, WIDTH * 0.75, h * 0.75);
+        s = cairo_pdf_surface_create_for_stream(draw_to_buf, out, WIDTH * 0.75, h * 0.75);
         break;
     case QC_CHART_SVG:
-        s = cairo_svg_surface_create_for_stream(write_buf, out, WIDTH, h);
+        s = cairo_svg_surface_create_for_stream(draw_to_buf, out, WIDTH, h);
         break;
     default:
         s = cairo_image_surface_create(CAIRO_FORMAT_RGB24, (int)WIDTH, (int)h);
@@ -437,7 +419,7 @@ err_t qc_chart(db *d, const char *test, const char *instrument, int64_t from, in
     cairo_status_t st = cairo_status(cr);
     cairo_destroy(cr);
     if (format == QC_CHART_PNG && st == CAIRO_STATUS_SUCCESS)
-        st = cairo_surface_write_to_png_stream(s, write_buf, out);
+        st = cairo_surface_write_to_png_stream(s, draw_to_buf, out);
     cairo_surface_finish(s);
     if (st == CAIRO_STATUS_SUCCESS)
         st = cairo_surface_status(s);

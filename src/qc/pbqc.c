@@ -13,6 +13,7 @@
 #include "base/time.h"
 #include "lab/catalog.h"
 #include "qc/movavg.h"
+#include "store/dbjson.h"
 
 /* No laboratory value comes near this (lab/result.c refuses results beyond it). */
 #define VALUE_BOUND 1e12
@@ -106,25 +107,6 @@ static const jsonv_field ack_fields[] = {
 
 #define NFIELDS(t) (sizeof(t) / sizeof((t)[0]))
 
-static json_t *opt_num(db_stmt *st, int i)
-{
-    return db_col_null(st, i) ? json_null() : json_real(db_col_double(st, i));
-}
-
-static json_t *opt_time(db_stmt *st, int i)
-{
-    char at[TIME_ISO_LEN];
-    if (db_col_null(st, i))
-        return json_null();
-    time_format_iso(db_col_int64(st, i), at);
-    return json_string(at);
-}
-
-static json_t *opt_text(db_stmt *st, int i)
-{
-    return db_col_null(st, i) ? json_null() : json_string(db_col_text(st, i));
-}
-
 /* Printable text without control characters (lines: but for line ends and
  * tabs), not blank. */
 static bool text_ok(const char *s, bool lines)
@@ -137,15 +119,6 @@ static bool text_ok(const char *s, bool lines)
         any |= !space;
     }
     return any;
-}
-
-/* "%.17g" of an optional double, for a text parameter cast to a double. */
-static const char *opt_dbl_text(bool has, double v, char buf[40])
-{
-    if (!has)
-        return NULL;
-    snprintf(buf, 40, "%.17g", v);
-    return buf;
 }
 
 /* The configuration in columns first.. of a row: method, batch, lambda,
@@ -179,16 +152,17 @@ static json_t *settings_row(db_stmt *st)
         "{s:f,s:b,s:I,s:I,s:I,s:I,s:o}", "average", avg, "out_of_limits", qc_movavg_out(&c, avg),
         "pending", (json_int_t)db_col_int64(st, C_PENDING), "seen",
         (json_int_t)db_col_int64(st, C_SEEN), "left_out", (json_int_t)db_col_int64(st, C_LEFT_OUT),
-        "points", (json_int_t)db_col_int64(st, C_POINTS), "started_at", opt_time(st, C_STARTED_AT));
+        "points", (json_int_t)db_col_int64(st, C_POINTS), "started_at",
+        db_col_json_time(st, C_STARTED_AT));
     return json_pack("{s:s,s:s,s:s,s:i,s:o,s:f,s:f,s:s,s:f,s:f,s:o,s:o,s:b,s:o,s:s,s:o}", "test",
                      db_col_text(st, C_TEST), "instrument", db_col_text(st, C_INST), "method",
                      qc_movavg_method_name(c.method), "batch", c.batch, "lambda",
-                     opt_num(st, C_LAMBDA), "target", c.target, "limit", c.limit, "limit_kind",
-                     c.limit_percent ? "percent" : "absolute", "low", low, "high", high,
-                     "truncate_low", opt_num(st, C_TLOW), "truncate_high", opt_num(st, C_THIGH),
-                     "enabled", db_col_int64(st, C_ENABLED) != 0, "updated_at",
-                     opt_time(st, C_UPDATED_AT), "updated_by", db_col_text(st, C_UPDATED_BY),
-                     "state", state);
+                     db_col_json_num(st, C_LAMBDA), "target", c.target, "limit", c.limit,
+                     "limit_kind", c.limit_percent ? "percent" : "absolute", "low", low, "high",
+                     high, "truncate_low", db_col_json_num(st, C_TLOW), "truncate_high",
+                     db_col_json_num(st, C_THIGH), "enabled", db_col_int64(st, C_ENABLED) != 0,
+                     "updated_at", db_col_json_time(st, C_UPDATED_AT), "updated_by",
+                     db_col_text(st, C_UPDATED_BY), "state", state);
 }
 
 /* The settings of test on inst into *out, or NULL when there are none. */
@@ -335,10 +309,10 @@ err_t qc_pbqc_settings_set(db *d, const audit_ctx *ctx, const json_t *body, json
     if (!rc)
         rc = db_run(d, ei, NULL, sql_upsert, "tttitddtttiitddii", ct.code, inst,
                     qc_movavg_method_name(c.method), (int64_t)c.batch,
-                    opt_dbl_text(c.method == QC_MOVAVG_EWMA, c.lambda, lam), c.target, c.limit,
+                    db_num_text(c.method == QC_MOVAVG_EWMA, c.lambda, lam), c.target, c.limit,
                     c.limit_percent ? "percent" : "absolute",
-                    opt_dbl_text(c.has_low, c.truncate_low, lo),
-                    opt_dbl_text(c.has_high, c.truncate_high, hi), (int64_t)enabled, now, by,
+                    db_num_text(c.has_low, c.truncate_low, lo),
+                    db_num_text(c.has_high, c.truncate_high, hi), (int64_t)enabled, now, by,
                     s.value, s.acc, (int64_t)s.pending, started);
     if (!rc)
         rc = settings_of(d, ct.code, inst, out, ei);
@@ -403,7 +377,7 @@ err_t qc_pbqc_series(db *d, const char *test, const char *instrument, int64_t fr
     /* newest first from the database: each goes in front, to read oldest first */
     while (!rc && !(rc = db_step(st, &row, ei)) && row) {
         json_t *p = json_pack("{s:s,s:I,s:o,s:s,s:f,s:f,s:f,s:f,s:I,s:b}", "id", db_col_text(st, 0),
-                              "seq", (json_int_t)db_col_int64(st, 1), "at", opt_time(st, 2),
+                              "seq", (json_int_t)db_col_int64(st, 1), "at", db_col_json_time(st, 2),
                               "method", db_col_text(st, 3), "value", db_col_double(st, 4), "target",
                               db_col_double(st, 5), "low", db_col_double(st, 6), "high",
                               db_col_double(st, 7), "n", (json_int_t)db_col_int64(st, 8),
@@ -430,28 +404,24 @@ err_t qc_pbqc_series(db *d, const char *test, const char *instrument, int64_t fr
 static json_t *alert_row(db_stmt *st)
 {
     double value = db_col_double(st, 6), target = db_col_double(st, 7);
-    return json_pack(
-        "{s:s,s:s,s:s,s:o,s:s,s:s,s:f,s:f,s:f,s:f,s:o,s:b,s:o,s:o,s:o}", "id", db_col_text(st, 0),
-        "test", db_col_text(st, 1), "instrument", db_col_text(st, 2), "opened_at", opt_time(st, 3),
-        "point_id", db_col_text(st, 4), "method", db_col_text(st, 5), "value", value, "target",
-        target, "low", db_col_double(st, 8), "high", db_col_double(st, 9), "deviation_percent",
-        target != 0 ? json_real((value - target) / fabs(target) * 100) : json_null(), "open",
-        db_col_null(st, 10), "acknowledged_at", opt_time(st, 10), "acknowledged_by",
-        opt_text(st, 11), "note", opt_text(st, 12));
+    return json_pack("{s:s,s:s,s:s,s:o,s:s,s:s,s:f,s:f,s:f,s:f,s:o,s:b,s:o,s:o,s:o}", "id",
+                     db_col_text(st, 0), "test", db_col_text(st, 1), "instrument",
+                     db_col_text(st, 2), "opened_at", db_col_json_time(st, 3), "point_id",
+                     db_col_text(st, 4), "method", db_col_text(st, 5), "value", value, "target",
+                     target, "low", db_col_double(st, 8), "high", db_col_double(st, 9),
+                     "deviation_percent",
+                     target != 0 ? json_real((value - target) / fabs(target) * 100) : json_null(),
+                     "open", db_col_null(st, 10), "acknowledged_at", db_col_json_time(st, 10),
+                     "acknowledged_by", db_col_json_text(st, 11), "note", db_col_json_text(st, 12));
 }
 
 static err_t alert_json(db *d, const char *id, json_t **out, errinfo *ei)
 {
     char sql[600];
     db_stmt *st = NULL;
-    bool row = false;
     *out = NULL;
     snprintf(sql, sizeof(sql), "%s WHERE id = ?", sql_alert_cols);
-    err_t rc = db_query(d, &st, ei, sql, "t", id);
-    if (!rc)
-        rc = db_step(st, &row, ei);
-    if (!rc && !row)
-        rc = err_set(ei, ERR_NOT_FOUND, "id", "no patient-based QC alert has id %.30s", id);
+    err_t rc = db_query_by_id(d, &st, sql, id, "patient-based QC alert", ei);
     if (!rc) {
         *out = alert_row(st);
         if (!*out)

@@ -22,6 +22,7 @@
 #include "lab/catalog.h"
 #include "lab/result.h"
 #include "qc/sigma.h"
+#include "store/dbjson.h"
 
 #define NFIELDS(t) (sizeof(t) / sizeof((t)[0]))
 #define PT_SKEW_US (5 * 60 * 1000000LL) /* how far ahead a client's clock may be */
@@ -149,67 +150,6 @@ static const jsonv_field action_fields[] = {
 
 /* ---- helpers ---- */
 
-static json_t *opt_text(db_stmt *st, int i)
-{
-    return db_col_null(st, i) ? json_null() : json_string(db_col_text(st, i));
-}
-
-static json_t *opt_num(db_stmt *st, int i)
-{
-    return db_col_null(st, i) ? json_null() : json_real(db_col_double(st, i));
-}
-
-static json_t *opt_time(db_stmt *st, int i)
-{
-    char at[TIME_ISO_LEN];
-    if (db_col_null(st, i))
-        return json_null();
-    time_format_iso(db_col_int64(st, i), at);
-    return json_string(at);
-}
-
-/* Printable text without control characters, not blank. */
-static bool text_ok(const char *s)
-{
-    if (!s || !*s)
-        return false;
-    bool any = false;
-    for (; *s; s++) {
-        if ((unsigned char)*s < 0x20 || *s == 0x7f)
-            return false;
-        any |= *s != ' ';
-    }
-    return any;
-}
-
-/* YYYY-MM-DD of a real day. */
-static bool date_ok(const char *s)
-{
-    int64_t t;
-    char text[32];
-    if (strlen(s) != 10)
-        return false;
-    snprintf(text, sizeof(text), "%sT00:00:00Z", s);
-    return time_parse_iso(text, strlen(text), &t, NULL) == ERR_OK;
-}
-
-/* The UTC date of t as YYYY-MM-DD. */
-static void date_of(int64_t t, char out[11])
-{
-    char at[TIME_ISO_LEN];
-    time_format_iso(t, at);
-    snprintf(out, 11, "%.10s", at);
-}
-
-/* A double as text for a nullable column: NULL when there is none. */
-static const char *num_text(bool has, double v, char text[40])
-{
-    if (!has)
-        return NULL;
-    snprintf(text, 40, "%.17g", v);
-    return text;
-}
-
 /* Check item i of array against fields; the field at fault is named with its
  * path ("samples[2].test"). */
 static err_t item_check(const json_t *item, const char *array, size_t i, const jsonv_field *fields,
@@ -253,10 +193,10 @@ static json_t *head_row(db_stmt *st)
     return json_pack("{s:s,s:s,s:s,s:s,s:s,s:o,s:s,s:o,s:o,s:o,s:I,s:I}", "id", db_col_text(st, 0),
                      "provider", db_col_text(st, 1), "event", db_col_text(st, 2), "due_date",
                      db_col_text(st, 3), "status", db_col_text(st, 4), "created_at",
-                     opt_time(st, 5), "created_by", db_col_text(st, 6), "graded_at",
-                     opt_time(st, 7), "graded_by", opt_text(st, 8), "closed_at", opt_time(st, 9),
-                     "sample_count", (json_int_t)db_col_int64(st, 10), "submitted_count",
-                     (json_int_t)db_col_int64(st, 11));
+                     db_col_json_time(st, 5), "created_by", db_col_text(st, 6), "graded_at",
+                     db_col_json_time(st, 7), "graded_by", db_col_json_text(st, 8), "closed_at",
+                     db_col_json_time(st, 9), "sample_count", (json_int_t)db_col_int64(st, 10),
+                     "submitted_count", (json_int_t)db_col_int64(st, 11));
 }
 
 static json_t *sample_row(db_stmt *st)
@@ -264,15 +204,16 @@ static json_t *sample_row(db_stmt *st)
     bool submitted = !db_col_null(st, 4), graded = !db_col_null(st, 12) && !db_col_null(st, 8);
     double value = db_col_double(st, 4), target = db_col_double(st, 8);
     double limit = pt_limit(target, db_col_double(st, 9), db_col_double(st, 10));
-    return json_pack("{s:s,s:s,s:s,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o}", "sample",
-                     db_col_text(st, 0), "test", db_col_text(st, 1), "instrument",
-                     db_col_text(st, 2), "unit", opt_text(st, 3), "value", opt_num(st, 4),
-                     "submitted_at", opt_time(st, 5), "submitted_by", opt_text(st, 6), "entered_at",
-                     opt_time(st, 7), "target", opt_num(st, 8), "limit_percent", opt_num(st, 9),
-                     "limit_abs", opt_num(st, 10), "limit", graded ? json_real(limit) : json_null(),
-                     "limit_source", opt_text(st, 11), "difference",
-                     graded && submitted ? json_real(value - target) : json_null(), "acceptable",
-                     graded ? json_boolean(db_col_int64(st, 12) != 0) : json_null());
+    return json_pack(
+        "{s:s,s:s,s:s,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o}", "sample",
+        db_col_text(st, 0), "test", db_col_text(st, 1), "instrument", db_col_text(st, 2), "unit",
+        db_col_json_text(st, 3), "value", db_col_json_num(st, 4), "submitted_at",
+        db_col_json_time(st, 5), "submitted_by", db_col_json_text(st, 6), "entered_at",
+        db_col_json_time(st, 7), "target", db_col_json_num(st, 8), "limit_percent",
+        db_col_json_num(st, 9), "limit_abs", db_col_json_num(st, 10), "limit",
+        graded ? json_real(limit) : json_null(), "limit_source", db_col_json_text(st, 11),
+        "difference", graded && submitted ? json_real(value - target) : json_null(), "acceptable",
+        graded ? json_boolean(db_col_int64(st, 12) != 0) : json_null());
 }
 
 /* The event with its samples, scores and corrective actions. */
@@ -285,11 +226,7 @@ static err_t event_json(db *d, const char *id, json_t **out, errinfo *ei)
     *out = NULL;
     err_t rc = samples && scores && actions ? ERR_OK : ERR_NOMEM;
     if (!rc)
-        rc = db_query(d, &st, ei, sql_event, "t", id);
-    if (!rc)
-        rc = db_step(st, &row, ei);
-    if (!rc && !row)
-        rc = err_set(ei, ERR_NOT_FOUND, "id", "no proficiency-testing event has id %.30s", id);
+        rc = db_query_by_id(d, &st, sql_event, id, "proficiency-testing event", ei);
     if (!rc) {
         o = head_row(st);
         rc = o ? ERR_OK : ERR_NOMEM;
@@ -309,7 +246,7 @@ static err_t event_json(db *d, const char *id, json_t **out, errinfo *ei)
         rc = db_query(d, &st, ei, sql_actions, "t", id);
     while (!rc && !(rc = db_step(st, &row, ei)) && row) {
         x = json_pack("{s:s,s:s,s:o}", "text", db_col_text(st, 1), "signed_by", db_col_text(st, 2),
-                      "signed_at", opt_time(st, 3));
+                      "signed_at", db_col_json_time(st, 3));
         if (!x || json_object_set_new(actions, db_col_text(st, 0), x))
             rc = ERR_NOMEM;
     }
@@ -372,12 +309,7 @@ err_t pt_events_list(db *d, const char *status, json_t **items, errinfo *ei)
 static err_t event_head(db *d, const char *id, char status[16], char due[11], errinfo *ei)
 {
     db_stmt *st = NULL;
-    bool row = false;
-    err_t rc = db_query(d, &st, ei, sql_head, "t", id);
-    if (!rc)
-        rc = db_step(st, &row, ei);
-    if (!rc && !row)
-        rc = err_set(ei, ERR_NOT_FOUND, "id", "no proficiency-testing event has id %.30s", id);
+    err_t rc = db_query_by_id(d, &st, sql_head, id, "proficiency-testing event", ei);
     if (!rc) {
         snprintf(status, 16, "%s", db_col_text(st, 0));
         snprintf(due, 11, "%s", db_col_text(st, 1));
@@ -439,11 +371,11 @@ err_t pt_event_create(db *d, const audit_ctx *ctx, const json_t *body, json_t **
         return rc;
     const char *provider = jsonv_str(body, "provider"), *event = jsonv_str(body, "event");
     const char *due = jsonv_str(body, "due_date");
-    if (!text_ok(provider))
+    if (!str_is_text(provider))
         return err_set(ei, ERR_INVALID, "provider", "provider must be printable text, not blank");
-    if (!text_ok(event))
+    if (!str_is_text(event))
         return err_set(ei, ERR_INVALID, "event", "event must be printable text, not blank");
-    if (!date_ok(due))
+    if (!time_date_valid(due))
         return err_set(ei, ERR_INVALID, "due_date", "due_date must be a date YYYY-MM-DD");
     const json_t *samples = json_object_get(body, "samples"), *s;
     size_t n = json_array_size(samples), i;
@@ -460,7 +392,7 @@ err_t pt_event_create(db *d, const audit_ctx *ctx, const json_t *body, json_t **
             break;
         const char *label = jsonv_str(s, "sample"), *inst = jsonv_str(s, "instrument");
         snprintf(f, sizeof(f), "samples[%zu].sample", i);
-        if (!text_ok(label)) {
+        if (!str_is_text(label)) {
             rc = err_set(ei, ERR_INVALID, f, "%s must be printable text, not blank", f);
             break;
         }
@@ -468,7 +400,7 @@ err_t pt_event_create(db *d, const audit_ctx *ctx, const json_t *body, json_t **
             if (!strcmp(jsonv_str(json_array_get(samples, k), "sample"), label))
                 rc = err_set(ei, ERR_INVALID, f, "%s: sample %s is listed twice", f, label);
         snprintf(f, sizeof(f), "samples[%zu].instrument", i);
-        if (!rc && inst && !text_ok(inst))
+        if (!rc && inst && !str_is_text(inst))
             rc = err_set(ei, ERR_INVALID, f, "%s must be printable text, not blank", f);
         snprintf(f, sizeof(f), "samples[%zu].test", i);
         if (!rc)
@@ -597,7 +529,7 @@ err_t pt_results_submit(db *d, const audit_ctx *ctx, const char *id, const json_
                      !strcmp(status, "submitted")
                          ? "every sample of this event has its result already"
                          : "this event is graded: results can no longer be submitted");
-    date_of(sent, day);
+    time_format_date(sent, day);
     if (!rc && strcmp(day, due) > 0) {
         time_format_iso(sent, at_iso);
         if (sent_at)
@@ -658,7 +590,7 @@ err_t pt_results_submit(db *d, const audit_ctx *ctx, const char *id, const json_
     }
     if (!rc) {
         /* entered after the due date, sent to the provider before it */
-        date_of(now, day);
+        time_format_date(now, day);
         bool late = strcmp(day, due) > 0;
         time_format_iso(sent, at_iso);
         json_t *detail =
@@ -832,7 +764,7 @@ err_t pt_event_grade(db *d, const audit_ctx *ctx, const char *id, const json_t *
         rc = err_set(ei, ERR_CONFLICT, "id", "this event is graded already");
     if (!rc)
         rc = match_targets(d, id, targets, g, &n, &missing, ei);
-    date_of(now, today);
+    time_format_date(now, today);
     if (!rc && missing > 0 && strcmp(today, due) <= 0)
         rc = err_set(ei, ERR_CONFLICT, "due_date",
                      "results are due until %s and %zu sample(s) have none: grade after the due "
@@ -849,8 +781,9 @@ err_t pt_event_grade(db *d, const audit_ctx *ctx, const char *id, const json_t *
             rc = db_run(d, ei, NULL, sql_missing_insert, "t", s->id);
         bool ok = s->submitted && pt_grade(s->value, target, pct, abs);
         if (!rc)
-            rc = db_run(d, ei, NULL, sql_grade, "dtttiit", target, num_text(has_pct, pct, pct_text),
-                        num_text(has_abs, abs, abs_text), source, (int64_t)ok, now, s->id);
+            rc = db_run(d, ei, NULL, sql_grade, "dtttiit", target,
+                        db_num_text(has_pct, pct, pct_text), db_num_text(has_abs, abs, abs_text),
+                        source, (int64_t)ok, now, s->id);
     }
     json_t *ev = NULL;
     if (!rc)
@@ -888,7 +821,7 @@ err_t pt_corrective_action(db *d, const audit_ctx *ctx, const user *u, const cha
     if (rc)
         return rc;
     const char *test = jsonv_str(body, "test"), *action = jsonv_str(body, "corrective_action");
-    if (!text_ok(action))
+    if (!str_is_text(action))
         return err_set(ei, ERR_INVALID, "corrective_action",
                        "corrective_action must say what was done");
     rc = result_signature_check(d, ctx, u, jsonv_str(body, "password"), ei);

@@ -16,6 +16,7 @@
 #include "lab/result.h"
 #include "qc/sigma.h"
 #include "qc/westgard.h"
+#include "store/dbjson.h"
 
 static const char sql_material_insert[] =
     "INSERT INTO qc_materials (id, name, manufacturer, lot, level, expires, qc_id, created_at,"
@@ -128,58 +129,6 @@ static const jsonv_field close_fields[] = {
 
 #define NFIELDS(t) (sizeof(t) / sizeof((t)[0]))
 
-static json_t *opt_text(db_stmt *st, int i)
-{
-    return db_col_null(st, i) ? json_null() : json_string(db_col_text(st, i));
-}
-
-static json_t *opt_num(db_stmt *st, int i)
-{
-    return db_col_null(st, i) ? json_null() : json_real(db_col_double(st, i));
-}
-
-static json_t *opt_time(db_stmt *st, int i)
-{
-    char at[TIME_ISO_LEN];
-    if (db_col_null(st, i))
-        return json_null();
-    time_format_iso(db_col_int64(st, i), at);
-    return json_string(at);
-}
-
-/* Printable text without control characters, not blank. */
-static bool text_ok(const char *s)
-{
-    if (!s || !*s)
-        return false;
-    bool any = false;
-    for (; *s; s++) {
-        if ((unsigned char)*s < 0x20 || *s == 0x7f)
-            return false;
-        any |= *s != ' ';
-    }
-    return any;
-}
-
-/* YYYY-MM-DD of a real day. */
-static bool date_ok(const char *s)
-{
-    int64_t t;
-    char text[32];
-    if (strlen(s) != 10)
-        return false;
-    snprintf(text, sizeof(text), "%sT00:00:00Z", s);
-    return time_parse_iso(text, strlen(text), &t, NULL) == ERR_OK;
-}
-
-/* The UTC date of t as YYYY-MM-DD. */
-static void date_of(int64_t t, char out[11])
-{
-    char at[TIME_ISO_LEN];
-    time_format_iso(t, at);
-    snprintf(out, 11, "%.10s", at);
-}
-
 /* ---- materials and targets ---- */
 
 static err_t check_target(db *d, const json_t *t, const char *path, errinfo *ei)
@@ -247,7 +196,7 @@ static err_t material_json(db *d, const char *id, json_t **out, errinfo *ei)
         o = json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:o}", "id", db_col_text(st, 0), "name",
                       db_col_text(st, 1), "manufacturer", db_col_text(st, 2), "lot",
                       db_col_text(st, 3), "level", db_col_text(st, 4), "expires",
-                      db_col_text(st, 5), "qc_id", opt_text(st, 6));
+                      db_col_text(st, 5), "qc_id", db_col_json_text(st, 6));
         if (!o)
             rc = ERR_NOMEM;
     }
@@ -261,10 +210,10 @@ static err_t material_json(db *d, const char *id, json_t **out, errinfo *ei)
         int64_t runs = db_col_int64(st, 5);
         json_array_append_new(targets,
                               json_pack("{s:s,s:s,s:o,s:o,s:s,s:I,s:b}", "test", db_col_text(st, 0),
-                                        "instrument", db_col_text(st, 1), "mean", opt_num(st, 2),
-                                        "sd", opt_num(st, 3), "source", db_col_text(st, 4), "runs",
-                                        (json_int_t)runs, "provisional",
-                                        !manual && runs < QC_ESTABLISH_RUNS));
+                                        "instrument", db_col_text(st, 1), "mean",
+                                        db_col_json_num(st, 2), "sd", db_col_json_num(st, 3),
+                                        "source", db_col_text(st, 4), "runs", (json_int_t)runs,
+                                        "provisional", !manual && runs < QC_ESTABLISH_RUNS));
     }
     db_finalize(st);
     st = NULL;
@@ -287,13 +236,13 @@ err_t qc_material_create(db *d, const audit_ctx *ctx, const json_t *body, json_t
         return rc;
     const char *names[] = {"name", "manufacturer", "lot", "level"};
     for (size_t i = 0; i < 4; i++)
-        if (!text_ok(jsonv_str(body, names[i])))
+        if (!str_is_text(jsonv_str(body, names[i])))
             return err_set(ei, ERR_INVALID, names[i], "%s must be printable text, not blank",
                            names[i]);
-    if (!date_ok(jsonv_str(body, "expires")))
+    if (!time_date_valid(jsonv_str(body, "expires")))
         return err_set(ei, ERR_INVALID, "expires", "expires must be a date YYYY-MM-DD");
     const char *qc_id = jsonv_str(body, "qc_id");
-    if (qc_id && !text_ok(qc_id))
+    if (qc_id && !str_is_text(qc_id))
         return err_set(ei, ERR_INVALID, "qc_id", "qc_id must be printable text, not blank");
     const json_t *targets = json_object_get(body, "targets"), *t;
     size_t i;
@@ -479,7 +428,7 @@ err_t qc_settings_list(db *d, json_t **items, errinfo *ei)
         json_array_append_new(arr, json_pack("{s:s,s:s,s:s,s:s,s:o}", "test", db_col_text(st, 0),
                                              "instrument", db_col_text(st, 1), "rules",
                                              db_col_text(st, 2), "frequency", db_col_text(st, 3),
-                                             "tea_percent", opt_num(st, 4)));
+                                             "tea_percent", db_col_json_num(st, 4)));
     db_finalize(st);
     st = NULL;
     if (rc) {
@@ -674,14 +623,9 @@ static err_t result_json(db *d, const char *id, json_t **out, errinfo *ei)
 {
     char sql[600];
     db_stmt *st = NULL;
-    bool row = false;
     *out = NULL;
     snprintf(sql, sizeof(sql), "%s WHERE q.id = ?", sql_result_cols);
-    err_t rc = db_query(d, &st, ei, sql, "t", id);
-    if (!rc)
-        rc = db_step(st, &row, ei);
-    if (!rc && !row)
-        rc = err_set(ei, ERR_NOT_FOUND, "id", "no QC result has id %.30s", id);
+    err_t rc = db_query_by_id(d, &st, sql, id, "QC result", ei);
     if (!rc) {
         double sd = db_col_double(st, 9);
         json_t *z = db_col_null(st, 9) || sd <= 0
@@ -692,10 +636,10 @@ static err_t result_json(db *d, const char *id, json_t **out, errinfo *ei)
                          db_col_text(st, 0), "material_id", db_col_text(st, 1), "level",
                          db_col_text(st, 2), "lot", db_col_text(st, 3), "test", db_col_text(st, 4),
                          "instrument", db_col_text(st, 5), "run", db_col_text(st, 6), "value",
-                         db_col_double(st, 7), "mean", opt_num(st, 8), "sd", opt_num(st, 9), "z", z,
-                         "at", opt_time(st, 10), "operator", db_col_text(st, 11), "source",
-                         db_col_text(st, 12), "status", db_col_text(st, 13), "violations",
-                         viol ? viol : json_array());
+                         db_col_double(st, 7), "mean", db_col_json_num(st, 8), "sd",
+                         db_col_json_num(st, 9), "z", z, "at", db_col_json_time(st, 10), "operator",
+                         db_col_text(st, 11), "source", db_col_text(st, 12), "status",
+                         db_col_text(st, 13), "violations", viol ? viol : json_array());
         if (!*out)
             rc = ERR_NOMEM;
     }
@@ -735,7 +679,7 @@ err_t qc_result_record(db *d, const audit_ctx *ctx, const qc_input *in, json_t *
     if (!in->value || str_to_double(in->value, strlen(in->value), &value) || !isfinite(value))
         return err_set(ei, ERR_INVALID, "value", "value must be a number, not '%.30s'",
                        in->value ? in->value : "");
-    if (in->run && !text_ok(in->run))
+    if (in->run && !str_is_text(in->run))
         return err_set(ei, ERR_INVALID, "run", "run must be printable text, not blank");
     if (in->run)
         snprintf(run, sizeof(run), "%s", in->run);
@@ -764,7 +708,7 @@ err_t qc_result_record(db *d, const audit_ctx *ctx, const qc_input *in, json_t *
                          material);
     }
     if (!rc) {
-        date_of(at, day);
+        time_format_date(at, day);
         const char *exp = jsonv_str(m, "expires");
         if (strcmp(day, exp) > 0)
             rc = err_set(ei, ERR_INVALID, "material_id",
@@ -942,10 +886,11 @@ static json_t *lockout_row(db_stmt *st)
 {
     return json_pack("{s:s,s:s,s:s,s:o,s:s,s:s,s:o,s:o,s:o,s:o,s:o,s:b}", "id", db_col_text(st, 0),
                      "test", db_col_text(st, 1), "instrument", db_col_text(st, 2), "opened_at",
-                     opt_time(st, 3), "opened_by", db_col_text(st, 4), "reason", db_col_text(st, 5),
-                     "last_good_at", opt_time(st, 6), "passing_result", opt_text(st, 7),
-                     "corrective_action", opt_text(st, 8), "closed_at", opt_time(st, 9),
-                     "closed_by", opt_text(st, 10), "open", db_col_null(st, 9));
+                     db_col_json_time(st, 3), "opened_by", db_col_text(st, 4), "reason",
+                     db_col_text(st, 5), "last_good_at", db_col_json_time(st, 6), "passing_result",
+                     db_col_json_text(st, 7), "corrective_action", db_col_json_text(st, 8),
+                     "closed_at", db_col_json_time(st, 9), "closed_by", db_col_json_text(st, 10),
+                     "open", db_col_null(st, 9));
 }
 
 err_t qc_lockouts_list(db *d, bool open_only, json_t **items, errinfo *ei)
@@ -977,11 +922,7 @@ static err_t lockout_json(db *d, const char *id, json_t **out, errinfo *ei)
     bool row = false;
     *out = NULL;
     snprintf(sql, sizeof(sql), "%s WHERE id = ?", sql_lockout_cols);
-    err_t rc = db_query(d, &st, ei, sql, "t", id);
-    if (!rc)
-        rc = db_step(st, &row, ei);
-    if (!rc && !row)
-        rc = err_set(ei, ERR_NOT_FOUND, "id", "no QC lockout has id %.30s", id);
+    err_t rc = db_query_by_id(d, &st, sql, id, "QC lockout", ei);
     json_t *o = NULL;
     char test[CATALOG_CODE_MAX + 1] = "", inst[65] = "";
     int64_t since = 0;
@@ -1000,8 +941,8 @@ static err_t lockout_json(db *d, const char *id, json_t **out, errinfo *ei)
         json_array_append_new(pts, json_pack("{s:s,s:s,s:s,s:s,s:o,s:o}", "id", db_col_text(st, 0),
                                              "accession", db_col_text(st, 1), "value",
                                              db_col_text(st, 2), "status", db_col_text(st, 3),
-                                             "resulted_at", opt_time(st, 4), "released_at",
-                                             opt_time(st, 5)));
+                                             "resulted_at", db_col_json_time(st, 4), "released_at",
+                                             db_col_json_time(st, 5)));
     db_finalize(st);
     st = NULL;
     if (rc) {
@@ -1016,20 +957,7 @@ static err_t lockout_json(db *d, const char *id, json_t **out, errinfo *ei)
 
 err_t qc_lockout_read(db *d, const audit_ctx *ctx, const char *id, json_t **out, errinfo *ei)
 {
-    err_t rc = db_begin(d, ei);
-    if (rc)
-        return rc;
-    rc = lockout_json(d, id, out, ei);
-    if (!rc)
-        rc = audit_write(d, ctx, "qc.lockout.read", "qc_lockout", id, "ok", NULL, ei);
-    if (!rc)
-        rc = db_commit(d, ei);
-    if (rc) {
-        db_rollback(d);
-        json_decref(*out);
-        *out = NULL;
-    }
-    return rc;
+    return audit_read(d, ctx, "qc.lockout.read", "qc_lockout", id, lockout_json, out, ei);
 }
 
 err_t qc_lockout_close(db *d, const audit_ctx *ctx, const user *u, const char *id,
@@ -1041,7 +969,7 @@ err_t qc_lockout_close(db *d, const audit_ctx *ctx, const user *u, const char *i
     if (rc)
         return rc;
     const char *action = jsonv_str(body, "corrective_action");
-    if (!text_ok(action))
+    if (!str_is_text(action))
         return err_set(ei, ERR_INVALID, "corrective_action",
                        "corrective_action must say what was done");
     rc = result_signature_check(d, ctx, u, jsonv_str(body, "password"), ei);

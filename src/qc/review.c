@@ -14,8 +14,8 @@
 #include "base/time.h"
 #include "lab/result.h"
 #include "qc/qc.h"
+#include "lab/draw.h"
 
-#define FONT   "sans-serif"
 #define PAGE_W 595.0 /* A4, points */
 #define PAGE_H 842.0
 #define MARGIN 40.0
@@ -66,20 +66,6 @@ struct page {
     char title[160];
 };
 
-static cairo_status_t write_buf(void *closure, const unsigned char *data, unsigned int length)
-{
-    return buf_append(closure, data, length) ? CAIRO_STATUS_WRITE_ERROR : CAIRO_STATUS_SUCCESS;
-}
-
-static void text(cairo_t *cr, double x, double y, double size, bool bold, const char *s)
-{
-    cairo_select_font_face(cr, FONT, CAIRO_FONT_SLANT_NORMAL,
-                           bold ? CAIRO_FONT_WEIGHT_BOLD : CAIRO_FONT_WEIGHT_NORMAL);
-    cairo_set_font_size(cr, size);
-    cairo_move_to(cr, x, y);
-    cairo_show_text(cr, s);
-}
-
 /* Room for h more points on this page, or a new page. */
 static void need(struct page *pg, double h)
 {
@@ -91,7 +77,7 @@ static void need(struct page *pg, double h)
     char line[200];
     snprintf(line, sizeof(line), "%s (page %d)", pg->title, pg->n);
     cairo_set_source_rgb(pg->cr, 0.4, 0.4, 0.4);
-    text(pg->cr, MARGIN, pg->y, 8, false, line);
+    draw_text(pg->cr, MARGIN, pg->y, 8, false, line);
     cairo_set_source_rgb(pg->cr, 0, 0, 0);
     pg->y += 18;
 }
@@ -99,7 +85,7 @@ static void need(struct page *pg, double h)
 static void line_at(struct page *pg, double size, bool bold, const char *s)
 {
     need(pg, size + 5);
-    text(pg->cr, MARGIN, pg->y, size, bold, s);
+    draw_text(pg->cr, MARGIN, pg->y, size, bold, s);
     pg->y += size + 5;
 }
 
@@ -123,7 +109,7 @@ static void row(struct page *pg, bool bold, const char *const cols[9])
     static const double x[9] = {0, 60, 150, 205, 250, 300, 345, 395, 445};
     need(pg, 13);
     for (int i = 0; i < 9; i++)
-        text(pg->cr, MARGIN + x[i], pg->y, 8, bold, cols[i]);
+        draw_text(pg->cr, MARGIN + x[i], pg->y, 8, bold, cols[i]);
     pg->y += 13;
 }
 
@@ -186,13 +172,6 @@ static err_t draw_test(db *d, struct page *pg, const char *test, const char *ins
     return rc;
 }
 
-static void fmt_minute(int64_t t, char out[32])
-{
-    char iso[TIME_ISO_LEN];
-    time_format_iso(t, iso);
-    snprintf(out, 32, "%.10s %.5s", iso, iso + 11);
-}
-
 err_t qc_month_report(db *d, const audit_ctx *ctx, const char *month, const char *instrument,
                       buf *out, errinfo *ei)
 {
@@ -204,7 +183,7 @@ err_t qc_month_report(db *d, const audit_ctx *ctx, const char *month, const char
     rc = db_begin(d, ei);
     if (rc)
         return rc;
-    cairo_surface_t *s = cairo_pdf_surface_create_for_stream(write_buf, out, PAGE_W, PAGE_H);
+    cairo_surface_t *s = cairo_pdf_surface_create_for_stream(draw_to_buf, out, PAGE_W, PAGE_H);
     cairo_t *cr = cairo_create(s);
     cairo_pdf_surface_set_metadata(s, CAIRO_PDF_METADATA_TITLE, "Monthly QC report");
     cairo_pdf_surface_set_metadata(s, CAIRO_PDF_METADATA_CREATOR, "benchside");
@@ -242,7 +221,7 @@ err_t qc_month_report(db *d, const audit_ctx *ctx, const char *month, const char
     int nlock = 0;
     while (!rc && !(rc = db_step(st, &r, ei)) && r) {
         char a[32], b[32], line[700];
-        fmt_minute(db_col_int64(st, 2), a);
+        time_format_minute(db_col_int64(st, 2), a);
         snprintf(line, sizeof(line), "%s on %s, %s: %.300s", db_col_text(st, 0),
                  db_col_text(st, 1)[0] ? db_col_text(st, 1) : "the manual bench", a,
                  db_col_text(st, 3));
@@ -250,7 +229,7 @@ err_t qc_month_report(db *d, const audit_ctx *ctx, const char *month, const char
         if (db_col_null(st, 4)) {
             line_at(&pg, 8, true, "    not closed: no corrective action yet");
         } else {
-            fmt_minute(db_col_int64(st, 4), b);
+            time_format_minute(db_col_int64(st, 4), b);
             snprintf(line, sizeof(line), "    closed %s by %.60s: %.400s", b, db_col_text(st, 5),
                      db_col_text(st, 6) ? db_col_text(st, 6) : "");
             line_at(&pg, 8, false, line);
@@ -270,7 +249,7 @@ err_t qc_month_report(db *d, const audit_ctx *ctx, const char *month, const char
     if (!rc && !(rc = db_step(st, &r, ei))) {
         char line[1200], a[32];
         if (r) {
-            fmt_minute(db_col_int64(st, 1), a);
+            time_format_minute(db_col_int64(st, 1), a);
             snprintf(line, sizeof(line), "Reviewed and signed electronically by %.60s on %s UTC.",
                      db_col_text(st, 0), a);
             line_at(&pg, 10, false, line);

@@ -456,3 +456,15 @@ const char *db_pool_url(const db_pool *p)
 {
     return p->url;
 }
+
+err_t db_query_by_id(db *d, db_stmt **st, const char *sql, const char *id, const char *what,
+                     errinfo *ei)
+{
+    bool row = false;
+    err_t rc = db_query(d, st, ei, sql, "t", id);
+    if (!rc)
+        rc = db_step(*st, &row, ei);
+    if (!rc && !row)
+        rc = err_set(ei, ERR_NOT_FOUND, "id", "no %s has id %.30s", what, id);
+    return rc;
+}

@@ -132,6 +132,14 @@ err_t db_run(db *d, errinfo *ei, int64_t *changes, const char *sql, const char *
  * identifiers and comments becomes $1, $2, ... Returns a malloc'd string (caller
  * frees) and the number of placeholders, or NULL on allocation failure.
  */
+/*
+ * Run sql with id as its one parameter and step to its row: *st is left on
+ * it (the caller finalizes). No row is ERR_NOT_FOUND naming the field "id":
+ * "no <what> has id <id>".
+ */
+err_t db_query_by_id(db *d, db_stmt **st, const char *sql, const char *id, const char *what,
+                     errinfo *ei);
+
 char *db_rewrite_placeholders(const char *sql, int *nparams);
 
 /* A fixed set of connections shared by threads. */

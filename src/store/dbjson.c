@@ -1,0 +1,35 @@
+/*
+ * dbjson.c - columns as JSON values (see dbjson.h).
+ */
+#include "store/dbjson.h"
+
+#include <stdio.h>
+
+#include "base/time.h"
+
+json_t *db_col_json_text(db_stmt *st, int i)
+{
+    return db_col_null(st, i) ? json_null() : json_string(db_col_text(st, i));
+}
+
+json_t *db_col_json_num(db_stmt *st, int i)
+{
+    return db_col_null(st, i) ? json_null() : json_real(db_col_double(st, i));
+}
+
+json_t *db_col_json_time(db_stmt *st, int i)
+{
+    char at[TIME_ISO_LEN];
+    if (db_col_null(st, i))
+        return json_null();
+    time_format_iso(db_col_int64(st, i), at);
+    return json_string(at);
+}
+
+const char *db_num_text(bool has, double v, char out[DB_NUM_TEXT])
+{
+    if (!has)
+        return NULL;
+    snprintf(out, DB_NUM_TEXT, "%.17g", v);
+    return out;
+}

@@ -1,0 +1,25 @@
+/*
+ * dbjson.h - a column of the current row as a JSON value for an API answer,
+ * and a double as the text a nullable DOUBLE PRECISION parameter takes.
+ */
+#ifndef BENCHSIDE_STORE_DBJSON_H
+#define BENCHSIDE_STORE_DBJSON_H
+
+#include <jansson.h>
+#include <stdbool.h>
+
+#include "store/db.h"
+
+#define DB_NUM_TEXT 40
+
+/* Text, number, or UTC time (ISO 8601 from BIGINT microseconds); JSON null
+ * for SQL NULL. New references. */
+json_t *db_col_json_text(db_stmt *st, int i);
+json_t *db_col_json_num(db_stmt *st, int i);
+json_t *db_col_json_time(db_stmt *st, int i);
+
+/* v as "%.17g" in out when has, else NULL (binds NULL with type 't').
+ * Doubles travel as decimal text so that absent ones can be NULL. */
+const char *db_num_text(bool has, double v, char out[DB_NUM_TEXT]);
+
+#endif
