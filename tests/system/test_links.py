@@ -323,6 +323,33 @@ class TestResults(LinksTestCase):
         outbox = self.call("GET", "/api/v1/outbox?status=delivered").json["items"]
         self.assertTrue(any(o["destination"] == "EHR-1" for o in outbox))
 
+    def test_outbox_retries_until_aa_and_sends_corrections(self):
+        mrn, placer, (acc,) = self.place(["NA^Sodium^L"])
+        self.receive(acc)
+        self.ehr.answer = "AE"  # the EHR refuses for a while
+        try:
+            code, control, err = msa(self.mllp().send(oul(acc, [("NA", "141", "mmol/L")])))
+            self.assertEqual(code, "AA", err)
+            rid = self.journal(control_id=control)[0]["summary"]["results"][0]
+            row = self.wait_for("a refused attempt", lambda: [
+                o for o in self.call("GET", "/api/v1/outbox?status=pending").json["items"]
+                if o["result_id"] == rid and o["attempts"] >= 1])[0]
+            self.assertIn("answered AE", row["last_error"])
+        finally:
+            self.ehr.answer = "AA"
+        self.wait_for("delivered after the refusals", lambda: [
+            o for o in self.call("GET", "/api/v1/outbox?status=delivered").json["items"]
+            if o["result_id"] == rid])
+        # a correction goes out too, with result status C
+        self.call("POST", "/api/v1/results/%s/correct" % rid,
+                  {"value": 139, "reason": "transcription checked", "password": ADMIN_PASSWORD})
+        oru = self.wait_for("the corrected ORU^R01", lambda: [
+            m for m in self.ehr_oru(acc)
+            if [s for s in hl7_segments(m) if s[0] == "OBX" and hl7_get(s, 11) == "C"]])
+        obx = [x for x in hl7_segments(oru[0]) if x[0] == "OBX"][0]
+        self.assertEqual((hl7_get(obx, 5), hl7_get(obx, 11)), ("139", "C"))
+        self.assertEqual(hl7_get([x for x in hl7_segments(oru[0]) if x[0] == "OBR"][0], 25), "C")
+
     def test_critical_waits_for_its_call(self):
         mrn, placer, (acc,) = self.place(["K^Potassium^L"])
         self.receive(acc)
