@@ -52,6 +52,19 @@ static const unsigned perm_roles[PERM__COUNT] = {
     [PERM_QC_READ] = R(ROLE_ADMIN) | R(ROLE_SUPERVISOR) | R(ROLE_TECHNICIAN) | R(ROLE_BIOMED),
     [PERM_QC_ENTER] = R(ROLE_ADMIN) | R(ROLE_SUPERVISOR) | R(ROLE_TECHNICIAN),
     [PERM_QC_MANAGE] = R(ROLE_ADMIN) | R(ROLE_SUPERVISOR),
+    /* Equipment: everyone on the bench reads the register and records daily
+     * checks, temperatures and faults; biomedical technicians and supervisors
+     * keep the register, the schedules and the templates. */
+    [PERM_EQUIPMENT_READ] =
+        R(ROLE_ADMIN) | R(ROLE_SUPERVISOR) | R(ROLE_TECHNICIAN) | R(ROLE_BIOMED),
+    [PERM_EQUIPMENT_RECORD] = R(ROLE_ADMIN) | R(ROLE_SUPERVISOR) | R(ROLE_TECHNICIAN) |
+                              R(ROLE_BIOMED) | R(ROLE_INTERFACE),
+    [PERM_EQUIPMENT_MANAGE] = R(ROLE_ADMIN) | R(ROLE_SUPERVISOR) | R(ROLE_BIOMED),
+    /* Supplies: the bench receives, uses and counts; supervisors set items,
+     * reorder points and verify new lots. */
+    [PERM_STOCK_READ] = R(ROLE_ADMIN) | R(ROLE_SUPERVISOR) | R(ROLE_TECHNICIAN) | R(ROLE_BIOMED),
+    [PERM_STOCK_RECORD] = R(ROLE_ADMIN) | R(ROLE_SUPERVISOR) | R(ROLE_TECHNICIAN),
+    [PERM_STOCK_MANAGE] = R(ROLE_ADMIN) | R(ROLE_SUPERVISOR),
     [PERM_SPECIMENS_HANDLE] =
         R(ROLE_ADMIN) | R(ROLE_SUPERVISOR) | R(ROLE_TECHNICIAN) | R(ROLE_INTERFACE),
 };

@@ -49,7 +49,13 @@ typedef enum {
     X(PERM_INTERFACES_MANAGE, "interfaces.manage")                                                 \
     X(PERM_QC_READ, "qc.read")                                                                     \
     X(PERM_QC_ENTER, "qc.enter")                                                                   \
-    X(PERM_QC_MANAGE, "qc.manage")
+    X(PERM_QC_MANAGE, "qc.manage")                                                                 \
+    X(PERM_EQUIPMENT_READ, "equipment.read")                                                       \
+    X(PERM_EQUIPMENT_RECORD, "equipment.record")                                                   \
+    X(PERM_EQUIPMENT_MANAGE, "equipment.manage")                                                   \
+    X(PERM_STOCK_READ, "stock.read")                                                               \
+    X(PERM_STOCK_RECORD, "stock.record")                                                           \
+    X(PERM_STOCK_MANAGE, "stock.manage")
 
 typedef enum {
 #define PERM_ENUM(id, name) id,
