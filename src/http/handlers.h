@@ -73,4 +73,20 @@ err_t http_qc_pbqc_series(http_req *r);
 err_t http_qc_pbqc_alerts_list(http_req *r);
 err_t http_qc_pbqc_alerts_acknowledge(http_req *r);
 
+/* h_stock.c */
+err_t http_stock_items_put(http_req *r);
+err_t http_stock_items_list(http_req *r);
+err_t http_stock_items_get(http_req *r);
+err_t http_stock_lots_list(http_req *r);
+err_t http_stock_lots_get(http_req *r);
+err_t http_stock_movements_create(http_req *r);
+err_t http_stock_movements_list(http_req *r);
+err_t http_stock_verifications_create(http_req *r);
+err_t http_stock_verifications_list(http_req *r);
+err_t http_stock_alerts(http_req *r);
+err_t http_stock_reorder(http_req *r);
+err_t http_stock_reagents_get(http_req *r);
+err_t http_stock_reagents_put(http_req *r);
+err_t http_stock_reagents_delete(http_req *r);
+
 #endif

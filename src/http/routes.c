@@ -474,6 +474,57 @@ const http_route http_routes[] = {
      "Acknowledge a patient-based QC alert with a note; optionally restart the average from the "
      "target",
      "QcPbqcAcknowledge", "QcPbqcAlert", 200},
+    {"PUT", "/api/v1/stock/items", PERM_STOCK_MANAGE, ROUTE_BODY | ROUTE_CONFLICT,
+     http_stock_items_put, NULL, "stock",
+     "Add or update items of supplies (all checked first, then written at once; the tests an "
+     "item serves are replaced)",
+     "StockItemImport", "StockItemList", 200},
+    {"GET", "/api/v1/stock/items", PERM_STOCK_READ, 0, http_stock_items_list, "kind", "stock",
+     "Items of supplies by code, each with its quantity on hand", NULL, "StockItemList", 200},
+    {"GET", "/api/v1/stock/items/{code}", PERM_STOCK_READ, 0, http_stock_items_get, NULL, "stock",
+     "One item of supplies with its lots", NULL, "StockItem", 200},
+    {"GET", "/api/v1/stock/lots", PERM_STOCK_READ, 0, http_stock_lots_list, "item status location",
+     "stock",
+     "Lots by item and expiry, with their quantity per storage unit (location: those with stock "
+     "there)",
+     NULL, "StockLotList", 200},
+    {"GET", "/api/v1/stock/lots/{id}", PERM_STOCK_READ, 0, http_stock_lots_get, NULL, "stock",
+     "One lot with its movements, verifications and use on instruments", NULL, "StockLotDetail",
+     200},
+    {"POST", "/api/v1/stock/movements", PERM_STOCK_RECORD, ROUTE_BODY | ROUTE_CONFLICT,
+     http_stock_movements_create, NULL, "stock",
+     "Record a receipt, use, transfer, disposal or count; refused when it would leave less than "
+     "nothing, on an expired lot (but a disposal), in the future or at an unknown storage unit",
+     "StockMovementCreate", "StockMovementRecorded", 201},
+    {"GET", "/api/v1/stock/movements", PERM_STOCK_READ, 0, http_stock_movements_list,
+     "item lot kind from to limit", "stock", "Movements of stock, newest first", NULL,
+     "StockMovementList", 200},
+    {"POST", "/api/v1/stock/verifications", PERM_STOCK_MANAGE, ROUTE_BODY | ROUTE_CONFLICT,
+     http_stock_verifications_create, NULL, "stock",
+     "Record a lot-to-lot verification; an accepted one makes the lot verified and re-checks the "
+     "results it measured",
+     "StockVerificationCreate", "StockVerificationRecorded", 201},
+    {"GET", "/api/v1/stock/verifications", PERM_STOCK_READ, 0, http_stock_verifications_list,
+     "item", "stock", "Lot-to-lot verifications, newest first", NULL, "StockVerificationList", 200},
+    {"GET", "/api/v1/stock/alerts", PERM_STOCK_READ, 0, http_stock_alerts, "days", "stock",
+     "Items at or below their reorder point, lots expiring within days (default 30) or expired "
+     "with stock, lots in use past their open-vial stability, quantities below nothing",
+     NULL, "StockAlertList", 200},
+    {"GET", "/api/v1/stock/reorder", PERM_STOCK_READ, 0, http_stock_reorder, NULL, "stock",
+     "The reorder list per supplier: items at or below their reorder point and how much to order",
+     NULL, "StockReorder", 200},
+    {"GET", "/api/v1/instruments/{name}/reagents", PERM_STOCK_READ, 0, http_stock_reagents_get,
+     NULL, "stock", "The reagent lots in use on an instrument, and the earlier ones", NULL,
+     "StockReagents", 200},
+    {"PUT", "/api/v1/instruments/{name}/reagents", PERM_STOCK_RECORD, ROUTE_BODY | ROUTE_CONFLICT,
+     http_stock_reagents_put, NULL, "stock",
+     "Put a reagent lot in use on an instrument for the tests its item serves (the item's "
+     "previous lot there is taken out of use); warnings when it is expired, past its open-vial "
+     "stability or not verified",
+     "StockReagentPut", "StockReagents", 200},
+    {"DELETE", "/api/v1/instruments/{name}/reagents/{item}", PERM_STOCK_RECORD, 0,
+     http_stock_reagents_delete, NULL, "stock", "Take an item's lot out of use on an instrument",
+     NULL, "StockReagents", 200},
 };
 
 const size_t http_routes_len = sizeof(http_routes) / sizeof(http_routes[0]);

@@ -19,6 +19,7 @@
 #include "lab/patient.h"
 #include "lab/specimen.h"
 #include "qc/pbqc.h"
+#include "stock/stock.h"
 #include "store/dbjson.h"
 
 #define VALUE_MAX 256
@@ -551,6 +552,10 @@ static err_t enter_one(db *d, const audit_ctx *ctx, const specimen *s, const pat
      * every other writer before it takes the average's row. */
     if (!rc && v.numeric)
         rc = qc_pbqc_observe(d, ctx, t.code, inst ? inst : "", v.num, now, ei);
+    /* Supplies: the reagent lots in use on the instrument, consumed and
+     * linked to the result before the gate judges them. */
+    if (!rc && inst)
+        rc = stock_consume(d, ctx, id_out, t.code, inst, now, ei);
     if (!rc)
         rc = auto_verify(d, ctx, id_out, ot_id, ei);
 done:
