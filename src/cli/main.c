@@ -26,6 +26,7 @@
 #include "lab/instrument.h"
 #include "link/sim.h"
 #include "qc/westgard.h"
+#include "stock/stock.h"
 #include "store/migrate.h"
 
 #define EXIT_USAGE 2
@@ -394,7 +395,8 @@ static int cmd_user(int argc, char **argv)
 }
 
 static const char import_usage[] = "benchside import catalog FILE.json [--db URL]\n"
-                                   "       benchside import instruments FILE.json [--db URL]";
+                                   "       benchside import instruments FILE.json [--db URL]\n"
+                                   "       benchside import items FILE.json [--db URL]";
 static const char export_usage[] =
     "benchside export catalog [--db URL]   (JSON on standard output)";
 
@@ -412,9 +414,11 @@ static int cmd_import(int argc, char **argv)
         return 0;
     }
     bool instruments = argc >= 3 && !strcmp(argv[1], "instruments");
-    if (argc < 3 || (strcmp(argv[1], "catalog") && !instruments))
+    bool items = argc >= 3 && !strcmp(argv[1], "items");
+    if (argc < 3 || (strcmp(argv[1], "catalog") && !instruments && !items))
         return usage_error(import_usage,
-                           "import takes: catalog FILE.json, or instruments FILE.json");
+                           "import takes: catalog FILE.json, instruments FILE.json or items "
+                           "FILE.json");
     const char *file = argv[2];
     int st = db_only_options(argc - 2, argv + 2, import_usage, &url);
     if (st >= 0)
@@ -427,7 +431,12 @@ static int cmd_import(int argc, char **argv)
     }
     audit_ctx ctx = app_cli_actor();
     err_t rc = app_open_db(url, &d, &ei);
-    if (!rc)
+    json_t *written = NULL;
+    if (!rc && items) {
+        rc = stock_items_import(d, &ctx, doc, &written, &ei);
+        tests = (int)json_array_size(written);
+        json_decref(written);
+    } else if (!rc)
         rc = instruments ? instrument_import(d, &ctx, doc, &tests, &ei)
                          : catalog_import(d, &ctx, doc, &tests, &panels, &ei);
     db_close(d);
@@ -439,7 +448,9 @@ static int cmd_import(int argc, char **argv)
             fprintf(stderr, "benchside: %s: %s\n", file, ei.message);
         return EXIT_FAILURE;
     }
-    if (instruments)
+    if (items)
+        printf("imported %d item(s) of supplies from %s\n", tests, file);
+    else if (instruments)
         printf("imported %d instrument(s) from %s\n", tests, file);
     else
         printf("imported %d test(s) and %d panel(s) from %s\n", tests, panels, file);
@@ -976,7 +987,8 @@ static const struct cmd commands[] = {
     {"migrate", cmd_migrate, "benchside migrate [--db URL]", "apply database migrations"},
     {"user", cmd_user, user_usage, "add, change, unlock and list users"},
     {"audit", cmd_audit, audit_usage, "verify the audit trail's hash chain"},
-    {"import", cmd_import, import_usage, "import the test catalog or the instruments from JSON"},
+    {"import", cmd_import, import_usage,
+     "import the test catalog, the instruments or the items of supplies from JSON"},
     {"export", cmd_export, export_usage, "export the test catalog as JSON"},
     {"hl7", cmd_hl7, hl7_usage, "show an HL7 v2 message as JSON, or where it is malformed"},
     {"astm", cmd_astm, astm_usage, "show an ASTM capture (E1381 frames, E1394 records) as JSON"},
