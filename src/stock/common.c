@@ -25,6 +25,8 @@ static const char sql_on_hand[] =
     "SELECT CAST(COALESCE(SUM(quantity), 0) AS BIGINT) FROM stock_movements WHERE lot_id = ?"
     " AND (CAST(? AS TEXT) IS NULL OR location = ?)";
 static const char sql_lock[] = "UPDATE stock_lots SET status = status WHERE id = ?";
+static const char sql_tests_of[] =
+    "SELECT test_code FROM stock_item_tests WHERE item_id = ? ORDER BY test_code";
 
 bool stock_kind_valid(const char *kind)
 {
@@ -178,4 +180,53 @@ err_t stock_at_parse(const json_t *obj, int64_t now, int64_t *at, errinfo *ei)
                        "at is in the future: a movement is recorded "
                        "once it has happened");
     return ERR_OK;
+}
+
+err_t stock_collect(db *d, db_stmt *st, err_t rc, stock_row_fn row, json_t **items, errinfo *ei)
+{
+    bool more = false;
+    json_t *list = json_array();
+    *items = NULL;
+    if (!rc && !list)
+        rc = ERR_NOMEM;
+    while (!rc && !(rc = db_step(st, &more, ei)) && more) {
+        json_t *o = NULL;
+        rc = row(d, st, &o, ei);
+        if (!rc && o && json_array_append_new(list, o))
+            rc = ERR_NOMEM;
+    }
+    db_finalize(st);
+    if (rc) {
+        json_decref(list);
+        return rc;
+    }
+    *items = list;
+    return ERR_OK;
+}
+
+static err_t test_code_row(db *d, db_stmt *st, json_t **out, errinfo *ei)
+{
+    (void)d;
+    (void)ei;
+    *out = json_string(db_col_text(st, 0));
+    return *out ? ERR_OK : ERR_NOMEM;
+}
+
+err_t stock_item_tests(db *d, const char *item_id, json_t **out, errinfo *ei)
+{
+    db_stmt *st = NULL;
+    err_t rc = db_query(d, &st, ei, sql_tests_of, "t", item_id);
+    return stock_collect(d, st, rc, test_code_row, out, ei);
+}
+
+err_t stock_finish(db *d, err_t rc, json_t **out, errinfo *ei)
+{
+    if (!rc)
+        rc = db_commit(d, ei);
+    if (rc) {
+        db_rollback(d);
+        json_decref(*out);
+        *out = NULL;
+    }
+    return rc;
 }

@@ -24,8 +24,6 @@
 static const char sql_item_json[] = ITEM_COLS " WHERE i.code = ?";
 static const char sql_items[] = ITEM_COLS " WHERE (CAST(? AS TEXT) IS NULL OR i.kind = ?)"
                                           " ORDER BY i.code";
-static const char sql_tests_of[] =
-    "SELECT test_code FROM stock_item_tests WHERE item_id = ? ORDER BY test_code";
 static const char sql_lots_of[] = "SELECT id FROM stock_lots WHERE item_id = ?"
                                   " ORDER BY expiry, lot";
 static const char sql_existing[] =
@@ -74,29 +72,19 @@ struct item_in {
     size_t ntests;
 };
 
-static bool code_valid(const char *s)
+#define ALNUM "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
+
+/* Whether s is not empty and made of the characters of set only. */
+static bool made_of(const char *s, const char *set)
 {
-    if (!*s)
-        return false;
-    for (; *s; s++)
-        if (!((*s >= 'A' && *s <= 'Z') || (*s >= 'a' && *s <= 'z') || (*s >= '0' && *s <= '9') ||
-              *s == '-' || *s == '_' || *s == '.'))
-            return false;
-    return true;
+    return *s && s[strspn(s, set)] == '\0';
 }
 
-/* each, box, kit, or a UCUM unit: ASCII letters, digits and UCUM's
- * punctuation ("mL", "{test}", "uL", "10*3/uL"). */
-static bool unit_valid(const char *s)
-{
-    if (!*s)
-        return false;
-    for (; *s; s++)
-        if (!((*s >= 'A' && *s <= 'Z') || (*s >= 'a' && *s <= 'z') || (*s >= '0' && *s <= '9') ||
-              strchr("{}[]/.*^_-%'", *s)))
-            return false;
-    return true;
-}
+/* An item code: letters, digits, '-', '_', '.'. A unit: each, box, kit, or a
+ * UCUM unit, which is letters, digits and UCUM's punctuation ("mL",
+ * "{test}", "10*3/uL"). */
+#define CODE_CHARS ALNUM "-_."
+#define UNIT_CHARS ALNUM "{}[]/.*^_-%'"
 
 static err_t bad(errinfo *ei, const char *path, const char *member, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
@@ -150,7 +138,7 @@ static err_t check_item(db *d, const json_t *it, const char *path, struct item_i
     if (rc)
         return rc;
     const char *code = jsonv_str(it, "code"), *kind = jsonv_str(it, "kind");
-    if (!code_valid(code))
+    if (!made_of(code, CODE_CHARS))
         return bad(ei, path, "code", "%s", "letters, digits, '-', '_' and '.' only");
     snprintf(in->code, sizeof(in->code), "%s", code);
     static const char *const texts[] = {"name", "supplier", "catalogue_number", "storage"};
@@ -162,7 +150,7 @@ static err_t check_item(db *d, const json_t *it, const char *path, struct item_i
     if (!stock_kind_valid(kind))
         return bad(ei, path, "kind", "%s",
                    "must be reagent, control, calibrator, tube, phlebotomy-supply, ppe or other");
-    if (!unit_valid(jsonv_str(it, "unit")))
+    if (!made_of(jsonv_str(it, "unit"), UNIT_CHARS))
         return bad(ei, path, "unit", "%s", "must be each, box, kit or a UCUM unit (mL, {test})");
     snprintf(field, sizeof(field), "%.24s.reorder_point", path);
     rc = stock_qty_parse(json_object_get(it, "reorder_point"), field, true, &in->reorder_point, ei);
@@ -263,36 +251,29 @@ static err_t write_item(db *d, const audit_ctx *ctx, const struct item_in *in, i
 /* The item of the current row (columns of ITEM_COLS), with its tests. */
 static err_t item_row_json(db *d, db_stmt *st, json_t **out, errinfo *ei)
 {
-    json_t *tests = json_array();
-    db_stmt *ts = NULL;
-    bool row = false;
-    json_t *o = json_pack(
-        "{s:s,s:s,s:s,s:s,s:s,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:s,s:o,s:o}", "id",
-        db_col_text(st, 0), "code", db_col_text(st, 1), "name", db_col_text(st, 2), "kind",
-        db_col_text(st, 3), "unit", db_col_text(st, 4), "supplier", db_col_json_text(st, 5),
-        "catalogue_number", db_col_json_text(st, 6), "reorder_point",
-        stock_qty_json(db_col_int64(st, 7)), "reorder_quantity",
-        stock_qty_json(db_col_int64(st, 8)), "open_stability_days",
-        db_col_null(st, 9) ? json_null() : json_integer(db_col_int64(st, 9)), "storage",
-        db_col_json_text(st, 10), "uses_per_test",
-        db_col_null(st, 11) ? json_null() : stock_qty_json(db_col_int64(st, 11)), "created_at",
-        db_col_json_time(st, 12), "created_by", db_col_text(st, 13), "updated_at",
-        db_col_json_time(st, 14), "on_hand", stock_qty_json(db_col_int64(st, 15)));
-    err_t rc = o && tests ? db_query(d, &ts, ei, sql_tests_of, "t", db_col_text(st, 0)) : ERR_NOMEM;
-    while (!rc && !(rc = db_step(ts, &row, ei)) && row)
-        if (json_array_append_new(tests, json_string(db_col_text(ts, 0))))
-            rc = ERR_NOMEM;
-    db_finalize(ts);
-    if (!rc && json_object_set_new(o, "tests", tests))
-        rc = ERR_NOMEM;
-    tests = NULL;
-    if (rc) {
-        json_decref(o);
-        json_decref(tests);
+    json_t *tests = NULL;
+    *out = NULL;
+    err_t rc = stock_item_tests(d, db_col_text(st, 0), &tests, ei);
+    if (rc)
         return rc;
-    }
-    *out = o;
-    return ERR_OK;
+    *out = json_pack("{s:s,s:s,s:s,s:s,s:s,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:s,s:o,s:o,s:o}", "id",
+                     db_col_text(st, 0), "code", db_col_text(st, 1), "name", db_col_text(st, 2),
+                     "kind", db_col_text(st, 3), "unit", db_col_text(st, 4), "supplier",
+                     db_col_json_text(st, 5), "catalogue_number", db_col_json_text(st, 6),
+                     "reorder_point", stock_qty_json(db_col_int64(st, 7)), "reorder_quantity",
+                     stock_qty_json(db_col_int64(st, 8)), "open_stability_days",
+                     db_col_null(st, 9) ? json_null() : json_integer(db_col_int64(st, 9)),
+                     "storage", db_col_json_text(st, 10), "uses_per_test",
+                     db_col_null(st, 11) ? json_null() : stock_qty_json(db_col_int64(st, 11)),
+                     "created_at", db_col_json_time(st, 12), "created_by", db_col_text(st, 13),
+                     "updated_at", db_col_json_time(st, 14), "on_hand",
+                     stock_qty_json(db_col_int64(st, 15)), "tests", tests);
+    return *out ? ERR_OK : ERR_NOMEM;
+}
+
+static err_t lot_of_row(db *d, db_stmt *st, json_t **out, errinfo *ei)
+{
+    return stock_lot_json(d, db_col_text(st, 0), out, ei);
 }
 
 /* One item as the API shows it; with_lots adds its lots. */
@@ -312,28 +293,11 @@ static err_t item_json(db *d, const char *code, bool with_lots, json_t **out, er
     db_finalize(st);
     st = NULL;
     if (!rc && with_lots) {
-        json_t *ids = json_array(), *id;
-        size_t i;
-        lots = json_array();
-        rc = ids && lots ? db_query(d, &st, ei, sql_lots_of, "t", jsonv_str(o, "id")) : ERR_NOMEM;
-        while (!rc && !(rc = db_step(st, &row, ei)) && row)
-            if (json_array_append_new(ids, json_string(db_col_text(st, 0))))
-                rc = ERR_NOMEM;
-        db_finalize(st);
-        json_array_foreach(ids, i, id)
-        {
-            json_t *lot = NULL;
-            if (!rc)
-                rc = stock_lot_json(d, json_string_value(id), &lot, ei);
-            if (!rc && json_array_append_new(lots, lot))
-                rc = ERR_NOMEM;
-        }
-        json_decref(ids);
+        rc = db_query(d, &st, ei, sql_lots_of, "t", jsonv_str(o, "id"));
+        rc = stock_collect(d, st, rc, lot_of_row, &lots, ei);
         if (!rc && json_object_set_new(o, "lots", lots))
             rc = ERR_NOMEM;
-        lots = NULL;
     }
-    json_decref(lots);
     if (rc) {
         json_decref(o);
         return rc;
@@ -390,12 +354,7 @@ err_t stock_items_import(db *d, const audit_ctx *ctx, const json_t *doc, json_t 
         if (!rc && json_array_append_new(list, o))
             rc = ERR_NOMEM;
     }
-    if (!rc)
-        rc = db_commit(d, ei);
-    if (rc) {
-        db_rollback(d);
-        goto done;
-    }
+    rc = stock_finish(d, rc, &list, ei);
     *items = list;
     list = NULL;
 done:
@@ -407,29 +366,13 @@ done:
 err_t stock_items_list(db *d, const char *kind, json_t **items, errinfo *ei)
 {
     db_stmt *st = NULL;
-    bool row = false;
-    json_t *list = json_array();
     *items = NULL;
-    if (kind && !stock_kind_valid(kind)) {
-        json_decref(list);
+    if (kind && !stock_kind_valid(kind))
         return err_set(ei, ERR_INVALID, "kind",
                        "kind must be reagent, control, calibrator, tube, phlebotomy-supply, ppe "
                        "or other");
-    }
-    err_t rc = list ? db_query(d, &st, ei, sql_items, "tt", kind, kind) : ERR_NOMEM;
-    while (!rc && !(rc = db_step(st, &row, ei)) && row) {
-        json_t *o = NULL;
-        rc = item_row_json(d, st, &o, ei);
-        if (!rc && json_array_append_new(list, o))
-            rc = ERR_NOMEM;
-    }
-    db_finalize(st);
-    if (rc) {
-        json_decref(list);
-        return rc;
-    }
-    *items = list;
-    return ERR_OK;
+    err_t rc = db_query(d, &st, ei, sql_items, "tt", kind, kind);
+    return stock_collect(d, st, rc, item_row_json, items, ei);
 }
 
 err_t stock_item_get(db *d, const char *code, json_t **out, errinfo *ei)

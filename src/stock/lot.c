@@ -45,7 +45,7 @@ static const char sql_locations[] =
     " m.recorded_at, m.recorded_by, m.reason, m.transfer_id, m.result_id, m.instrument"            \
     " FROM stock_movements m JOIN stock_lots l ON l.id = m.lot_id"                                 \
     " JOIN stock_items i ON i.id = l.item_id"
-static const char sql_move[] = MOVE_COLS " WHERE m.id = ?";
+static const char sql_moves_made[] = MOVE_COLS " WHERE m.id IN (?, ?) ORDER BY m.id";
 static const char sql_moves_of[] = MOVE_COLS " WHERE m.lot_id = ? ORDER BY m.id DESC LIMIT 500";
 static const char sql_moves[] =
     MOVE_COLS " WHERE (CAST(? AS TEXT) IS NULL OR i.code = ?)"
@@ -71,34 +71,15 @@ static const char sql_disposed[] = "UPDATE stock_lots SET status = 'disposed' WH
 
 /* ---- request bodies, one table a kind ---- */
 
-#define F_KIND                                                                                     \
-    {                                                                                              \
-        "kind", JSONV_STRING, true, 12                                                             \
-    }
-#define F_ITEM                                                                                     \
-    {                                                                                              \
-        "item", JSONV_STRING, true, STOCK_CODE_MAX                                                 \
-    }
-#define F_LOT                                                                                      \
-    {                                                                                              \
-        "lot", JSONV_STRING, true, STOCK_LOT_MAX                                                   \
-    }
-#define F_QUANTITY                                                                                 \
-    {                                                                                              \
-        "quantity", JSONV_NUMBER, true, 0                                                          \
-    }
-#define F_LOCATION                                                                                 \
-    {                                                                                              \
-        "location", JSONV_STRING, true, STOCK_UNIT_NAME_MAX                                        \
-    }
-#define F_AT                                                                                       \
-    {                                                                                              \
-        "at", JSONV_STRING, false, 40                                                              \
-    }
-#define F_NOTE                                                                                     \
-    {                                                                                              \
-        "note", JSONV_STRING, false, STOCK_NOTE_MAX                                                \
-    }
+/* clang-format off */
+#define F_KIND     {"kind", JSONV_STRING, true, 12}
+#define F_ITEM     {"item", JSONV_STRING, true, STOCK_CODE_MAX}
+#define F_LOT      {"lot", JSONV_STRING, true, STOCK_LOT_MAX}
+#define F_QUANTITY {"quantity", JSONV_NUMBER, true, 0}
+#define F_LOCATION {"location", JSONV_STRING, true, STOCK_UNIT_NAME_MAX}
+#define F_AT       {"at", JSONV_STRING, false, 40}
+#define F_NOTE     {"note", JSONV_STRING, false, STOCK_NOTE_MAX}
+/* clang-format on */
 
 static const jsonv_field receive_fields[] = {
     F_KIND, F_ITEM, F_LOT, F_QUANTITY, F_LOCATION, {"expiry", JSONV_STRING, false, 10},
@@ -138,9 +119,11 @@ static const struct kind {
 
 /* ---- reading ---- */
 
-static json_t *movement_row(db_stmt *st)
+static err_t movement_row(db *d, db_stmt *st, json_t **out, errinfo *ei)
 {
-    return json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:o,s:o,s:o,s:o,s:s,s:o,s:o,s:o,s:o}", "id",
+    (void)d;
+    (void)ei;
+    *out = json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:o,s:o,s:o,s:o,s:s,s:o,s:o,s:o,s:o}", "id",
                      db_col_text(st, 0), "lot_id", db_col_text(st, 1), "item", db_col_text(st, 2),
                      "lot", db_col_text(st, 3), "kind", db_col_text(st, 4), "location",
                      db_col_text(st, 5), "quantity", stock_qty_json(db_col_int64(st, 6)), "counted",
@@ -149,75 +132,76 @@ static json_t *movement_row(db_stmt *st)
                      db_col_text(st, 10), "reason", db_col_json_text(st, 11), "transfer_id",
                      db_col_json_text(st, 12), "result_id", db_col_json_text(st, 13), "instrument",
                      db_col_json_text(st, 14));
+    return *out ? ERR_OK : ERR_NOMEM;
 }
 
-/* Append every row of a query (sql with the one parameter arg) to arr. */
-static err_t rows_into(db *d, const char *sql, const char *arg, json_t *(*row_fn)(db_stmt *),
-                       json_t *arr, errinfo *ei)
+static err_t location_row(db *d, db_stmt *st, json_t **out, errinfo *ei)
 {
-    db_stmt *st = NULL;
-    bool row = false;
-    err_t rc = db_query(d, &st, ei, sql, "t", arg);
-    while (!rc && !(rc = db_step(st, &row, ei)) && row)
-        if (json_array_append_new(arr, row_fn(st)))
-            rc = ERR_NOMEM;
-    db_finalize(st);
-    return rc;
-}
-
-static json_t *location_row(db_stmt *st)
-{
-    return json_pack("{s:s,s:o}", "location", db_col_text(st, 0), "quantity",
+    (void)d;
+    (void)ei;
+    *out = json_pack("{s:s,s:o}", "location", db_col_text(st, 0), "quantity",
                      stock_qty_json(db_col_int64(st, 1)));
+    return *out ? ERR_OK : ERR_NOMEM;
 }
 
-static json_t *verification_row(db_stmt *st)
+static err_t verification_row(db *d, db_stmt *st, json_t **out, errinfo *ei)
 {
-    return json_pack("{s:s,s:o,s:I,s:f,s:o,s:s,s:b,s:o,s:o,s:s}", "id", db_col_text(st, 0),
+    (void)d;
+    (void)ei;
+    *out = json_pack("{s:s,s:o,s:I,s:f,s:o,s:s,s:b,s:o,s:o,s:s}", "id", db_col_text(st, 0),
                      "compared_lot", db_col_json_text(st, 1), "samples",
                      (json_int_t)db_col_int64(st, 2), "mean_difference", db_col_double(st, 3),
                      "bias_percent", db_col_json_num(st, 4), "criterion", db_col_text(st, 5),
                      "accepted", db_col_int64(st, 6) != 0, "note", db_col_json_text(st, 7),
                      "verified_at", db_col_json_time(st, 8), "verified_by", db_col_text(st, 9));
+    return *out ? ERR_OK : ERR_NOMEM;
 }
 
-static json_t *use_row(db_stmt *st)
+static err_t use_row(db *d, db_stmt *st, json_t **out, errinfo *ei)
 {
-    return json_pack("{s:s,s:s,s:o,s:s,s:o,s:o}", "instrument", db_col_text(st, 0), "location",
+    (void)d;
+    (void)ei;
+    *out = json_pack("{s:s,s:s,s:o,s:s,s:o,s:o}", "instrument", db_col_text(st, 0), "location",
                      db_col_text(st, 1), "started_at", db_col_json_time(st, 2), "started_by",
                      db_col_text(st, 3), "ended_at", db_col_json_time(st, 4), "ended_by",
                      db_col_json_text(st, 5));
+    return *out ? ERR_OK : ERR_NOMEM;
+}
+
+/* Run sql with the one parameter arg; *items the rows as row makes them. */
+static err_t rows_of(db *d, const char *sql, const char *arg, stock_row_fn row, json_t **items,
+                     errinfo *ei)
+{
+    db_stmt *st = NULL;
+    err_t rc = db_query(d, &st, ei, sql, "t", arg);
+    return stock_collect(d, st, rc, row, items, ei);
 }
 
 /* The lot of the current row (columns of LOT_COLS), with its locations. */
 static err_t lot_row_json(db *d, db_stmt *st, json_t **out, errinfo *ei)
 {
-    json_t *locs = json_array(), *open_until = json_null();
+    json_t *locs = NULL, *open_until = json_null();
+    *out = NULL;
+    err_t rc = rows_of(d, sql_locations, db_col_text(st, 0), location_row, &locs, ei);
+    if (rc) {
+        json_decref(open_until);
+        return rc;
+    }
     if (!db_col_null(st, 9) && !db_col_null(st, 10)) {
         char iso[TIME_ISO_LEN];
         time_format_iso(db_col_int64(st, 9) + db_col_int64(st, 10) * DAY_US, iso);
         json_decref(open_until);
         open_until = json_string(iso);
     }
-    json_t *o = json_pack(
-        "{s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:o,s:o,s:o,s:o,s:o,s:s,s:o}", "id", db_col_text(st, 0),
-        "item", db_col_text(st, 1), "item_name", db_col_text(st, 2), "kind", db_col_text(st, 3),
-        "unit", db_col_text(st, 4), "lot", db_col_text(st, 5), "expiry", db_col_text(st, 6),
-        "status", db_col_text(st, 7), "received_at", db_col_json_time(st, 8), "opened_at",
-        db_col_json_time(st, 9), "open_until", open_until, "verified_at", db_col_json_time(st, 11),
-        "created_at", db_col_json_time(st, 12), "created_by", db_col_text(st, 13), "on_hand",
-        stock_qty_json(db_col_int64(st, 14)));
-    err_t rc = o && locs ? rows_into(d, sql_locations, db_col_text(st, 0), location_row, locs, ei)
-                         : ERR_NOMEM;
-    if (!rc && json_object_set_new(o, "locations", locs))
-        rc = ERR_NOMEM;
-    locs = NULL;
-    if (rc) {
-        json_decref(o);
-        return rc;
-    }
-    *out = o;
-    return ERR_OK;
+    *out = json_pack(
+        "{s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:o,s:o,s:o,s:o,s:o,s:s,s:o,s:o}", "id",
+        db_col_text(st, 0), "item", db_col_text(st, 1), "item_name", db_col_text(st, 2), "kind",
+        db_col_text(st, 3), "unit", db_col_text(st, 4), "lot", db_col_text(st, 5), "expiry",
+        db_col_text(st, 6), "status", db_col_text(st, 7), "received_at", db_col_json_time(st, 8),
+        "opened_at", db_col_json_time(st, 9), "open_until", open_until, "verified_at",
+        db_col_json_time(st, 11), "created_at", db_col_json_time(st, 12), "created_by",
+        db_col_text(st, 13), "on_hand", stock_qty_json(db_col_int64(st, 14)), "locations", locs);
+    return *out ? ERR_OK : ERR_NOMEM;
 }
 
 err_t stock_lot_json(db *d, const char *lot_id, json_t **out, errinfo *ei)
@@ -237,44 +221,29 @@ err_t stock_lots_list(db *d, const char *item, const char *status, const char *l
     static const char *const statuses[] = {"quarantine", "verified", "available", "depleted",
                                            "disposed"};
     db_stmt *st = NULL;
-    bool row = false, known = !status;
-    json_t *list = NULL;
+    bool known = !status;
     *items = NULL;
     for (size_t i = 0; status && i < sizeof(statuses) / sizeof(statuses[0]); i++)
         known = known || !strcmp(statuses[i], status);
     if (!known)
         return err_set(ei, ERR_INVALID, "status",
                        "status must be quarantine, verified, available, depleted or disposed");
-    list = json_array();
-    err_t rc = list ? db_query(d, &st, ei, sql_lots, "tttttt", item, item, status, status, location,
-                               location)
-                    : ERR_NOMEM;
-    while (!rc && !(rc = db_step(st, &row, ei)) && row) {
-        json_t *o = NULL;
-        rc = lot_row_json(d, st, &o, ei);
-        if (!rc && json_array_append_new(list, o))
-            rc = ERR_NOMEM;
-    }
-    db_finalize(st);
-    if (rc) {
-        json_decref(list);
-        return rc;
-    }
-    *items = list;
-    return ERR_OK;
+    err_t rc =
+        db_query(d, &st, ei, sql_lots, "tttttt", item, item, status, status, location, location);
+    return stock_collect(d, st, rc, lot_row_json, items, ei);
 }
 
 err_t stock_lot_get(db *d, const char *id, json_t **out, errinfo *ei)
 {
-    json_t *lot = NULL, *moves = json_array(), *verifs = json_array(), *uses = json_array();
+    json_t *lot = NULL, *moves = NULL, *verifs = NULL, *uses = NULL;
     *out = NULL;
-    err_t rc = moves && verifs && uses ? stock_lot_json(d, id, &lot, ei) : ERR_NOMEM;
+    err_t rc = stock_lot_json(d, id, &lot, ei);
     if (!rc)
-        rc = rows_into(d, sql_moves_of, id, movement_row, moves, ei);
+        rc = rows_of(d, sql_moves_of, id, movement_row, &moves, ei);
     if (!rc)
-        rc = rows_into(d, sql_verifs_of, id, verification_row, verifs, ei);
+        rc = rows_of(d, sql_verifs_of, id, verification_row, &verifs, ei);
     if (!rc)
-        rc = rows_into(d, sql_use_of, id, use_row, uses, ei);
+        rc = rows_of(d, sql_use_of, id, use_row, &uses, ei);
     if (!rc &&
         (json_object_set(lot, "movements", moves) ||
          json_object_set(lot, "verifications", verifs) || json_object_set(lot, "in_use", uses)))
@@ -293,8 +262,6 @@ err_t stock_lot_get(db *d, const char *id, json_t **out, errinfo *ei)
 err_t stock_movements_list(db *d, const stock_movement_filter *f, json_t **items, errinfo *ei)
 {
     db_stmt *st = NULL;
-    bool row = false;
-    json_t *list = NULL;
     *items = NULL;
     if (f->kind) {
         size_t i = 0;
@@ -306,21 +273,9 @@ err_t stock_movements_list(db *d, const stock_movement_filter *f, json_t **items
     }
     if (f->limit < 1 || f->limit > STOCK_LIST_MAX)
         return err_set(ei, ERR_INVALID, "limit", "limit must be from 1 to %d", STOCK_LIST_MAX);
-    list = json_array();
-    err_t rc =
-        list ? db_query(d, &st, ei, sql_moves, "ttttttiii", f->item, f->item, f->lot_id, f->lot_id,
-                        f->kind, f->kind, f->from, f->to ? f->to : INT64_MAX, (int64_t)f->limit)
-             : ERR_NOMEM;
-    while (!rc && !(rc = db_step(st, &row, ei)) && row)
-        if (json_array_append_new(list, movement_row(st)))
-            rc = ERR_NOMEM;
-    db_finalize(st);
-    if (rc) {
-        json_decref(list);
-        return rc;
-    }
-    *items = list;
-    return ERR_OK;
+    err_t rc = db_query(d, &st, ei, sql_moves, "ttttttiii", f->item, f->item, f->lot_id, f->lot_id,
+                        f->kind, f->kind, f->from, f->to ? f->to : INT64_MAX, (int64_t)f->limit);
+    return stock_collect(d, st, rc, movement_row, items, ei);
 }
 
 /* ---- recording ---- */
@@ -463,24 +418,19 @@ static err_t insert_move(db *d, const audit_ctx *ctx, const char *lot_id, const 
     return rc;
 }
 
-/* The answer: the movements recorded and the lot after them. */
+/* The answer: the movements recorded (one, or a transfer's two) and the lot
+ * after them. */
 static err_t answer(db *d, const json_t *ids, const char *lot_id, json_t **out, errinfo *ei)
 {
-    json_t *moves = json_array(), *lot = NULL, *id;
-    size_t i;
-    err_t rc = moves ? stock_lot_json(d, lot_id, &lot, ei) : ERR_NOMEM;
-    json_array_foreach(ids, i, id)
-    {
-        db_stmt *st = NULL;
-        if (!rc)
-            rc = db_query_by_id(d, &st, sql_move, json_string_value(id), "movement", ei);
-        if (!rc && json_array_append_new(moves, movement_row(st)))
-            rc = ERR_NOMEM;
-        db_finalize(st);
-    }
+    json_t *moves = NULL, *lot = NULL;
+    db_stmt *st = NULL;
+    const char *first = json_string_value(json_array_get(ids, 0));
+    const char *second = json_string_value(json_array_get(ids, json_array_size(ids) - 1));
+    err_t rc = db_query(d, &st, ei, sql_moves_made, "tt", first, second);
+    rc = stock_collect(d, st, rc, movement_row, &moves, ei);
     if (!rc)
-        *out = json_pack("{s:O,s:O}", "movements", moves, "lot", lot);
-    if (!rc && !*out)
+        rc = stock_lot_json(d, lot_id, &lot, ei);
+    if (!rc && !(*out = json_pack("{s:O,s:O}", "movements", moves, "lot", lot)))
         rc = ERR_NOMEM;
     json_decref(moves);
     json_decref(lot);
@@ -550,13 +500,7 @@ err_t stock_movement_record(db *d, const audit_ctx *ctx, const json_t *body, jso
     }
     if (!rc)
         rc = answer(d, ids, lot.id, out, ei);
-    if (!rc)
-        rc = db_commit(d, ei);
-    if (rc) {
-        db_rollback(d);
-        json_decref(*out);
-        *out = NULL;
-    }
+    rc = stock_finish(d, rc, out, ei);
     json_decref(ids);
     return rc;
 }

@@ -74,6 +74,21 @@ err_t stock_lot_json(db *d, const char *lot_id, json_t **out, errinfo *ei);
 err_t stock_check_nested(const json_t *obj, const char *path, const jsonv_field *fields, size_t n,
                          errinfo *ei);
 
+/* Makes the JSON of the current row of st into *out (NULL: the row is left
+ * out); it may run queries of its own. */
+typedef err_t (*stock_row_fn)(db *d, db_stmt *st, json_t **out, errinfo *ei);
+
+/* Step st (prepared with result rc: an error stops here) to its end and
+ * finalize it; *items is a new array of what row made of each row. */
+err_t stock_collect(db *d, db_stmt *st, err_t rc, stock_row_fn row, json_t **items, errinfo *ei);
+
+/* The codes of the catalog tests item_id serves, as a new array. */
+err_t stock_item_tests(db *d, const char *item_id, json_t **out, errinfo *ei);
+
+/* End a write: commit when rc is ERR_OK, else roll back and release *out
+ * (set to NULL). Returns the outcome. */
+err_t stock_finish(db *d, err_t rc, json_t **out, errinfo *ei);
+
 /* A text field, when present, must be printable text (not blank). */
 err_t stock_text_check(const json_t *obj, const char *name, const char *path, errinfo *ei);
 

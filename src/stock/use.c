@@ -54,8 +54,6 @@ static const char sql_in_use[] =
     USE_COLS " WHERE u.instrument = ? AND u.ended_at IS NULL ORDER BY i.code";
 static const char sql_history[] = USE_COLS " WHERE u.instrument = ? AND u.ended_at IS NOT NULL"
                                            " ORDER BY u.ended_at DESC, u.id DESC LIMIT 500";
-static const char sql_tests_of[] =
-    "SELECT test_code FROM stock_item_tests WHERE item_id = ? ORDER BY test_code";
 static const char sql_consume[] =
     "SELECT u.lot_id, u.location, i.uses_per_test, i.code, l.lot FROM stock_in_use u"
     " JOIN stock_item_tests t ON t.item_id = u.item_id JOIN stock_items i ON i.id = u.item_id"
@@ -88,34 +86,25 @@ static const jsonv_field put_fields[] = {
 
 /* ---- verification ---- */
 
-static json_t *verif_row(db_stmt *st)
+static err_t verif_row(db *d, db_stmt *st, json_t **out, errinfo *ei)
 {
-    return json_pack("{s:s,s:s,s:s,s:s,s:o,s:I,s:f,s:o,s:s,s:b,s:o,s:o,s:s}", "id",
+    (void)d;
+    (void)ei;
+    *out = json_pack("{s:s,s:s,s:s,s:s,s:o,s:I,s:f,s:o,s:s,s:b,s:o,s:o,s:s}", "id",
                      db_col_text(st, 0), "lot_id", db_col_text(st, 12), "item", db_col_text(st, 1),
                      "lot", db_col_text(st, 2), "compared_lot", db_col_json_text(st, 3), "samples",
                      (json_int_t)db_col_int64(st, 4), "mean_difference", db_col_double(st, 5),
                      "bias_percent", db_col_json_num(st, 6), "criterion", db_col_text(st, 7),
                      "accepted", db_col_int64(st, 8) != 0, "note", db_col_json_text(st, 9),
                      "verified_at", db_col_json_time(st, 10), "verified_by", db_col_text(st, 11));
+    return *out ? ERR_OK : ERR_NOMEM;
 }
 
 err_t stock_verifications_list(db *d, const char *item, json_t **items, errinfo *ei)
 {
     db_stmt *st = NULL;
-    bool row = false;
-    json_t *list = json_array();
-    *items = NULL;
-    err_t rc = list ? db_query(d, &st, ei, sql_verifs, "tt", item, item) : ERR_NOMEM;
-    while (!rc && !(rc = db_step(st, &row, ei)) && row)
-        if (json_array_append_new(list, verif_row(st)))
-            rc = ERR_NOMEM;
-    db_finalize(st);
-    if (rc) {
-        json_decref(list);
-        return rc;
-    }
-    *items = list;
-    return ERR_OK;
+    err_t rc = db_query(d, &st, ei, sql_verifs, "tt", item, item);
+    return stock_collect(d, st, rc, verif_row, items, ei);
 }
 
 /* Results measured with lot_id that wait for review: automatic verification
@@ -223,8 +212,8 @@ err_t stock_verification_record(db *d, const audit_ctx *ctx, const json_t *body,
     if (!rc) {
         db_stmt *st = NULL;
         rc = db_query_by_id(d, &st, sql_verif, id, "verification", ei);
-        if (!rc && !(verif = verif_row(st)))
-            rc = ERR_NOMEM;
+        if (!rc)
+            rc = verif_row(d, st, &verif, ei);
         db_finalize(st);
     }
     if (!rc)
@@ -232,13 +221,7 @@ err_t stock_verification_record(db *d, const audit_ctx *ctx, const json_t *body,
     if (!rc && !(*out = json_pack("{s:O,s:O,s:O}", "verification", verif, "lot", lj, "released",
                                   released)))
         rc = ERR_NOMEM;
-    if (!rc)
-        rc = db_commit(d, ei);
-    if (rc) {
-        db_rollback(d);
-        json_decref(*out);
-        *out = NULL;
-    }
+    rc = stock_finish(d, rc, out, ei);
     json_decref(verif);
     json_decref(lj);
     json_decref(released);
@@ -247,57 +230,56 @@ err_t stock_verification_record(db *d, const audit_ctx *ctx, const json_t *body,
 
 /* ---- in use on an instrument ---- */
 
-static err_t use_rows(db *d, const char *sql, const char *inst_name, bool with_tests, json_t *arr,
-                      errinfo *ei)
+/* An entry of the history of an instrument's reagents (columns of USE_COLS). */
+static err_t history_row(db *d, db_stmt *st, json_t **out, errinfo *ei)
+{
+    (void)d;
+    (void)ei;
+    *out = json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:o,s:s,s:o,s:o}", "item", db_col_text(st, 0),
+                     "name", db_col_text(st, 1), "lot", db_col_text(st, 2), "lot_id",
+                     db_col_text(st, 3), "expiry", db_col_text(st, 4), "status", db_col_text(st, 5),
+                     "location", db_col_text(st, 6), "started_at", db_col_json_time(st, 7),
+                     "started_by", db_col_text(st, 8), "ended_at", db_col_json_time(st, 9),
+                     "ended_by", db_col_json_text(st, 10));
+    return *out ? ERR_OK : ERR_NOMEM;
+}
+
+/* A lot in use now: the same, with the tests its item serves. */
+static err_t in_use_row(db *d, db_stmt *st, json_t **out, errinfo *ei)
+{
+    json_t *tests = NULL;
+    err_t rc = history_row(d, st, out, ei);
+    if (!rc)
+        rc = stock_item_tests(d, db_col_text(st, 11), &tests, ei);
+    if (!rc && json_object_set_new(*out, "tests", tests))
+        rc = ERR_NOMEM;
+    if (rc) {
+        json_decref(*out);
+        *out = NULL;
+    }
+    return rc;
+}
+
+static err_t use_list(db *d, const char *sql, const char *inst_name, stock_row_fn row,
+                      json_t **items, errinfo *ei)
 {
     db_stmt *st = NULL;
-    bool row = false;
     err_t rc = db_query(d, &st, ei, sql, "t", inst_name);
-    while (!rc && !(rc = db_step(st, &row, ei)) && row) {
-        json_t *o = json_pack(
-            "{s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:o,s:s,s:o,s:o}", "item", db_col_text(st, 0), "name",
-            db_col_text(st, 1), "lot", db_col_text(st, 2), "lot_id", db_col_text(st, 3), "expiry",
-            db_col_text(st, 4), "status", db_col_text(st, 5), "location", db_col_text(st, 6),
-            "started_at", db_col_json_time(st, 7), "started_by", db_col_text(st, 8), "ended_at",
-            db_col_json_time(st, 9), "ended_by", db_col_json_text(st, 10));
-        json_t *tests = with_tests ? json_array() : NULL;
-        if (!o || (with_tests && !tests)) {
-            json_decref(o);
-            json_decref(tests);
-            rc = ERR_NOMEM;
-            break;
-        }
-        if (with_tests) {
-            db_stmt *ts = NULL;
-            bool trow = false;
-            rc = db_query(d, &ts, ei, sql_tests_of, "t", db_col_text(st, 11));
-            while (!rc && !(rc = db_step(ts, &trow, ei)) && trow)
-                if (json_array_append_new(tests, json_string(db_col_text(ts, 0))))
-                    rc = ERR_NOMEM;
-            db_finalize(ts);
-            json_object_set_new(o, "tests", tests);
-        }
-        if (!rc && json_array_append_new(arr, o))
-            rc = ERR_NOMEM;
-        else if (rc)
-            json_decref(o);
-    }
-    db_finalize(st);
-    return rc;
+    return stock_collect(d, st, rc, row, items, ei);
 }
 
 err_t stock_reagents_get(db *d, const char *inst_name, json_t **out, errinfo *ei)
 {
     instrument in;
-    json_t *now_in = json_array(), *hist = json_array();
+    json_t *now_in = NULL, *hist = NULL;
     *out = NULL;
-    err_t rc = now_in && hist ? instrument_get(d, inst_name, &in, ei) : ERR_NOMEM;
+    err_t rc = instrument_get(d, inst_name, &in, ei);
     if (rc == ERR_NOT_FOUND)
         rc = err_set(ei, ERR_NOT_FOUND, "name", "no instrument is named '%.64s'", inst_name);
     if (!rc)
-        rc = use_rows(d, sql_in_use, in.name, true, now_in, ei);
+        rc = use_list(d, sql_in_use, in.name, in_use_row, &now_in, ei);
     if (!rc)
-        rc = use_rows(d, sql_history, in.name, false, hist, ei);
+        rc = use_list(d, sql_history, in.name, history_row, &hist, ei);
     if (!rc && !(*out = json_pack("{s:s,s:O,s:O}", "instrument", in.name, "in_use", now_in,
                                   "history", hist)))
         rc = ERR_NOMEM;
@@ -425,13 +407,7 @@ err_t stock_reagent_put(db *d, const audit_ctx *ctx, const char *inst_name, cons
         rc = stock_reagents_get(d, in.name, out, ei);
     if (!rc && json_object_set(*out, "warnings", warnings))
         rc = ERR_NOMEM;
-    if (!rc)
-        rc = db_commit(d, ei);
-    if (rc) {
-        db_rollback(d);
-        json_decref(*out);
-        *out = NULL;
-    }
+    rc = stock_finish(d, rc, out, ei);
     json_decref(warnings);
     return rc;
 }
@@ -464,14 +440,7 @@ err_t stock_reagent_remove(db *d, const audit_ctx *ctx, const char *inst_name, c
     }
     if (!rc)
         rc = stock_reagents_get(d, in.name, out, ei);
-    if (!rc)
-        rc = db_commit(d, ei);
-    if (rc) {
-        db_rollback(d);
-        json_decref(*out);
-        *out = NULL;
-    }
-    return rc;
+    return stock_finish(d, rc, out, ei);
 }
 
 /* ---- consumption and the gate ---- */

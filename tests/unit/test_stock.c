@@ -245,22 +245,25 @@ static json_t *st_subst(const char *template, const char *r, const char *t)
     return st_parse(text);
 }
 
-static void st_items(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static void st_items(const char *fmt, ...)
+/* Import items (a body made by st_body); must succeed. */
+static void st_items(json_t *b)
 {
-    char text[4096];
     errinfo ei = {0};
     json_t *out = NULL;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(text, sizeof(text), fmt, ap);
-    va_end(ap);
-    json_t *b = st_parse(text);
     err_t rc = stock_items_import(st_db, &st_ctx, b, &out, &ei);
     if (rc)
         fail_msg("stock_items_import: %s [%s] %s", err_name(rc), ei.field, ei.message);
     json_decref(b);
     json_decref(out);
+}
+
+/* An answer into *out when the caller wants it, else released. */
+static void st_keep(json_t *answer, json_t **out)
+{
+    if (out)
+        *out = answer;
+    else
+        json_decref(answer);
 }
 
 /* Record a movement; *out (when given) gets the answer. */
@@ -270,10 +273,7 @@ static err_t st_move(json_t *body, json_t **out, errinfo *ei)
     err_clear(ei);
     err_t rc = stock_movement_record(st_db, &st_ctx, body, &o, ei);
     json_decref(body);
-    if (out)
-        *out = o;
-    else
-        json_decref(o);
+    st_keep(o, out);
     return rc;
 }
 
@@ -450,10 +450,7 @@ static err_t st_verify(const char *item, const char *lot, bool accepted, json_t 
     err_clear(ei);
     err_t rc = stock_verification_record(st_db, &st_ctx, b, &o, ei);
     json_decref(b);
-    if (out)
-        *out = o;
-    else
-        json_decref(o);
+    st_keep(o, out);
     return rc;
 }
 
@@ -507,9 +504,10 @@ static void test_movements_worked_example(void **state)
     const char *item = st_name("SST"), *lot = st_name("T1");
     char lot_id[ID_LEN + 1];
     json_t *out = NULL;
-    st_items("{\"items\":[{\"code\":\"%s\",\"name\":\"SST tube 5 mL\",\"kind\":\"tube\","
-             "\"unit\":\"box\",\"supplier\":\"BD\",\"reorder_point\":5,\"reorder_quantity\":20}]}",
-             item);
+    st_items(st_body(
+        "{\"items\":[{\"code\":\"%s\",\"name\":\"SST tube 5 mL\",\"kind\":\"tube\","
+        "\"unit\":\"box\",\"supplier\":\"BD\",\"reorder_point\":5,\"reorder_quantity\":20}]}",
+        item));
     int64_t head = st_head();
 
     st_move_ok(st_body("{\"kind\":\"receive\",\"item\":\"%s\",\"lot\":\"%s\",\"quantity\":10,"
@@ -611,9 +609,9 @@ static void test_refusals_write_nothing(void **state)
     (void)state;
     const char *item = st_name("GLOVE"), *lot = st_name("G1"), *old = st_name("OLD");
     json_t *out = NULL;
-    st_items("{\"items\":[{\"code\":\"%s\",\"name\":\"Nitrile gloves M\",\"kind\":\"ppe\","
-             "\"unit\":\"box\",\"reorder_point\":2,\"reorder_quantity\":10}]}",
-             item);
+    st_items(st_body("{\"items\":[{\"code\":\"%s\",\"name\":\"Nitrile gloves M\",\"kind\":\"ppe\","
+                     "\"unit\":\"box\",\"reorder_point\":2,\"reorder_quantity\":10}]}",
+                     item));
     st_move_ok(st_body("{\"kind\":\"receive\",\"item\":\"%s\",\"lot\":\"%s\",\"quantity\":5,"
                        "\"location\":\"%s\",\"expiry\":\"2099-01-31\"}",
                        item, lot, f1),
@@ -814,16 +812,17 @@ static void test_items_import(void **state)
     assert_int_equal(st_head(), head);
 
     /* written, then updated: the tests are replaced */
-    st_items("{\"items\":[{\"code\":\"%s\",\"name\":\"Albumin BCG\",\"kind\":\"reagent\","
-             "\"unit\":\"mL\",\"supplier\":\"Roche\",\"catalogue_number\":\"03183688122\","
-             "\"reorder_point\":100,\"reorder_quantity\":250,\"open_stability_days\":28,"
-             "\"storage\":\"2-8 C\",\"tests\":[\"ALB\"],\"uses_per_test\":0.002}]}",
-             reag);
+    st_items(st_body("{\"items\":[{\"code\":\"%s\",\"name\":\"Albumin BCG\",\"kind\":\"reagent\","
+                     "\"unit\":\"mL\",\"supplier\":\"Roche\",\"catalogue_number\":\"03183688122\","
+                     "\"reorder_point\":100,\"reorder_quantity\":250,\"open_stability_days\":28,"
+                     "\"storage\":\"2-8 C\",\"tests\":[\"ALB\"],\"uses_per_test\":0.002}]}",
+                     reag));
     assert_int_equal(st_head(), head + 1);
-    st_items("{\"items\":[{\"code\":\"%s\",\"name\":\"Albumin BCG\",\"kind\":\"reagent\","
-             "\"unit\":\"mL\",\"supplier\":\"Roche\",\"reorder_point\":100,"
-             "\"reorder_quantity\":250,\"tests\":[\"TP\",\"ALB\"],\"uses_per_test\":0.002}]}",
-             reag);
+    st_items(
+        st_body("{\"items\":[{\"code\":\"%s\",\"name\":\"Albumin BCG\",\"kind\":\"reagent\","
+                "\"unit\":\"mL\",\"supplier\":\"Roche\",\"reorder_point\":100,"
+                "\"reorder_quantity\":250,\"tests\":[\"TP\",\"ALB\"],\"uses_per_test\":0.002}]}",
+                reag));
     assert_int_equal(stock_item_get(st_db, reag, &out, &ei), ERR_OK);
     json_t *tests = json_object_get(out, "tests");
     assert_int_equal(json_array_size(tests), 2);
@@ -880,10 +879,10 @@ static void test_consumption_and_verification(void **state)
     char r1[ID_LEN + 1], r2[ID_LEN + 1], lot_a[ID_LEN + 1], lot_b[ID_LEN + 1], manual[ID_LEN + 1];
     json_t *out = NULL, *warnings = NULL, *reasons = NULL;
     errinfo ei = {0};
-    st_items("{\"items\":[{\"code\":\"%s\",\"name\":\"Glucose HK\",\"kind\":\"reagent\","
-             "\"unit\":\"mL\",\"reorder_point\":5,\"reorder_quantity\":20,"
-             "\"open_stability_days\":28,\"tests\":[\"GLU\"],\"uses_per_test\":0.5}]}",
-             item);
+    st_items(st_body("{\"items\":[{\"code\":\"%s\",\"name\":\"Glucose HK\",\"kind\":\"reagent\","
+                     "\"unit\":\"mL\",\"reorder_point\":5,\"reorder_quantity\":20,"
+                     "\"open_stability_days\":28,\"tests\":[\"GLU\"],\"uses_per_test\":0.5}]}",
+                     item));
     st_move_ok(st_body("{\"kind\":\"receive\",\"item\":\"%s\",\"lot\":\"%s\",\"quantity\":10,"
                        "\"location\":\"%s\",\"expiry\":\"2099-01-01\"}",
                        item, a, f1),
@@ -985,9 +984,10 @@ static void test_consumption_and_verification(void **state)
     assert_int_equal(st_scalar("SELECT COUNT(*) FROM stock_verifications WHERE lot_id = ?", lot_a),
                      2);
     /* only reagents, controls and calibrators are verified; compared with another lot */
-    st_items("{\"items\":[{\"code\":\"%s\",\"name\":\"Swabs\",\"kind\":\"phlebotomy-supply\","
-             "\"unit\":\"box\",\"reorder_point\":1,\"reorder_quantity\":5}]}",
-             st_name("SWAB"));
+    st_items(
+        st_body("{\"items\":[{\"code\":\"%s\",\"name\":\"Swabs\",\"kind\":\"phlebotomy-supply\","
+                "\"unit\":\"box\",\"reorder_point\":1,\"reorder_quantity\":5}]}",
+                st_name("SWAB")));
     head = st_head();
     assert_int_equal(st_verify(st_name("SWAB"), "X", true, NULL, &ei), ERR_INVALID);
     assert_string_equal(ei.field, "item");
@@ -1044,11 +1044,11 @@ static void test_expired_and_open_lots_hold(void **state)
     char r[ID_LEN + 1], lot_open[ID_LEN + 1];
     json_t *out = NULL, *warnings = NULL;
     errinfo ei = {0};
-    st_items("{\"items\":[{\"code\":\"%s\",\"name\":\"Potassium ISE cartridge\","
-             "\"kind\":\"reagent\",\"unit\":\"{test}\",\"reorder_point\":0,"
-             "\"reorder_quantity\":500,\"open_stability_days\":28,\"tests\":[\"K\"],"
-             "\"uses_per_test\":1}]}",
-             item);
+    st_items(st_body("{\"items\":[{\"code\":\"%s\",\"name\":\"Potassium ISE cartridge\","
+                     "\"kind\":\"reagent\",\"unit\":\"{test}\",\"reorder_point\":0,"
+                     "\"reorder_quantity\":500,\"open_stability_days\":28,\"tests\":[\"K\"],"
+                     "\"uses_per_test\":1}]}",
+                     item));
     st_move_ok(st_body("{\"kind\":\"receive\",\"item\":\"%s\",\"lot\":\"%s\",\"quantity\":100,"
                        "\"location\":\"%s\",\"expiry\":\"2020-06-30\",\"at\":\"2020-01-02\"}",
                        item, old, f1),
@@ -1110,12 +1110,13 @@ static void test_short_stock_alerts_and_reorder(void **state)
     json_t *out = NULL;
     errinfo ei = {0};
     snprintf(supplier, sizeof(supplier), "Acme %s", st_sfx);
-    st_items("{\"items\":[{\"code\":\"%s\",\"name\":\"Sodium ISE\",\"kind\":\"reagent\","
-             "\"unit\":\"mL\",\"supplier\":\"%s\",\"catalogue_number\":\"NA-500\","
-             "\"reorder_point\":5,\"reorder_quantity\":10,\"tests\":[\"NA\"],"
-             "\"uses_per_test\":1},{\"code\":\"%s\",\"name\":\"Citrate tube\",\"kind\":\"tube\","
-             "\"unit\":\"box\",\"supplier\":\"%s\",\"reorder_point\":2,\"reorder_quantity\":4}]}",
-             item, supplier, tube, supplier);
+    st_items(st_body(
+        "{\"items\":[{\"code\":\"%s\",\"name\":\"Sodium ISE\",\"kind\":\"reagent\","
+        "\"unit\":\"mL\",\"supplier\":\"%s\",\"catalogue_number\":\"NA-500\","
+        "\"reorder_point\":5,\"reorder_quantity\":10,\"tests\":[\"NA\"],"
+        "\"uses_per_test\":1},{\"code\":\"%s\",\"name\":\"Citrate tube\",\"kind\":\"tube\","
+        "\"unit\":\"box\",\"supplier\":\"%s\",\"reorder_point\":2,\"reorder_quantity\":4}]}",
+        item, supplier, tube, supplier));
     st_move_ok(st_body("{\"kind\":\"receive\",\"item\":\"%s\",\"lot\":\"%s\",\"quantity\":2,"
                        "\"location\":\"%s\",\"expiry\":\"2099-01-01\"}",
                        item, lot, f1),
