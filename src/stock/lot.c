@@ -68,6 +68,8 @@ static const char sql_move_insert[] =
     " recorded_by, counted, reason, transfer_id, result_id, instrument)"
     " VALUES (?, ?, ?, ?, ?, ?, ?, ?, CAST(? AS BIGINT), ?, ?, NULL, NULL)";
 static const char sql_disposed[] = "UPDATE stock_lots SET status = 'disposed' WHERE id = ?";
+static const char sql_first_receipt[] =
+    "UPDATE stock_lots SET received_at = ? WHERE id = ? AND received_at > ?";
 
 /* ---- request bodies, one table a kind ---- */
 
@@ -371,7 +373,9 @@ static err_t check_against_lot(db *d, const stock_item_row *item, const stock_lo
     const char *kind = m->kind->name;
     if (!strcmp(lot->status, "disposed"))
         return err_set(ei, ERR_CONFLICT, "lot", "lot %s of %s was disposed", lot->lot, item->code);
-    if (m->at < lot->received_at) {
+    /* an earlier delivery of a lot may be recorded late; nothing else
+     * happens to a lot before it arrives */
+    if (m->at < lot->received_at && strcmp(kind, "receive")) {
         time_format_iso(lot->received_at, iso);
         return err_set(ei, ERR_INVALID, "at", "at is before lot %s of %s was received (%s)",
                        lot->lot, item->code, iso);
@@ -482,6 +486,8 @@ err_t stock_movement_record(db *d, const audit_ctx *ctx, const json_t *body, jso
         rc = insert_move(d, ctx, lot.id, kind, m.location, adjust, &m,
                          !strcmp(kind, "count") ? counted : NULL, NULL, now, ids, ei);
     }
+    if (!rc && !strcmp(kind, "receive"))
+        rc = db_run(d, ei, NULL, sql_first_receipt, "iti", m.at, lot.id, m.at);
     /* a disposal that leaves nothing anywhere disposes of the lot */
     if (!rc && !strcmp(kind, "dispose"))
         rc = stock_on_hand(d, lot.id, NULL, &total, ei);

@@ -701,6 +701,17 @@ static void test_refusals_write_nothing(void **state)
                                item),
                      1);
 
+    /* a delivery recorded late moves the first receipt back */
+    char earlier[TIME_ISO_LEN];
+    time_format_iso(time_now_us() - 3 * ST_DAY, earlier);
+    st_move_ok(st_body("{\"kind\":\"receive\",\"item\":\"%s\",\"lot\":\"%s\",\"quantity\":1,"
+                       "\"location\":\"%s\",\"at\":\"%s\"}",
+                       item, lot, f1, earlier),
+               &out);
+    assert_string_equal(st_str(json_object_get(out, "lot"), "received_at"), earlier);
+    assert_int_equal(st_on_hand(json_object_get(out, "lot")), 6 * M);
+    json_decref(out);
+
     /* an expired lot: received (back then) before its expiry, refused now
      * for everything but its disposal */
     st_move_ok(st_body("{\"kind\":\"receive\",\"item\":\"%s\",\"lot\":\"%s\",\"quantity\":4,"
