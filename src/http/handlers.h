@@ -72,5 +72,14 @@ err_t http_qc_pbqc_settings_put(http_req *r);
 err_t http_qc_pbqc_series(http_req *r);
 err_t http_qc_pbqc_alerts_list(http_req *r);
 err_t http_qc_pbqc_alerts_acknowledge(http_req *r);
+err_t http_qc_checks_create(http_req *r);
+err_t http_qc_checks_list(http_req *r);
+err_t http_qc_checks_get(http_req *r);
+err_t http_qc_checks_update(http_req *r);
+err_t http_qc_check_results_enter(http_req *r);
+err_t http_qc_check_results_list(http_req *r);
+err_t http_qc_check_chart(http_req *r);
+err_t http_qc_check_lockouts_list(http_req *r);
+err_t http_qc_check_lockouts_close(http_req *r);
 
 #endif

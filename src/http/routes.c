@@ -474,6 +474,38 @@ const http_route http_routes[] = {
      "Acknowledge a patient-based QC alert with a note; optionally restart the average from the "
      "target",
      "QcPbqcAcknowledge", "QcPbqcAlert", 200},
+    {"POST", "/api/v1/qc/checks", PERM_QC_MANAGE, ROUTE_BODY, http_qc_checks_create, NULL, "qc",
+     "Define a tolerance check of a device: a target and a fixed tolerance (the CT number of "
+     "water on the daily phantom, a centrifuge's speed)",
+     "QcCheckCreate", "QcCheck", 201},
+    {"GET", "/api/v1/qc/checks", PERM_QC_READ, 0, http_qc_checks_list, "device", "qc",
+     "Tolerance checks of devices, with their last passing result, whether they are overdue and "
+     "their open lockout",
+     NULL, "QcCheckList", 200},
+    {"GET", "/api/v1/qc/checks/{id}", PERM_QC_READ, 0, http_qc_checks_get, NULL, "qc",
+     "One tolerance check", NULL, "QcCheck", 200},
+    {"PUT", "/api/v1/qc/checks/{id}", PERM_QC_MANAGE, ROUTE_BODY, http_qc_checks_update, NULL, "qc",
+     "Change a check's name, target, tolerance, frequency or whether it is active; earlier "
+     "results keep what they were judged against",
+     "QcCheckUpdate", "QcCheck", 200},
+    {"POST", "/api/v1/qc/checks/{id}/results", PERM_QC_ENTER, ROUTE_BODY,
+     http_qc_check_results_enter, NULL, "qc",
+     "Record a result of a tolerance check; one outside the tolerance locks the device",
+     "QcCheckResultEntry", "QcCheckResult", 201},
+    {"GET", "/api/v1/qc/checks/{id}/results", PERM_QC_READ, 0, http_qc_check_results_list,
+     "from to", "qc", "Results of a tolerance check, oldest first", NULL, "QcCheckResultList", 200},
+    {"GET", "/api/v1/qc/checks/{id}/chart", PERM_QC_READ, 0, http_qc_check_chart, "from to format",
+     "qc",
+     "Chart of a tolerance check against its target and tolerance (default: the last 31 days), "
+     "as SVG, PNG or PDF",
+     NULL, "Chart", 200},
+    {"GET", "/api/v1/qc/check-lockouts", PERM_QC_READ, 0, http_qc_check_lockouts_list, "open", "qc",
+     "Devices locked by a failed tolerance check, newest first", NULL, "QcCheckLockoutList", 200},
+    {"POST", "/api/v1/qc/check-lockouts/{id}/close", PERM_QC_MANAGE, ROUTE_BODY | ROUTE_CONFLICT,
+     http_qc_check_lockouts_close, NULL, "qc",
+     "Document the corrective action and close a device's lockout (a passing result is needed; "
+     "signed with the password); held results are checked again",
+     "QcLockoutClose", "QcCheckLockout", 200},
 };
 
 const size_t http_routes_len = sizeof(http_routes) / sizeof(http_routes[0]);
