@@ -73,4 +73,14 @@ err_t http_qc_pbqc_series(http_req *r);
 err_t http_qc_pbqc_alerts_list(http_req *r);
 err_t http_qc_pbqc_alerts_acknowledge(http_req *r);
 
+/* h_equip.c */
+err_t http_assets_create(http_req *r);
+err_t http_assets_list(http_req *r);
+err_t http_assets_get(http_req *r);
+err_t http_assets_put(http_req *r);
+err_t http_assets_status(http_req *r);
+err_t http_storage_create(http_req *r);
+err_t http_storage_list(http_req *r);
+err_t http_storage_get(http_req *r);
+
 #endif

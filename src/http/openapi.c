@@ -547,7 +547,69 @@ static const char schemas[] =
     "lert\"}}}},\"QcPbqcAcknowledge\":{\"type\":\"object\",\"additionalProperties\":false,\"req"
     "uired\":[\"note\"],\"properties\":{\"note\":{\"type\":\"string\",\"minLength\":1,\"maxLeng"
     "th\":2000},\"restart\":{\"type\":\"boolean\",\"default\":false,\"description\":\"Start the"
-    " average again from the target\"}}}}";
+    " average again from the target\"}}},"
+    /* equipment (src/equip/) */
+    "\"AssetClass\":{\"type\":\"string\",\"enum\":[\"chemistry-analyzer\",\"hematology-analyzer\""
+    ",\"immunoassay-analyzer\",\"coagulation-analyzer\",\"urinalysis-analyzer\",\"blood-gas-analy"
+    "zer\",\"poct\",\"mri\",\"ct\",\"xray\",\"ultrasound\",\"mammography\",\"ecg\",\"patient-moni"
+    "tor\",\"pulse-oximeter\",\"defibrillator\",\"infusion-pump\",\"centrifuge\",\"autoclave\",\""
+    "cryostat\",\"microtome\",\"refrigerator\",\"freezer\",\"incubator\",\"biosafety-cabinet\",\""
+    "pipette\",\"balance\",\"thermometer\",\"calibration-standard\"]},\"AssetStatus\":{\"type\":"
+    "\"string\",\"enum\":[\"in-service\",\"out-of-service\",\"retired\"]},\"RiskClass\":{\"type\""
+    ":\"string\",\"enum\":[\"low\",\"medium\",\"high\"]},\"Asset\":{\"type\":\"object\",\"require"
+    "d\":[\"id\",\"tag\",\"class\",\"manufacturer\",\"model\",\"serial\",\"location\",\"risk_clas"
+    "s\",\"owner\",\"install_date\",\"status\",\"status_reason\",\"status_at\",\"instrument\",\"c"
+    "reated_at\",\"created_by\",\"updated_at\"],\"properties\":{\"id\":{\"type\":\"string\"},\"ta"
+    "g\":{\"type\":\"string\"},\"class\":{\"$ref\":\"#/components/schemas/AssetClass\"},\"manufac"
+    "turer\":{\"type\":\"string\"},\"model\":{\"type\":\"string\"},\"serial\":{\"type\":\"string"
+    "\"},\"location\":{\"type\":\"string\"},\"risk_class\":{\"$ref\":\"#/components/schemas/RiskC"
+    "lass\"},\"owner\":{\"type\":\"string\"},\"install_date\":{\"type\":\"string\",\"format\":\"d"
+    "ate\",\"nullable\":true},\"status\":{\"$ref\":\"#/components/schemas/AssetStatus\"},\"status"
+    "_reason\":{\"type\":\"string\",\"nullable\":true},\"status_at\":{\"type\":\"string\",\"forma"
+    "t\":\"date-time\"},\"instrument\":{\"type\":\"string\",\"nullable\":true},\"created_at\":{\""
+    "type\":\"string\",\"format\":\"date-time\"},\"created_by\":{\"type\":\"string\"},\"updated_a"
+    "t\":{\"type\":\"string\",\"format\":\"date-time\"}}},\"AssetCreate\":{\"type\":\"object\",\""
+    "additionalProperties\":false,\"required\":[\"tag\",\"class\",\"manufacturer\",\"model\",\"se"
+    "rial\",\"location\",\"risk_class\",\"owner\"],\"properties\":{\"tag\":{\"type\":\"string\","
+    "\"pattern\":\"^[A-Za-z0-9._-]{1,32}$\"},\"class\":{\"$ref\":\"#/components/schemas/AssetClas"
+    "s\"},\"manufacturer\":{\"type\":\"string\",\"minLength\":1,\"maxLength\":128},\"model\":{\"t"
+    "ype\":\"string\",\"minLength\":1,\"maxLength\":128},\"serial\":{\"type\":\"string\",\"minLen"
+    "gth\":1,\"maxLength\":128},\"location\":{\"type\":\"string\",\"minLength\":1,\"maxLength\":1"
+    "28},\"risk_class\":{\"$ref\":\"#/components/schemas/RiskClass\"},\"owner\":{\"type\":\"strin"
+    "g\",\"minLength\":1,\"maxLength\":128},\"install_date\":{\"type\":\"string\",\"format\":\"da"
+    "te\"},\"instrument\":{\"type\":\"string\",\"description\":\"an instrument of the interface r"
+    "egister, linked to no other asset\"},\"status\":{\"$ref\":\"#/components/schemas/AssetStatus"
+    "\"},\"status_reason\":{\"type\":\"string\",\"minLength\":1,\"maxLength\":1000,\"description"
+    "\":\"needed for out-of-service and retired\"}}},\"AssetUpdate\":{\"type\":\"object\",\"addit"
+    "ionalProperties\":false,\"required\":[\"class\",\"manufacturer\",\"model\",\"serial\",\"loca"
+    "tion\",\"risk_class\",\"owner\"],\"properties\":{\"class\":{\"$ref\":\"#/components/schemas/"
+    "AssetClass\"},\"manufacturer\":{\"type\":\"string\",\"minLength\":1,\"maxLength\":128},\"mod"
+    "el\":{\"type\":\"string\",\"minLength\":1,\"maxLength\":128},\"serial\":{\"type\":\"string\""
+    ",\"minLength\":1,\"maxLength\":128},\"location\":{\"type\":\"string\",\"minLength\":1,\"maxL"
+    "ength\":128},\"risk_class\":{\"$ref\":\"#/components/schemas/RiskClass\"},\"owner\":{\"type"
+    "\":\"string\",\"minLength\":1,\"maxLength\":128},\"install_date\":{\"type\":\"string\",\"for"
+    "mat\":\"date\"},\"instrument\":{\"type\":\"string\"}}},\"AssetStatusChange\":{\"type\":\"obj"
+    "ect\",\"additionalProperties\":false,\"required\":[\"status\"],\"properties\":{\"status\":{"
+    "\"$ref\":\"#/components/schemas/AssetStatus\"},\"reason\":{\"type\":\"string\",\"minLength\""
+    ":1,\"maxLength\":1000,\"description\":\"needed for out-of-service and retired\"}}},\"AssetPa"
+    "ge\":{\"type\":\"object\",\"required\":[\"items\",\"next\"],\"properties\":{\"items\":{\"typ"
+    "e\":\"array\",\"items\":{\"$ref\":\"#/components/schemas/Asset\"}},\"next\":{\"type\":\"stri"
+    "ng\",\"nullable\":true}}},\"StorageKind\":{\"type\":\"string\",\"enum\":[\"refrigerator\",\""
+    "freezer\",\"incubator\",\"room\"]},\"StorageUnit\":{\"type\":\"object\",\"required\":[\"name"
+    "\",\"kind\",\"asset\",\"low\",\"high\",\"description\",\"created_at\",\"created_by\"],\"prop"
+    "erties\":{\"name\":{\"type\":\"string\"},\"kind\":{\"$ref\":\"#/components/schemas/StorageKi"
+    "nd\"},\"asset\":{\"type\":\"string\",\"nullable\":true},\"low\":{\"type\":\"number\"},\"high"
+    "\":{\"type\":\"number\"},\"description\":{\"type\":\"string\",\"nullable\":true},\"created_a"
+    "t\":{\"type\":\"string\",\"format\":\"date-time\"},\"created_by\":{\"type\":\"string\"}}},\""
+    "StorageUnitCreate\":{\"type\":\"object\",\"additionalProperties\":false,\"required\":[\"name"
+    "\",\"kind\",\"low\",\"high\"],\"properties\":{\"name\":{\"type\":\"string\",\"pattern\":\"^["
+    "A-Za-z0-9._-]{1,32}$\"},\"kind\":{\"$ref\":\"#/components/schemas/StorageKind\"},\"asset\":{"
+    "\"type\":\"string\",\"description\":\"the tag of the appliance in the asset register\"},\"lo"
+    "w\":{\"type\":\"number\",\"description\":\"degrees Celsius, inclusive\"},\"high\":{\"type\":"
+    "\"number\",\"description\":\"degrees Celsius, inclusive; above low\"},\"description\":{\"typ"
+    "e\":\"string\",\"maxLength\":1000}}},\"StorageUnitList\":{\"type\":\"object\",\"required\":["
+    "\"items\"],\"properties\":{\"items\":{\"type\":\"array\",\"items\":{\"$ref\":\"#/components/"
+    "schemas/StorageUnit\"}}}}}";
 
 /* Descriptions of query parameters, by name. */
 static const struct {
@@ -570,7 +632,8 @@ static const struct {
     {"instrument", "string", NULL, "Instrument name"},
     {"status", "string", NULL,
      "Status (messages: accepted, duplicate, rejected, error; outbox: "
-     "pending, delivered; proficiency-testing events: open, submitted, graded, closed)"},
+     "pending, delivered; proficiency-testing events: open, submitted, graded, closed; assets: "
+     "in-service, out-of-service, retired)"},
     {"type", "string", NULL, "Message type, e.g. ORU^R01 or astm:results"},
     {"control_id", "string", NULL, "Message control id (HL7 MSH-10, ASTM H.3)"},
     {"peer", "string", NULL, "Peer address:port or device path"},
@@ -578,6 +641,8 @@ static const struct {
     {"month", "string", NULL, "A month, YYYY-MM"},
     {"open", "boolean", NULL,
      "true: only those still open (lockouts not closed, alerts not acknowledged)"},
+    {"class", "string", NULL, "Asset class, e.g. chemistry-analyzer"},
+    {"location", "string", NULL, "Where the asset stands (exact)"},
 };
 
 static json_t *error_response(const char *description)

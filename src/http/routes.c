@@ -474,6 +474,33 @@ const http_route http_routes[] = {
      "Acknowledge a patient-based QC alert with a note; optionally restart the average from the "
      "target",
      "QcPbqcAcknowledge", "QcPbqcAlert", 200},
+    {"POST", "/api/v1/assets", PERM_EQUIPMENT_MANAGE, ROUTE_BODY, http_assets_create, NULL,
+     "equipment", "Register an asset (a device of one of the asset classes) with its tag",
+     "AssetCreate", "Asset", 201},
+    {"GET", "/api/v1/assets", PERM_EQUIPMENT_READ, 0, http_assets_list,
+     "class status location limit cursor", "equipment",
+     "The asset register by tag, filtered by class, status and location", NULL, "AssetPage", 200},
+    {"GET", "/api/v1/assets/{tag}", PERM_EQUIPMENT_READ, 0, http_assets_get, NULL, "equipment",
+     "One asset by tag", NULL, "Asset", 200},
+    {"PUT", "/api/v1/assets/{tag}", PERM_EQUIPMENT_MANAGE, ROUTE_BODY | ROUTE_CONFLICT,
+     http_assets_put, NULL, "equipment",
+     "Replace what the register says of an asset (not its tag or status); a retired asset is "
+     "not edited",
+     "AssetUpdate", "Asset", 200},
+    {"POST", "/api/v1/assets/{tag}/status", PERM_EQUIPMENT_MANAGE, ROUTE_BODY | ROUTE_CONFLICT,
+     http_assets_status, NULL, "equipment",
+     "Put an asset in or out of service, or retire it (a reason for out-of-service and "
+     "retired; a retired asset does not return)",
+     "AssetStatusChange", "Asset", 200},
+    {"POST", "/api/v1/storage-units", PERM_EQUIPMENT_MANAGE, ROUTE_BODY, http_storage_create, NULL,
+     "equipment",
+     "Create a storage unit (refrigerator, freezer, incubator or room) with its temperature "
+     "limits",
+     "StorageUnitCreate", "StorageUnit", 201},
+    {"GET", "/api/v1/storage-units", PERM_EQUIPMENT_READ, 0, http_storage_list, NULL, "equipment",
+     "Storage units by name", NULL, "StorageUnitList", 200},
+    {"GET", "/api/v1/storage-units/{name}", PERM_EQUIPMENT_READ, 0, http_storage_get, NULL,
+     "equipment", "One storage unit by name", NULL, "StorageUnit", 200},
 };
 
 const size_t http_routes_len = sizeof(http_routes) / sizeof(http_routes[0]);
