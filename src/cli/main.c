@@ -23,6 +23,7 @@
 #include "app/tools.h"
 #include "config.h"
 #include "equip/asset.h"
+#include "equip/checklist.h"
 #include "lab/catalog.h"
 #include "lab/instrument.h"
 #include "link/sim.h"
@@ -396,7 +397,8 @@ static int cmd_user(int argc, char **argv)
 
 static const char import_usage[] = "benchside import catalog FILE.json [--db URL]\n"
                                    "       benchside import instruments FILE.json [--db URL]\n"
-                                   "       benchside import assets FILE.json [--db URL]";
+                                   "       benchside import assets FILE.json [--db URL]\n"
+                                   "       benchside import checklists FILE.json [--db URL]";
 static const char export_usage[] =
     "benchside export catalog [--db URL]   (JSON on standard output)";
 
@@ -415,10 +417,11 @@ static int cmd_import(int argc, char **argv)
     }
     bool instruments = argc >= 3 && !strcmp(argv[1], "instruments");
     bool assets = argc >= 3 && !strcmp(argv[1], "assets");
-    if (argc < 3 || (strcmp(argv[1], "catalog") && !instruments && !assets))
+    bool checklists = argc >= 3 && !strcmp(argv[1], "checklists");
+    if (argc < 3 || (strcmp(argv[1], "catalog") && !instruments && !assets && !checklists))
         return usage_error(import_usage,
-                           "import takes: catalog FILE.json, instruments FILE.json or assets "
-                           "FILE.json");
+                           "import takes: catalog FILE.json, instruments FILE.json, assets "
+                           "FILE.json or checklists FILE.json");
     const char *file = argv[2];
     int st = db_only_options(argc - 2, argv + 2, import_usage, &url);
     if (st >= 0)
@@ -432,9 +435,10 @@ static int cmd_import(int argc, char **argv)
     audit_ctx ctx = app_cli_actor();
     err_t rc = app_open_db(url, &d, &ei);
     if (!rc)
-        rc = instruments ? instrument_import(d, &ctx, doc, &tests, &ei)
-             : assets    ? equip_asset_import(d, &ctx, doc, &tests, &ei)
-                         : catalog_import(d, &ctx, doc, &tests, &panels, &ei);
+        rc = instruments  ? instrument_import(d, &ctx, doc, &tests, &ei)
+             : assets     ? equip_asset_import(d, &ctx, doc, &tests, &ei)
+             : checklists ? equip_checklist_import(d, &ctx, doc, &tests, &ei)
+                          : catalog_import(d, &ctx, doc, &tests, &panels, &ei);
     db_close(d);
     json_decref(doc);
     if (rc) {
@@ -448,6 +452,8 @@ static int cmd_import(int argc, char **argv)
         printf("imported %d instrument(s) from %s\n", tests, file);
     else if (assets)
         printf("imported %d asset(s) from %s\n", tests, file);
+    else if (checklists)
+        printf("imported %d new checklist template version(s) from %s\n", tests, file);
     else
         printf("imported %d test(s) and %d panel(s) from %s\n", tests, panels, file);
     return 0;
@@ -984,7 +990,7 @@ static const struct cmd commands[] = {
     {"user", cmd_user, user_usage, "add, change, unlock and list users"},
     {"audit", cmd_audit, audit_usage, "verify the audit trail's hash chain"},
     {"import", cmd_import, import_usage,
-     "import the test catalog, the instruments or the asset register from JSON"},
+     "import the test catalog, the instruments, the asset register or checklist templates"},
     {"export", cmd_export, export_usage, "export the test catalog as JSON"},
     {"hl7", cmd_hl7, hl7_usage, "show an HL7 v2 message as JSON, or where it is malformed"},
     {"astm", cmd_astm, astm_usage, "show an ASTM capture (E1381 frames, E1394 records) as JSON"},

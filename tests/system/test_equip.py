@@ -10,7 +10,7 @@ import os
 import tempfile
 from urllib.parse import quote
 
-from tests.system.harness import run_cli
+from tests.system.harness import ADMIN_PASSWORD, run_cli
 from tests.system.test_lab import LabTestCase, unique
 
 ASSETS = "/api/v1/assets"
@@ -291,3 +291,157 @@ class TestEquipOpenApi(EquipTestCase):
             p = node_tool("validate-responses.mjs", doc, path)
             self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
             self.assertIn("%d of %d" % (len(samples), len(samples)), p.stdout)
+
+
+def iso(days=0.0):
+    t = datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(days=days)
+    return t.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+POINTS = [{"name": "GLU 100", "unit": "mg/dL", "nominal": 100, "tolerance": 3,
+           "as_found": 101.2, "as_left": 100.4},
+          {"name": "GLU 400", "unit": "mg/dL", "nominal": 400, "tolerance": 12,
+           "as_left": 398}]
+
+
+class TestFitnessGate(EquipTestCase):
+    """The issue's story: an analyzer whose calibration is overdue sends a
+    result over MLLP; the gate holds it and says why; a calibration is
+    recorded; the result is released. With the refusals around it."""
+
+    server_args = ("--mllp", "127.0.0.1:0")
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.mllp_port = cls.server.link_ports()[0]
+
+    def analyzer(self):
+        """An HL7 analyzer with its asset, calibrated 100 days ago against a
+        standard with an external certificate, every 90 days."""
+        name, app = unique("AN-"), unique("APP")
+        self.call("PUT", "/api/v1/instruments", {"instruments": [{
+            "name": name, "kind": "analyzer", "protocol": "hl7", "match": {"application": app},
+            "mappings": {"Gluc": "GLU"}}]})
+        a = self.asset(instrument=name, install_date=day(-400), risk_class="high",
+                       **{"class": "chemistry-analyzer"})
+        std = self.asset(**{"class": "calibration-standard", "manufacturer": "NIST",
+                            "model": "SRM 965b"})
+        self.call("POST", "/api/v1/calibrations", {
+            "asset": std["tag"], "performed_at": iso(-200),
+            "external": {"provider": "National metrology lab", "certificate": unique("NML-"),
+                         "valid_until": day(165)},
+            "points": [{"name": "level 1", "unit": "mg/dL", "nominal": 100, "tolerance": 1,
+                        "as_left": 100.2}]}, status=201)
+        self.call("POST", "/api/v1/equipment/schedules", {
+            "asset": a["tag"], "kind": "calibration", "interval_days": 90}, status=201)
+        self.call("POST", "/api/v1/calibrations", {
+            "asset": a["tag"], "performed_at": iso(-100), "standard": std["tag"],
+            "points": POINTS}, status=201)
+        return name, app, a, std
+
+    def specimen(self, tests=("GLU",)):
+        from tests.system.test_lab import order_body
+        p = self.create_patient()
+        o = self.call("POST", "/api/v1/orders", order_body(p["id"], tests=list(tests)),
+                      status=201).json
+        acc = o["specimens"][0]["accession"]
+        self.call("POST", "/api/v1/specimens/%s/events" % acc, {"event": "collected"})
+        self.call("POST", "/api/v1/specimens/%s/events" % acc, {"event": "received"})
+        return acc
+
+    def send(self, app, acc, value):
+        from tests.system.test_links import MllpClient, msa, oul
+        c = MllpClient(self.mllp_port)
+        try:
+            code, control, err = msa(c.send(oul(acc, [("Gluc", value, "mg/dL")], app=app)))
+        finally:
+            c.close()
+        self.assertEqual(code, "AA", err)
+        (m,) = self.call("GET", "/api/v1/messages?control_id=" + control).json["items"]
+        return m["summary"]["results"][0]
+
+    def test_overdue_calibration_holds_until_calibrated(self):
+        name, app, a, std = self.analyzer()
+        overdue_since = (datetime.datetime.now(datetime.timezone.utc).date() -
+                         datetime.timedelta(days=10))
+        fit = self.call("GET", "%s/%s/fitness" % (ASSETS, a["tag"])).json
+        self.assertFalse(fit["fit"])
+        self.assertEqual(fit["reasons"], ["calibration overdue since %s" %
+                                          overdue_since.isoformat()])
+        (due,) = [x for x in self.call("GET", "/api/v1/equipment/due").json["items"]
+                  if x["asset"] == a["tag"]]
+        self.assertEqual((due["kind"], due["state"], due["instrument"]),
+                         ("calibration", "overdue", name))
+
+        # the analyzer sends a normal glucose: held, and the gate says why
+        acc = self.specimen()
+        rid = self.send(app, acc, "92")
+        r = self.call("GET", "/api/v1/results/" + rid).json
+        self.assertEqual(r["status"], "review")
+        want = "%s (%s): calibration overdue since %s" % (name, a["tag"], overdue_since)
+        self.assertEqual([(h["code"], h["message"]) for h in r["holds"]],
+                         [("device-unfit", want)])
+        # a person cannot release it either: a hard hold
+        rel = self.server.post("/api/v1/results/release", {"ids": [rid],
+                                                           "password": ADMIN_PASSWORD},
+                               token=self.server.admin())
+        self.assertEqual(rel.status, 409, rel.raw)
+        self.assertEqual([h["code"] for h in rel.json["held"][0]["reasons"]], ["device-unfit"])
+
+        # bad input around it changes nothing
+        before = self.call("GET", "%s/%s/calibrations" % (ASSETS, a["tag"])).json["items"]
+        self.refused("POST", "/api/v1/calibrations", {
+            "asset": a["tag"], "standard": std["tag"], "performed_at": iso(2),
+            "points": POINTS}, 400, "invalid", field="performed_at")
+        self.refused("POST", "/api/v1/calibrations", {
+            "asset": a["tag"], "standard": a["tag"], "points": POINTS}, 400, "invalid",
+            field="standard")
+        self.assertEqual(self.call("GET", "%s/%s/calibrations" % (ASSETS, a["tag"]))
+                         .json["items"], before)
+        self.assertEqual(self.call("GET", "/api/v1/results/" + rid).json["status"], "review")
+
+        # the calibration is recorded: the held result is released
+        tech = self.login_as("technician")
+        cal = self.call("POST", "/api/v1/calibrations", {
+            "asset": a["tag"], "standard": std["tag"], "points": POINTS,
+            "notes": "two-point calibration after reagent lot change"}, token=tech,
+            status=201).json
+        self.assertTrue(cal["passed"])
+        self.assertEqual(cal["standard"]["tag"], std["tag"])
+        self.assertEqual(cal["standard"]["valid_until"], day(165))
+        self.assertEqual([x["asset"] for x in cal["traceability"]], [std["tag"]])
+        self.assertEqual(cal["traceability"][0]["external"]["provider"],
+                         "National metrology lab")
+        r = self.call("GET", "/api/v1/results/" + rid).json
+        self.assertEqual(r["status"], "released")
+        self.assertTrue(self.call("GET", "%s/%s/fitness" % (ASSETS, a["tag"])).json["fit"])
+        self.assertEqual(self.call("GET", "/api/v1/calibrations/" + cal["id"]).json, cal)
+
+    def test_out_of_range_result_released_by_hand_once_fit(self):
+        name, app, a, std = self.analyzer()
+        acc = self.specimen()
+        rid = self.send(app, acc, "250")  # high: held for review besides
+        holds = [h["code"] for h in self.call("GET", "/api/v1/results/" + rid).json["holds"]]
+        self.assertEqual(holds, ["out-of-range", "device-unfit"])
+        self.call("POST", "/api/v1/calibrations", {"asset": a["tag"], "standard": std["tag"],
+                                                   "points": POINTS}, status=201)
+        r = self.call("GET", "/api/v1/results/" + rid).json
+        self.assertEqual((r["status"], [h["code"] for h in r["holds"]]),
+                         ("review", ["out-of-range"]))
+        out = self.call("POST", "/api/v1/results/release",
+                        {"ids": [rid], "password": ADMIN_PASSWORD}).json
+        self.assertEqual(out["results"][0]["status"], "released")
+
+    def test_out_of_service_holds_and_return_releases(self):
+        name, app, a, std = self.analyzer()
+        self.call("POST", "/api/v1/calibrations", {"asset": a["tag"], "standard": std["tag"],
+                                                   "points": POINTS}, status=201)
+        self.call("POST", "%s/%s/status" % (ASSETS, a["tag"]),
+                  {"status": "out-of-service", "reason": "sample probe crash"})
+        rid = self.send(app, self.specimen(), "95")
+        (h,) = self.call("GET", "/api/v1/results/" + rid).json["holds"]
+        self.assertIn("out-of-service since %s: sample probe crash" % day(0), h["message"])
+        self.call("POST", "%s/%s/status" % (ASSETS, a["tag"]),
+                  {"status": "in-service", "reason": "probe replaced, QC passed"})
+        self.assertEqual(self.call("GET", "/api/v1/results/" + rid).json["status"], "released")
