@@ -82,4 +82,30 @@ err_t http_qc_check_chart(http_req *r);
 err_t http_qc_check_lockouts_list(http_req *r);
 err_t http_qc_check_lockouts_close(http_req *r);
 
+/* h_equip.c */
+err_t http_assets_create(http_req *r);
+err_t http_assets_list(http_req *r);
+err_t http_assets_get(http_req *r);
+err_t http_assets_put(http_req *r);
+err_t http_assets_status(http_req *r);
+err_t http_storage_create(http_req *r);
+err_t http_storage_list(http_req *r);
+err_t http_storage_get(http_req *r);
+err_t http_schedules_create(http_req *r);
+err_t http_schedules_list(http_req *r);
+err_t http_schedules_delete(http_req *r);
+err_t http_equipment_due(http_req *r);
+err_t http_pm_create(http_req *r);
+err_t http_pm_list(http_req *r);
+err_t http_calibrations_create(http_req *r);
+err_t http_calibrations_get(http_req *r);
+err_t http_calibrations_list(http_req *r);
+err_t http_checklists_put(http_req *r);
+err_t http_checklists_list(http_req *r);
+err_t http_checklists_get(http_req *r);
+err_t http_checks_create(http_req *r);
+err_t http_checks_get(http_req *r);
+err_t http_checks_list(http_req *r);
+err_t http_assets_fitness(http_req *r);
+
 #endif

@@ -3,7 +3,8 @@
  * the reason code it gives, whether it applies to automatic release only,
  * and the function that decides. Modules add their rows here: the
  * specimen's, the review rules, quality control (qc/qc.h: a lockout, QC
- * overdue); device fitness and competency follow.
+ * overdue), equipment (equip/fitness.h: the device is not fit for use);
+ * competency follows.
  */
 #include "lab/gate.h"
 
@@ -12,6 +13,7 @@
 #include <string.h>
 
 #include "base/time.h"
+#include "equip/fitness.h"
 
 /* What the checks look at, read once per result. */
 struct gate_input {
@@ -29,6 +31,8 @@ struct gate_input {
     char qc_lockout[420]; /* the open lockout's reason, "" when none */
     char qc_frequency[8]; /* run, 8h, 24h; "" when QC is not required */
     int64_t qc_last_ok;   /* the last accepted QC at or before the result; 0 none */
+    /* equipment: why the instrument's device is not fit now, "" when it is */
+    char device_unfit[256];
 };
 
 typedef bool (*gate_fn)(const struct gate_input *in, char *msg, size_t n);
@@ -132,6 +136,14 @@ static bool qc_overdue(const struct gate_input *in, char *msg, size_t n)
     return true;
 }
 
+static bool device_unfit(const struct gate_input *in, char *msg, size_t n)
+{
+    if (!in->device_unfit[0])
+        return false;
+    snprintf(msg, n, "%s", in->device_unfit);
+    return true;
+}
+
 static const struct gate_rule {
     const char *code;
     bool auto_only;
@@ -146,6 +158,7 @@ static const struct gate_rule {
     {"no-reference-range", true, no_reference},
     {"delta-check-failed", true, delta_failed},
     {"instrument-flag", true, instrument_flag},
+    {"device-unfit", false, device_unfit},
 };
 
 static const char sql_input[] =
@@ -207,6 +220,10 @@ err_t gate_check(db *d, const char *result_id, gate_mode mode, const char *user_
         in.qc_last_ok = db_col_null(st, 17) ? 0 : db_col_int64(st, 17);
     }
     db_finalize(st);
+    /* the device must be fit when the result is released: now */
+    if (!rc && in.instrument[0])
+        rc = equip_fitness(d, in.instrument, time_now_us(), in.device_unfit,
+                           sizeof(in.device_unfit), ei);
     if (rc) {
         json_decref(arr);
         return rc;
