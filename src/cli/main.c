@@ -22,6 +22,8 @@
 #include "base/str.h"
 #include "app/tools.h"
 #include "config.h"
+#include "equip/asset.h"
+#include "equip/checklist.h"
 #include "lab/catalog.h"
 #include "lab/instrument.h"
 #include "link/sim.h"
@@ -396,6 +398,8 @@ static int cmd_user(int argc, char **argv)
 
 static const char import_usage[] = "benchside import catalog FILE.json [--db URL]\n"
                                    "       benchside import instruments FILE.json [--db URL]\n"
+                                   "       benchside import assets FILE.json [--db URL]\n"
+                                   "       benchside import checklists FILE.json [--db URL]\n"
                                    "       benchside import items FILE.json [--db URL]";
 static const char export_usage[] =
     "benchside export catalog [--db URL]   (JSON on standard output)";
@@ -414,11 +418,14 @@ static int cmd_import(int argc, char **argv)
         return 0;
     }
     bool instruments = argc >= 3 && !strcmp(argv[1], "instruments");
+    bool assets = argc >= 3 && !strcmp(argv[1], "assets");
+    bool checklists = argc >= 3 && !strcmp(argv[1], "checklists");
     bool items = argc >= 3 && !strcmp(argv[1], "items");
-    if (argc < 3 || (strcmp(argv[1], "catalog") && !instruments && !items))
+    if (argc < 3 ||
+        (strcmp(argv[1], "catalog") && !instruments && !assets && !checklists && !items))
         return usage_error(import_usage,
-                           "import takes: catalog FILE.json, instruments FILE.json or items "
-                           "FILE.json");
+                           "import takes: catalog FILE.json, instruments FILE.json, assets "
+                           "FILE.json, checklists FILE.json or items FILE.json");
     const char *file = argv[2];
     int st = db_only_options(argc - 2, argv + 2, import_usage, &url);
     if (st >= 0)
@@ -437,8 +444,10 @@ static int cmd_import(int argc, char **argv)
         tests = (int)json_array_size(written);
         json_decref(written);
     } else if (!rc)
-        rc = instruments ? instrument_import(d, &ctx, doc, &tests, &ei)
-                         : catalog_import(d, &ctx, doc, &tests, &panels, &ei);
+        rc = instruments  ? instrument_import(d, &ctx, doc, &tests, &ei)
+             : assets     ? equip_asset_import(d, &ctx, doc, &tests, &ei)
+             : checklists ? equip_checklist_import(d, &ctx, doc, &tests, &ei)
+                          : catalog_import(d, &ctx, doc, &tests, &panels, &ei);
     db_close(d);
     json_decref(doc);
     if (rc) {
@@ -452,6 +461,10 @@ static int cmd_import(int argc, char **argv)
         printf("imported %d item(s) of supplies from %s\n", tests, file);
     else if (instruments)
         printf("imported %d instrument(s) from %s\n", tests, file);
+    else if (assets)
+        printf("imported %d asset(s) from %s\n", tests, file);
+    else if (checklists)
+        printf("imported %d new checklist template version(s) from %s\n", tests, file);
     else
         printf("imported %d test(s) and %d panel(s) from %s\n", tests, panels, file);
     return 0;
@@ -988,7 +1001,8 @@ static const struct cmd commands[] = {
     {"user", cmd_user, user_usage, "add, change, unlock and list users"},
     {"audit", cmd_audit, audit_usage, "verify the audit trail's hash chain"},
     {"import", cmd_import, import_usage,
-     "import the test catalog, the instruments or the items of supplies from JSON"},
+     "import the test catalog, the instruments, the asset register, checklist templates or the "
+     "items of supplies"},
     {"export", cmd_export, export_usage, "export the test catalog as JSON"},
     {"hl7", cmd_hl7, hl7_usage, "show an HL7 v2 message as JSON, or where it is malformed"},
     {"astm", cmd_astm, astm_usage, "show an ASTM capture (E1381 frames, E1394 records) as JSON"},

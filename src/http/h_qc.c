@@ -11,6 +11,7 @@
 #include "qc/pbqc.h"
 #include "qc/qc.h"
 #include "qc/review.h"
+#include "qc/tolerance.h"
 
 /* {"items": list} from a list function. */
 static err_t items(http_req *r, err_t rc, json_t *list)
@@ -194,4 +195,85 @@ err_t http_qc_pbqc_alerts_acknowledge(http_req *r)
 {
     audit_ctx ctx = http_actor(r);
     return qc_pbqc_alert_acknowledge(r->db, &ctx, r->params[0], r->body, &r->out, &r->ei);
+}
+
+/* ---- tolerance QC of devices ---- */
+
+err_t http_qc_checks_create(http_req *r)
+{
+    audit_ctx ctx = http_actor(r);
+    return qc_tolerance_check_create(r->db, &ctx, r->body, &r->out, &r->ei);
+}
+
+err_t http_qc_checks_list(http_req *r)
+{
+    json_t *list = NULL;
+    err_t rc = qc_tolerance_checks_list(r->db, http_query(r, "device"), &list, &r->ei);
+    return items(r, rc, list);
+}
+
+err_t http_qc_checks_get(http_req *r)
+{
+    return qc_tolerance_check_get(r->db, r->params[0], &r->out, &r->ei);
+}
+
+err_t http_qc_checks_update(http_req *r)
+{
+    audit_ctx ctx = http_actor(r);
+    return qc_tolerance_check_update(r->db, &ctx, r->params[0], r->body, &r->out, &r->ei);
+}
+
+err_t http_qc_check_results_enter(http_req *r)
+{
+    audit_ctx ctx = http_actor(r);
+    return qc_tolerance_result_enter(r->db, &ctx, r->params[0], r->body, &r->out, &r->ei);
+}
+
+err_t http_qc_check_results_list(http_req *r)
+{
+    int64_t from = 0, to = 0;
+    json_t *list = NULL;
+    err_t rc = http_query_time(r, "from", &from);
+    if (!rc)
+        rc = http_query_time(r, "to", &to);
+    if (!rc)
+        rc = qc_tolerance_results_list(r->db, r->params[0], from, to, &list, &r->ei);
+    return items(r, rc, list);
+}
+
+err_t http_qc_check_chart(http_req *r)
+{
+    qc_chart_format f;
+    int64_t from = 0, to = 0;
+    err_t rc = http_query_time(r, "from", &from);
+    if (!rc)
+        rc = http_query_time(r, "to", &to);
+    if (!rc && !qc_chart_format_parse(http_query(r, "format"), &f))
+        rc = err_set(&r->ei, ERR_INVALID, "format", "format must be svg, png or pdf");
+    if (!rc)
+        rc = qc_chart_check(r->db, r->params[0], from, to, f, &r->raw, &r->ei);
+    if (rc)
+        return rc;
+    static const char *const types[] = {"image/svg+xml", "image/png", "application/pdf"};
+    static const char *const ext[] = {"svg", "png", "pdf"};
+    r->raw_type = types[f];
+    snprintf(r->filename, sizeof(r->filename), "qc-check-%.40s.%s", r->params[0], ext[f]);
+    return ERR_OK;
+}
+
+err_t http_qc_check_lockouts_list(http_req *r)
+{
+    const char *open = http_query(r, "open");
+    json_t *list = NULL;
+    if (open && strcmp(open, "true") && strcmp(open, "false"))
+        return err_set(&r->ei, ERR_INVALID, "open", "open must be true or false");
+    err_t rc = qc_tolerance_lockouts_list(r->db, open && !strcmp(open, "true"), &list, &r->ei);
+    return items(r, rc, list);
+}
+
+err_t http_qc_check_lockouts_close(http_req *r)
+{
+    audit_ctx ctx = http_actor(r);
+    return qc_tolerance_lockout_close(r->db, &ctx, &r->user, r->params[0], r->body, &r->out,
+                                      &r->ei);
 }

@@ -3,8 +3,9 @@
  * the reason code it gives, whether it applies to automatic release only,
  * and the function that decides. Modules add their rows here: the
  * specimen's, the review rules, quality control (qc/qc.h: a lockout, QC
- * overdue), supplies (stock/stock.h: a reagent lot expired, past its open-vial
- * stability or not verified); device fitness and competency follow.
+ * overdue), equipment (equip/fitness.h: the device is not fit for use),
+ * supplies (stock/stock.h: a reagent lot expired, past its open-vial
+ * stability or not verified); competency follows.
  */
 #include "lab/gate.h"
 
@@ -13,6 +14,7 @@
 #include <string.h>
 
 #include "base/time.h"
+#include "equip/fitness.h"
 #include "stock/stock.h"
 
 /* What the checks look at, read once per result. */
@@ -31,6 +33,8 @@ struct gate_input {
     char qc_lockout[420]; /* the open lockout's reason, "" when none */
     char qc_frequency[8]; /* run, 8h, 24h; "" when QC is not required */
     int64_t qc_last_ok;   /* the last accepted QC at or before the result; 0 none */
+    /* equipment: why the instrument's device is not fit now, "" when it is */
+    char device_unfit[256];
     /* supplies (stock/stock.h): why a reagent lot that measured it was unfit, "" when none */
     char reagent_lot[256];
 };
@@ -136,6 +140,14 @@ static bool qc_overdue(const struct gate_input *in, char *msg, size_t n)
     return true;
 }
 
+static bool device_unfit(const struct gate_input *in, char *msg, size_t n)
+{
+    if (!in->device_unfit[0])
+        return false;
+    snprintf(msg, n, "%s", in->device_unfit);
+    return true;
+}
+
 static bool reagent_lot(const struct gate_input *in, char *msg, size_t n)
 {
     if (!in->reagent_lot[0])
@@ -158,6 +170,7 @@ static const struct gate_rule {
     {"no-reference-range", true, no_reference},
     {"delta-check-failed", true, delta_failed},
     {"instrument-flag", true, instrument_flag},
+    {"device-unfit", false, device_unfit},
     {"reagent-lot", false, reagent_lot},
 };
 
@@ -220,6 +233,10 @@ err_t gate_check(db *d, const char *result_id, gate_mode mode, const char *user_
         in.qc_last_ok = db_col_null(st, 17) ? 0 : db_col_int64(st, 17);
     }
     db_finalize(st);
+    /* the device must be fit when the result is released: now */
+    if (!rc && in.instrument[0])
+        rc = equip_fitness(d, in.instrument, time_now_us(), in.device_unfit,
+                           sizeof(in.device_unfit), ei);
     if (!rc)
         rc = stock_gate_reason(d, result_id, in.resulted_at, in.reagent_lot, sizeof(in.reagent_lot),
                                ei);

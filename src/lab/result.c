@@ -1075,9 +1075,9 @@ err_t result_recheck(db *d, const audit_ctx *ctx, const char *test, const char *
     *released = NULL;
     err_t rc = held && out ? db_query(d, &st, ei,
                                       "SELECT id, order_test_id FROM results WHERE status ="
-                                      " 'review' AND test_code = ? AND COALESCE(instrument, '') = ?"
-                                      " ORDER BY resulted_at",
-                                      "tt", test, inst)
+                                      " 'review' AND (CAST(? AS TEXT) IS NULL OR test_code = ?)"
+                                      " AND COALESCE(instrument, '') = ? ORDER BY resulted_at",
+                                      "ttt", test, test, inst)
                            : ERR_NOMEM;
     while (!rc && !(rc = db_step(st, &row, ei)) && row)
         json_array_append_new(held, json_pack("[s,s]", db_col_text(st, 0), db_col_text(st, 1)));

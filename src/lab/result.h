@@ -75,9 +75,10 @@ err_t result_correct(db *d, const audit_ctx *ctx, const user *u, const char *id,
  * "password" otherwise. */
 err_t result_signature_check(db *d, const audit_ctx *ctx, const user *u, const char *password,
                              errinfo *ei);
-/* Run automatic verification again on the results of test from instrument
- * (inst, "" for the manual bench) still waiting for review (after the cause of a hold is gone: a QC
- * lockout closed). *released: the ids now released (new reference). */
+/* Run automatic verification again on the results of test (NULL: every
+ * test) from instrument (inst, "" for the manual bench) still waiting for
+ * review, after the cause of a hold is gone (a QC lockout closed, a device
+ * fit again). *released: the ids now released (new reference). */
 err_t result_recheck(db *d, const audit_ctx *ctx, const char *test, const char *inst,
                      json_t **released, errinfo *ei);
 /* Open critical alerts, oldest first, audited. */

@@ -62,6 +62,8 @@ struct lockout {
 
 struct chart {
     char test[CATALOG_CODE_MAX + 1], name[520], unit[40], instrument[65];
+    bool tolerance; /* a tolerance check: z is 3 (value - target) / tolerance */
+    char title_line[120];
     int64_t from, to;
     struct point *pts;
     size_t npts;
@@ -220,14 +222,17 @@ static void panel(cairo_t *cr, const struct chart *c, const struct level *lv, do
         {-3, 0.85, 0.1, 0.1, 0},
     };
     static const char *const labels[] = {"mean", "+1SD", "-1SD", "+2SD", "-2SD", "+3SD", "-3SD"};
+    static const char *const tol_labels[] = {"target", "", "", "", "", "+tol", "-tol"};
     cairo_set_source_rgb(cr, 0, 0, 0);
     draw_text(cr, LEFT, top + 14, 12, true, lv->title);
     for (size_t i = 0; i < sizeof(lines) / sizeof(lines[0]); i++) {
+        if (c->tolerance && !tol_labels[i][0])
+            continue; /* a tolerance check has its target and its two limits */
         double y = y_of(top, lines[i].z);
         hline(cr, y, lines[i].r, lines[i].g, lines[i].b, lines[i].dash,
               lines[i].z == 0 ? 1.2 : 0.8);
         cairo_set_source_rgb(cr, 0.3, 0.3, 0.3);
-        draw_text(cr, 8, y + 3, 9, false, labels[i]);
+        draw_text(cr, 8, y + 3, 9, false, c->tolerance ? tol_labels[i] : labels[i]);
     }
     /* time axis: the start, the middle and the end (to the minute when short) */
     char day[32];
@@ -317,15 +322,25 @@ static void draw(cairo_t *cr, const struct chart *c)
     cairo_set_source_rgb(cr, 1, 1, 1);
     cairo_paint(cr);
     cairo_set_source_rgb(cr, 0, 0, 0);
-    snprintf(line, sizeof(line), "Levey-Jennings: %.200s (%s) on %s", c->name, c->test,
-             c->instrument[0] ? c->instrument : "the manual bench");
+    if (c->tolerance)
+        snprintf(line, sizeof(line), "Tolerance QC: %.200s (%s) on %s", c->name, c->test,
+                 c->instrument);
+    else
+        snprintf(line, sizeof(line), "Levey-Jennings: %.200s (%s) on %s", c->name, c->test,
+                 c->instrument[0] ? c->instrument : "the manual bench");
     draw_text(cr, LEFT, 28, 16, true, line);
     time_format_minute(c->from, a);
     time_format_minute(c->to, b);
-    snprintf(line, sizeof(line),
-             "%s to %s UTC. z-scores against the target in force; dot accepted, orange 1-2s "
-             "warning, red cross rejected, ring provisional.",
-             a, b);
+    if (c->tolerance)
+        snprintf(line, sizeof(line),
+                 "%s to %s UTC. Deviation from the target in force, to scale with the tolerance; "
+                 "dot within tolerance, red cross outside.",
+                 a, b);
+    else
+        snprintf(line, sizeof(line),
+                 "%s to %s UTC. z-scores against the target in force; dot accepted, orange 1-2s "
+                 "warning, red cross rejected, ring provisional.",
+                 a, b);
     draw_text(cr, LEFT, 46, 9, false, line);
     double top = TOP;
     if (c->nlevels == 0) {
@@ -348,12 +363,67 @@ static void draw(cairo_t *cr, const struct chart *c)
             snprintf(line, sizeof(line), "A%zu %s, %.60s: %.300s", i + 1, a, l->by, l->action);
         } else {
             cairo_set_source_rgb(cr, 0.7, 0.05, 0.05);
-            snprintf(line, sizeof(line), "A%zu: no corrective action yet: the test is locked",
-                     i + 1);
+            snprintf(line, sizeof(line), "A%zu: no corrective action yet: the %s is locked", i + 1,
+                     c->tolerance ? "device" : "test");
         }
         draw_text(cr, LEFT, top, 10, false, line);
         top += NOTE_H;
     }
+}
+
+/* With no range asked, fit the results of the last 31 days, with a margin. */
+static void fit_range(struct chart *c, int64_t from, int64_t to)
+{
+    if (from || c->npts == 0)
+        return;
+    int64_t first = c->to;
+    for (size_t i = 0; i < c->npts; i++)
+        if (c->pts[i].at < first)
+            first = c->pts[i].at;
+    int64_t span = c->to - first;
+    int64_t pad = span / 20 > 60000000 ? span / 20 : 60000000;
+    c->from = first - pad;
+    if (!to)
+        c->to += pad;
+}
+
+/* Draw c in format and append it to out. */
+static err_t render(const struct chart *c, qc_chart_format format, buf *out, errinfo *ei)
+{
+    double h = height_of(c);
+    cairo_surface_t *s;
+    switch (format) {
+    case QC_CHART_PDF:
+        s = cairo_pdf_surface_create_for_stream(draw_to_buf, out, WIDTH * 0.75, h * 0.75);
+        break;
+    case QC_CHART_SVG:
+        s = cairo_svg_surface_create_for_stream(draw_to_buf, out, WIDTH, h);
+        break;
+    default:
+        s = cairo_image_surface_create(CAIRO_FORMAT_RGB24, (int)WIDTH, (int)h);
+        break;
+    }
+    cairo_t *cr = cairo_create(s);
+    if (format == QC_CHART_PDF) {
+        cairo_pdf_surface_set_metadata(s, CAIRO_PDF_METADATA_TITLE,
+                                       c->tolerance ? "Tolerance QC chart"
+                                                    : "Levey-Jennings chart");
+        cairo_pdf_surface_set_metadata(s, CAIRO_PDF_METADATA_CREATOR, "benchside");
+        cairo_scale(cr, 0.75, 0.75);
+    }
+    draw(cr, c);
+    cairo_show_page(cr);
+    cairo_status_t st = cairo_status(cr);
+    cairo_destroy(cr);
+    if (format == QC_CHART_PNG && st == CAIRO_STATUS_SUCCESS)
+        st = cairo_surface_write_to_png_stream(s, draw_to_buf, out);
+    cairo_surface_finish(s);
+    if (st == CAIRO_STATUS_SUCCESS)
+        st = cairo_surface_status(s);
+    cairo_surface_destroy(s);
+    if (st != CAIRO_STATUS_SUCCESS)
+        return err_set(ei, ERR_INTERNAL, NULL, "cairo: %s", cairo_status_to_string(st));
+    return ERR_OK;
 }
 
 err_t qc_chart(db *d, const char *test, const char *instrument, int64_t from, int64_t to,
@@ -378,55 +448,97 @@ err_t qc_chart(db *d, const char *test, const char *instrument, int64_t from, in
     }
     if (!rc)
         rc = load(d, c, ei);
-    if (!rc && !from && c->npts > 0) {
-        /* no range asked: fit the results of the last 31 days, with a margin */
-        int64_t first = c->to;
-        for (size_t i = 0; i < c->npts; i++)
-            if (c->pts[i].at < first)
-                first = c->pts[i].at;
-        int64_t span = c->to - first;
-        int64_t pad = span / 20 > 60000000 ? span / 20 : 60000000;
-        c->from = first - pad;
-        if (!to)
-            c->to += pad;
-    }
-    if (rc) {
-        free(c->pts);
-        free(c);
-        return rc;
-    }
-    double h = height_of(c);
-    cairo_surface_t *s;
-    switch (format) {
-    case QC_CHART_PDF:
-        s = cairo_pdf_surface_create_for_stream(draw_to_buf, out, WIDTH * 0.75, h * 0.75);
-        break;
-    case QC_CHART_SVG:
-        s = cairo_svg_surface_create_for_stream(draw_to_buf, out, WIDTH, h);
-        break;
-    default:
-        s = cairo_image_surface_create(CAIRO_FORMAT_RGB24, (int)WIDTH, (int)h);
-        break;
-    }
-    cairo_t *cr = cairo_create(s);
-    if (format == QC_CHART_PDF) {
-        cairo_pdf_surface_set_metadata(s, CAIRO_PDF_METADATA_TITLE, "Levey-Jennings chart");
-        cairo_pdf_surface_set_metadata(s, CAIRO_PDF_METADATA_CREATOR, "benchside");
-        cairo_scale(cr, 0.75, 0.75);
-    }
-    draw(cr, c);
-    cairo_show_page(cr);
-    cairo_status_t st = cairo_status(cr);
-    cairo_destroy(cr);
-    if (format == QC_CHART_PNG && st == CAIRO_STATUS_SUCCESS)
-        st = cairo_surface_write_to_png_stream(s, draw_to_buf, out);
-    cairo_surface_finish(s);
-    if (st == CAIRO_STATUS_SUCCESS)
-        st = cairo_surface_status(s);
-    cairo_surface_destroy(s);
+    if (!rc)
+        fit_range(c, from, to);
+    if (!rc)
+        rc = render(c, format, out, ei);
     free(c->pts);
     free(c);
-    if (st != CAIRO_STATUS_SUCCESS)
-        return err_set(ei, ERR_INTERNAL, NULL, "cairo: %s", cairo_status_to_string(st));
-    return ERR_OK;
+    return rc;
+}
+
+static const char sql_check[] =
+    "SELECT c.code, c.name, c.unit, c.target, c.tolerance, a.tag FROM qc_checks c JOIN assets a"
+    " ON a.id = c.asset_id WHERE c.id = ?";
+static const char sql_check_points[] =
+    "SELECT value, target, tolerance, at, passed FROM qc_check_results WHERE check_id = ? AND"
+    " at >= ? AND at < ? ORDER BY at, id LIMIT 5000";
+static const char sql_check_lockouts[] =
+    "SELECT opened_at, reason, closed_at, closed_by, corrective_action FROM qc_check_lockouts"
+    " WHERE check_id = ? AND opened_at < ? AND (closed_at IS NULL OR closed_at >= ?)"
+    " ORDER BY opened_at LIMIT 40";
+
+/* A tolerance check's results, as one panel; each point's z is three times
+ * its deviation over the tolerance it was judged against, so the limits sit
+ * on the chart's outer lines. */
+static err_t load_check(db *d, struct chart *c, const char *check_id, errinfo *ei)
+{
+    db_stmt *st = NULL;
+    bool row = false;
+    c->pts = calloc(POINTS, sizeof(*c->pts));
+    if (!c->pts)
+        return ERR_NOMEM;
+    struct level *lv = &c->levels[0];
+    c->nlevels = 1;
+    snprintf(lv->material, sizeof(lv->material), "%.31s", check_id);
+    snprintf(lv->title, sizeof(lv->title), "%.60s", c->title_line);
+    err_t rc = db_query(d, &st, ei, sql_check_points, "tii", check_id, c->from, c->to);
+    while (!rc && !(rc = db_step(st, &row, ei)) && row && c->npts < POINTS) {
+        struct point *p = &c->pts[c->npts++];
+        double tol = db_col_double(st, 2);
+        lv->n++;
+        p->at = db_col_int64(st, 3);
+        p->judged = tol > 0;
+        p->z = p->judged ? 3 * (db_col_double(st, 0) - db_col_double(st, 1)) / tol : 0;
+        bool passed = db_col_int64(st, 4) != 0;
+        snprintf(p->status, sizeof(p->status), "%s", passed ? "accepted" : "rejected");
+        snprintf(p->rules, sizeof(p->rules), "%s", passed ? "" : "out of tolerance");
+    }
+    db_finalize(st);
+    st = NULL;
+    if (!rc)
+        rc = db_query(d, &st, ei, sql_check_lockouts, "tii", check_id, c->to, c->from);
+    while (!rc && !(rc = db_step(st, &row, ei)) && row && c->nlocks < LOCKOUTS) {
+        struct lockout *l = &c->locks[c->nlocks++];
+        l->opened = db_col_int64(st, 0);
+        snprintf(l->reason, sizeof(l->reason), "%s", db_col_text(st, 1));
+        l->closed = db_col_null(st, 2) ? 0 : db_col_int64(st, 2);
+        snprintf(l->by, sizeof(l->by), "%s", db_col_text(st, 3) ? db_col_text(st, 3) : "");
+        snprintf(l->action, sizeof(l->action), "%s", db_col_text(st, 4) ? db_col_text(st, 4) : "");
+    }
+    db_finalize(st);
+    return rc;
+}
+
+err_t qc_chart_check(db *d, const char *check_id, int64_t from, int64_t to, qc_chart_format format,
+                     buf *out, errinfo *ei)
+{
+    db_stmt *st = NULL;
+    struct chart *c = calloc(1, sizeof(*c));
+    if (!c)
+        return ERR_NOMEM;
+    c->tolerance = true;
+    err_t rc = db_query_by_id(d, &st, sql_check, check_id, "tolerance check", ei);
+    if (!rc) {
+        snprintf(c->test, sizeof(c->test), "%.*s", (int)sizeof(c->test) - 1, db_col_text(st, 0));
+        snprintf(c->name, sizeof(c->name), "%s", db_col_text(st, 1));
+        snprintf(c->unit, sizeof(c->unit), "%s", db_col_text(st, 2));
+        snprintf(c->title_line, sizeof(c->title_line), "target %.6g %.20s, tolerance +- %.6g",
+                 db_col_double(st, 3), c->unit, db_col_double(st, 4));
+        snprintf(c->instrument, sizeof(c->instrument), "%s", db_col_text(st, 5));
+        c->to = to ? to : time_now_us();
+        c->from = from ? from : c->to - 31 * DAY_US;
+        if (c->from >= c->to)
+            rc = err_set(ei, ERR_INVALID, "from", "from must be before to");
+    }
+    db_finalize(st);
+    if (!rc)
+        rc = load_check(d, c, check_id, ei);
+    if (!rc)
+        fit_range(c, from, to);
+    if (!rc)
+        rc = render(c, format, out, ei);
+    free(c->pts);
+    free(c);
+    return rc;
 }

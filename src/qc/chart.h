@@ -11,7 +11,8 @@
  * rules they broke, provisional ones (target still being established) grey
  * rings. Lockouts are marked where they opened (L1, L2 ...) and corrective
  * actions where they closed them (A1, A2 ...), and listed under the panels
- * with who, when and what was done.
+ * with who, when and what was done. Tolerance checks of devices are drawn
+ * the same way, against their target and tolerance.
  */
 #ifndef BENCHSIDE_QC_CHART_H
 #define BENCHSIDE_QC_CHART_H
@@ -35,5 +36,15 @@ bool qc_chart_format_parse(const char *s, qc_chart_format *out);
  */
 err_t qc_chart(db *d, const char *test, const char *instrument, int64_t from, int64_t to,
                qc_chart_format format, buf *out, errinfo *ei);
+
+/*
+ * Draw the results of a tolerance check (qc/tolerance.h) in [from, to) (0:
+ * the last 31 days): one panel with the target and the +- tolerance lines,
+ * each result at its deviation to scale with the tolerance it was judged
+ * against; lockouts and corrective actions marked as above. ERR_NOT_FOUND
+ * naming "id" for an unknown check.
+ */
+err_t qc_chart_check(db *d, const char *check_id, int64_t from, int64_t to, qc_chart_format format,
+                     buf *out, errinfo *ei);
 
 #endif

@@ -17,6 +17,26 @@ const samples = JSON.parse(readFileSync(samplesFile, 'utf8'));
 // OpenAPI 3.0 marks optional nulls with "nullable"; Ajv knows the keyword.
 const ajv = new Ajv({ strict: false, allErrors: true });
 addFormats(ajv);
+// OpenAPI 3.0 writes an exclusive bound as a boolean beside minimum/maximum;
+// JSON Schema (draft 7, Ajv's) as the bound itself.
+function exclusiveBounds(node) {
+  if (Array.isArray(node)) {
+    node.forEach(exclusiveBounds);
+  } else if (node && typeof node === 'object') {
+    for (const [flag, bound] of [['exclusiveMinimum', 'minimum'], ['exclusiveMaximum', 'maximum']]) {
+      if (typeof node[flag] === 'boolean') {
+        if (node[flag] && typeof node[bound] === 'number') {
+          node[flag] = node[bound];
+          delete node[bound];
+        } else {
+          delete node[flag];
+        }
+      }
+    }
+    Object.values(node).forEach(exclusiveBounds);
+  }
+}
+exclusiveBounds(doc.components);
 ajv.addSchema({ components: doc.components }, 'openapi');
 let bad = 0;
 for (const [i, s] of samples.entries()) {
