@@ -18,6 +18,11 @@
 #include "lab/result.h"
 #include "base/log.h"
 #include "link/sim.h"
+/* supplies */
+#include "base/jsonv.h"
+#include "base/time.h"
+#include "equip/storage.h"
+#include "stock/stock.h"
 
 static const struct {
     const char *username, *display_name, *role, *password;
@@ -157,6 +162,138 @@ static err_t demo_workload(db *d, const audit_ctx *ctx, errinfo *ei)
     return rc;
 }
 
+/* ---- supplies (stock/stock.h) ---- */
+
+/* Items for the demo analyzers and the bench: reagents whose verified lots
+ * are in use on CHEM-1 and HEME-1 (so the demo's results still release), a
+ * control lot near its expiry, and gloves below their reorder point. */
+static const char demo_stock_items_json[] =
+    "{\"items\":["
+    "{\"code\":\"GLU-HK\",\"name\":\"Glucose HK reagent\",\"kind\":\"reagent\",\"unit\":\"mL\","
+    "\"supplier\":\"Roche Diagnostics\",\"catalogue_number\":\"04404483190\","
+    "\"reorder_point\":50,\"reorder_quantity\":200,\"open_stability_days\":28,"
+    "\"storage\":\"2-8 C\",\"tests\":[\"GLU\"],\"uses_per_test\":0.1},"
+    "{\"code\":\"ISE-PACK\",\"name\":\"ISE reagent pack (Na, K, Cl)\",\"kind\":\"reagent\","
+    "\"unit\":\"{test}\",\"supplier\":\"Roche Diagnostics\",\"catalogue_number\":"
+    "\"04880480190\",\"reorder_point\":500,\"reorder_quantity\":2000,"
+    "\"open_stability_days\":28,\"storage\":\"2-8 C\",\"tests\":[\"NA\",\"K\",\"CL\"],"
+    "\"uses_per_test\":1},"
+    "{\"code\":\"WDF-LYSE\",\"name\":\"Lysercell WDF (white cell channel)\",\"kind\":\"reagent\","
+    "\"unit\":\"{test}\",\"supplier\":\"Sysmex\",\"catalogue_number\":\"AQ-564-328\","
+    "\"reorder_point\":300,\"reorder_quantity\":1500,\"open_stability_days\":90,"
+    "\"storage\":\"2-35 C\",\"tests\":[\"WBC\"],\"uses_per_test\":1},"
+    "{\"code\":\"CTRL-CHEM\",\"name\":\"Chemistry control, two levels\",\"kind\":\"control\","
+    "\"unit\":\"mL\",\"supplier\":\"Bio-Rad\",\"catalogue_number\":\"C-310-5\","
+    "\"reorder_point\":10,\"reorder_quantity\":24,\"open_stability_days\":7,"
+    "\"storage\":\"2-8 C\",\"tests\":[\"GLU\",\"NA\",\"K\"]},"
+    "{\"code\":\"SST-5\",\"name\":\"SST tube 5 mL (100 a box)\",\"kind\":\"tube\","
+    "\"unit\":\"box\",\"supplier\":\"BD\",\"catalogue_number\":\"367986\","
+    "\"reorder_point\":10,\"reorder_quantity\":50},"
+    "{\"code\":\"GLOVE-M\",\"name\":\"Nitrile gloves, medium (100 a box)\",\"kind\":\"ppe\","
+    "\"unit\":\"box\",\"supplier\":\"Medline\",\"catalogue_number\":\"MDS195085\","
+    "\"reorder_point\":10,\"reorder_quantity\":20}]}";
+
+/* The lots received: item, lot, quantity, storage unit, days to expiry; the
+ * reagents and the control verified; the reagents put in use on an analyzer. */
+static const struct {
+    const char *item, *lot, *unit;
+    int quantity, expires_in_days;
+    const char *in_use_on; /* instrument, or NULL */
+} demo_stock_lots[] = {
+    {"GLU-HK", "GLU-2407", "FRIDGE-1", 300, 200, "CHEM-1"},
+    {"ISE-PACK", "ISE-2409", "FRIDGE-1", 2000, 150, "CHEM-1"},
+    {"WDF-LYSE", "WDF-2411", "STORE-1", 1500, 300, "HEME-1"},
+    {"CTRL-CHEM", "LQ-26051", "FRIDGE-1", 12, 12, NULL}, /* expiring within the month */
+    {"SST-5", "SST-4412", "STORE-1", 40, 400, NULL},
+    {"GLOVE-M", "GL-0925", "STORE-1", 4, 700, NULL}, /* below the reorder point */
+};
+
+/* The storage units the lots are kept in, when the register has none of
+ * these names yet. */
+static const char *const demo_stock_units[] = {
+    "{\"name\":\"FRIDGE-1\",\"kind\":\"refrigerator\",\"low\":2,\"high\":8,"
+    "\"description\":\"Reagents and controls\"}",
+    "{\"name\":\"STORE-1\",\"kind\":\"room\",\"low\":15,\"high\":25,"
+    "\"description\":\"Consumables store\"}",
+};
+
+static err_t demo_stock_unit(db *d, const audit_ctx *ctx, const char *key, const json_t *body,
+                             json_t **out, errinfo *ei)
+{
+    errinfo e2 = {0};
+    err_t rc = equip_storage_get(d, jsonv_str(body, "name"), out, &e2);
+    (void)key;
+    if (rc != ERR_NOT_FOUND) {
+        if (rc)
+            *ei = e2;
+        return rc;
+    }
+    return equip_storage_create(d, ctx, body, out, ei);
+}
+
+static err_t demo_stock_items(db *d, const audit_ctx *ctx, const char *key, const json_t *body,
+                              json_t **out, errinfo *ei)
+{
+    (void)key;
+    return stock_items_import(d, ctx, body, out, ei);
+}
+
+static err_t demo_stock_move(db *d, const audit_ctx *ctx, const char *key, const json_t *body,
+                             json_t **out, errinfo *ei)
+{
+    (void)key;
+    return stock_movement_record(d, ctx, body, out, ei);
+}
+
+static err_t demo_stock_verify(db *d, const audit_ctx *ctx, const char *key, const json_t *body,
+                               json_t **out, errinfo *ei)
+{
+    (void)key;
+    return stock_verification_record(d, ctx, body, out, ei);
+}
+
+/* key: the instrument */
+static err_t demo_stock_put(db *d, const audit_ctx *ctx, const char *key, const json_t *body,
+                            json_t **out, errinfo *ei)
+{
+    return stock_reagent_put(d, ctx, key, body, out, ei);
+}
+
+static err_t demo_stock(db *d, const audit_ctx *ctx, errinfo *ei)
+{
+    char body[512], expiry[11];
+    int64_t now = time_now_us();
+    err_t rc = ERR_OK;
+    for (size_t i = 0; !rc && i < sizeof(demo_stock_units) / sizeof(demo_stock_units[0]); i++)
+        rc = demo_json(d, ctx, demo_stock_unit, NULL, demo_stock_units[i], NULL, ei);
+    if (!rc)
+        rc = demo_json(d, ctx, demo_stock_items, NULL, demo_stock_items_json, NULL, ei);
+    for (size_t i = 0; !rc && i < sizeof(demo_stock_lots) / sizeof(demo_stock_lots[0]); i++) {
+        const char *item = demo_stock_lots[i].item, *lot = demo_stock_lots[i].lot;
+        time_format_date(now + (int64_t)demo_stock_lots[i].expires_in_days * 86400 * 1000000,
+                         expiry);
+        snprintf(body, sizeof(body),
+                 "{\"kind\":\"receive\",\"item\":\"%s\",\"lot\":\"%s\",\"quantity\":%d,"
+                 "\"location\":\"%s\",\"expiry\":\"%s\"}",
+                 item, lot, demo_stock_lots[i].quantity, demo_stock_lots[i].unit, expiry);
+        rc = demo_json(d, ctx, demo_stock_move, NULL, body, NULL, ei);
+        if (!rc && strncmp(item, "SST", 3) && strncmp(item, "GLOVE", 5)) {
+            snprintf(body, sizeof(body),
+                     "{\"item\":\"%s\",\"lot\":\"%s\",\"samples\":20,\"mean_difference\":0.4,"
+                     "\"bias_percent\":0.5,\"criterion\":\"|bias| <= 3%% at two levels\","
+                     "\"accepted\":true,\"note\":\"first lot: patient samples against the "
+                     "reference laboratory\"}",
+                     item, lot);
+            rc = demo_json(d, ctx, demo_stock_verify, NULL, body, NULL, ei);
+        }
+        if (!rc && demo_stock_lots[i].in_use_on) {
+            snprintf(body, sizeof(body), "{\"item\":\"%s\",\"lot\":\"%s\"}", item, lot);
+            rc = demo_json(d, ctx, demo_stock_put, demo_stock_lots[i].in_use_on, body, NULL, ei);
+        }
+    }
+    return rc;
+}
+
 err_t app_demo_seed(db *d, bool *seeded, errinfo *ei)
 {
     audit_ctx ctx = {NULL, "demo", "local"};
@@ -183,6 +320,8 @@ err_t app_demo_seed(db *d, bool *seeded, errinfo *ei)
         rc = demo_json(d, &ctx, demo_instruments, NULL, demo_instruments_json, NULL, ei);
     if (!rc)
         rc = demo_workload(d, &ctx, ei);
+    if (!rc)
+        rc = demo_stock(d, &ctx, ei);
     if (rc)
         return rc;
     *seeded = true;
