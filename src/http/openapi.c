@@ -1009,7 +1009,8 @@ static const struct {
     {"status", "string", NULL,
      "Status (messages: accepted, duplicate, rejected, error; outbox: "
      "pending, delivered; proficiency-testing events: open, submitted, graded, closed; assets: "
-     "in-service, out-of-service, retired)"},
+     "in-service, out-of-service, retired; lots: quarantine, verified, available, depleted, "
+     "disposed)"},
     {"type", "string", NULL, "Message type, e.g. ORU^R01 or astm:results"},
     {"control_id", "string", NULL, "Message control id (HL7 MSH-10, ASTM H.3)"},
     {"peer", "string", NULL, "Peer address:port or device path"},
