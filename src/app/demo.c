@@ -23,6 +23,7 @@
 #include "equip/checklist.h"
 #include "equip/schedule.h"
 #include "equip/storage.h"
+#include "qc/tolerance.h"
 #include "link/sim.h"
 
 static const struct {
@@ -197,7 +198,10 @@ static const char demo_assets_json[] =
     "\"risk_class\":\"medium\",\"owner\":\"Microbiology\"},"
     "{\"tag\":\"BME-02001\",\"class\":\"mri\",\"manufacturer\":\"Siemens Healthineers\","
     "\"model\":\"MAGNETOM Vida 3T\",\"serial\":\"MRV-175201\",\"location\":\"Imaging, MR 1\","
-    "\"risk_class\":\"high\",\"owner\":\"Radiology\",\"install_date\":\"2024-05-06\"}]";
+    "\"risk_class\":\"high\",\"owner\":\"Radiology\",\"install_date\":\"2024-05-06\"},"
+    "{\"tag\":\"BME-02010\",\"class\":\"ct\",\"manufacturer\":\"Siemens Healthineers\","
+    "\"model\":\"SOMATOM go.Up\",\"serial\":\"CTG-110482\",\"location\":\"Imaging, CT 1\","
+    "\"risk_class\":\"high\",\"owner\":\"Radiology\",\"install_date\":\"2023-09-18\"}]";
 
 /* Schedules: what is safety-critical holds results or devices. */
 static const char *const demo_schedules[] = {
@@ -254,6 +258,37 @@ static err_t demo_equip(db *d, const audit_ctx *ctx, const char *key, const json
     return err_set(ei, ERR_INTERNAL, NULL, "demo data: no equipment call %s", key);
 }
 
+/* The CT scanner's daily water phantom, 0 +- 5 HU: passed on each of the
+ * last three mornings. */
+static err_t demo_tolerance_qc(db *d, const audit_ctx *ctx, errinfo *ei)
+{
+    static const double values[] = {1.4, -0.8, 2.1};
+    char at[TIME_ISO_LEN], id[ID_LEN + 1] = "";
+    json_t *check = NULL, *out = NULL;
+    json_error_t je;
+    json_t *body = json_loads("{\"device\":\"BME-02010\",\"code\":\"CT-WATER-HU\",\"name\":"
+                              "\"CT number of water, daily phantom\",\"unit\":\"[hnsf'U]\","
+                              "\"target\":0,\"tolerance\":5,\"frequency\":\"24h\"}",
+                              0, &je);
+    if (!body)
+        return err_set(ei, ERR_INTERNAL, NULL, "demo check: %s", je.text);
+    err_t rc = qc_tolerance_check_create(d, ctx, body, &check, ei);
+    json_decref(body);
+    if (!rc)
+        snprintf(id, sizeof(id), "%s", json_string_value(json_object_get(check, "id")));
+    json_decref(check);
+    int64_t morning = time_now_us() - 2 * 86400LL * 1000000LL - 3600LL * 1000000LL;
+    for (size_t i = 0; !rc && i < sizeof(values) / sizeof(values[0]); i++) {
+        time_format_iso(morning + (int64_t)i * 86400LL * 1000000LL, at);
+        body = json_pack("{s:f,s:s}", "value", values[i], "at", at);
+        rc = body ? qc_tolerance_result_enter(d, ctx, id, body, &out, ei) : ERR_NOMEM;
+        json_decref(body);
+        json_decref(out);
+        out = NULL;
+    }
+    return rc;
+}
+
 /* The register, schedules, the checklist templates, and records that keep
  * the demo analyzers fit (calibrated today against a standard with an
  * external certificate), with something due this week on the due list. */
@@ -301,6 +336,8 @@ static err_t demo_equipment(db *d, const audit_ctx *ctx, errinfo *ei)
              at);
     if (!rc)
         rc = demo_json(d, ctx, demo_equip, "check", body, NULL, ei);
+    if (!rc)
+        rc = demo_tolerance_qc(d, ctx, ei);
     return rc;
 }
 
