@@ -399,45 +399,27 @@ static const char *const demo_stock_units[] = {
     "\"description\":\"Consumables store\"}",
 };
 
-static err_t demo_stock_unit(db *d, const audit_ctx *ctx, const char *key, const json_t *body,
-                             json_t **out, errinfo *ei)
+/* One supplies call on a demo body. key: "unit" (a storage unit, created
+ * unless the register has one of that name), "items", "receive", "verify",
+ * or the name of the instrument a reagent lot is put in use on. */
+static err_t demo_supplies(db *d, const audit_ctx *ctx, const char *key, const json_t *body,
+                           json_t **out, errinfo *ei)
 {
-    errinfo e2 = {0};
-    err_t rc = equip_storage_get(d, jsonv_str(body, "name"), out, &e2);
-    (void)key;
-    if (rc != ERR_NOT_FOUND) {
+    if (!strcmp(key, "unit")) {
+        errinfo e2 = {0};
+        err_t rc = equip_storage_get(d, jsonv_str(body, "name"), out, &e2);
+        if (rc == ERR_NOT_FOUND)
+            return equip_storage_create(d, ctx, body, out, ei);
         if (rc)
             *ei = e2;
         return rc;
     }
-    return equip_storage_create(d, ctx, body, out, ei);
-}
-
-static err_t demo_stock_items(db *d, const audit_ctx *ctx, const char *key, const json_t *body,
-                              json_t **out, errinfo *ei)
-{
-    (void)key;
-    return stock_items_import(d, ctx, body, out, ei);
-}
-
-static err_t demo_stock_move(db *d, const audit_ctx *ctx, const char *key, const json_t *body,
-                             json_t **out, errinfo *ei)
-{
-    (void)key;
-    return stock_movement_record(d, ctx, body, out, ei);
-}
-
-static err_t demo_stock_verify(db *d, const audit_ctx *ctx, const char *key, const json_t *body,
-                               json_t **out, errinfo *ei)
-{
-    (void)key;
-    return stock_verification_record(d, ctx, body, out, ei);
-}
-
-/* key: the instrument */
-static err_t demo_stock_put(db *d, const audit_ctx *ctx, const char *key, const json_t *body,
-                            json_t **out, errinfo *ei)
-{
+    if (!strcmp(key, "items"))
+        return stock_items_import(d, ctx, body, out, ei);
+    if (!strcmp(key, "receive"))
+        return stock_movement_record(d, ctx, body, out, ei);
+    if (!strcmp(key, "verify"))
+        return stock_verification_record(d, ctx, body, out, ei);
     return stock_reagent_put(d, ctx, key, body, out, ei);
 }
 
@@ -447,9 +429,9 @@ static err_t demo_stock(db *d, const audit_ctx *ctx, errinfo *ei)
     int64_t now = time_now_us();
     err_t rc = ERR_OK;
     for (size_t i = 0; !rc && i < sizeof(demo_stock_units) / sizeof(demo_stock_units[0]); i++)
-        rc = demo_json(d, ctx, demo_stock_unit, NULL, demo_stock_units[i], NULL, ei);
+        rc = demo_json(d, ctx, demo_supplies, "unit", demo_stock_units[i], NULL, ei);
     if (!rc)
-        rc = demo_json(d, ctx, demo_stock_items, NULL, demo_stock_items_json, NULL, ei);
+        rc = demo_json(d, ctx, demo_supplies, "items", demo_stock_items_json, NULL, ei);
     for (size_t i = 0; !rc && i < sizeof(demo_stock_lots) / sizeof(demo_stock_lots[0]); i++) {
         const char *item = demo_stock_lots[i].item, *lot = demo_stock_lots[i].lot;
         time_format_date(now + (int64_t)demo_stock_lots[i].expires_in_days * 86400 * 1000000,
@@ -458,7 +440,7 @@ static err_t demo_stock(db *d, const audit_ctx *ctx, errinfo *ei)
                  "{\"kind\":\"receive\",\"item\":\"%s\",\"lot\":\"%s\",\"quantity\":%d,"
                  "\"location\":\"%s\",\"expiry\":\"%s\"}",
                  item, lot, demo_stock_lots[i].quantity, demo_stock_lots[i].unit, expiry);
-        rc = demo_json(d, ctx, demo_stock_move, NULL, body, NULL, ei);
+        rc = demo_json(d, ctx, demo_supplies, "receive", body, NULL, ei);
         if (!rc && strncmp(item, "SST", 3) && strncmp(item, "GLOVE", 5)) {
             snprintf(body, sizeof(body),
                      "{\"item\":\"%s\",\"lot\":\"%s\",\"samples\":20,\"mean_difference\":0.4,"
@@ -466,11 +448,11 @@ static err_t demo_stock(db *d, const audit_ctx *ctx, errinfo *ei)
                      "\"accepted\":true,\"note\":\"first lot: patient samples against the "
                      "reference laboratory\"}",
                      item, lot);
-            rc = demo_json(d, ctx, demo_stock_verify, NULL, body, NULL, ei);
+            rc = demo_json(d, ctx, demo_supplies, "verify", body, NULL, ei);
         }
         if (!rc && demo_stock_lots[i].in_use_on) {
             snprintf(body, sizeof(body), "{\"item\":\"%s\",\"lot\":\"%s\"}", item, lot);
-            rc = demo_json(d, ctx, demo_stock_put, demo_stock_lots[i].in_use_on, body, NULL, ei);
+            rc = demo_json(d, ctx, demo_supplies, demo_stock_lots[i].in_use_on, body, NULL, ei);
         }
     }
     return rc;
