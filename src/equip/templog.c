@@ -25,7 +25,6 @@
 #include "store/dbjson.h"
 
 #define NFIELDS(t) (sizeof(t) / sizeof((t)[0]))
-#define SKEW_US    (2LL * 60 * 1000000)  /* how far ahead a sensor's clock may run */
 #define DAY_US     (86400LL * 1000000LL) /* one UTC day */
 #define LIST_MAX   10000                 /* readings listed by one query */
 #define ALERTS_MAX 500
@@ -157,7 +156,7 @@ static err_t reading_check(const json_t *obj, bool batch, size_t i, int64_t now,
     if (at && time_parse_iso(at, strlen(at), &r->at, &e2))
         return err_set(ei, ERR_INVALID, item_field(batch, i, "at", f, sizeof(f)), "%s: %s",
                        item_field(batch, i, "at", f, sizeof(f)), e2.message);
-    if (r->at > now + SKEW_US)
+    if (r->at > now + EQUIP_SKEW_US)
         return err_set(ei, ERR_INVALID, item_field(batch, i, "at", f, sizeof(f)),
                        "%s is in the future", item_field(batch, i, "at", f, sizeof(f)));
     if (!(r->celsius >= EQUIP_CELSIUS_MIN && r->celsius <= EQUIP_CELSIUS_MAX))

@@ -22,7 +22,6 @@
 #include "store/dbjson.h"
 
 #define NFIELDS(t) (sizeof(t) / sizeof((t)[0]))
-#define SKEW_US    (2LL * 60 * 1000000) /* how far ahead a client's clock may run */
 #define DAY_US     (86400LL * 1000000LL)
 #define US_PER_S   1000000LL
 
@@ -195,7 +194,7 @@ static err_t begin_act(db *d, const json_t *body, const char *field, int64_t *at
     *at = now;
     if (s && time_parse_iso(s, strlen(s), at, &e2))
         return err_set(ei, ERR_INVALID, field, "%s: %s", field, e2.message);
-    if (*at > now + SKEW_US)
+    if (*at > now + EQUIP_SKEW_US)
         return err_set(ei, ERR_INVALID, field, "%s is in the future", field);
     return db_begin(d, ei);
 }

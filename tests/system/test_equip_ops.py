@@ -10,7 +10,7 @@ do what; every response checked against the OpenAPI schemas with Ajv."""
 import datetime
 
 from tests.system.harness import unique
-from tests.system.test_lab import LabTestCase, PASSWORD, order_body
+from tests.system.test_lab import LabTestCase, order_body
 from tests.system.test_openapi import check_samples
 
 UNITS = "/api/v1/storage-units"
