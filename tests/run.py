@@ -22,8 +22,9 @@ import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 DB_SUITES = ("test_store", "test_auth", "test_lab", "test_catalog",
-             "test_results", "test_pt", "test_equip", "test_tolerance",
-             "test_stock")  # run again on PostgreSQL
+             "test_results", "test_pt", "test_equip", "test_tolerance")  # run again on PostgreSQL
+DB_SUITES += ("test_equip_ops",)
+DB_SUITES += ("test_stock",)
 
 passed = 0
 failed = 0

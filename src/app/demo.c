@@ -23,6 +23,8 @@
 #include "equip/checklist.h"
 #include "equip/schedule.h"
 #include "equip/storage.h"
+#include "equip/templog.h"
+#include "equip/workorder.h"
 #include "qc/tolerance.h"
 #include "link/sim.h"
 /* supplies */
@@ -344,6 +346,111 @@ static err_t demo_equipment(db *d, const audit_ctx *ctx, errinfo *ei)
     return rc;
 }
 
+/* ---- equipment at work ---- */
+
+/* A domain call that acts as a signed-in user. */
+typedef err_t (*demo_user_call)(db *d, const audit_ctx *ctx, const user *u, const char *key,
+                                const json_t *body, json_t **out, errinfo *ei);
+
+/* Run fn as user u on body (stolen); its answer into *out, or dropped when
+ * out is NULL. */
+static err_t demo_as(db *d, const user *u, demo_user_call fn, const char *key, json_t *body,
+                     json_t **out, errinfo *ei)
+{
+    audit_ctx ctx = {u->id, u->username, "local"};
+    json_t *dropped = NULL;
+    if (out)
+        *out = NULL;
+    err_t rc = body ? fn(d, &ctx, u, key, body, out ? out : &dropped, ei) : ERR_NOMEM;
+    json_decref(body);
+    json_decref(dropped);
+    return rc;
+}
+
+static err_t demo_readings(db *d, const audit_ctx *ctx, const user *u, const char *unit,
+                           const json_t *body, json_t **out, errinfo *ei)
+{
+    return equip_templog_record(d, ctx, u, unit, body, out, ei);
+}
+
+static err_t demo_report(db *d, const audit_ctx *ctx, const user *u, const char *key,
+                         const json_t *body, json_t **out, errinfo *ei)
+{
+    (void)key;
+    return equip_workorder_report(d, ctx, u, body, out, ei);
+}
+
+/* The refrigerator of the register and a freezer with a day of readings (the
+ * morning check by hand, the sensors' hourly batches, all within limits),
+ * and the centrifuge's work order from the fault to its close. */
+static err_t demo_equip_ops(db *d, const audit_ctx *ctx, errinfo *ei)
+{
+    static const char *const units[] = {"FRIDGE-1", "FREEZER-1"};
+    int64_t now = time_now_us(), hour = 3600LL * 1000000LL;
+    user tech, sensor, biomed;
+    json_t *wo = NULL;
+    char at[TIME_ISO_LEN], id[ID_LEN + 1] = "";
+    err_t rc = user_get_by_name(d, "tech", &tech, ei);
+    if (!rc)
+        rc = user_get_by_name(d, "analyzer", &sensor, ei);
+    if (!rc)
+        rc = user_get_by_name(d, "biomed", &biomed, ei);
+    if (!rc)
+        rc = demo_json(d, ctx, demo_equip, "storage",
+                       "{\"name\":\"FREEZER-1\",\"kind\":\"freezer\",\"low\":-25,\"high\":-15,"
+                       "\"description\":\"Serum bank and the glucose standard\"}",
+                       NULL, ei);
+    for (int u = 0; !rc && u < 2; u++) {
+        json_t *list = json_array();
+        for (int k = 24; list && k >= 1; k--) {
+            time_format_iso(now - k * hour, at);
+            double c = u == 0 ? 4.2 + 0.3 * (k % 5) : -19.5 + 0.5 * (k % 4);
+            json_array_append_new(list, json_pack("{s:s,s:f,s:s}", "at", at, "celsius", c, "sensor",
+                                                  u == 0 ? "T-17" : "T-03"));
+        }
+        rc = demo_as(d, &sensor, demo_readings, units[u], json_pack("{s:o}", "readings", list),
+                     NULL, ei);
+        if (!rc)
+            rc = demo_as(
+                d, &tech, demo_readings, units[u],
+                json_pack("{s:f,s:s}", "celsius", u == 0 ? 4.8 : -20.0, "note", "morning check"),
+                NULL, ei);
+    }
+    time_format_iso(now - 72 * hour, at);
+    if (!rc)
+        rc = demo_as(d, &tech, demo_report, NULL,
+                     json_pack("{s:s,s:s,s:s,s:s}", "asset", "BME-00530", "fault",
+                               "Imbalance alarm at 4000 rpm with a balanced load", "severity",
+                               "high", "reported_at", at),
+                     &wo, ei);
+    if (!rc)
+        snprintf(id, sizeof(id), "%s", json_string_value(json_object_get(wo, "id")));
+    json_decref(wo);
+    if (!rc)
+        rc = demo_as(d, &biomed, equip_workorder_entry, id,
+                     json_pack("{s:s,s:s}", "kind", "note", "note",
+                               "Rotor bucket 3 seal cracked; bucket runs heavy"),
+                     NULL, ei);
+    if (!rc)
+        rc = demo_as(d, &biomed, equip_workorder_entry, id,
+                     json_pack("{s:s,s:s,s:s,s:i,s:i}", "kind", "part", "part_number",
+                               "5702-720.004", "description", "Bucket seal set", "quantity", 4,
+                               "cost_cents", 3960),
+                     NULL, ei);
+    time_format_iso(now - 48 * hour, at);
+    if (!rc)
+        rc = demo_as(d, &biomed, equip_workorder_return, id,
+                     json_pack("{s:s,s:s,s:s}", "verified",
+                               "Speed 4000 rpm within 1 % by tachometer, no imbalance alarm in "
+                               "three runs",
+                               "outcome", "pass", "at", at),
+                     NULL, ei);
+    if (!rc)
+        rc = demo_as(d, &biomed, equip_workorder_close, id,
+                     json_pack("{s:s}", "resolution", "Bucket seals replaced"), NULL, ei);
+    return rc;
+}
+
 /* ---- supplies (stock/stock.h) ---- */
 
 /* Items for the demo analyzers and the bench: reagents whose verified lots
@@ -486,6 +593,8 @@ err_t app_demo_seed(db *d, bool *seeded, errinfo *ei)
         rc = demo_equipment(d, &ctx, ei);
     if (!rc)
         rc = demo_workload(d, &ctx, ei);
+    if (!rc)
+        rc = demo_equip_ops(d, &ctx, ei);
     if (!rc)
         rc = demo_stock(d, &ctx, ei);
     if (rc)

@@ -108,6 +108,21 @@ err_t http_checks_get(http_req *r);
 err_t http_checks_list(http_req *r);
 err_t http_assets_fitness(http_req *r);
 
+/* h_equip_ops.c */
+err_t http_equip_readings_record(http_req *r);
+err_t http_equip_readings_list(http_req *r);
+err_t http_equip_temp_alerts_list(http_req *r);
+err_t http_equip_temp_alerts_get(http_req *r);
+err_t http_equip_temp_alerts_close(http_req *r);
+err_t http_equip_workorders_report(http_req *r);
+err_t http_equip_workorders_list(http_req *r);
+err_t http_equip_workorders_get(http_req *r);
+err_t http_equip_workorders_entry(http_req *r);
+err_t http_equip_workorders_return(http_req *r);
+err_t http_equip_workorders_close(http_req *r);
+err_t http_equip_asset_availability(http_req *r);
+err_t http_equip_availability(http_req *r);
+
 /* h_stock.c */
 err_t http_stock_items_put(http_req *r);
 err_t http_stock_items_list(http_req *r);
