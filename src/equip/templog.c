@@ -22,6 +22,7 @@
 #include "base/str.h"
 #include "base/time.h"
 #include "equip/storage.h"
+#include "stock/stock.h"
 #include "store/dbjson.h"
 
 #define NFIELDS(t) (sizeof(t) / sizeof((t)[0]))
@@ -269,12 +270,15 @@ static err_t stored_specimens(db *d, const char *unit, json_t *list, errinfo *ei
 
 err_t equip_templog_stored(db *d, const char *unit, json_t **out, errinfo *ei)
 {
-    json_t *specimens = json_array();
+    json_t *specimens = json_array(), *lots = NULL;
     *out = NULL;
     err_t rc = specimens ? stored_specimens(d, unit, specimens, ei) : ERR_NOMEM;
     if (!rc)
-        *out = json_pack("{s:O}", "specimens", specimens);
+        rc = stock_lots_at(d, unit, &lots, ei);
+    if (!rc)
+        *out = json_pack("{s:O,s:O}", "specimens", specimens, "lots", lots);
     json_decref(specimens);
+    json_decref(lots);
     if (!rc && !*out)
         rc = ERR_NOMEM;
     return rc;

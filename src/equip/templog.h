@@ -80,9 +80,11 @@ err_t equip_templog_readings(db *d, const char *unit, int64_t from, int64_t to, 
 
 /*
  * What is stored in the unit now, for an alert: {"specimens":[{"accession",
- * "patient_id","tests","stored_at","rack","position"}]}, the specimens whose
- * latest custody event is "stored" with the unit as its location (and whose
- * state is still stored), by accession. *out is a new reference.
+ * "patient_id","tests","stored_at","rack","position"}],"lots":[...]}, the
+ * specimens whose latest custody event is "stored" with the unit as its
+ * location (and whose state is still stored), by accession, and the lots of
+ * supplies with stock there (stock_lots_at() of stock/stock.h). *out is a new
+ * reference.
  */
 err_t equip_templog_stored(db *d, const char *unit, json_t **out, errinfo *ei);
 

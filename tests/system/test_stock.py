@@ -360,6 +360,24 @@ class TestReagentLotGate(StockTestCase):
 
 
 class TestAlertsAndReorder(StockTestCase):
+    def test_temperature_excursion_lists_the_lots_stored_there(self):
+        """A refrigerator out of its limits opens an alert that lists the lots with
+        stock in it (stock_lots_at), not those moved out."""
+        unit = unique("FRIDGE-")
+        self.call("POST", "/api/v1/storage-units", {"name": unit, "kind": "refrigerator",
+                                                    "low": 2, "high": 8}, status=201)
+        code = self.reagent("ALB", uses=0.01)
+        kept, moved = unique("K"), unique("M")
+        self.move("receive", code, kept, quantity=5, location=unit, expiry="2099-03-31")
+        self.move("receive", code, moved, quantity=2, location=unit, expiry="2099-04-30")
+        self.move("transfer", code, moved, quantity=2, **{"from": unit, "to": self.f1})
+        r = self.call("POST", "/api/v1/storage-units/%s/readings" % unit, {"celsius": 9.8},
+                      status=201).json
+        self.assertTrue(r["alert_opened"])
+        alert = self.call("GET", "/api/v1/temperature/alerts/" + r["alert"]["id"]).json
+        self.assertEqual([(x["item"], x["lot"], x["expiry"], x["quantity"])
+                          for x in alert["stored"]["lots"]], [(code, kept, "2099-03-31", 5)])
+
     def test_alerts_reorder_and_schemas(self):
         supplier = unique("Acme ")
         low, ok = unique("LOW-"), unique("OK-")
