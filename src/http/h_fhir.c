@@ -34,26 +34,23 @@
 #define HOST_MAX         255
 #define URL_MAX          4096
 
-typedef err_t (*lookup_fn)(db *d, const audit_ctx *ctx, const lookup_query *q, json_t **items,
-                           int64_t *total, errinfo *ei);
-
 /* What the server does for each resource type. */
 struct fhir_type {
     const char *name;
     perm_id perm;
-    lookup_fn lookup;
+    lookup_kind lookup;
     json_t *(*map)(const json_t *view);
     const char *sort; /* the date parameter _sort takes, NULL when none */
 };
 
 static const struct fhir_type types[] = {
-    {"Patient", PERM_PATIENTS_READ, lookup_patients, fhir_patient, NULL},
-    {"Practitioner", PERM_PATIENTS_READ, lookup_users, fhir_practitioner, NULL},
-    {"ServiceRequest", PERM_PATIENTS_READ, lookup_requests, fhir_service_request, "authored"},
-    {"Specimen", PERM_PATIENTS_READ, lookup_specimens, fhir_specimen, "collected"},
-    {"Observation", PERM_PATIENTS_READ, lookup_results, fhir_observation, "date"},
-    {"DiagnosticReport", PERM_PATIENTS_READ, lookup_reports, fhir_diagnostic_report, "date"},
-    {"Device", PERM_EQUIPMENT_READ, lookup_assets, fhir_device, NULL},
+    {"Patient", PERM_PATIENTS_READ, LOOKUP_PATIENTS, fhir_patient, NULL},
+    {"Practitioner", PERM_PATIENTS_READ, LOOKUP_USERS, fhir_practitioner, NULL},
+    {"ServiceRequest", PERM_PATIENTS_READ, LOOKUP_REQUESTS, fhir_service_request, "authored"},
+    {"Specimen", PERM_PATIENTS_READ, LOOKUP_SPECIMENS, fhir_specimen, "collected"},
+    {"Observation", PERM_PATIENTS_READ, LOOKUP_RESULTS, fhir_observation, "date"},
+    {"DiagnosticReport", PERM_PATIENTS_READ, LOOKUP_REPORTS, fhir_diagnostic_report, "date"},
+    {"Device", PERM_EQUIPMENT_READ, LOOKUP_ASSETS, fhir_device, NULL},
 };
 
 static const struct fhir_type *type_named(const char *name)
@@ -447,7 +444,8 @@ static err_t add_includes(http_req *r, const char *base, const struct search *s,
         lookup_query_init(&q);
         q.id = json_string_value(x);
         q.count = 1;
-        rc = (reports ? lookup_results : lookup_specimens)(r->db, &ctx, &q, &found, NULL, &r->ei);
+        rc = lookup_search(r->db, &ctx, reports ? LOOKUP_RESULTS : LOOKUP_SPECIMENS, &q, &found,
+                           NULL, &r->ei);
         json_array_foreach(found, j, v)
         {
             json_t *e =
@@ -483,7 +481,8 @@ static err_t do_search(http_req *r, const struct fhir_type *t)
     if (s->count_only)
         s->q.count = 0;
     if (!s->nothing && s->q.from < s->q.to)
-        rc = t->lookup(r->db, &ctx, &s->q, s->count_only ? NULL : &views, &total, &r->ei);
+        rc = lookup_search(r->db, &ctx, t->lookup, &s->q, s->count_only ? NULL : &views, &total,
+                           &r->ei);
     if (rc)
         return rc;
     entries = json_array();
@@ -538,7 +537,7 @@ static err_t do_read(http_req *r, const struct fhir_type *t, const char *id)
     lookup_query_init(&q);
     q.id = id;
     q.count = 1;
-    rc = t->lookup(r->db, &ctx, &q, &views, NULL, &r->ei);
+    rc = lookup_search(r->db, &ctx, t->lookup, &q, &views, NULL, &r->ei);
     if (!rc && json_array_size(views) == 0)
         rc = err_set(&r->ei, ERR_NOT_FOUND, NULL, "no %s has the id %s", t->name, id);
     if (!rc) {
@@ -612,7 +611,7 @@ static err_t do_create(http_req *r, const char *body, size_t len)
         lookup_query_init(&q);
         q.identifier = json_string_value(json_object_get(order, "id"));
         q.count = 1;
-        rc = lookup_requests(r->db, &ctx, &q, &views, NULL, &r->ei);
+        rc = lookup_search(r->db, &ctx, LOOKUP_REQUESTS, &q, &views, NULL, &r->ei);
     }
     if (!rc && json_array_size(views) == 0)
         rc = err_set(&r->ei, ERR_INTERNAL, NULL, "the new order cannot be read back");

@@ -329,12 +329,6 @@ static const struct search patients = {
     NULL,
 };
 
-err_t lookup_patients(db *d, const audit_ctx *ctx, const lookup_query *q, json_t **items,
-                      int64_t *total, errinfo *ei)
-{
-    return run(d, ctx, &patients, q, items, total, ei);
-}
-
 /* ------------------------------------------------------------ ordered items */
 
 /* An item is a test asked alone, or a panel, of one order: its id is the
@@ -404,12 +398,6 @@ static const struct search items_search = {
     item_more,
 };
 
-err_t lookup_requests(db *d, const audit_ctx *ctx, const lookup_query *q, json_t **items,
-                      int64_t *total, errinfo *ei)
-{
-    return run(d, ctx, &items_search, q, items, total, ei);
-}
-
 /* ---------------------------------------------------------------- specimens */
 
 #define SPECIMEN_STATE                                                                             \
@@ -461,12 +449,6 @@ static const struct search specimens = {
     specimen_view,
     specimen_more,
 };
-
-err_t lookup_specimens(db *d, const audit_ctx *ctx, const lookup_query *q, json_t **items,
-                       int64_t *total, errinfo *ei)
-{
-    return run(d, ctx, &specimens, q, items, total, ei);
-}
 
 /* ------------------------------------------------------------------ results */
 
@@ -524,12 +506,6 @@ static const struct search results = {
     NULL,
 };
 
-err_t lookup_results(db *d, const audit_ctx *ctx, const lookup_query *q, json_t **items,
-                     int64_t *total, errinfo *ei)
-{
-    return run(d, ctx, &results, q, items, total, ei);
-}
-
 /* ------------------------------------------------------------------ reports */
 
 #define REPORT_RESULTS(cond)                                                                       \
@@ -538,22 +514,49 @@ err_t lookup_results(db *d, const audit_ctx *ctx, const lookup_query *q, json_t 
 #define REPORT_STATE                                                                               \
     "CASE WHEN x.n_released = 0 THEN 'preliminary' WHEN x.n_open > 0 THEN 'partial'"               \
     " WHEN x.n_corrected > 0 THEN 'corrected' ELSE 'final' END"
-#define REPORT_WHERE                                                                                                                                                                                                    \
-    " FROM (SELECT x.*, " REPORT_STATE " AS state FROM (SELECT o.id, o.patient_id,"                                                                                                                                     \
-    " COALESCE((SELECT MIN(s.collected_at) FROM specimens s WHERE s.order_id = o.id),"                                                                                                                                  \
-    " o.ordered_at) AS effective, (SELECT MAX(r.released_at) FROM results r JOIN order_tests ot"                                                                                                                        \
-    " ON ot.id = r.order_test_id WHERE ot.order_id = o.id) AS issued, " REPORT_RESULTS(                                                                                                                                 \
-        "") " AS n_results, " REPORT_RESULTS(" AND r.status IN ('released', 'corrected')") " AS "                                                                                                                       \
-                                                                                           "n_"                                                                                                                         \
-                                                                                           "relea"                                                                                                                      \
-                                                                                           "sed,"                                                                                                                       \
-                                                                                           " " REPORT_RESULTS(" AND r.status = 'corrected'") " AS n_corrected,"                                                         \
-                                                                                                                                             " (SELECT COUNT(*) FROM order_tests ot WHERE ot.order_id = o.id"           \
-                                                                                                                                             " AND ot.status NOT IN ('released', 'cancelled')) AS n_open FROM orders o" \
-                                                                                                                                             " WHERE (CAST(? AS TEXT) IS NULL OR o.id = ?)"                             \
-                                                                                                                                             " AND (CAST(? AS TEXT) IS NULL OR o.patient_id = ?)) x) z"                 \
-                                                                                                                                             " WHERE z.n_results > 0 AND (CAST(? AS TEXT) IS NULL OR z.state = ?)"      \
-                                                                                                                                             " AND z.effective >= ? AND z.effective < ?"
+#define REPORT_WHERE                                                                                                                                                           \
+    " FROM (SELECT x.*, " REPORT_STATE " AS state FROM (SELECT o.id, o.patient_id,"                                                                                            \
+    " COALESCE((SELECT MIN(s.collected_at) FROM specimens s WHERE s.order_id = o.id),"                                                                                         \
+    " o.ordered_at) AS effective, (SELECT MAX(r.released_at) FROM results r JOIN order_tests ot"                                                                               \
+    " ON ot.id = r.order_test_id WHERE ot.order_id = o.id) AS issued, " REPORT_RESULTS(                                                                                        \
+        "") " AS n_results, " REPORT_RESULTS(" AND r.status IN ('released', 'corrected')") " AS "                                                                              \
+                                                                                           "n_"                                                                                \
+                                                                                           "relea"                                                                             \
+                                                                                           "sed,"                                                                              \
+                                                                                           " " REPORT_RESULTS(                                                                 \
+                                                                                               " "                                                                             \
+                                                                                               "A"                                                                             \
+                                                                                               "N"                                                                             \
+                                                                                               "D"                                                                             \
+                                                                                               " "                                                                             \
+                                                                                               "r"                                                                             \
+                                                                                               "."                                                                             \
+                                                                                               "s"                                                                             \
+                                                                                               "t"                                                                             \
+                                                                                               "a"                                                                             \
+                                                                                               "t"                                                                             \
+                                                                                               "u"                                                                             \
+                                                                                               "s"                                                                             \
+                                                                                               " "                                                                             \
+                                                                                               "="                                                                             \
+                                                                                               " "                                                                             \
+                                                                                               "'"                                                                             \
+                                                                                               "c"                                                                             \
+                                                                                               "o"                                                                             \
+                                                                                               "r"                                                                             \
+                                                                                               "r"                                                                             \
+                                                                                               "e"                                                                             \
+                                                                                               "c"                                                                             \
+                                                                                               "t"                                                                             \
+                                                                                               "e"                                                                             \
+                                                                                               "d"                                                                             \
+                                                                                               "'") " AS n_corrected,"                                                         \
+                                                                                                    " (SELECT COUNT(*) FROM order_tests ot WHERE ot.order_id = o.id"           \
+                                                                                                    " AND ot.status NOT IN ('released', 'cancelled')) AS n_open FROM orders o" \
+                                                                                                    " WHERE (CAST(? AS TEXT) IS NULL OR o.id = ?)"                             \
+                                                                                                    " AND (CAST(? AS TEXT) IS NULL OR o.patient_id = ?)) x) z"                 \
+                                                                                                    " WHERE z.n_results > 0 AND (CAST(? AS TEXT) IS NULL OR z.state = ?)"      \
+                                                                                                    " AND z.effective >= ? AND z.effective < ?"
 
 static const struct bind report_binds[] = {
     {B_ID, 1}, {B_PATIENT, 1}, {B_STATE, 1}, {B_FROM, 0}, {B_TO, 0}, {B_END, 0},
@@ -591,12 +594,6 @@ static const struct search reports = {
     report_more,
 };
 
-err_t lookup_reports(db *d, const audit_ctx *ctx, const lookup_query *q, json_t **items,
-                     int64_t *total, errinfo *ei)
-{
-    return run(d, ctx, &reports, q, items, total, ei);
-}
-
 /* ------------------------------------------------------------ users, assets */
 
 #define USER_WHERE                                                                                 \
@@ -623,12 +620,6 @@ static const struct search users = {
     user_view,
     NULL,
 };
-
-err_t lookup_users(db *d, const audit_ctx *ctx, const lookup_query *q, json_t **items,
-                   int64_t *total, errinfo *ei)
-{
-    return run(d, ctx, &users, q, items, total, ei);
-}
 
 #define ASSET_WHERE                                                                                \
     " FROM assets a WHERE (CAST(? AS TEXT) IS NULL OR a.id = ?)"                                   \
@@ -661,10 +652,20 @@ static const struct search assets = {
     NULL,
 };
 
-err_t lookup_assets(db *d, const audit_ctx *ctx, const lookup_query *q, json_t **items,
-                    int64_t *total, errinfo *ei)
+/* The searches in the order of lookup_kind. */
+static const struct search *const searches[] = {
+    [LOOKUP_PATIENTS] = &patients,   [LOOKUP_REQUESTS] = &items_search,
+    [LOOKUP_SPECIMENS] = &specimens, [LOOKUP_RESULTS] = &results,
+    [LOOKUP_REPORTS] = &reports,     [LOOKUP_USERS] = &users,
+    [LOOKUP_ASSETS] = &assets,
+};
+
+err_t lookup_search(db *d, const audit_ctx *ctx, lookup_kind kind, const lookup_query *q,
+                    json_t **items, int64_t *total, errinfo *ei)
 {
-    return run(d, ctx, &assets, q, items, total, ei);
+    if ((unsigned)kind >= sizeof(searches) / sizeof(searches[0]) || !searches[kind])
+        return err_set(ei, ERR_INTERNAL, NULL, "no search %d", (int)kind);
+    return run(d, ctx, searches[kind], q, items, total, ei);
 }
 
 /* ---------------------------------------------------------------- ordering */

@@ -48,48 +48,47 @@ typedef struct lookup_query {
 /* A query with no filter, dates open, a page of 20 from the first. */
 void lookup_query_init(lookup_query *q);
 
+/* What to search. */
+typedef enum {
+    LOOKUP_PATIENTS,
+    LOOKUP_REQUESTS,
+    LOOKUP_SPECIMENS,
+    LOOKUP_RESULTS,
+    LOOKUP_REPORTS,
+    LOOKUP_USERS,
+    LOOKUP_ASSETS,
+} lookup_kind;
+
 /*
- * The searches. *items (a new array of views; may be NULL to skip the page)
+ * Search kind. *items (a new array of views; may be NULL to skip the page)
  * and *total (may be NULL to skip the count). Storage errors only; a query
  * that matches nothing answers an empty page.
  *
- * lookup_patients: id, identifier (MRN), family, given, name (family or
+ * LOOKUP_PATIENTS: id, identifier (MRN), family, given, name (family or
  *   given), gender, dates on the birth date. Order: family, given, id.
  *   View: patient_to_json's.
- * lookup_requests: the ordered items (a test, or a panel, of one order; the
+ * LOOKUP_REQUESTS: the ordered items (a test, or a panel, of one order; the
  *   id of an item is that of its first test row): id, patient, identifier
  *   (order id or placer number), code, loinc, state (open: a test still to
  *   do; done; cancelled), dates on the order time. View {"id","order_id",
  *   "patient_id","code","name","loinc","state","priority","clinician",
  *   "reasons","ordered_at","placer","placer_id","note","specimens"}.
- * lookup_specimens: id, patient, identifier (accession), type, state
+ * LOOKUP_SPECIMENS: id, patient, identifier (accession), type, state
  *   (pending: not collected; held; gone: sent out or disposed; rejected),
  *   dates on the collection (registration while not collected). View:
  *   specimen_to_json's with "state" and "requests" (item ids).
- * lookup_results: id, patient, code, loinc, state (review, released,
+ * LOOKUP_RESULTS: id, patient, code, loinc, state (review, released,
  *   corrected), specimen, dates on the collection (the result time when
  *   none). View: see fhir_observation.
- * lookup_reports: one per order with a result: id (the order's), patient,
+ * LOOKUP_REPORTS: one per order with a result: id (the order's), patient,
  *   state (preliminary: nothing released; partial; final; corrected), dates
  *   on the first collection. View: see fhir_diagnostic_report.
- * lookup_users: id, identifier (username), name (display name or username).
- * lookup_assets: id, identifier (tag), type (class), state (in-service, or
+ * LOOKUP_USERS: id, identifier (username), name (display name or username).
+ * LOOKUP_ASSETS: id, identifier (tag), type (class), state (in-service, or
  *   inactive for out-of-service and retired). View: the register's.
  */
-err_t lookup_patients(db *d, const audit_ctx *ctx, const lookup_query *q, json_t **items,
-                      int64_t *total, errinfo *ei);
-err_t lookup_requests(db *d, const audit_ctx *ctx, const lookup_query *q, json_t **items,
-                      int64_t *total, errinfo *ei);
-err_t lookup_specimens(db *d, const audit_ctx *ctx, const lookup_query *q, json_t **items,
-                       int64_t *total, errinfo *ei);
-err_t lookup_results(db *d, const audit_ctx *ctx, const lookup_query *q, json_t **items,
-                     int64_t *total, errinfo *ei);
-err_t lookup_reports(db *d, const audit_ctx *ctx, const lookup_query *q, json_t **items,
-                     int64_t *total, errinfo *ei);
-err_t lookup_users(db *d, const audit_ctx *ctx, const lookup_query *q, json_t **items,
-                   int64_t *total, errinfo *ei);
-err_t lookup_assets(db *d, const audit_ctx *ctx, const lookup_query *q, json_t **items,
-                    int64_t *total, errinfo *ei);
+err_t lookup_search(db *d, const audit_ctx *ctx, lookup_kind kind, const lookup_query *q,
+                    json_t **items, int64_t *total, errinfo *ei);
 
 /*
  * The active catalog test or panel an orderer means: system "test" (a
