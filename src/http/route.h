@@ -48,6 +48,8 @@ typedef struct http_req {
     const char *disposition; /* the header made from it (arena) */
     json_t *err_extra;       /* members added to an error body (owned), e.g. a candidate */
     char cookie[256];        /* Set-Cookie value, "" for none */
+    const char *location;    /* Location header (arena), NULL for none */
+    const char *allow;       /* Allow header of a 405 (static string), NULL for none */
     errinfo ei;              /* detail of a failure */
 } http_req;
 
@@ -82,6 +84,20 @@ err_t http_query_limit(http_req *r, int def, int max, int *out);
 /* An ISO 8601 query parameter as UTC microseconds, 0 when absent;
  * ERR_INVALID naming it when malformed. */
 err_t http_query_time(http_req *r, const char *name, int64_t *out);
+/* One query parameter as the client sent it (decoded; arena strings). */
+typedef struct http_param {
+    const char *key, *value;
+} http_param;
+
+/* Every query parameter in the order sent, repeats included, into out[0..max);
+ * *n is how many there were (more than max when some did not fit). */
+err_t http_query_all(http_req *r, http_param *out, size_t max, size_t *n);
+/* A request header, or NULL. */
+const char *http_header(http_req *r, const char *name);
+/* Sign in with the request's token (401) and check perm (403, audited as
+ * permission.denied on what). */
+err_t http_sign_in(http_req *r, perm_id perm, const char *what);
+
 /* Who acts, for the audit trail: the signed-in user from the client's address. */
 audit_ctx http_actor(const http_req *r);
 
