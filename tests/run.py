@@ -22,7 +22,7 @@ import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 DB_SUITES = ("test_store", "test_auth", "test_lab", "test_catalog",
-             "test_results", "test_pt")  # run again on PostgreSQL
+             "test_results", "test_pt", "test_events")  # run again on PostgreSQL
 
 passed = 0
 failed = 0

@@ -547,7 +547,18 @@ static const char schemas[] =
     "lert\"}}}},\"QcPbqcAcknowledge\":{\"type\":\"object\",\"additionalProperties\":false,\"req"
     "uired\":[\"note\"],\"properties\":{\"note\":{\"type\":\"string\",\"minLength\":1,\"maxLeng"
     "th\":2000},\"restart\":{\"type\":\"boolean\",\"default\":false,\"description\":\"Start the"
-    " average again from the target\"}}}}";
+    " average again from the target\"}}},"
+    "\"LiveEvent\":{\"type\":\"object\",\"description\":\"The data of a live event (GET /api/"
+    "v1/events): its time and the ids a page needs to fetch what changed, never values or nam"
+    "es\",\"required\":[\"at\"],\"properties\":{\"at\":{\"type\":\"string\",\"format\":\"date"
+    "-time\"},\"result_id\":{\"type\":\"string\"},\"accession\":{\"type\":\"string\"},\"test"
+    "\":{\"type\":\"string\"},\"flag\":{\"type\":\"string\",\"nullable\":true},\"critical\":{"
+    "\"type\":\"boolean\"},\"instrument\":{\"type\":\"string\",\"nullable\":true},\"priority"
+    "\":{\"type\":\"string\"},\"mode\":{\"type\":\"string\",\"enum\":[\"auto\",\"manual\"]},"
+    "\"event\":{\"type\":\"string\"},\"qc_result_id\":{\"type\":\"string\"},\"lockout_id\":{"
+    "\"type\":\"string\"},\"reason\":{\"type\":\"string\"},\"violations\":{\"type\":\"array\""
+    ",\"items\":{\"type\":\"object\"}}}}"
+    "}";
 
 /* Descriptions of query parameters, by name. */
 static const struct {
@@ -578,6 +589,8 @@ static const struct {
     {"month", "string", NULL, "A month, YYYY-MM"},
     {"open", "boolean", NULL,
      "true: only those still open (lockouts not closed, alerts not acknowledged)"},
+    {"last_event_id", "integer", NULL,
+     "Resume after this event id (what the Last-Event-ID header says on a reconnection)"},
 };
 
 static json_t *error_response(const char *description)
@@ -671,6 +684,15 @@ static json_t *operation(const http_route *rt)
                             json_pack("{s:s,s:{s:{s:{s:s,s:s}}}}", "description", "A PDF document",
                                       "content", "application/pdf", "schema", "type", "string",
                                       "format", "binary"));
+    else if (rt->response && !strcmp(rt->response, "EventStream"))
+        json_object_set_new(
+            responses, code,
+            json_pack("{s:s,s:{s:{s:{s:s,s:s}}}}", "description",
+                      "A stream of events, each `id`, `event` (its kind) and `data` (one JSON "
+                      "object, schema LiveEvent), and `: heartbeat` comments; `event: reset` "
+                      "when events were missed, `event: session-ended` before it closes",
+                      "content", "text/event-stream", "schema", "type", "string", "description",
+                      "Server-Sent Events (LiveEvent objects as data)"));
     else if (rt->response)
         json_object_set_new(responses, code,
                             json_pack("{s:s,s:{s:{s:{s:s+}}}}", "description", "Success", "content",

@@ -37,7 +37,9 @@ typedef struct http_req {
     char token[SESSION_TOKEN_LEN + 1]; /* the session token, "" when none */
     const char *source;                /* client address */
     const http_config *cfg;
-    void *conn; /* struct MHD_Connection */
+    void *conn;   /* struct MHD_Connection */
+    void *hub;    /* the server's http_sse_hub (sse.h) */
+    void *stream; /* a live-event stream the handler opened, for the dispatcher */
     bool tls;
     /* response */
     int status;              /* 200 unless set */
@@ -56,6 +58,7 @@ typedef err_t (*http_handler)(http_req *r);
 enum {
     ROUTE_BODY = 1u << 0,     /* takes a JSON object body */
     ROUTE_CONFLICT = 1u << 1, /* may answer 409 (besides every POST that creates) */
+    ROUTE_QUIET = 1u << 2,    /* does not count as activity for the session's idle time-out */
 };
 
 typedef struct http_route {

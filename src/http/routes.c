@@ -17,6 +17,7 @@
 #include "config.h"
 #include "http/handlers.h"
 #include "http/route.h"
+#include "http/sse.h"
 
 #define USERS_PAGE_MAX 200
 
@@ -474,6 +475,11 @@ const http_route http_routes[] = {
      "Acknowledge a patient-based QC alert with a note; optionally restart the average from the "
      "target",
      "QcPbqcAcknowledge", "QcPbqcAlert", 200},
+    {"GET", "/api/v1/events", PERM_SIGNED_IN, ROUTE_QUIET, http_events, "last_event_id", "events",
+     "Live events as Server-Sent Events (text/event-stream): results entered and released, "
+     "critical values raised and called, specimens handled, QC rejections and lockouts, device "
+     "alerts; each shown to the roles that may read it; resumes after Last-Event-ID",
+     NULL, "EventStream", 200},
 };
 
 const size_t http_routes_len = sizeof(http_routes) / sizeof(http_routes[0]);
