@@ -73,4 +73,7 @@ err_t http_qc_pbqc_series(http_req *r);
 err_t http_qc_pbqc_alerts_list(http_req *r);
 err_t http_qc_pbqc_alerts_acknowledge(http_req *r);
 
+/* h_lab.c: the workbench */
+err_t http_worklist(http_req *r);
+
 #endif

@@ -558,6 +558,26 @@ static const char schemas[] =
     "\"event\":{\"type\":\"string\"},\"qc_result_id\":{\"type\":\"string\"},\"lockout_id\":{"
     "\"type\":\"string\"},\"reason\":{\"type\":\"string\"},\"violations\":{\"type\":\"array\""
     ",\"items\":{\"type\":\"object\"}}}}"
+    ","
+    "\"Worklist\":{\"type\":\"object\",\"required\":[\"stage\",\"now\",\"counts\",\"items\"],"
+    "\"properties\":{\"stage\":{\"type\":\"string\",\"enum\":[\"to-collect\",\"to-receive\","
+    "\"in-progress\",\"to-review\",\"released\"]},\"now\":{\"type\":\"string\",\"format\":\"d"
+    "ate-time\"},\"counts\":{\"type\":\"object\",\"additionalProperties\":{\"type\":\"integer"
+    "\"}},\"items\":{\"type\":\"array\",\"items\":{\"type\":\"object\",\"required\":[\"access"
+    "ion\",\"specimen_status\",\"priority\",\"specimen_type\",\"container\",\"collected_at\","
+    "\"received_at\",\"patient\",\"tests\",\"due_at\",\"minutes_late\"],\"properties\":{\"acc"
+    "ession\":{\"type\":\"string\"},\"specimen_status\":{\"type\":\"string\"},\"priority\":{"
+    "\"type\":\"string\",\"enum\":[\"routine\",\"asap\",\"stat\"]},\"specimen_type\":{\"type"
+    "\":\"string\"},\"container\":{\"type\":\"string\"},\"collected_at\":{\"type\":\"string\""
+    ",\"format\":\"date-time\",\"nullable\":true},\"received_at\":{\"type\":\"string\",\"form"
+    "at\":\"date-time\",\"nullable\":true},\"patient\":{\"type\":\"object\",\"required\":[\"i"
+    "d\",\"mrn\",\"name\"],\"properties\":{\"id\":{\"type\":\"string\"},\"mrn\":{\"type\":\"s"
+    "tring\"},\"name\":{\"type\":\"string\"}}},\"tests\":{\"type\":\"array\",\"items\":{\"typ"
+    "e\":\"object\",\"required\":[\"code\",\"name\",\"status\",\"result_id\",\"flag\"],\"prop"
+    "erties\":{\"code\":{\"type\":\"string\"},\"name\":{\"type\":\"string\"},\"status\":{\"ty"
+    "pe\":\"string\"},\"result_id\":{\"type\":\"string\",\"nullable\":true},\"flag\":{\"type"
+    "\":\"string\",\"nullable\":true}}}},\"due_at\":{\"type\":\"string\",\"format\":\"date-ti"
+    "me\",\"nullable\":true},\"minutes_late\":{\"type\":\"integer\",\"minimum\":0}}}}}}"
     "}";
 
 /* Descriptions of query parameters, by name. */
@@ -591,6 +611,11 @@ static const struct {
      "true: only those still open (lockouts not closed, alerts not acknowledged)"},
     {"last_event_id", "integer", NULL,
      "Resume after this event id (what the Last-Event-ID header says on a reconnection)"},
+    {"stage", "string", NULL,
+     "Worklist stage: to-collect, to-receive, in-progress (default), to-review, released (the "
+     "last 24 hours)"},
+    {"priority", "string", NULL, "routine, asap or stat"},
+    {"specimen_type", "string", NULL, "The catalog's specimen type: serum, whole blood, urine..."},
 };
 
 static json_t *error_response(const char *description)

@@ -480,6 +480,11 @@ const http_route http_routes[] = {
      "critical values raised and called, specimens handled, QC rejections and lockouts, device "
      "alerts; each shown to the roles that may read it; resumes after Last-Event-ID",
      NULL, "EventStream", 200},
+    {"GET", "/api/v1/worklist", PERM_PATIENTS_READ, 0, http_worklist,
+     "stage priority specimen_type instrument test limit", "results",
+     "The bench's worklist: specimens with their tests by stage (to-collect, to-receive, "
+     "in-progress, to-review, released), STAT first, with how late each is (audited)",
+     NULL, "Worklist", 200},
 };
 
 const size_t http_routes_len = sizeof(http_routes) / sizeof(http_routes[0]);
