@@ -7,6 +7,9 @@
    read BENCHSIDE_TEST_DB (storage, auth) against it too.
 4. Run the system tests (tests/system/), which start the real server, on
    SQLite and on PostgreSQL.
+5. Run the end-to-end tests of the web workbench (tests/e2e/): playwright-core
+   driving Debian's chromium against `benchside demo`; screenshots go to
+   <build>/e2e-screenshots.
 Exit status 0 only when nothing failed.
 """
 import argparse
@@ -122,6 +125,48 @@ def npm_tools():
                    check=True, timeout=600)
 
 
+def npm_e2e():
+    """Install playwright-core for the end-to-end tests (tests/e2e) from its lock file, once."""
+    e2e = os.path.join(ROOT, "tests", "e2e")
+    stamp = os.path.join(e2e, "node_modules", ".package-lock.json")
+    if os.path.exists(stamp) and os.path.getmtime(stamp) >= os.path.getmtime(
+            os.path.join(e2e, "package-lock.json")):
+        return
+    subprocess.run(["npm", "ci", "--no-audit", "--no-fund", "--loglevel=error"], cwd=e2e,
+                   check=True, timeout=600)
+
+
+def run_e2e(label, env, builddir):
+    """Run tests/e2e with node's test runner (TAP); count from its summary."""
+    global passed, failed
+    chromium = env.get("CHROMIUM", "/usr/bin/chromium")
+    if not os.access(chromium, os.X_OK):
+        failed += 1
+        failures.append("%s: %s is missing (scripts/install-deps installs chromium)"
+                        % (label, chromium))
+        log("  %-32s chromium missing" % label)
+        return
+    out_dir = os.path.join(builddir, "e2e-screenshots")
+    files = sorted(glob.glob(os.path.join(ROOT, "tests", "e2e", "*.test.mjs")))
+    p = subprocess.run(["node", "--test", "--test-reporter=tap"] + files, cwd=ROOT,
+                       env=dict(env, BENCHSIDE_E2E_OUT=out_dir), capture_output=True, text=True,
+                       timeout=600)
+    m_ok = re.search(r"^# pass (\d+)$", p.stdout, re.M)
+    m_bad = re.search(r"^# fail (\d+)$", p.stdout, re.M)
+    good = int(m_ok.group(1)) if m_ok else 0
+    bad = int(m_bad.group(1)) if m_bad else 0
+    if p.returncode != 0 and bad == 0:
+        bad = 1
+    passed += good
+    failed += bad
+    for name in re.findall(r"^\s*not ok \d+ - (.*)$", p.stdout, re.M):
+        failures.append("%s: %s" % (label, name))
+    log("  %-32s %3d passed, %d failed  (screenshots in %s)" % (label, good, bad, out_dir))
+    if bad:
+        sys.stdout.write(p.stdout[-20000:])
+        sys.stdout.write(p.stderr[-6000:])
+
+
 def free_port():
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -142,6 +187,7 @@ def main():
     if not a.unit_only:
         log("== npm test tools")
         npm_tools()
+        npm_e2e()
     env = sanitizer_env()
     env["BENCHSIDE_BIN"] = os.path.join(builddir, "benchside")
     units = sorted(glob.glob(os.path.join(builddir, "tests", "test_*")))
@@ -154,6 +200,8 @@ def main():
     if not a.unit_only:
         log("== system tests on SQLite")
         run_system("system/sqlite", env)
+        log("== end-to-end tests in chromium")
+        run_e2e("e2e/chromium", env, builddir)
 
     pgdir = None
     if not a.no_pg:
