@@ -114,26 +114,25 @@ def run_system(label, env):
         sys.stdout.write(out[-20000:])
 
 
-def npm_tools():
-    """Install the npm test tools (tests/tools) from their lock file, once."""
-    tools = os.path.join(ROOT, "tests", "tools")
-    stamp = os.path.join(tools, "node_modules", ".package-lock.json")
+def npm_ci(folder):
+    """Install the npm packages of tests/<folder> from their lock file, once."""
+    where = os.path.join(ROOT, "tests", folder)
+    stamp = os.path.join(where, "node_modules", ".package-lock.json")
     if os.path.exists(stamp) and os.path.getmtime(stamp) >= os.path.getmtime(
-            os.path.join(tools, "package-lock.json")):
+            os.path.join(where, "package-lock.json")):
         return
-    subprocess.run(["npm", "ci", "--no-audit", "--no-fund", "--loglevel=error"], cwd=tools,
+    subprocess.run(["npm", "ci", "--no-audit", "--no-fund", "--loglevel=error"], cwd=where,
                    check=True, timeout=600)
+
+
+def npm_tools():
+    """The npm test tools (tests/tools)."""
+    npm_ci("tools")
 
 
 def npm_e2e():
-    """Install playwright-core for the end-to-end tests (tests/e2e) from its lock file, once."""
-    e2e = os.path.join(ROOT, "tests", "e2e")
-    stamp = os.path.join(e2e, "node_modules", ".package-lock.json")
-    if os.path.exists(stamp) and os.path.getmtime(stamp) >= os.path.getmtime(
-            os.path.join(e2e, "package-lock.json")):
-        return
-    subprocess.run(["npm", "ci", "--no-audit", "--no-fund", "--loglevel=error"], cwd=e2e,
-                   check=True, timeout=600)
+    """playwright-core for the end-to-end tests (tests/e2e)."""
+    npm_ci("e2e")
 
 
 def run_e2e(label, env, builddir):

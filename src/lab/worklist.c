@@ -183,23 +183,19 @@ err_t worklist_list(db *d, const audit_ctx *ctx, const worklist_filter *fin, int
         rc = ERR_NOMEM;
         goto done;
     }
-    rc = db_begin(d, ei);
-    if (rc)
-        goto done;
+    /* Two reads, then the audit event in a transaction of its own: the list
+     * is answered only once its reading is on record. */
     rc = counts(d, &f, now, cnt, ei);
     if (!rc)
         rc = rows(d, &f, now, f.limit, items, accs, ei);
     if (!rc) {
         json_t *detail = json_pack("{s:s,s:O}", "stage", f.stage, "accessions", accs);
-        rc = audit_write(d, ctx, "specimen.search", "specimen", "", "ok", detail, ei);
+        rc = detail ? audit_record(d, ctx, "specimen.search", "specimen", "", "ok", detail, ei)
+                    : ERR_NOMEM;
         json_decref(detail);
     }
-    if (!rc)
-        rc = db_commit(d, ei);
-    if (rc) {
-        db_rollback(d);
+    if (rc)
         goto done;
-    }
     time_format_iso(now, at);
     *out =
         json_pack("{s:s,s:s,s:O,s:O}", "stage", f.stage, "now", at, "counts", cnt, "items", items);

@@ -115,6 +115,18 @@ class EventsTestCase(LabTestCase):
         self.addCleanup(s.close)
         return s
 
+    def assertMatchSchema(self, schema, bodies):
+        """Each body matches the named schema of the server's OpenAPI document (Ajv)."""
+        with tempfile.TemporaryDirectory() as tmp:
+            doc = os.path.join(tmp, "openapi.json")
+            samples = os.path.join(tmp, "samples.json")
+            with open(doc, "w") as fh:
+                json.dump(self.server.get("/api/v1/openapi.json").json, fh)
+            with open(samples, "w") as fh:
+                json.dump([{"schema": schema, "body": b} for b in bodies], fh)
+            p = node_tool("validate-responses.mjs", doc, samples)
+            self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
+
     def qc_reject(self):
         """A control far off its target: rejected (1-3s), a lockout opens."""
         inst = "EV-%d" % (time.time_ns() % 10**9)
@@ -193,16 +205,7 @@ class TestLiveEvents(EventsTestCase):
         self.assertEqual((nxt["data"]["accession"], nxt["data"]["event"]), (acc2, "collected"))
 
         # every event's data matches the LiveEvent schema of the OpenAPI document
-        with tempfile.TemporaryDirectory() as tmp:
-            doc = os.path.join(tmp, "openapi.json")
-            samples = os.path.join(tmp, "samples.json")
-            with open(doc, "w") as fh:
-                json.dump(self.server.get("/api/v1/openapi.json").json, fh)
-            with open(samples, "w") as fh:
-                json.dump([{"schema": "LiveEvent", "body": e["data"]}
-                           for e in events + [crit, rel, nxt]], fh)
-            p = node_tool("validate-responses.mjs", doc, samples)
-            self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
+        self.assertMatchSchema("LiveEvent", [e["data"] for e in events + [crit, rel, nxt]])
 
     def test_each_role_sees_what_it_may_read(self):
         clinician = self.stream(self.login_as("clinician"))

@@ -4,12 +4,7 @@ released as they are handled; STAT before routine; filters by priority,
 specimen type, test and instrument; a late specimen says how late; bad
 filters name the field; the read is audited; who may read it."""
 
-import json
-import os
-import tempfile
-
 from tests.system.test_events import EventsTestCase
-from tests.system.test_openapi import node_tool
 
 WL = "/api/v1/worklist"
 
@@ -77,16 +72,8 @@ class TestWorklist(EventsTestCase):
         self.assertEqual(ev["detail"]["stage"], "released")
 
         # the answers match the OpenAPI document's schema
-        with tempfile.TemporaryDirectory() as tmp:
-            doc = os.path.join(tmp, "openapi.json")
-            samples = os.path.join(tmp, "samples.json")
-            with open(doc, "w") as fh:
-                json.dump(self.server.get("/api/v1/openapi.json").json, fh)
-            with open(samples, "w") as fh:
-                json.dump([{"schema": "Worklist", "body": self.stage(s)} for s in (
-                    "to-collect", "to-receive", "in-progress", "to-review", "released")], fh)
-            p = node_tool("validate-responses.mjs", doc, samples)
-            self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
+        self.assertMatchSchema("Worklist", [self.stage(s) for s in (
+            "to-collect", "to-receive", "in-progress", "to-review", "released")])
 
     def test_instrument_filter_follows_the_mappings(self):
         acc = self.specimen(["CBC"], priority="asap")

@@ -87,10 +87,16 @@ export default {
   },
 
   onEvent(kind, data) {
-    if (view?.acc && data.accession === view.acc && kind === 'specimen.event') show(view.acc, view.ctx);
+    if (!view?.acc) return;
+    // Released events carry only the result's id: any may be this specimen's.
+    if (data.accession === view.acc || kind === 'result.released' || kind === 'reset') {
+      clearTimeout(view.timer);
+      view.timer = setTimeout(() => show(view.acc, view.ctx), 300);
+    }
   },
 
   unmount() {
+    clearTimeout(view?.timer);
     view = null;
   },
 };

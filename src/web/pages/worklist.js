@@ -39,7 +39,10 @@ async function load(background = false) {
       h('td', s.patient.name, h('br'), h('span.muted', s.patient.mrn)),
       h('td', s.specimen_type, h('br'), h('span.muted', s.container)),
       h('td', h('ul.chips', s.tests.map((t) => h('li', { title: `${t.name}: ${t.status}` },
-        t.code, ' ', flagBadge(t.flag), t.status === 'resulted' ? badge('review') : null)))),
+        t.status === 'released' && t.result_id && v.can('results.release')
+          ? h('a', { href: '#/review?correct=' + encodeURIComponent(t.result_id), title: `Correct ${t.code}` }, t.code)
+          : t.code,
+        ' ', flagBadge(t.flag), t.status === 'resulted' ? badge('review') : null)))),
       h('td', time(s.received_at ?? s.collected_at)),
       h('td', late ? h('strong.late-text', `Late by ${minutes(s.minutes_late)}`)
         : s.due_at ? 'due ' + time(s.due_at) : ''));
@@ -69,7 +72,7 @@ export default {
       type: 'button', 'aria-pressed': String(id === stage),
       onclick: () => { view.stage = id; load(); },
     }, name, ' ', h('span.count', '…'))]));
-    view = { stage, filters, tabs, status: h('p.notice', { role: 'status' }), list: h('div') };
+    view = { stage, filters, tabs, can: ctx.can, status: h('p.notice', { role: 'status' }), list: h('div') };
     root.append(h('h1', 'Worklist'), h('div.tabs', { role: 'group', 'aria-label': 'Stage' }, [...tabs.values()]),
       filters, view.status, view.list);
     await load();
