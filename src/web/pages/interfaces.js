@@ -53,7 +53,7 @@ async function journal() {
 async function message(id) {
   const m = await get('/api/v1/messages/' + encodeURIComponent(id));
   const raw = m.raw ?? (m.raw_base64 ? `(binary, base64) ${m.raw_base64}` : '');
-  view.detail.replaceChildren(
+  view.detail.replaceChildren(...[
     h('h2', `${m.type ?? 'Message'} from ${m.instrument ?? m.peer}`),
     h('p', `Received ${time(m.received_at)}, status `, badge(m.status), m.ack ? ` (answered ${m.ack})` : ''),
     m.error ? h('p.notice.error', `Error${m.error_field ? ' in ' + m.error_field : ''}: ${m.error}`) : null,
@@ -69,7 +69,7 @@ async function message(id) {
           say(view.status, describe(e), 'error');
         }
       },
-    }, 'Replay this message') : null);
+    }, 'Replay this message') : null].filter(Boolean));
   view.detail.hidden = false;
   view.detail.querySelector('h2').focus?.();
 }

@@ -30,7 +30,7 @@ async function stabilityProblems(spec) {
 
 function show(kind, title, body) {
   view.result.className = 'scan-result ' + kind;
-  view.result.replaceChildren(h('h2', title), ...body);
+  view.result.replaceChildren(h('h2', title), ...body.filter(Boolean));
 }
 
 async function receive(acc) {
