@@ -164,6 +164,16 @@ async function route() {
       params: new URLSearchParams(q ?? ''), can, user: state.session.user,
       go: (hash) => { location.hash = hash; },
     });
+    // Unless the page put the focus somewhere (the scan field), it goes to
+    // the page's heading, so that a screen reader says where one is.
+    const active = document.activeElement;
+    if (state.page === page && (!active || active === document.body || !root.contains(active))) {
+      const h1 = root.querySelector('h1');
+      if (h1) {
+        h1.tabIndex = -1;
+        h1.focus();
+      }
+    }
   } catch (e) {
     if (state.page === page) root.append(h('p.notice.error', { role: 'alert' }, describe(e)));
   }

@@ -165,3 +165,42 @@ export async function shot(p, name) {
 export function readShot(file) {
   return readFileSync(file);
 }
+
+// Text on the page whose contrast with its background is below WCAG AA
+// (4.5:1; 3:1 for large text: 24 px, or 18.66 px bold). The background is the
+// first opaque one up the tree; text over images is not judged.
+export function contrastProblems(p) {
+  return p.evaluate(() => {
+    const rgb = (s) => (s.match(/[\d.]+/g) ?? []).map(Number);
+    const lum = ([r, g, b]) => {
+      const f = (c) => {
+        const x = c / 255;
+        return x <= 0.03928 ? x / 12.92 : ((x + 0.055) / 1.055) ** 2.4;
+      };
+      return 0.2126 * f(r) + 0.7152 * f(g) + 0.0722 * f(b);
+    };
+    const background = (el) => {
+      for (let e = el; e; e = e.parentElement) {
+        const c = rgb(getComputedStyle(e).backgroundColor);
+        if (c.length === 3 || (c.length === 4 && c[3] > 0.9)) return c.slice(0, 3);
+      }
+      return [255, 255, 255];
+    };
+    const out = [];
+    const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+    for (let n = walker.nextNode(); n; n = walker.nextNode()) {
+      const el = n.parentElement;
+      if (!n.textContent.trim() || !el.offsetParent && getComputedStyle(el).position !== 'fixed') continue;
+      const st = getComputedStyle(el);
+      if (st.visibility === 'hidden' || el.closest('[hidden]')) continue;
+      const fg = rgb(st.color).slice(0, 3);
+      const bg = background(el);
+      const [a, b] = [lum(fg), lum(bg)].sort((x, y) => y - x);
+      const ratio = (a + 0.05) / (b + 0.05);
+      const size = parseFloat(st.fontSize);
+      const large = size >= 24 || (size >= 18.66 && Number(st.fontWeight) >= 700);
+      if (ratio < (large ? 3 : 4.5)) out.push(`${n.textContent.trim().slice(0, 40)}: ${ratio.toFixed(2)}`);
+    }
+    return out;
+  });
+}

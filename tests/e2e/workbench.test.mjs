@@ -8,7 +8,7 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 
-import { OUT, Server, browser, page, shot, signIn } from './harness.mjs';
+import { OUT, Server, browser, contrastProblems, page, shot, signIn } from './harness.mjs';
 
 let srv;
 let chrome;
@@ -237,5 +237,45 @@ test('on a tablet (768 x 1024) the worklist and the scan field fit', async () =>
   const box = await p.getByLabel('Accession number').boundingBox();
   assert.ok(box.height >= 44, 'a gloved finger can hit the field');
   await shot(p, 'tablet');
+  await p.context().close();
+});
+
+test('keyboard alone, and every text at WCAG AA contrast', async () => {
+  const p = await page(chrome, srv);
+  // the username field has the focus from the start
+  await p.waitForFunction(() => document.activeElement?.id === 'username');
+  await p.keyboard.type('supervisor');
+  await p.keyboard.press('Tab');
+  await p.keyboard.type('demo-supervisor-pass');
+  await p.keyboard.press('Enter');
+  await p.getByRole('heading', { name: 'Worklist' }).waitFor();
+  assert.deepEqual(await contrastProblems(p), []);
+  // the focus is on the page's heading
+  assert.equal(await p.evaluate(() => document.activeElement.textContent), 'Worklist');
+  // from the top of the document: the skip link, then the pages
+  await p.evaluate(() => {
+    document.body.tabIndex = -1;
+    document.body.focus();
+    document.body.removeAttribute('tabindex');
+  });
+  await p.keyboard.press('Tab');
+  assert.equal(await p.evaluate(() => document.activeElement.textContent), 'Skip to the page');
+  await p.keyboard.press('Tab');
+  await p.keyboard.press('Tab');
+  assert.equal(await p.evaluate(() => document.activeElement.textContent), 'Scan to receive');
+  await p.keyboard.press('Enter');
+  await p.getByRole('heading', { name: 'Scan to receive' }).waitFor();
+  assert.equal(await p.evaluate(() => document.activeElement.id), 'scan');
+  await p.keyboard.type('263250000000');
+  await p.keyboard.press('Enter');
+  await p.locator('.scan-result.bad').waitFor();
+  assert.deepEqual(await contrastProblems(p), []);
+  for (const name of ['Review and release', 'QC', 'Interfaces', 'Audit']) {
+    await p.getByRole('link', { name }).click();
+    await p.getByRole('heading', { level: 1 }).filter({ hasText: name === 'QC' ? 'Quality control' : name === 'Audit' ? 'Audit trail' : name }).waitFor();
+    await p.waitForLoadState('networkidle');
+    assert.deepEqual(await contrastProblems(p), [], name);
+  }
+  await shot(p, 'keyboard');
   await p.context().close();
 });
