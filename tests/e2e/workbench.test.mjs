@@ -250,7 +250,8 @@ test('keyboard alone, and every text at WCAG AA contrast', async () => {
   await p.keyboard.press('Enter');
   await p.getByRole('heading', { name: 'Worklist' }).waitFor();
   assert.deepEqual(await contrastProblems(p), []);
-  // the focus is on the page's heading
+  // the focus is on the page's heading once the page has loaded
+  await p.waitForFunction(() => document.activeElement?.tagName === 'H1');
   assert.equal(await p.evaluate(() => document.activeElement.textContent), 'Worklist');
   // from the top of the document: the skip link, then the pages
   await p.evaluate(() => {

@@ -62,7 +62,7 @@ function toggleCall(r, tr) {
     return;
   }
   const f = callForm(r);
-  tr.after(h('tr.call-row', h('td', { colspan: 9 }, f)));
+  tr.after(h('tr.call-row', { 'data-for': r.id }, h('td', { colspan: 9 }, f)));
   f.querySelector('input[name="notified"]').focus();
 }
 
@@ -88,9 +88,18 @@ async function load(background = false) {
   }
   if (view !== v) return;
   const checked = new Set([...v.table.querySelectorAll('input[name="ids"]:checked')].map((b) => b.value));
+  // A call form being filled in survives the refresh, with what was typed
+  // and the focus: results arrive while someone is on the phone.
+  const calls = [...v.table.querySelectorAll('tr.call-row')];
+  const active = document.activeElement;
   const rows = data.items.map(row);
   v.table.querySelector('tbody').replaceChildren(...rows);
   for (const b of v.table.querySelectorAll('input[name="ids"]')) b.checked = checked.has(b.value);
+  for (const c of calls) {
+    const tr = v.table.querySelector(`tr[data-id="${CSS.escape(c.dataset.for)}"]`);
+    if (tr?.classList.contains('critical')) tr.after(c);
+  }
+  if (active?.isConnected && active !== document.activeElement) active.focus();
   v.count.textContent = `${data.items.length} result${data.items.length === 1 ? '' : 's'} waiting`;
   v.table.hidden = !data.items.length;
   updateCount();
