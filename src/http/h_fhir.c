@@ -689,7 +689,7 @@ err_t http_fhir_dispatch(http_req *r, const char *body, size_t len)
     }
     if (!create && len && !(len == 2 && !memcmp(body, "{}", 2)))
         return err_set(&r->ei, ERR_INVALID, NULL, "%s %s takes no body", r->method, r->path);
-    err_t rc = http_sign_in(r, create ? PERM_ORDERS_WRITE : t->perm, FHIR_PREFIX);
+    err_t rc = http_sign_in(r, create ? PERM_ORDERS_WRITE : t->perm, FHIR_PREFIX, false);
     if (rc)
         return rc;
     if (create)

@@ -131,4 +131,7 @@ err_t http_fhir_dispatch(http_req *r, const char *body, size_t len);
 /* The OperationOutcome of an error (new reference). */
 json_t *http_fhir_outcome(err_t code, const char *message, const char *expression);
 
+/* h_lab.c: the workbench */
+err_t http_worklist(http_req *r);
+
 #endif

@@ -27,6 +27,7 @@
 #include "http/assets.h"
 #include "http/handlers.h"
 #include "http/route.h"
+#include "http/sse.h"
 
 #define TLS_FILE_MAX (1024 * 1024)
 #define DB_WAIT_MS   5000
@@ -36,6 +37,7 @@ struct http_server {
     http_config cfg;
     char *tls_cert, *tls_key;
     int port;
+    http_sse_hub *hub; /* live-event streams */
 };
 
 /* One request in flight: what MHD keeps in *con_cls between calls. */
@@ -92,6 +94,23 @@ static enum MHD_Result queue(http_req *r, int status, const char *type, const ch
     if (status == 401)
         MHD_add_response_header(resp, "WWW-Authenticate", "Bearer realm=\"benchside\"");
     ret = MHD_queue_response(conn, (unsigned)status, resp);
+    MHD_destroy_response(resp);
+    return ret;
+}
+
+/* Queue the live-event stream the handler opened (sse.h). */
+static enum MHD_Result queue_stream(http_req *r)
+{
+    struct MHD_Response *resp = http_sse_response(r);
+    enum MHD_Result ret;
+    if (!resp)
+        return MHD_NO;
+    add_common_headers(resp, r, true);
+    MHD_add_response_header(resp, "Content-Type", "text/event-stream; charset=utf-8");
+    /* A buffering proxy would hold the events back. */
+    MHD_add_response_header(resp, "X-Accel-Buffering", "no");
+    r->status = 200;
+    ret = MHD_queue_response(r->conn, 200, resp);
     MHD_destroy_response(resp);
     return ret;
 }
@@ -290,10 +309,13 @@ static enum MHD_Result serve_asset(http_req *r)
     return queue(r, 200, a->type, a->data, a->len, MHD_RESPMEM_PERSISTENT, NULL);
 }
 
-err_t http_sign_in(http_req *r, perm_id perm, const char *what)
+err_t http_sign_in(http_req *r, perm_id perm, const char *what, bool quiet)
 {
     const char *token = session_token(r);
-    err_t rc = session_lookup(r->db, token, r->cfg->session_idle_us, &r->user, &r->ei);
+    /* What a page does by itself (X-Background) does not keep it signed in. */
+    quiet = quiet || MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, "X-Background");
+    err_t rc = quiet ? session_peek(r->db, token, r->cfg->session_idle_us, &r->user, &r->ei)
+                     : session_lookup(r->db, token, r->cfg->session_idle_us, &r->user, &r->ei);
     if (rc)
         return rc;
     r->signed_in = true;
@@ -474,7 +496,7 @@ static enum MHD_Result dispatch(struct req_state *st)
         goto reply;
     }
     if (rt->perm != PERM_PUBLIC) {
-        rc = http_sign_in(r, rt->perm, rt->pattern);
+        rc = http_sign_in(r, rt->perm, rt->pattern, (rt->flags & ROUTE_QUIET) != 0);
         if (rc)
             goto reply;
     }
@@ -487,6 +509,8 @@ reply:
     }
     if (rc)
         return queue_error(r, rc, NULL);
+    if (r->stream)
+        return queue_stream(r);
     if (r->raw_type) {
         if (r->filename[0]) {
             char disp[160];
@@ -534,6 +558,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         id_new(st->r.id);
         st->r.cfg = &srv->cfg;
         st->r.conn = conn;
+        st->r.hub = srv->hub;
         st->r.tls = srv->tls_cert != NULL;
         st->r.method = arena_strdup(&st->r.a, method);
         st->r.path = arena_strdup(&st->r.a, url);
@@ -670,7 +695,9 @@ err_t http_start(const http_config *cfg, http_server **out, errinfo *ei)
 {
     struct sockaddr_storage ss;
     socklen_t sslen = 0;
-    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG;
+    /* Suspend and resume: a live-event stream waits without holding a thread. */
+    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG |
+                     MHD_ALLOW_SUSPEND_RESUME;
     err_t rc;
     http_server *s = calloc(1, sizeof(*s));
 
@@ -717,6 +744,11 @@ err_t http_start(const http_config *cfg, http_server **out, errinfo *ei)
         {MHD_OPTION_END, 0, NULL},
     };
     struct MHD_OptionItem no_opts[] = {{MHD_OPTION_END, 0, NULL}};
+    rc = http_sse_hub_start(&s->cfg, cfg->heartbeat_s, &s->hub);
+    if (rc) {
+        err_set(ei, rc, "http", "cannot start the live-event hub");
+        goto fail;
+    }
     s->daemon = MHD_start_daemon(
         flags, (uint16_t)cfg->port, NULL, NULL, on_request, s, MHD_OPTION_SOCK_ADDR, &ss,
         MHD_OPTION_THREAD_POOL_SIZE, (unsigned)(cfg->threads > 0 ? cfg->threads : 4),
@@ -735,6 +767,7 @@ err_t http_start(const http_config *cfg, http_server **out, errinfo *ei)
     *out = s;
     return ERR_OK;
 fail:
+    http_sse_hub_free(s->hub);
     free(s->tls_cert);
     free(s->tls_key);
     free(s);
@@ -750,7 +783,10 @@ void http_stop(http_server *s)
 {
     if (!s)
         return;
+    /* No connection may be left suspended when the daemon stops. */
+    http_sse_hub_stop(s->hub);
     MHD_stop_daemon(s->daemon);
+    http_sse_hub_free(s->hub);
     free(s->tls_cert);
     free(s->tls_key);
     free(s);
