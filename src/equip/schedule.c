@@ -398,7 +398,7 @@ err_t equip_due_list(db *d, int within_days, int64_t now, json_t **items, errinf
     json_t *arr = rc ? NULL : json_array();
     if (!rc && !arr)
         rc = ERR_NOMEM;
-    if (!rc && n > 1)
+    if (!rc && n > 1) /* qsort must not be given NULL, which an empty list is */
         qsort(found, n, sizeof(*found), due_order);
     for (size_t i = 0; i < n; i++) {
         if (arr && json_array_append_new(arr, found[i]))

@@ -123,6 +123,17 @@ err_t http_equip_workorders_close(http_req *r);
 err_t http_equip_asset_availability(http_req *r);
 err_t http_equip_availability(http_req *r);
 
+/* h_fhir.c: the FHIR R4 API under /fhir/R4, dispatched by server.c. The
+ * request's database connection is held; body[0..len) is the raw body.
+ * Fills r->out (a resource or Bundle) and r->status, or returns an error
+ * with detail in r->ei (the FHIR path or parameter at fault in its field). */
+err_t http_fhir_dispatch(http_req *r, const char *body, size_t len);
+/* The OperationOutcome of an error (new reference). */
+json_t *http_fhir_outcome(err_t code, const char *message, const char *expression);
+
+/* h_lab.c: the workbench */
+err_t http_worklist(http_req *r);
+
 /* h_stock.c */
 err_t http_stock_items_put(http_req *r);
 err_t http_stock_items_list(http_req *r);

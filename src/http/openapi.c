@@ -987,6 +987,35 @@ static const char schemas[] =
     "\",\"items\":{\"type\":\"string\"}}}},\"AvailabilityList\":{\"type\":\"object\",\"required\":["
     "\"month\",\"items\"],\"properties\":{\"month\":{\"type\":\"string\"},\"items\":{\"type\":\"arr"
     "ay\",\"items\":{\"$ref\":\"#/components/schemas/Availability\"}}}}"
+    ""
+    ",\"LiveEvent\":{\"type\":\"object\",\"description\":\"The data of a live event (GET /api/v"
+    "1/events): its time and the ids a page needs to fetch what changed, never values or names\""
+    ",\"required\":[\"at\"],\"properties\":{\"at\":{\"type\":\"string\",\"format\":\"date-time\""
+    "},\"result_id\":{\"type\":\"string\"},\"accession\":{\"type\":\"string\"},\"test\":{\"type"
+    "\":\"string\"},\"flag\":{\"type\":\"string\",\"nullable\":true},\"critical\":{\"type\":\"b"
+    "oolean\"},\"instrument\":{\"type\":\"string\",\"nullable\":true},\"priority\":{\"type\":\""
+    "string\"},\"mode\":{\"type\":\"string\",\"enum\":[\"auto\",\"manual\"]},\"event\":{\"type\""
+    ":\"string\"},\"qc_result_id\":{\"type\":\"string\"},\"lockout_id\":{\"type\":\"string\"},\""
+    "reason\":{\"type\":\"string\"},\"violations\":{\"type\":\"array\",\"items\":{\"type\":\"ob"
+    "ject\"}}}},\"Worklist\":{\"type\":\"object\",\"required\":[\"stage\",\"now\",\"counts\",\""
+    "items\"],\"properties\":{\"stage\":{\"type\":\"string\",\"enum\":[\"to-collect\",\"to-rece"
+    "ive\",\"in-progress\",\"to-review\",\"released\"]},\"now\":{\"type\":\"string\",\"format\""
+    ":\"date-time\"},\"counts\":{\"type\":\"object\",\"additionalProperties\":{\"type\":\"integ"
+    "er\"}},\"items\":{\"type\":\"array\",\"items\":{\"type\":\"object\",\"required\":[\"access"
+    "ion\",\"specimen_status\",\"priority\",\"specimen_type\",\"container\",\"collected_at\",\""
+    "received_at\",\"patient\",\"tests\",\"due_at\",\"minutes_late\"],\"properties\":{\"accessi"
+    "on\":{\"type\":\"string\"},\"specimen_status\":{\"type\":\"string\"},\"priority\":{\"type\""
+    ":\"string\",\"enum\":[\"routine\",\"asap\",\"stat\"]},\"specimen_type\":{\"type\":\"string"
+    "\"},\"container\":{\"type\":\"string\"},\"collected_at\":{\"type\":\"string\",\"format\":\""
+    "date-time\",\"nullable\":true},\"received_at\":{\"type\":\"string\",\"format\":\"date-time"
+    "\",\"nullable\":true},\"patient\":{\"type\":\"object\",\"required\":[\"id\",\"mrn\",\"name"
+    "\"],\"properties\":{\"id\":{\"type\":\"string\"},\"mrn\":{\"type\":\"string\"},\"name\":{\""
+    "type\":\"string\"}}},\"tests\":{\"type\":\"array\",\"items\":{\"type\":\"object\",\"requir"
+    "ed\":[\"code\",\"name\",\"status\",\"result_id\",\"flag\"],\"properties\":{\"code\":{\"typ"
+    "e\":\"string\"},\"name\":{\"type\":\"string\"},\"status\":{\"type\":\"string\"},\"result_i"
+    "d\":{\"type\":\"string\",\"nullable\":true},\"flag\":{\"type\":\"string\",\"nullable\":tru"
+    "e}}}},\"due_at\":{\"type\":\"string\",\"format\":\"date-time\",\"nullable\":true},\"minute"
+    "s_late\":{\"type\":\"integer\",\"minimum\":0}}}}}}"
     /* supplies (stock/stock.h) */
     ","
     "\"StockItemInput\":{\"type\":\"object\",\"additionalProperties\":false,\"required\":[\"cod"
@@ -1199,6 +1228,13 @@ static const struct {
     {"within", "integer", NULL, "Days ahead (0 to 366; default 7)"},
     {"version", "integer", NULL, "Template version (default: the latest)"},
     {"unit", "string", NULL, "Storage unit name"},
+    {"last_event_id", "integer", NULL,
+     "Resume after this event id (what the Last-Event-ID header says on a reconnection)"},
+    {"stage", "string", NULL,
+     "Worklist stage: to-collect, to-receive, in-progress (default), to-review, released (the "
+     "last 24 hours)"},
+    {"priority", "string", NULL, "routine, asap or stat"},
+    {"specimen_type", "string", NULL, "The catalog's specimen type: serum, whole blood, urine..."},
     {"kind", "string", NULL,
      "Kind (items of supplies: reagent, control, calibrator, tube, phlebotomy-supply, ppe, "
      "other; movements: receive, use, transfer, dispose, count)"},
@@ -1298,6 +1334,15 @@ static json_t *operation(const http_route *rt)
                             json_pack("{s:s,s:{s:{s:{s:s,s:s}}}}", "description", "A PDF document",
                                       "content", "application/pdf", "schema", "type", "string",
                                       "format", "binary"));
+    else if (rt->response && !strcmp(rt->response, "EventStream"))
+        json_object_set_new(
+            responses, code,
+            json_pack("{s:s,s:{s:{s:{s:s,s:s}}}}", "description",
+                      "A stream of events, each `id`, `event` (its kind) and `data` (one JSON "
+                      "object, schema LiveEvent), and `: heartbeat` comments; `event: reset` "
+                      "when events were missed, `event: session-ended` before it closes",
+                      "content", "text/event-stream", "schema", "type", "string", "description",
+                      "Server-Sent Events (LiveEvent objects as data)"));
     else if (rt->response)
         json_object_set_new(responses, code,
                             json_pack("{s:s,s:{s:{s:{s:s+}}}}", "description", "Success", "content",

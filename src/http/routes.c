@@ -17,6 +17,7 @@
 #include "config.h"
 #include "http/handlers.h"
 #include "http/route.h"
+#include "http/sse.h"
 
 #define USERS_PAGE_MAX 200
 
@@ -643,6 +644,16 @@ const http_route http_routes[] = {
     {"GET", "/api/v1/equipment/availability", PERM_EQUIPMENT_READ, 0, http_equip_availability,
      "month", "equipment", "Availability of every asset in a month (default: this month), by tag",
      NULL, "AvailabilityList", 200},
+    {"GET", "/api/v1/events", PERM_SIGNED_IN, ROUTE_QUIET, http_events, "last_event_id", "events",
+     "Live events as Server-Sent Events (text/event-stream): results entered and released, "
+     "critical values raised and called, specimens handled, QC rejections and lockouts, device "
+     "alerts; each shown to the roles that may read it; resumes after Last-Event-ID",
+     NULL, "EventStream", 200},
+    {"GET", "/api/v1/worklist", PERM_PATIENTS_READ, 0, http_worklist,
+     "stage priority specimen_type instrument test limit", "results",
+     "The bench's worklist: specimens with their tests by stage (to-collect, to-receive, "
+     "in-progress, to-review, released), STAT first, with how late each is (audited)",
+     NULL, "Worklist", 200},
     {"PUT", "/api/v1/stock/items", PERM_STOCK_MANAGE, ROUTE_BODY | ROUTE_CONFLICT,
      http_stock_items_put, NULL, "stock",
      "Add or update items of supplies (all checked first, then written at once; the tests an "
