@@ -30,6 +30,8 @@
 #include "qc/westgard.h"
 #include "stock/stock.h"
 #include "store/migrate.h"
+/* routes */
+#include "http/routelist.h"
 
 #define EXIT_USAGE 2
 
@@ -1000,6 +1002,49 @@ done:
     return status;
 }
 
+/* ---- routes: every HTTP route with its permission and the roles holding it ---- */
+
+static int cmd_routes(int argc, char **argv)
+{
+    static const char usage[] = "benchside routes [--json]";
+    bool as_json = false;
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--json"))
+            as_json = true;
+        else if (!strcmp(argv[i], "--help")) {
+            printf("usage: %s\n", usage);
+            return 0;
+        } else
+            return usage_error(usage, "unexpected argument '%s'", argv[i]);
+    }
+    json_t *list = http_route_list();
+    if (!list) {
+        fprintf(stderr, "benchside: out of memory\n");
+        return EXIT_FAILURE;
+    }
+    if (as_json) {
+        char *text = json_dumps(list, JSON_INDENT(1));
+        if (text)
+            printf("%s\n", text);
+        free(text);
+        json_decref(list);
+        return text ? 0 : EXIT_FAILURE;
+    }
+    size_t i, j;
+    json_t *rt, *role;
+    json_array_foreach(list, i, rt)
+    {
+        printf("%-6s %-52s %-18s", json_string_value(json_object_get(rt, "method")),
+               json_string_value(json_object_get(rt, "path")),
+               json_string_value(json_object_get(rt, "permission")));
+        json_array_foreach(json_object_get(rt, "roles"), j, role)
+            printf("%s%s", j ? "," : " ", json_string_value(role));
+        printf("\n");
+    }
+    json_decref(list);
+    return 0;
+}
+
 static int cmd_help(int argc, char **argv);
 
 static const struct cmd commands[] = {
@@ -1018,6 +1063,8 @@ static const struct cmd commands[] = {
     {"qc", cmd_qc, qc_usage, "judge control results (CSV) by the Westgard rules"},
     {"version", cmd_version, "benchside version", "print the version"},
     {"help", cmd_help, "benchside help", "list the commands"},
+    {"routes", cmd_routes, "benchside routes [--json]",
+     "list the HTTP routes with the permission and roles each needs"},
 };
 
 static int cmd_help(int argc, char **argv)

@@ -33,6 +33,8 @@
 #define STRING_PARAM_MAX 64 /* a string search value, bytes */
 #define HOST_MAX         255
 #define URL_MAX          4096
+#define CREATE_TYPE      "ServiceRequest" /* the one type a client may create */
+#define CREATE_PERM      PERM_ORDERS_WRITE
 
 /* What the server does for each resource type. */
 struct fhir_type {
@@ -676,8 +678,8 @@ err_t http_fhir_dispatch(http_req *r, const char *body, size_t len)
                        type);
     bool create = !*after && post;
     if (!*after && !get && !post)
-        return not_allowed(r, !strcmp(t->name, "ServiceRequest") ? "GET, HEAD, POST" : "GET, HEAD");
-    if (create && strcmp(t->name, "ServiceRequest"))
+        return not_allowed(r, !strcmp(t->name, CREATE_TYPE) ? "GET, HEAD, POST" : "GET, HEAD");
+    if (create && strcmp(t->name, CREATE_TYPE))
         return not_allowed(r, "GET, HEAD");
     if (*after) {
         after++;
@@ -689,10 +691,27 @@ err_t http_fhir_dispatch(http_req *r, const char *body, size_t len)
     }
     if (!create && len && !(len == 2 && !memcmp(body, "{}", 2)))
         return err_set(&r->ei, ERR_INVALID, NULL, "%s %s takes no body", r->method, r->path);
-    err_t rc = http_sign_in(r, create ? PERM_ORDERS_WRITE : t->perm, FHIR_PREFIX, false);
+    err_t rc = http_sign_in(r, create ? CREATE_PERM : t->perm, FHIR_PREFIX, false);
     if (rc)
         return rc;
     if (create)
         return do_create(r, body, len);
     return *after ? do_read(r, t, id) : do_search(r, t);
+}
+
+err_t http_fhir_routes(json_t *list)
+{
+    char path[64];
+    err_t rc =
+        http_route_entry(list, "GET", FHIR_PREFIX "/metadata", PERM_PUBLIC, false, NULL, NULL);
+    for (size_t i = 0; !rc && i < sizeof(types) / sizeof(types[0]); i++) {
+        snprintf(path, sizeof(path), FHIR_PREFIX "/%s", types[i].name);
+        rc = http_route_entry(list, "GET", path, types[i].perm, false, NULL, NULL);
+        if (!rc && !strcmp(types[i].name, CREATE_TYPE))
+            rc = http_route_entry(list, "POST", path, CREATE_PERM, true, NULL, NULL);
+        snprintf(path, sizeof(path), FHIR_PREFIX "/%s/{id}", types[i].name);
+        if (!rc)
+            rc = http_route_entry(list, "GET", path, types[i].perm, false, NULL, NULL);
+    }
+    return rc;
 }

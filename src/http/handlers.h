@@ -150,4 +150,13 @@ err_t http_stock_reagents_get(http_req *r);
 err_t http_stock_reagents_put(http_req *r);
 err_t http_stock_reagents_delete(http_req *r);
 
+/* routelist.c: append one route to list (routelist.h says its members);
+ * request is the OpenAPI schema of its body and query its accepted query
+ * parameters, space-separated (both may be NULL). ERR_NOMEM. */
+err_t http_route_entry(json_t *list, const char *method, const char *path, perm_id perm, bool body,
+                       const char *request, const char *query);
+/* h_fhir.c: append the FHIR routes (the metadata, the search and read of
+ * each resource type served, the creation of a ServiceRequest). ERR_NOMEM. */
+err_t http_fhir_routes(json_t *list);
+
 #endif
