@@ -30,7 +30,9 @@
 #include "qc/westgard.h"
 #include "stock/stock.h"
 #include "store/migrate.h"
-/* routes */
+/* routes and security options */
+#include "auth/throttle.h"
+#include "http/http.h"
 #include "http/routelist.h"
 
 #define EXIT_USAGE 2
@@ -91,7 +93,10 @@ enum {
     OPT_DISPLAY,
     OPT_PWSTDIN,
     OPT_HELP,
-    OPT_HEARTBEAT
+    OPT_HEARTBEAT,
+    OPT_ORIGIN,
+    OPT_PER_ADDRESS,
+    OPT_SIGN_IN_FAILURES
 };
 
 static const char serve_usage[] =
@@ -101,7 +106,14 @@ static const char serve_usage[] =
     "  --mllp  HL7 v2 over MLLP from instruments and the EHR (default 0.0.0.0:2575)\n"
     "  --astm  ASTM E1381/E1394 over TCP (default 0.0.0.0:5000)\n"
     "  --max-message  largest instrument message accepted (default 1 MiB)\n"
-    "  --heartbeat-seconds N  between heartbeats of live-event streams (default 15)";
+    "  --heartbeat-seconds N  between heartbeats of live-event streams (default 15)\n"
+    "  --origin URL  this server's address as browsers see it (https://lab.example.org), when\n"
+    "                a proxy in front changes the Host header; state-changing requests signed\n"
+    "                in by the session cookie must come from it\n"
+    "  --max-connections-per-address N  connections one client address may hold (default 256,\n"
+    "                0: no limit; raise it behind a proxy that connects from one address)\n"
+    "  --sign-in-failures N  failed sign-ins one address may make at once, then one every\n"
+    "                10 s (default 30, 0: no limit)";
 static const char demo_usage[] =
     "benchside demo [--db URL] [--http ADDR:PORT] [--mllp ADDR:PORT|off] [--astm ADDR:PORT|off]\n"
     "  links listen on 127.0.0.1:2575 (MLLP) and 127.0.0.1:5000 (ASTM) by default";
@@ -121,10 +133,14 @@ static int run_server(int argc, char **argv, bool demo)
         {"max-message", required_argument, NULL, OPT_MAX_MESSAGE},
         {"help", no_argument, NULL, OPT_HELP},
         {"heartbeat-seconds", required_argument, NULL, OPT_HEARTBEAT},
+        {"origin", required_argument, NULL, OPT_ORIGIN},
+        {"max-connections-per-address", required_argument, NULL, OPT_PER_ADDRESS},
+        {"sign-in-failures", required_argument, NULL, OPT_SIGN_IN_FAILURES},
         {NULL, 0, NULL, 0},
     };
     const char *usage = demo ? demo_usage : serve_usage;
-    app_serve_opts o = {.demo = demo};
+    app_serve_opts o = {
+        .demo = demo, .per_address = APP_PER_ADDRESS_DEFAULT, .sign_in_burst = THROTTLE_BURST};
     const char *db_opt = NULL;
     int64_t v;
     int c;
@@ -187,6 +203,23 @@ static int run_server(int argc, char **argv, bool demo)
             if (str_to_int64(optarg, strlen(optarg), 1, 3600, &v))
                 return usage_error(usage, "--heartbeat-seconds wants 1 to 3600, got '%s'", optarg);
             o.heartbeat_s = (int)v;
+            break;
+        case OPT_ORIGIN:
+            if (!http_origin_valid(optarg))
+                return usage_error(
+                    usage, "--origin wants http(s)://HOST[:PORT] with no path, got '%s'", optarg);
+            o.origin = optarg;
+            break;
+        case OPT_PER_ADDRESS:
+            if (str_to_int64(optarg, strlen(optarg), 0, 100000, &v))
+                return usage_error(
+                    usage, "--max-connections-per-address wants 0 to 100000, got '%s'", optarg);
+            o.per_address = (int)v;
+            break;
+        case OPT_SIGN_IN_FAILURES:
+            if (str_to_int64(optarg, strlen(optarg), 0, 100000, &v))
+                return usage_error(usage, "--sign-in-failures wants 0 to 100000, got '%s'", optarg);
+            o.sign_in_burst = (int)v;
             break;
         default:
             return usage_error(usage, "unknown or incomplete option");

@@ -52,6 +52,7 @@ typedef struct http_req {
     char cookie[256];        /* Set-Cookie value, "" for none */
     const char *location;    /* Location header (arena), NULL for none */
     const char *allow;       /* Allow header of a 405 (static string), NULL for none */
+    int retry_after_s;       /* Retry-After of a 429, in seconds */
     errinfo ei;              /* detail of a failure */
 } http_req;
 
