@@ -179,7 +179,8 @@ static enum MHD_Result queue_error(http_req *r, err_t code, const char *allow)
 }
 
 /* Match path against pattern, filling params; segments must be non-empty. */
-static bool match(http_req *r, const char *pattern, const char *path)
+static bool match(arena *a, const char *params[HTTP_MAX_PARAMS], const char *pattern,
+                  const char *path)
 {
     int np = 0;
     const char *p = pattern, *s = path;
@@ -190,8 +191,8 @@ static bool match(http_req *r, const char *pattern, const char *path)
             size_t n = se ? (size_t)(se - s) : strlen(s);
             if (!pe || n == 0 || np >= HTTP_MAX_PARAMS)
                 return false;
-            r->params[np++] = arena_strndup(&r->a, s, n);
-            if (!r->params[np - 1])
+            params[np++] = arena_strndup(a, s, n);
+            if (!params[np - 1])
                 return false;
             p = pe + 1;
             s += n;
@@ -205,9 +206,11 @@ static bool match(http_req *r, const char *pattern, const char *path)
     return *p == '\0' && *s == '\0';
 }
 
+/* A request without a connection is one a test or a fuzzer makes up: it has
+ * no query parameters and no headers. */
 const char *http_query(http_req *r, const char *key)
 {
-    return MHD_lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND, key);
+    return r->conn ? MHD_lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND, key) : NULL;
 }
 
 err_t http_query_limit(http_req *r, int def, int max, int *out)
@@ -341,7 +344,7 @@ err_t http_sign_in(http_req *r, perm_id perm, const char *what, bool quiet)
 
 const char *http_header(http_req *r, const char *name)
 {
-    return MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, name);
+    return r->conn ? MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, name) : NULL;
 }
 
 struct query_all {
@@ -371,7 +374,8 @@ static enum MHD_Result collect_query_arg(void *cls, enum MHD_ValueKind kind, con
 err_t http_query_all(http_req *r, http_param *out, size_t max, size_t *n)
 {
     struct query_all qa = {r, out, max, 0, false};
-    MHD_get_connection_values(r->conn, MHD_GET_ARGUMENT_KIND, collect_query_arg, &qa);
+    if (r->conn)
+        MHD_get_connection_values(r->conn, MHD_GET_ARGUMENT_KIND, collect_query_arg, &qa);
     *n = qa.n;
     return qa.nomem ? ERR_NOMEM : ERR_OK;
 }
@@ -495,16 +499,16 @@ reply:
     return ret;
 }
 
-/* Find the route; on a path match with another method, fill allow. */
-static const http_route *find_route(http_req *r, buf *allow)
+const http_route *http_route_find(arena *a, const char *method, const char *path,
+                                  const char *params[HTTP_MAX_PARAMS], buf *allow)
 {
     for (size_t i = 0; i < http_routes_len; i++) {
         const http_route *rt = &http_routes[i];
-        if (!match(r, rt->pattern, r->path))
+        if (!match(a, params, rt->pattern, path))
             continue;
         /* HEAD is GET without the body (libmicrohttpd drops it). */
         bool get = !strcmp(rt->method, "GET");
-        if (!strcmp(rt->method, r->method) || (get && !strcmp(r->method, "HEAD")))
+        if (!strcmp(rt->method, method) || (get && !strcmp(method, "HEAD")))
             return rt;
         if (allow->len)
             buf_puts(allow, ", ");
@@ -525,7 +529,7 @@ static enum MHD_Result dispatch(struct req_state *st)
         return dispatch_fhir(st);
     if (strncmp(r->path, "/api/", 5))
         return serve_asset(r);
-    rt = find_route(r, &allow);
+    rt = http_route_find(&r->a, r->method, r->path, r->params, &allow);
     if (!rt) {
         if (allow.len) {
             err_set(&r->ei, ERR_METHOD, NULL, "%s is not allowed on %.200s; allowed: %s", r->method,
@@ -712,11 +716,9 @@ static int hex_value(char c)
  * decoded, it would cut the path short (/app.js%00.html would be /app.js), so
  * a path holding it matches nothing.
  */
-static size_t on_unescape(void *cls, struct MHD_Connection *conn, char *s)
+size_t http_unescape(char *s)
 {
     char *w = s;
-    (void)cls;
-    (void)conn;
     for (const char *r = s; *r;) {
         int hi, lo;
         if (r[0] == '%' && (hi = hex_value(r[1])) >= 0 && (lo = hex_value(r[2])) >= 0 &&
@@ -729,6 +731,13 @@ static size_t on_unescape(void *cls, struct MHD_Connection *conn, char *s)
     }
     *w = '\0';
     return (size_t)(w - s);
+}
+
+static size_t on_unescape(void *cls, struct MHD_Connection *conn, char *s)
+{
+    (void)cls;
+    (void)conn;
+    return http_unescape(s);
 }
 
 static void on_mhd_log(void *cls, const char *fmt, va_list ap)
