@@ -25,6 +25,7 @@ lists the threats and names these tests):
 import datetime
 import http.client
 import json
+import os
 import socket
 import threading
 import time
@@ -664,6 +665,48 @@ class TestBruteForce(ServerTestCase):
         self.assertEqual(set(results) - {401, 429}, set(), results)
         self.assertLessEqual(results.count(401), 5, results)
         self.assertGreaterEqual(results.count(429), 11, results)
+
+
+class TestLogs(ServerTestCase):
+    """The log (debug level, the most it says) holds no password, token or
+    patient's name, whatever the requests carried."""
+
+    @classmethod
+    def setUpClass(cls):
+        old = os.environ.get("BENCHSIDE_LOG")
+        os.environ["BENCHSIDE_LOG"] = "debug"
+        try:
+            super().setUpClass()
+        finally:
+            if old is None:
+                os.environ.pop("BENCHSIDE_LOG")
+            else:
+                os.environ["BENCHSIDE_LOG"] = old
+
+    def test_no_secrets_or_names_in_the_log(self):
+        srv = self.server
+        password, wrong = "Sekrit-" + unique(), "WrongSekrit-" + unique()
+        name = unique("log")
+        srv.create_user(name, "admin", password)
+        tok = srv.login(name, password)
+        family = "Zyxwvutsrq" + unique()
+        st, _, js, _ = request(srv.port, "POST", "/api/v1/patients", {
+            "mrn": unique("MRN-"), "family": family, "given": "Quentin",
+            "birth_date": "1971-02-03", "sex": "male"},
+            headers={"Authorization": "Bearer " + tok})
+        self.assertEqual(st, 201)
+        srv.get("/api/v1/patients?name=" + family, token=tok)
+        srv.get("/api/v1/session", headers={"Cookie": "bs_session=" + tok})
+        srv.get("/fhir/R4/Patient?family=" + family, token=tok)
+        srv.post("/api/v1/session", {"username": name, "password": wrong})
+        srv.post("/api/v1/session/password", {"current_password": wrong,
+                                              "new_password": wrong + "x"}, token=tok)
+        text = srv.stderr_text()
+        with open(srv.stdout_path, encoding="utf-8", errors="replace") as fh:
+            text += fh.read()
+        self.assertIn("/api/v1/patients", text, "the log says nothing at debug level?")
+        for secret in (password, wrong, tok, tok[:16], family):
+            self.assertNotIn(secret, text)
 
 
 # ---------------------------------------------------------------------------
