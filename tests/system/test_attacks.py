@@ -27,6 +27,7 @@ import http.client
 import json
 import os
 import socket
+import sqlite3
 import threading
 import time
 import unittest
@@ -707,6 +708,27 @@ class TestLogs(ServerTestCase):
         self.assertIn("/api/v1/patients", text, "the log says nothing at debug level?")
         for secret in (password, wrong, tok, tok[:16], family):
             self.assertNotIn(secret, text)
+
+
+class TestInternalsNotTold(ServerTestCase):
+    """A fault of the database is logged with the request id; the client is
+    told that it happened, not what the SQL or the schema say."""
+
+    server_kwargs = dict(force_sqlite=True)
+
+    def test_a_database_fault_is_logged_not_told(self):
+        with sqlite3.connect(self.server.db.path) as con:
+            con.execute("DROP TABLE sign_in_throttle")
+        r = self.server.post("/api/v1/session", {"username": ADMIN_USER,
+                                                 "password": ADMIN_PASSWORD})
+        err = self.assertError(r, 500, "database_error")
+        self.assertEqual(err["message"],
+                         "the server could not complete the request; it has been logged")
+        for word in (b"sign_in_throttle", b"SELECT", b"INSERT", b"no such table", b"sqlite"):
+            self.assertNotIn(word, r.raw)
+        logged = [ln for ln in self.server.stderr_text().splitlines()
+                  if err["request_id"] in ln and "sign_in_throttle" in ln]
+        self.assertTrue(logged, "the fault is not in the log with its request id")
 
 
 # ---------------------------------------------------------------------------
