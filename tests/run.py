@@ -22,7 +22,8 @@ import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 DB_SUITES = ("test_store", "test_auth", "test_lab", "test_catalog",
-             "test_results", "test_pt", "test_equip", "test_tolerance")  # run again on PostgreSQL
+             "test_results", "test_pt", "test_equip", "test_tolerance",
+             "test_care")  # run again on PostgreSQL
 
 passed = 0
 failed = 0

@@ -108,4 +108,16 @@ err_t http_checks_get(http_req *r);
 err_t http_checks_list(http_req *r);
 err_t http_assets_fitness(http_req *r);
 
+/* h_care.c */
+err_t http_care_certs_create(http_req *r);
+err_t http_care_certs_list(http_req *r);
+err_t http_care_systems_create(http_req *r);
+err_t http_care_systems_list(http_req *r);
+err_t http_care_assessments_create(http_req *r);
+err_t http_care_staff_get(http_req *r);
+err_t http_care_expiring(http_req *r);
+err_t http_care_operators_sign_on(http_req *r);
+err_t http_care_operators_sign_off(http_req *r);
+err_t http_care_operators_list(http_req *r);
+
 #endif

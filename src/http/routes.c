@@ -588,6 +588,44 @@ const http_route http_routes[] = {
      "Document the corrective action and close a device's lockout (a passing result is needed; "
      "signed with the password); held results are checked again",
      "QcLockoutClose", "QcCheckLockout", 200},
+    {"POST", "/api/v1/care/certifications", PERM_CARE_MANAGE, ROUTE_BODY, http_care_certs_create,
+     NULL, "care",
+     "Record a certification or licence of a person (ASCP, ARRT, state licence, BLS...) with its "
+     "number, issuer and expiry; an expired one is refused",
+     "CareCertificationCreate", "CareCertification", 201},
+    {"GET", "/api/v1/care/certifications", PERM_CARE_READ, 0, http_care_certs_list, "user", "care",
+     "Certifications, of one person or all, latest expiry first", NULL, "CareCertificationList",
+     200},
+    {"POST", "/api/v1/care/test-systems", PERM_CARE_MANAGE, ROUTE_BODY, http_care_systems_create,
+     NULL, "care",
+     "Put a test system in the competency program: an instrument, an asset class or a test "
+     "entered by hand, with the certification it requires",
+     "CareTestSystemCreate", "CareTestSystem", 201},
+    {"GET", "/api/v1/care/test-systems", PERM_CARE_READ, 0, http_care_systems_list, NULL, "care",
+     "The test systems of the competency program", NULL, "CareTestSystemList", 200},
+    {"POST", "/api/v1/care/assessments", PERM_CARE_MANAGE, ROUTE_BODY, http_care_assessments_create,
+     NULL, "care",
+     "Record a competency assessment with the six CLIA elements, signed by the assessor; due "
+     "again at six months in the first year, then yearly",
+     "CareAssessmentCreate", "CareAssessment", 201},
+    {"GET", "/api/v1/care/staff/{username}", PERM_CARE_READ, 0, http_care_staff_get, NULL, "care",
+     "A person's certifications, assessments and competency for each test system today", NULL,
+     "CareStaff", 200},
+    {"GET", "/api/v1/care/expiring", PERM_CARE_READ, 0, http_care_expiring, "within", "care",
+     "Reminders: certifications and competencies expired or expiring within the next days "
+     "(default 30), soonest first",
+     NULL, "CareExpiringList", 200},
+    {"POST", "/api/v1/care/operators", PERM_CARE_RECORD, ROUTE_BODY, http_care_operators_sign_on,
+     NULL, "care",
+     "Sign on to an instrument as its operator of record (a supervisor may sign someone else "
+     "on); automatic release asks whether the operator is competent",
+     "CareOperatorSignOn", "CareOperator", 201},
+    {"DELETE", "/api/v1/care/operators/{instrument}", PERM_CARE_RECORD, ROUTE_CONFLICT,
+     http_care_operators_sign_off, NULL, "care",
+     "Sign off an instrument: it has no operator of record until someone signs on", NULL, NULL,
+     204},
+    {"GET", "/api/v1/care/operators", PERM_CARE_READ, 0, http_care_operators_list, NULL, "care",
+     "The operator of record of each instrument", NULL, "CareOperatorList", 200},
 };
 
 const size_t http_routes_len = sizeof(http_routes) / sizeof(http_routes[0]);

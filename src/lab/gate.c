@@ -3,8 +3,9 @@
  * the reason code it gives, whether it applies to automatic release only,
  * and the function that decides. Modules add their rows here: the
  * specimen's, the review rules, quality control (qc/qc.h: a lockout, QC
- * overdue), equipment (equip/fitness.h: the device is not fit for use);
- * competency follows.
+ * overdue), equipment (equip/fitness.h: the device is not fit for use),
+ * people (care/competency.h: the person releasing, or for automatic release
+ * the instrument's operator of record, is not competent for the test system).
  */
 #include "lab/gate.h"
 
@@ -13,6 +14,7 @@
 #include <string.h>
 
 #include "base/time.h"
+#include "care/competency.h"
 #include "equip/fitness.h"
 
 /* What the checks look at, read once per result. */
@@ -33,6 +35,8 @@ struct gate_input {
     int64_t qc_last_ok;   /* the last accepted QC at or before the result; 0 none */
     /* equipment: why the instrument's device is not fit now, "" when it is */
     char device_unfit[256];
+    /* people: who lacked what, "" when competence is not in question */
+    char competency[256];
 };
 
 typedef bool (*gate_fn)(const struct gate_input *in, char *msg, size_t n);
@@ -144,6 +148,14 @@ static bool device_unfit(const struct gate_input *in, char *msg, size_t n)
     return true;
 }
 
+static bool not_competent(const struct gate_input *in, char *msg, size_t n)
+{
+    if (!in->competency[0])
+        return false;
+    snprintf(msg, n, "%s", in->competency);
+    return true;
+}
+
 static const struct gate_rule {
     const char *code;
     bool auto_only;
@@ -159,6 +171,7 @@ static const struct gate_rule {
     {"delta-check-failed", true, delta_failed},
     {"instrument-flag", true, instrument_flag},
     {"device-unfit", false, device_unfit},
+    {"competency", false, not_competent},
 };
 
 static const char sql_input[] =
@@ -190,7 +203,6 @@ err_t gate_check(db *d, const char *result_id, gate_mode mode, const char *user_
     db_stmt *st = NULL;
     bool row = false;
     json_t *arr = json_array();
-    (void)user_id; /* the competency check (people and care) will use it */
     *reasons = NULL;
     if (!arr)
         return ERR_NOMEM;
@@ -224,6 +236,10 @@ err_t gate_check(db *d, const char *result_id, gate_mode mode, const char *user_
     if (!rc && in.instrument[0])
         rc = equip_fitness(d, in.instrument, time_now_us(), in.device_unfit,
                            sizeof(in.device_unfit), ei);
+    /* who releases (or, automatically, the operator of record) must be competent */
+    if (!rc)
+        rc = care_competency_gate(d, result_id, user_id, time_now_us(), in.competency,
+                                  sizeof(in.competency), ei);
     if (rc) {
         json_decref(arr);
         return rc;

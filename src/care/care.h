@@ -1,0 +1,125 @@
+/*
+ * care.h - what the modules of people and care share (src/care/): the
+ * checks of request fields they all make (dates, times, names from a list,
+ * people, patients, devices of the asset register), the reading of query
+ * rows into JSON, and the end of a write transaction.
+ *
+ * Every check names the field at fault in ei and changes nothing; the
+ * modules call them before they open their transaction.
+ */
+#ifndef BENCHSIDE_CARE_CARE_H
+#define BENCHSIDE_CARE_CARE_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "auth/audit.h"
+#include "auth/user.h"
+#include "base/err.h"
+#include "base/id.h"
+#include "base/jsonv.h"
+#include "equip/asset.h"
+#include "store/db.h"
+
+#define CARE_CODE_MAX 32   /* codes: a test system, a set, a document, a room: bytes */
+#define CARE_TEXT_MAX 128  /* names, numbers, issuers, titles: bytes */
+#define CARE_NOTE_MAX 2000 /* notes and reasons: bytes */
+#define CARE_LIST_MAX 500  /* rows of one list answer */
+#define CARE_SKEW_US  (5 * 60 * 1000000LL) /* how far ahead a client's clock may be */
+
+#define CARE_NFIELDS(t) (sizeof(t) / sizeof((t)[0]))
+
+/* Today's date (UTC), "YYYY-MM-DD". */
+void care_today(char out[11]);
+
+/*
+ * date (YYYY-MM-DD) plus months (may be negative) into out; a day past the
+ * end of the month it lands in becomes that month's last day (31 August
+ * plus six months is 28 or 29 February). False when date is not a date.
+ */
+bool care_date_add_months(const char *date, int months, char out[11]);
+
+/* Days from date a to date b (b - a); both must be valid dates. */
+int64_t care_date_diff(const char *a, const char *b);
+
+/*
+ * Check item i of array against fields (care_item_check), naming the field
+ * at fault with its path: "samples[2].test". A non-object item is
+ * ERR_INVALID naming "array[i]".
+ */
+err_t care_item_check(const json_t *item, const char *array, size_t i, const jsonv_field *fields,
+                      size_t n, errinfo *ei);
+
+/* ERR_INVALID naming field unless value is one of list[0..n):
+ * "field must be a, b or c". */
+err_t care_enum(const char *value, const char *const *list, size_t n, const char *field,
+                errinfo *ei);
+
+/* ERR_INVALID naming field unless value is a YYYY-MM-DD date of a real day
+ * (and, when past_only, not after today). */
+err_t care_date(const char *value, const char *field, bool past_only, errinfo *ei);
+
+/*
+ * An ISO 8601 time of an act into *at: value NULL means now; otherwise it
+ * must parse and not lie ahead of now by more than CARE_SKEW_US
+ * (ERR_INVALID naming field).
+ */
+err_t care_time(const char *value, const char *field, int64_t now, int64_t *at, errinfo *ei);
+
+/* ERR_INVALID naming field when v (may be NULL: fine) is not printable text. */
+err_t care_text(const char *v, const char *field, errinfo *ei);
+
+/* The user named username into *u; ERR_INVALID naming field when there is
+ * none or the account is disabled. */
+err_t care_user(db *d, const char *username, const char *field, user *u, errinfo *ei);
+
+/* The patient with id exists; ERR_INVALID naming field otherwise. */
+err_t care_patient(db *d, const char *id, const char *field, errinfo *ei);
+
+/*
+ * The asset tagged tag: not retired, and of one of classes[0..n) (n 0: any
+ * class). Its id into id and its class into cls (EQUIP_CLASS_MAX + 1 bytes;
+ * may be NULL). ERR_INVALID naming field otherwise.
+ */
+err_t care_asset(db *d, const char *tag, const char *field, const char *const *classes, size_t n,
+                 char id[ID_LEN + 1], char *cls, errinfo *ei);
+
+/* Who acts, for the columns that record it: the actor's name or "system". */
+const char *care_actor(const audit_ctx *ctx);
+
+/* audit_write with detail, which is released here (may be NULL). */
+err_t care_audit(db *d, const audit_ctx *ctx, const char *action, const char *entity_type,
+                 const char *entity_id, json_t *detail, errinfo *ei);
+
+/* A function that makes the JSON of the current row of a statement. */
+typedef json_t *(*care_row_fn)(db_stmt *st);
+
+/*
+ * The rows of st (prepared by db_query, whose return is rc: an error there
+ * is returned as it is), each made by row, into a new array *items. st is
+ * finalized here.
+ */
+err_t care_collect(err_t rc, db_stmt *st, care_row_fn row, json_t **items, errinfo *ei);
+
+/*
+ * The one row of st made by row into *out (new reference); no row is
+ * ERR_NOT_FOUND naming field with the message what ("no cycle has id X").
+ * st is finalized here.
+ */
+err_t care_one(err_t rc, db_stmt *st, care_row_fn row, json_t **out, const char *field,
+               const char *what, errinfo *ei);
+
+/* The first column of the first row of sql (text parameters args[0..n))
+ * as an integer into *out; 0 when there is no row. */
+err_t care_count(db *d, const char *sql, const char *const *args, size_t n, int64_t *out,
+                 errinfo *ei);
+
+/*
+ * End a write: commit when rc is ERR_OK, else roll back and release *out
+ * (set to NULL). Returns the final code.
+ */
+err_t care_finish(db *d, err_t rc, json_t **out, errinfo *ei);
+
+#endif

@@ -1,0 +1,99 @@
+/*
+ * h_care.c - people-and-care routes: certifications, the competency program
+ * and assessments, operators of record, reminders; vital signs and NEWS2;
+ * sterilization; procedure documents; training; imaging preparation and
+ * dose; appointments. Each handler hands its body to src/care/.
+ */
+#include <string.h>
+
+#include "base/str.h"
+#include "care/competency.h"
+#include "http/handlers.h"
+
+/* {"items": items} into r->out (items stolen). */
+static err_t care_items(http_req *r, err_t rc, json_t *items)
+{
+    if (rc)
+        return rc;
+    r->out = json_pack("{s:o}", "items", items);
+    return r->out ? ERR_OK : ERR_NOMEM;
+}
+
+/* A whole number of days from a query parameter (def when absent). */
+static err_t care_days(http_req *r, const char *name, int def, int max, int *out)
+{
+    const char *v = http_query(r, name);
+    int64_t n = def;
+    if (v && str_to_int64(v, strlen(v), 0, max, &n))
+        return err_set(&r->ei, ERR_INVALID, name, "%s must be whole days from 0 to %d", name, max);
+    *out = (int)n;
+    return ERR_OK;
+}
+
+err_t http_care_certs_create(http_req *r)
+{
+    audit_ctx ctx = http_actor(r);
+    return care_cert_create(r->db, &ctx, r->body, &r->out, &r->ei);
+}
+
+err_t http_care_certs_list(http_req *r)
+{
+    json_t *items = NULL;
+    err_t rc = care_cert_list(r->db, http_query(r, "user"), &items, &r->ei);
+    return care_items(r, rc, items);
+}
+
+err_t http_care_systems_create(http_req *r)
+{
+    audit_ctx ctx = http_actor(r);
+    return care_system_create(r->db, &ctx, r->body, &r->out, &r->ei);
+}
+
+err_t http_care_systems_list(http_req *r)
+{
+    json_t *items = NULL;
+    err_t rc = care_system_list(r->db, &items, &r->ei);
+    return care_items(r, rc, items);
+}
+
+err_t http_care_assessments_create(http_req *r)
+{
+    audit_ctx ctx = http_actor(r);
+    return care_assessment_create(r->db, &ctx, &r->user, r->body, &r->out, &r->ei);
+}
+
+err_t http_care_staff_get(http_req *r)
+{
+    return care_staff_get(r->db, r->params[0], &r->out, &r->ei);
+}
+
+err_t http_care_expiring(http_req *r)
+{
+    json_t *items = NULL;
+    int within = 0;
+    err_t rc = care_days(r, "within", 30, 366, &within);
+    if (!rc)
+        rc = care_expiring(r->db, within, &items, &r->ei);
+    return care_items(r, rc, items);
+}
+
+err_t http_care_operators_sign_on(http_req *r)
+{
+    audit_ctx ctx = http_actor(r);
+    return care_operator_sign_on(r->db, &ctx, &r->user,
+                                 perm_role_has(r->user.role, PERM_CARE_MANAGE), r->body, &r->out,
+                                 &r->ei);
+}
+
+err_t http_care_operators_sign_off(http_req *r)
+{
+    audit_ctx ctx = http_actor(r);
+    return care_operator_sign_off(r->db, &ctx, r->params[0], &r->ei);
+}
+
+err_t http_care_operators_list(http_req *r)
+{
+    json_t *items = NULL;
+    err_t rc = care_operator_list(r->db, &items, &r->ei);
+    return care_items(r, rc, items);
+}

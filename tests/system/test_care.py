@@ -1,0 +1,240 @@
+"""System tests of people and care (src/care/, docs/care.md) over HTTP:
+certifications and competency with the release gate (a technician whose
+competency expired cannot release a result, the gate says so, renewing it
+restores the privilege), the operator of record of an instrument, and who may
+do what. Bodies that are refused name the field and change nothing. The
+answers are checked against the OpenAPI document's own schemas."""
+
+import datetime
+import json
+import os
+import shutil
+import tempfile
+
+from tests.system.test_lab import PASSWORD, LabTestCase, order_body, unique
+from tests.system.test_openapi import node_tool
+
+CARE = "/api/v1/care"
+ELEMENTS = ("direct_observation", "monitoring_records", "review_worksheets",
+            "maintenance_observation", "blind_samples", "problem_solving")
+
+
+def day(offset=0):
+    return (datetime.datetime.now(datetime.timezone.utc).date() +
+            datetime.timedelta(days=offset)).isoformat()
+
+
+def add_months(date, months):
+    """date (YYYY-MM-DD) plus months, the day kept or the month's last."""
+    d = datetime.date.fromisoformat(date)
+    index = d.year * 12 + d.month - 1 + months
+    y, m = divmod(index, 12)
+    m += 1
+    last = (datetime.date(y + (m == 12), m % 12 + 1, 1) - datetime.timedelta(days=1)).day
+    return datetime.date(y, m, min(d.day, last)).isoformat()
+
+
+class CareTestCase(LabTestCase):
+    def setUp(self):
+        self.samples = []
+
+    def sample(self, schema, body):
+        """Keep an answer (or a body sent) to check against the schema named."""
+        self.samples.append({"schema": schema, "body": body})
+        return body
+
+    def check_samples(self):
+        """Every sample kept matches its schema of the server's OpenAPI document (Ajv)."""
+        tmp = tempfile.mkdtemp(prefix="benchside-care-")
+        try:
+            doc = os.path.join(tmp, "openapi.json")
+            with open(doc, "w") as fh:
+                json.dump(self.call("GET", "/api/v1/openapi.json").json, fh)
+            path = os.path.join(tmp, "samples.json")
+            with open(path, "w") as fh:
+                json.dump(self.samples, fh)
+            p = node_tool("validate-responses.mjs", doc, path)
+            self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
+            n = len(self.samples)
+            self.assertIn("%d of %d" % (n, n), p.stdout)
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
+
+    def person(self, role="technician"):
+        """A new account: (username, token)."""
+        name = unique(role[:4])
+        self.server.create_user(name, role, PASSWORD)
+        return name, self.server.login(name, PASSWORD)
+
+    def analyzer(self):
+        name = unique("AN-")
+        self.call("PUT", "/api/v1/instruments", {"instruments": [{
+            "name": name, "kind": "analyzer", "protocol": "hl7",
+            "match": {"application": name}}]})
+        return name
+
+    def certify(self, user, kind="ASCP", issued=-700, expires=400, token=Ellipsis):
+        return self.call("POST", CARE + "/certifications", {
+            "user": user, "kind": kind, "number": unique("MLS-"), "issuer": "ASCP BOC",
+            "issued_on": day(issued), "expires_on": day(expires)}, token=token, status=201).json
+
+    def assess(self, user, system, on, token=Ellipsis, failed=(), password=None, status=201):
+        body = {"user": user, "system": system, "assessed_on": on,
+                "elements": {e: "not-met" if e in failed else "met" for e in ELEMENTS},
+                "password": password or PASSWORD}
+        return self.call("POST", CARE + "/assessments", body, token=token, status=status).json
+
+    def held_result(self, inst, value=91, token=Ellipsis):
+        """A glucose from inst entered by hand; the result."""
+        p = self.create_patient()
+        o = self.call("POST", "/api/v1/orders", order_body(p["id"], tests=["GLU"]),
+                      status=201).json
+        acc = o["specimens"][0]["accession"]
+        for ev in ("collected", "received"):
+            self.call("POST", "/api/v1/specimens/%s/events" % acc, {"event": ev})
+        r = self.call("POST", "/api/v1/specimens/%s/results" % acc, {"results": [
+            {"code": "GLU", "value": value, "instrument": inst}]}, token=token).json
+        return r["results"][0]
+
+
+class TestCompetencyGate(CareTestCase):
+    """The issue's story: a technician whose competency expired cannot release a
+    result, and the gate says so; renewing it restores the privilege."""
+
+    def test_expired_competency_holds_release_until_renewed(self):
+        sup, sup_token = self.person("supervisor")
+        tech, tech_token = self.person("technician")
+        inst = self.analyzer()
+        system = self.sample("CareTestSystem", self.call("POST", CARE + "/test-systems", self.sample(
+            "CareTestSystemCreate", {"code": inst, "kind": "instrument",
+                                     "name": "Chemistry analyzer", "certification": "ASCP"}),
+            token=sup_token, status=201).json)
+        self.assertEqual((system["code"], system["certification"]), (inst, "ASCP"))
+        cert = self.sample("CareCertification", self.certify(tech, token=sup_token))
+        self.assertTrue(cert["valid"])
+
+        # assessed as a new hire 400 days ago: due again after six months
+        old = day(-400)
+        a = self.sample("CareAssessment", self.assess(tech, inst, old, token=sup_token,
+                                                      password=PASSWORD))
+        self.assertEqual((a["result"], a["first_year"], a["due_on"], a["assessor"]),
+                         ("satisfactory", True, add_months(old, 6), sup))
+        staff = self.sample("CareStaff", self.call("GET", CARE + "/staff/" + tech,
+                                                   token=sup_token).json)
+        (mine,) = [c for c in staff["competency"] if c["system"] == inst]
+        why = "competency for %s expired: assessed %s, due again by %s" % (
+            inst, old, add_months(old, 6))
+        self.assertEqual((mine["competent"], mine["reason"]), (False, why))
+        expiring = self.sample("CareExpiringList",
+                               self.call("GET", CARE + "/expiring?within=0").json)
+        self.assertIn({"type": "competency", "user": tech, "what": inst,
+                       "date": add_months(old, 6), "expired": True,
+                       "days_left": (datetime.date.fromisoformat(add_months(old, 6)) -
+                                     datetime.date.fromisoformat(day(0))).days},
+                      expiring["items"])
+
+        # a high glucose from the analyzer waits for review; the technician may not release it
+        res = self.held_result(inst, value=150, token=tech_token)
+        self.assertEqual((res["status"], res["flag"]), ("review", "H"))
+        # entered by the technician with no one signed on: they are its operator of record
+        self.assertEqual(res["holds"], [
+            {"code": "out-of-range", "message": "flagged H: outside the reference range"},
+            {"code": "competency", "message": "the operator of record %s is not competent: %s"
+             % (tech, why)}])
+        r = self.server.post("/api/v1/results/release", {"ids": [res["id"]],
+                                                         "password": PASSWORD}, token=tech_token)
+        self.assertEqual(r.status, 409, r.raw)
+        self.assertEqual(r.json["held"], [{"id": res["id"], "reasons": [{
+            "code": "competency", "message": "%s is not competent: %s" % (tech, why)}]}])
+        self.assertEqual(self.call("GET", "/api/v1/results/" + res["id"]).json["status"],
+                         "review")
+
+        # bad input around it changes nothing
+        before = self.call("GET", CARE + "/staff/" + tech).json
+        self.refused("POST", CARE + "/assessments", {
+            "user": tech, "system": inst, "assessed_on": day(1), "password": PASSWORD,
+            "elements": {e: "met" for e in ELEMENTS}}, 400, "invalid", field="assessed_on",
+            token=sup_token)
+        self.refused("POST", CARE + "/assessments", {
+            "user": tech, "system": inst, "assessed_on": day(0), "password": PASSWORD,
+            "elements": {e: "met" for e in ELEMENTS[:5]}}, 400, "missing_field",
+            field="elements.problem_solving", token=sup_token)
+        self.refused("POST", CARE + "/assessments", {
+            "user": sup, "system": inst, "assessed_on": day(0), "password": PASSWORD,
+            "elements": {e: "met" for e in ELEMENTS}}, 400, "invalid", field="user",
+            token=sup_token)
+        self.refused("POST", CARE + "/certifications", {
+            "user": tech, "kind": "ASCP", "number": "MLS-1", "issuer": "ASCP BOC",
+            "issued_on": day(-1200), "expires_on": day(-5)}, 400, "invalid",
+            field="expires_on", token=sup_token)
+        self.assertEqual(self.call("GET", CARE + "/staff/" + tech).json, before)
+        # a technician does not assess anyone
+        self.refused("POST", CARE + "/assessments", {
+            "user": tech, "system": inst, "assessed_on": day(0), "password": PASSWORD,
+            "elements": {e: "met" for e in ELEMENTS}}, 403, "forbidden", token=tech_token)
+
+        # renewed today: the result waits only for a person's review, and the technician
+        # releases it
+        a = self.assess(tech, inst, day(0), token=sup_token)
+        self.assertEqual((a["first_year"], a["due_on"]), (False, add_months(day(0), 12)))
+        got = self.call("GET", "/api/v1/results/" + res["id"]).json
+        self.assertEqual((got["status"], [h["code"] for h in got["holds"]]),
+                         ("review", ["out-of-range"]))
+        out = self.sample("ResultList", self.call("POST", "/api/v1/results/release", {
+            "ids": [res["id"]], "password": PASSWORD}, token=tech_token).json)
+        self.assertEqual((out["results"][0]["status"], out["results"][0]["released_by"]),
+                         ("released", tech))
+        (ev,) = [e for e in self.audit("care.assessment.create")
+                 if e["detail"]["assessment"] == a["id"]]
+        self.assertEqual((ev["actor"], ev["detail"]["result"]), (sup, "satisfactory"))
+        self.check_samples()
+
+    def test_operator_of_record_for_automatic_release(self):
+        sup, sup_token = self.person("supervisor")
+        tech, tech_token = self.person("technician")
+        inst = self.analyzer()
+        self.call("POST", CARE + "/test-systems", {"code": inst, "kind": "instrument",
+                                                   "name": "Chemistry"}, status=201)
+        self.assess(tech, inst, day(-3), token=sup_token)
+        # an unknown instrument, or an EHR, has no operator
+        self.refused("POST", CARE + "/operators", {"instrument": "NO-SUCH"}, 400, "invalid",
+                     field="instrument", token=tech_token)
+        # a technician signs on for themselves only
+        self.refused("POST", CARE + "/operators", {"instrument": inst, "user": sup}, 403,
+                     "forbidden", field="user", token=tech_token)
+        # no one signed on: whoever entered a result is its operator (the admin: not assessed)
+        first = self.held_result(inst)
+        self.assertEqual((first["status"], first["holds"]), ("review", [{
+            "code": "competency", "message": "the operator of record admin is not competent: "
+            "no competency assessment on record for %s" % inst}]))
+        op = self.sample("CareOperator", self.call("POST", CARE + "/operators", self.sample(
+            "CareOperatorSignOn", {"instrument": inst}), token=tech_token, status=201).json)
+        self.assertEqual((op["user"], op["competent"], op["reason"]), (tech, True, None))
+        self.assertISO(op["since"])
+        # the competent technician runs the analyzer: its next result is released at once
+        self.assertEqual(self.held_result(inst)["status"], "released")
+        self.assertEqual(self.call("GET", "/api/v1/results/" + first["id"]).json["status"],
+                         "review")
+        ops = self.sample("CareOperatorList", self.call("GET", CARE + "/operators").json)
+        self.assertIn(inst, [(o["instrument"]) for o in ops["items"] if o["user"] == tech])
+        self.call("DELETE", CARE + "/operators/" + inst, token=tech_token, status=204)
+        self.refused("DELETE", CARE + "/operators/" + inst, None, 409, "conflict",
+                     field="instrument", token=tech_token)
+        (ev,) = [e for e in self.audit("care.operator.sign-on", entity_id=inst)]
+        self.assertEqual(ev["detail"], {"user": tech, "competent": True})
+        self.check_samples()
+
+    def test_who_may(self):
+        _, clin = self.person("clinician")
+        _, bio = self.person("biomed")
+        _, tech = self.person("technician")
+        self.refused("GET", CARE + "/test-systems", None, 403, "forbidden", token=clin)
+        self.call("GET", CARE + "/test-systems", token=bio)
+        self.call("GET", CARE + "/certifications", token=tech)
+        self.refused("POST", CARE + "/test-systems", {"code": "GLU", "kind": "test",
+                                                      "name": "Glucose"}, 403, "forbidden",
+                     token=tech)
+        self.refused("POST", CARE + "/certifications", {}, 403, "forbidden", token=bio)
+        self.refused("GET", CARE + "/staff/admin", None, 403, "forbidden", token=clin)
+        self.refused("GET", CARE + "/staff/nobody-" + unique(), None, 404, "not_found")
+        self.refused("GET", CARE + "/expiring?within=999", None, 400, "invalid", field="within")

@@ -1,0 +1,772 @@
+/*
+ * test_care.c - people and care (src/care/). First with no database: dates
+ * a number of months on (the end of a month), when a competency assessment
+ * is due again (six months in the first year, then yearly) and whether it
+ * is satisfactory. Then on a real database: certifications and assessments
+ * refused for bad input with nothing written, the release gate's
+ * competency check for a person releasing and for automatic release by the
+ * operator of record, the renewal that restores the privilege, reminders.
+ *
+ * The database suite runs on BENCHSIDE_TEST_DB (a PostgreSQL database that
+ * may be reused between runs) or a temporary SQLite file; names carry a
+ * random suffix made once per run.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include <sodium.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "auth/user.h"
+#include "base/time.h"
+#include "care/care.h"
+#include "care/competency.h"
+#include "lab/gate.h"
+#include "lab/instrument.h"
+#include "lab/order.h"
+#include "lab/patient.h"
+#include "lab/result.h"
+#include "lab/custody.h"
+#include "testdb.h"
+
+#define CARE_PW  "correct horse battery"
+#define CARE_DAY (86400LL * 1000000LL)
+
+/* ------------------------------------------------------------------ dates */
+
+static void assert_months(const char *date, int months, const char *want)
+{
+    char out[11];
+    assert_true(care_date_add_months(date, months, out));
+    assert_string_equal(out, want);
+}
+
+static void test_date_add_months(void **state)
+{
+    (void)state;
+    assert_months("2025-03-15", 12, "2026-03-15");
+    assert_months("2025-12-10", 1, "2026-01-10");
+    assert_months("2025-01-10", 6, "2025-07-10");
+    /* the end of a month: the last day of the month it lands in */
+    assert_months("2025-01-31", 1, "2025-02-28");
+    assert_months("2023-08-31", 6, "2024-02-29"); /* a leap year */
+    assert_months("2024-08-31", 6, "2025-02-28");
+    assert_months("2025-05-31", 1, "2025-06-30");
+    assert_months("2024-02-29", 24, "2026-02-28");
+    /* backwards */
+    assert_months("2025-03-31", -1, "2025-02-28");
+    assert_months("2025-01-15", -1, "2024-12-15");
+    char out[11];
+    assert_false(care_date_add_months("2025-02-30", 1, out));
+    assert_false(care_date_add_months("soon", 1, out));
+    assert_int_equal(care_date_diff("2025-01-01", "2025-03-01"), 59);
+    assert_int_equal(care_date_diff("2024-01-01", "2024-03-01"), 60);
+    assert_int_equal(care_date_diff("2025-03-01", "2025-01-01"), -59);
+}
+
+/* A new technician's year: assessed when they start, at six months, at a
+ * year, then yearly. */
+static void test_competency_due(void **state)
+{
+    (void)state;
+    char due[11];
+    /* the first assessment: first year, due at six months */
+    assert_true(care_competency_first_year(NULL, "2025-01-10"));
+    assert_true(care_competency_due("2025-01-10", true, due));
+    assert_string_equal(due, "2025-07-10");
+    /* at six months: still the first year, due at twelve */
+    assert_true(care_competency_first_year("2025-01-10", "2025-07-08"));
+    assert_true(care_competency_due("2025-07-08", true, due));
+    assert_string_equal(due, "2026-01-08");
+    /* the day before the anniversary is still in the first year */
+    assert_true(care_competency_first_year("2025-01-10", "2026-01-09"));
+    /* at a year: no longer, due a year later */
+    assert_false(care_competency_first_year("2025-01-10", "2026-01-10"));
+    assert_true(care_competency_due("2026-01-10", false, due));
+    assert_string_equal(due, "2027-01-10");
+    assert_false(care_competency_first_year("2025-01-10", "2028-05-02"));
+    /* an assessment recorded with an earlier date than the first one known is the first */
+    assert_true(care_competency_first_year("2025-01-10", "2024-12-01"));
+    /* started at the end of August: due at the end of February */
+    assert_true(care_competency_due("2025-08-31", true, due));
+    assert_string_equal(due, "2026-02-28");
+    assert_false(care_competency_due("31/08/2025", true, due));
+}
+
+static void test_competency_satisfactory(void **state)
+{
+    (void)state;
+    const char *all[6] = {"met", "met", "met", "met", "met", "met"};
+    assert_true(care_competency_satisfactory(all));
+    /* no maintenance on a manual method, no blind samples this round */
+    const char *na[6] = {"met", "met", "met", "not-applicable", "not-applicable", "met"};
+    assert_true(care_competency_satisfactory(na));
+    const char *one[6] = {"met", "met", "met", "met", "not-met", "met"};
+    assert_false(care_competency_satisfactory(one));
+    /* routine testing is always observed */
+    const char *unobserved[6] = {"not-applicable", "met", "met", "met", "met", "met"};
+    assert_false(care_competency_satisfactory(unobserved));
+    const char *missing[6] = {"met", NULL, "met", "met", "met", "met"};
+    assert_false(care_competency_satisfactory(missing));
+    assert_true(care_cert_kind_valid("ASCP"));
+    assert_true(care_cert_kind_valid("state-licence"));
+    assert_false(care_cert_kind_valid("ascp"));
+    assert_false(care_cert_kind_valid(NULL));
+}
+
+/* ------------------------------------------------------------- on record */
+
+static db *care_db;
+static char care_url[512], care_tmp[256], care_sfx[11];
+static user care_sup, care_tech, care_tech2;
+static audit_ctx care_ctx; /* acts as care_sup */
+static const audit_ctx care_sys = {NULL, "test", "test"};
+
+static int64_t care_scalar(const char *sql, const char *arg)
+{
+    errinfo ei = {0};
+    int64_t v = -1;
+    err_t rc = testdb_scalar(care_db, sql, arg, &v, &ei);
+    if (rc && rc != ERR_NOT_FOUND)
+        fail_msg("%s: %s", sql, ei.message);
+    return rc ? -1 : v;
+}
+
+static int64_t care_head(void)
+{
+    return care_scalar("SELECT seq FROM audit_head WHERE id = 1", NULL);
+}
+
+static json_t *care_parse(const char *text)
+{
+    json_error_t je;
+    json_t *v = json_loads(text, 0, &je);
+    if (!v)
+        fail_msg("bad test JSON: %s: %s", je.text, text);
+    return v;
+}
+
+/* YYYY-MM-DD of today plus days (UTC). */
+static const char *day_of(int days)
+{
+    static char out[32][11];
+    static int k;
+    char *d = out[k++ % 32];
+    time_format_date(time_now_us() + days * CARE_DAY, d);
+    return d;
+}
+
+/* A domain call on a body written as text; the answer into *out (may be NULL). */
+typedef err_t (*care_call)(db *d, const audit_ctx *ctx, const json_t *body, json_t **out,
+                           errinfo *ei);
+
+static err_t care_do(care_call fn, const char *text, json_t **out, errinfo *ei)
+{
+    json_t *b = care_parse(text), *o = NULL;
+    err_clear(ei);
+    err_t rc = fn(care_db, &care_ctx, b, &o, ei);
+    json_decref(b);
+    if (out)
+        *out = o;
+    else
+        json_decref(o);
+    return rc;
+}
+
+/* The same, expected to be refused with code naming field, writing nothing. */
+static void care_refused(care_call fn, const char *text, err_t code, const char *field)
+{
+    errinfo ei;
+    int64_t head = care_head();
+    err_t rc = care_do(fn, text, NULL, &ei);
+    if (rc != code || strcmp(ei.field, field))
+        fail_msg("%s: got %s [%s] %s, want %s [%s]", text, err_name(rc), ei.field, ei.message,
+                 err_name(code), field);
+    assert_true(ei.message[0]);
+    assert_int_equal(care_head(), head);
+}
+
+static err_t care_assess(const json_t *body, json_t **out, errinfo *ei)
+{
+    return care_assessment_create(care_db, &care_ctx, &care_sup, body, out, ei);
+}
+
+/* An assessment of who on system dated on, all elements met unless failed
+ * names one not met. */
+static void care_assess_ok(const char *who, const char *system, const char *on, const char *failed,
+                           json_t **out)
+{
+    char text[800];
+    errinfo ei = {0};
+    snprintf(text, sizeof(text),
+             "{\"user\":\"%s\",\"system\":\"%s\",\"assessed_on\":\"%s\",\"password\":\"%s\","
+             "\"elements\":{\"direct_observation\":\"met\",\"monitoring_records\":\"met\","
+             "\"review_worksheets\":\"met\",\"maintenance_observation\":\"met\","
+             "\"blind_samples\":\"%s\",\"problem_solving\":\"met\"}}",
+             who, system, on, CARE_PW, failed ? "not-met" : "met");
+    json_t *b = care_parse(text), *o = NULL;
+    err_t rc = care_assess(b, &o, &ei);
+    json_decref(b);
+    if (rc)
+        fail_msg("assessment: %s [%s] %s", err_name(rc), ei.field, ei.message);
+    if (out)
+        *out = o;
+    else
+        json_decref(o);
+}
+
+/* A new HL7 analyzer named after the run, its name into name. */
+static void care_analyzer(const char *prefix, char *name, size_t n)
+{
+    static int k;
+    errinfo ei = {0};
+    int count = 0;
+    char text[400];
+    snprintf(name, n, "%s-%d-%s", prefix, ++k, care_sfx);
+    snprintf(text, sizeof(text),
+             "{\"instruments\":[{\"name\":\"%s\",\"kind\":\"analyzer\",\"protocol\":\"hl7\","
+             "\"match\":{\"application\":\"APP-%s\"}}]}",
+             name, name);
+    json_t *doc = care_parse(text);
+    if (instrument_import(care_db, &care_sys, doc, &count, &ei))
+        fail_msg("instrument_import: %s", ei.message);
+    json_decref(doc);
+}
+
+/* A received glucose specimen of a new patient; its accession into acc. */
+static void care_specimen(char acc[32])
+{
+    static int k;
+    errinfo ei = {0};
+    patient p;
+    json_t *cand = NULL, *o = NULL;
+    char text[300];
+    k++;
+    snprintf(text, sizeof(text),
+             "{\"mrn\":\"C%d-%s\",\"family\":\"Care%d%s\",\"given\":\"Pat\","
+             "\"birth_date\":\"1970-05-05\",\"sex\":\"female\",\"confirm_new\":true}",
+             k, care_sfx, k, care_sfx);
+    json_t *b = care_parse(text);
+    assert_int_equal(patient_create(care_db, &care_sys, b, &p, &cand, &ei), ERR_OK);
+    json_decref(b);
+    b = json_pack("{s:s,s:[s],s:s,s:s,s:[s]}", "patient_id", p.id, "tests", "GLU", "priority",
+                  "routine", "clinician", "Dr. C. Are", "reasons", "R73.09");
+    assert_int_equal(order_create(care_db, &care_sys, b, &o, &ei), ERR_OK);
+    json_decref(b);
+    snprintf(acc, 32, "%s",
+             jsonv_str(json_array_get(json_object_get(o, "specimens"), 0), "accession"));
+    json_decref(o);
+    const char *events[] = {"{\"event\":\"collected\"}", "{\"event\":\"received\"}"};
+    for (int i = 0; i < 2; i++) {
+        b = care_parse(events[i]);
+        assert_int_equal(custody_record(care_db, &care_sys, acc, b, &o, &ei), ERR_OK);
+        json_decref(b);
+        json_decref(o);
+    }
+}
+
+/* A normal glucose from inst entered as ctx (an interface when it is
+ * care_sys); the result's id and status into id and status. */
+static void care_result(const audit_ctx *ctx, const char *inst, char id[ID_LEN + 1],
+                        char status[16])
+{
+    char acc[32], text[200];
+    errinfo ei = {0};
+    json_t *o = NULL;
+    care_specimen(acc);
+    snprintf(text, sizeof(text),
+             "{\"results\":[{\"code\":\"GLU\",\"value\":88,\"instrument\":\"%s\"}]}", inst);
+    json_t *b = care_parse(text);
+    err_t rc = result_enter(care_db, ctx, acc, b, &o, &ei);
+    if (rc)
+        fail_msg("result_enter: %s [%s] %s", err_name(rc), ei.field, ei.message);
+    json_decref(b);
+    json_t *r = json_array_get(json_object_get(o, "results"), 0);
+    snprintf(id, ID_LEN + 1, "%s", jsonv_str(r, "id"));
+    snprintf(status, 16, "%s", jsonv_str(r, "status"));
+    json_decref(o);
+}
+
+/* The gate's competency message for id released by user_id (NULL: automatic),
+ * "" when it does not hold it. */
+static const char *care_gate(const char *id, const char *user_id)
+{
+    static char msg[512];
+    json_t *reasons = NULL, *r;
+    errinfo ei = {0};
+    size_t i;
+    assert_int_equal(
+        gate_check(care_db, id, user_id ? GATE_MANUAL : GATE_AUTO, user_id, &reasons, &ei), ERR_OK);
+    msg[0] = '\0';
+    json_array_foreach(reasons, i, r)
+    {
+        if (!strcmp(jsonv_str(r, "code"), "competency"))
+            snprintf(msg, sizeof(msg), "%s", jsonv_str(r, "message"));
+    }
+    json_decref(reasons);
+    return msg;
+}
+
+static const char *care_status(const char *id)
+{
+    static char status[16];
+    db_stmt *st = NULL;
+    bool row = false;
+    errinfo ei = {0};
+    assert_int_equal(
+        db_query(care_db, &st, &ei, "SELECT status FROM results WHERE id = ?", "t", id), ERR_OK);
+    assert_int_equal(db_step(st, &row, &ei), ERR_OK);
+    assert_true(row);
+    snprintf(status, sizeof(status), "%s", db_col_text(st, 0));
+    db_finalize(st);
+    return status;
+}
+
+static void test_certification_refusals(void **state)
+{
+    (void)state;
+    char text[400];
+    json_t *c = NULL;
+    errinfo ei;
+    const char *u = care_tech.username;
+    int64_t before = care_scalar("SELECT COUNT(*) FROM care_certifications", NULL);
+    struct {
+        const char *kind, *issued, *expires, *field;
+        err_t code;
+    } bad[] = {
+        {"ASCP", day_of(-800), day_of(-70), "expires_on", ERR_INVALID}, /* expired */
+        {"ascp", day_of(-30), day_of(700), "kind", ERR_INVALID},
+        {"ASCP", day_of(3), day_of(700), "issued_on", ERR_INVALID}, /* not yet issued */
+        {"BLS", day_of(-30), day_of(-30), "expires_on", ERR_INVALID},
+        {"BLS", "2025-02-30", day_of(700), "issued_on", ERR_INVALID},
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        snprintf(text, sizeof(text),
+                 "{\"user\":\"%s\",\"kind\":\"%s\",\"number\":\"MT-1\",\"issuer\":\"ASCP BOC\","
+                 "\"issued_on\":\"%s\",\"expires_on\":\"%s\"}",
+                 u, bad[i].kind, bad[i].issued, bad[i].expires);
+        care_refused(care_cert_create, text, bad[i].code, bad[i].field);
+    }
+    care_refused(care_cert_create,
+                 "{\"user\":\"nobody-at-all\",\"kind\":\"BLS\",\"number\":\"1\",\"issuer\":\"AHA\","
+                 "\"issued_on\":\"2025-01-01\",\"expires_on\":\"2099-01-01\"}",
+                 ERR_INVALID, "user");
+    care_refused(care_cert_create,
+                 "{\"user\":\"x\",\"kind\":\"BLS\",\"number\":\"1\",\"issuer\":\"AHA\","
+                 "\"issued_on\":\"2025-01-01\"}",
+                 ERR_MISSING_FIELD, "expires_on");
+    assert_int_equal(care_scalar("SELECT COUNT(*) FROM care_certifications", NULL), before);
+    /* a valid one: recorded, audited, valid today */
+    int64_t head = care_head();
+    snprintf(text, sizeof(text),
+             "{\"user\":\"%s\",\"kind\":\"BLS\",\"number\":\"AHA-77\",\"issuer\":\"American "
+             "Heart Association\",\"issued_on\":\"%s\",\"expires_on\":\"%s\"}",
+             u, day_of(-100), day_of(630));
+    assert_int_equal(care_do(care_cert_create, text, &c, &ei), ERR_OK);
+    assert_string_equal(jsonv_str(c, "kind"), "BLS");
+    assert_string_equal(jsonv_str(c, "user"), u);
+    assert_true(json_is_true(json_object_get(c, "valid")));
+    assert_string_equal(jsonv_str(c, "recorded_by"), care_sup.username);
+    assert_int_equal(care_head(), head + 1);
+    json_decref(c);
+}
+
+static void test_assessment_refusals(void **state)
+{
+    (void)state;
+    char inst[64], text[900];
+    json_t *o = NULL;
+    errinfo ei;
+    care_analyzer("REF", inst, sizeof(inst));
+    care_refused(care_system_create,
+                 "{\"code\":\"NO-SUCH-ANALYZER\",\"kind\":\"instrument\",\"name\":\"x\"}",
+                 ERR_INVALID, "code");
+    care_refused(care_system_create, "{\"code\":\"blender\",\"kind\":\"class\",\"name\":\"x\"}",
+                 ERR_INVALID, "code");
+    care_refused(care_system_create, "{\"code\":\"GLU\",\"kind\":\"bench\",\"name\":\"x\"}",
+                 ERR_INVALID, "kind");
+    snprintf(text, sizeof(text),
+             "{\"code\":\"%s\",\"kind\":\"instrument\",\"name\":\"Chemistry\","
+             "\"certification\":\"MLS\"}",
+             inst);
+    care_refused(care_system_create, text, ERR_INVALID, "certification");
+    snprintf(text, sizeof(text), "{\"code\":\"%s\",\"kind\":\"instrument\",\"name\":\"Chemistry\"}",
+             inst);
+    assert_int_equal(care_do(care_system_create, text, &o, &ei), ERR_OK);
+    assert_true(json_is_null(json_object_get(o, "certification")));
+    json_decref(o);
+    care_refused(care_system_create, text, ERR_CONFLICT, "code");
+
+    int64_t before = care_scalar("SELECT COUNT(*) FROM care_assessments", NULL);
+    static const struct {
+        const char *who, *system, *on, *el, *password, *field;
+        err_t code;
+    } bad[] = {
+        {NULL, "SYS", "TODAY", "met", CARE_PW, "user", ERR_INVALID}, /* oneself */
+        {"T", "SYS", "TODAY", "met", "wrong password!", "password", ERR_INVALID},
+        {"T", "SYS", "TODAY", "passed", CARE_PW, "elements.blind_samples", ERR_INVALID},
+        {"T", "NO-SUCH", "TODAY", "met", CARE_PW, "system", ERR_INVALID},
+        {"T", "SYS", "FUTURE", "met", CARE_PW, "assessed_on", ERR_INVALID},
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        const char *who = !bad[i].who ? care_sup.username : care_tech.username;
+        const char *system = !strcmp(bad[i].system, "SYS") ? inst : bad[i].system;
+        const char *on = !strcmp(bad[i].on, "TODAY") ? day_of(0) : day_of(2);
+        snprintf(text, sizeof(text),
+                 "{\"user\":\"%s\",\"system\":\"%s\",\"assessed_on\":\"%s\",\"password\":\"%s\","
+                 "\"elements\":{\"direct_observation\":\"met\",\"monitoring_records\":\"met\","
+                 "\"review_worksheets\":\"met\",\"maintenance_observation\":\"met\","
+                 "\"blind_samples\":\"%s\",\"problem_solving\":\"met\"}}",
+                 who, system, on, bad[i].password, bad[i].el);
+        json_t *b = care_parse(text);
+        int64_t head = care_head();
+        err_clear(&ei);
+        err_t rc = care_assess(b, &o, &ei);
+        json_decref(b);
+        if (rc != bad[i].code || strcmp(ei.field, bad[i].field))
+            fail_msg("case %zu: %s [%s] %s", i, err_name(rc), ei.field, ei.message);
+        /* a wrong password is audited as a failed signature, nothing else */
+        assert_int_equal(care_head(), head + (!strcmp(bad[i].field, "password") ? 1 : 0));
+    }
+    /* routine testing cannot be left out, and an element cannot be missing */
+    snprintf(text, sizeof(text),
+             "{\"user\":\"%s\",\"system\":\"%s\",\"assessed_on\":\"%s\",\"password\":\"%s\","
+             "\"elements\":{\"direct_observation\":\"not-applicable\",\"monitoring_records\":"
+             "\"met\",\"review_worksheets\":\"met\",\"maintenance_observation\":\"met\","
+             "\"blind_samples\":\"met\",\"problem_solving\":\"met\"}}",
+             care_tech.username, inst, day_of(0), CARE_PW);
+    json_t *b = care_parse(text);
+    assert_int_equal(care_assess(b, &o, &ei), ERR_INVALID);
+    assert_string_equal(ei.field, "elements.direct_observation");
+    json_object_del(json_object_get(b, "elements"), "problem_solving");
+    json_object_set_new(json_object_get(b, "elements"), "direct_observation", json_string("met"));
+    assert_int_equal(care_assess(b, &o, &ei), ERR_MISSING_FIELD);
+    assert_string_equal(ei.field, "elements.problem_solving");
+    json_decref(b);
+    assert_int_equal(care_scalar("SELECT COUNT(*) FROM care_assessments", NULL), before);
+}
+
+/* The issue's story on the record: a technician's competency expired, the
+ * gate says so; a renewal restores the privilege; a system's certification
+ * is needed as well. */
+static void test_gate_manual_release(void **state)
+{
+    (void)state;
+    char inst[64], text[400], id[ID_LEN + 1], status[16], want[400];
+    json_t *o = NULL;
+    errinfo ei;
+    care_analyzer("MAN", inst, sizeof(inst));
+    /* outside the program: competence is not asked, the result is released */
+    care_result(&care_sys, inst, id, status);
+    assert_string_equal(status, "released");
+    assert_string_equal(care_gate(id, care_tech.id), "");
+    snprintf(text, sizeof(text),
+             "{\"code\":\"%s\",\"kind\":\"instrument\",\"name\":\"Chemistry\","
+             "\"certification\":\"ASCP\"}",
+             inst);
+    assert_int_equal(care_do(care_system_create, text, NULL, &ei), ERR_OK);
+    /* in it, a result from the interface with no operator waits for a person */
+    care_result(&care_sys, inst, id, status);
+    assert_string_equal(status, "review");
+    snprintf(want, sizeof(want), "%s is not competent: no competency assessment on record for %s",
+             care_tech.username, inst);
+    assert_string_equal(care_gate(id, care_tech.id), want);
+
+    /* assessed 400 days ago as a new hire: due after six months, expired */
+    const char *old = day_of(-400);
+    char due[11];
+    care_assess_ok(care_tech.username, inst, old, NULL, &o);
+    assert_string_equal(jsonv_str(o, "result"), "satisfactory");
+    assert_true(json_is_true(json_object_get(o, "first_year")));
+    assert_true(care_date_add_months(old, 6, due));
+    assert_string_equal(jsonv_str(o, "due_on"), due);
+    assert_string_equal(jsonv_str(o, "assessor"), care_sup.username);
+    json_decref(o);
+    snprintf(want, sizeof(want),
+             "%s is not competent: competency for %s expired: assessed %s, "
+             "due again by %s",
+             care_tech.username, inst, old, due);
+    assert_string_equal(care_gate(id, care_tech.id), want);
+    /* the release is refused and says who lacked what */
+    json_t *b = json_pack("{s:[s],s:s}", "ids", id, "password", CARE_PW);
+    assert_int_equal(result_release(care_db, &care_ctx, &care_tech, b, &o, &ei), ERR_CONFLICT);
+    json_t *held = json_array_get(json_object_get(o, "held"), 0);
+    assert_string_equal(jsonv_str(json_array_get(json_object_get(held, "reasons"), 0), "code"),
+                        "competency");
+    json_decref(o);
+    assert_string_equal(care_status(id), "review");
+
+    /* renewed today (a year on from the first: due in a year); the ASCP
+     * certification the system requires is missing */
+    care_assess_ok(care_tech.username, inst, day_of(0), NULL, &o);
+    assert_false(json_is_true(json_object_get(o, "first_year")));
+    assert_true(care_date_add_months(day_of(0), 12, due));
+    assert_string_equal(jsonv_str(o, "due_on"), due);
+    json_decref(o);
+    snprintf(want, sizeof(want),
+             "%s is not competent: holds no ASCP certification, which %s "
+             "requires",
+             care_tech.username, inst);
+    assert_string_equal(care_gate(id, care_tech.id), want);
+    snprintf(text, sizeof(text),
+             "{\"user\":\"%s\",\"kind\":\"ASCP\",\"number\":\"MLS-%s\",\"issuer\":\"ASCP BOC\","
+             "\"issued_on\":\"%s\",\"expires_on\":\"%s\"}",
+             care_tech.username, care_sfx, day_of(-900), day_of(200));
+    assert_int_equal(care_do(care_cert_create, text, NULL, &ei), ERR_OK);
+    assert_string_equal(care_gate(id, care_tech.id), "");
+    assert_int_equal(result_release(care_db, &care_ctx, &care_tech, b, &o, &ei), ERR_OK);
+    json_decref(o);
+    json_decref(b);
+    assert_string_equal(care_status(id), "released");
+
+    /* the certification lapses (its row aged by hand): the privilege goes */
+    care_result(&care_sys, inst, id, status);
+    char number[40];
+    snprintf(number, sizeof(number), "MLS-%s", care_sfx);
+    assert_int_equal(db_run(care_db, &ei, NULL,
+                            "UPDATE care_certifications SET expires_on = ? WHERE number = ?", "tt",
+                            day_of(-1), number),
+                     ERR_OK);
+    snprintf(want, sizeof(want),
+             "%s is not competent: the ASCP certification %s requires expired "
+             "on %s",
+             care_tech.username, inst, day_of(-1));
+    assert_string_equal(care_gate(id, care_tech.id), want);
+
+    /* an unsatisfactory assessment removes it too (care_tech2, with ASCP) */
+    snprintf(text, sizeof(text),
+             "{\"user\":\"%s\",\"kind\":\"ASCP\",\"number\":\"MLT-%s\",\"issuer\":\"ASCP BOC\","
+             "\"issued_on\":\"%s\",\"expires_on\":\"%s\"}",
+             care_tech2.username, care_sfx, day_of(-10), day_of(1000));
+    assert_int_equal(care_do(care_cert_create, text, NULL, &ei), ERR_OK);
+    care_assess_ok(care_tech2.username, inst, day_of(-30), NULL, NULL);
+    assert_string_equal(care_gate(id, care_tech2.id), "");
+    care_assess_ok(care_tech2.username, inst, day_of(0), "blind_samples", &o);
+    assert_string_equal(jsonv_str(o, "result"), "unsatisfactory");
+    assert_string_equal(jsonv_str(o, "due_on"), day_of(0));
+    json_decref(o);
+    snprintf(want, sizeof(want),
+             "%s is not competent: the competency assessment for %s of %s was "
+             "unsatisfactory",
+             care_tech2.username, inst, day_of(0));
+    assert_string_equal(care_gate(id, care_tech2.id), want);
+}
+
+/* Automatic release asks about the operator of record. */
+static void test_gate_operator_of_record(void **state)
+{
+    (void)state;
+    char inst[64], text[400], id[ID_LEN + 1], status[16], want[400];
+    json_t *o = NULL;
+    errinfo ei;
+    care_analyzer("OPR", inst, sizeof(inst));
+    snprintf(text, sizeof(text), "{\"code\":\"%s\",\"kind\":\"instrument\",\"name\":\"Chem\"}",
+             inst);
+    assert_int_equal(care_do(care_system_create, text, NULL, &ei), ERR_OK);
+    care_assess_ok(care_tech.username, inst, day_of(-10), NULL, NULL);
+
+    /* from the interface, no one signed on: held */
+    care_result(&care_sys, inst, id, status);
+    assert_string_equal(status, "review");
+    snprintf(want, sizeof(want),
+             "no operator of record was signed on to %s when the result was measured", inst);
+    assert_string_equal(care_gate(id, NULL), want);
+
+    /* the competent technician signs on: the next result is released */
+    snprintf(text, sizeof(text), "{\"instrument\":\"%s\"}", inst);
+    json_t *b = care_parse(text);
+    audit_ctx tech_ctx = {care_tech.id, care_tech.username, "test"};
+    assert_int_equal(care_operator_sign_on(care_db, &tech_ctx, &care_tech, false, b, &o, &ei),
+                     ERR_OK);
+    assert_true(json_is_true(json_object_get(o, "competent")));
+    assert_string_equal(jsonv_str(o, "user"), care_tech.username);
+    json_decref(o);
+    char id2[ID_LEN + 1];
+    care_result(&care_sys, inst, id2, status);
+    assert_string_equal(status, "released");
+    /* the earlier result keeps its hold: no one ran it */
+    assert_string_equal(care_status(id), "review");
+
+    /* a technician may not sign someone else on; a supervisor may */
+    json_object_set_new(b, "user", json_string(care_tech2.username));
+    assert_int_equal(care_operator_sign_on(care_db, &tech_ctx, &care_tech, false, b, &o, &ei),
+                     ERR_FORBIDDEN);
+    assert_string_equal(ei.field, "user");
+    assert_int_equal(care_operator_sign_on(care_db, &care_ctx, &care_sup, true, b, &o, &ei),
+                     ERR_OK);
+    /* care_tech2 has no assessment on it: not competent, said at sign-on */
+    assert_false(json_is_true(json_object_get(o, "competent")));
+    json_decref(o);
+    json_decref(b);
+    care_result(&care_sys, inst, id2, status);
+    assert_string_equal(status, "review");
+    snprintf(want, sizeof(want),
+             "the operator of record %s is not competent: no competency assessment on record "
+             "for %s",
+             care_tech2.username, inst);
+    assert_string_equal(care_gate(id2, NULL), want);
+    /* assessed now: the held result is released at once */
+    care_assess_ok(care_tech2.username, inst, day_of(0), NULL, NULL);
+    assert_string_equal(care_status(id2), "released");
+    assert_string_equal(care_status(id), "review");
+
+    /* the list of operators; sign-off, and again is a conflict */
+    assert_int_equal(care_operator_list(care_db, &o, &ei), ERR_OK);
+    size_t i;
+    json_t *row;
+    bool seen = false;
+    json_array_foreach(o, i, row)
+    {
+        if (!strcmp(jsonv_str(row, "instrument"), inst)) {
+            assert_string_equal(jsonv_str(row, "user"), care_tech2.username);
+            seen = true;
+        }
+    }
+    assert_true(seen);
+    json_decref(o);
+    assert_int_equal(care_operator_sign_off(care_db, &care_ctx, inst, &ei), ERR_OK);
+    assert_int_equal(care_operator_sign_off(care_db, &care_ctx, inst, &ei), ERR_CONFLICT);
+    care_result(&care_sys, inst, id2, status);
+    assert_string_equal(status, "review");
+    /* entered by a person with no one signed on: that person is the operator */
+    audit_ctx by_tech = {care_tech.id, care_tech.username, "test"};
+    care_result(&by_tech, inst, id2, status);
+    assert_string_equal(status, "released");
+}
+
+static void test_reminders_and_record(void **state)
+{
+    (void)state;
+    char inst[64], text[400], name[64];
+    json_t *o = NULL, *row;
+    errinfo ei;
+    size_t i;
+    user u;
+    snprintf(name, sizeof(name), "rem-%s", care_sfx);
+    assert_int_equal(
+        user_create(care_db, &care_sys, name, "Reminder Tech", "technician", CARE_PW, &u, &ei),
+        ERR_OK);
+    care_analyzer("REM", inst, sizeof(inst));
+    snprintf(text, sizeof(text), "{\"code\":\"%s\",\"kind\":\"instrument\",\"name\":\"Coag\"}",
+             inst);
+    assert_int_equal(care_do(care_system_create, text, NULL, &ei), ERR_OK);
+    /* BLS expiring in 10 days; competency assessed 170 days ago in the first year */
+    snprintf(text, sizeof(text),
+             "{\"user\":\"%s\",\"kind\":\"BLS\",\"number\":\"B-%s\",\"issuer\":\"AHA\","
+             "\"issued_on\":\"%s\",\"expires_on\":\"%s\"}",
+             name, care_sfx, day_of(-720), day_of(10));
+    assert_int_equal(care_do(care_cert_create, text, NULL, &ei), ERR_OK);
+    care_assess_ok(name, inst, day_of(-170), NULL, NULL);
+    char due[11];
+    assert_true(care_date_add_months(day_of(-170), 6, due));
+    int64_t left = care_date_diff(day_of(0), due);
+
+    assert_int_equal(care_expiring(care_db, 30, &o, &ei), ERR_OK);
+    int seen = 0;
+    json_array_foreach(o, i, row)
+    {
+        if (strcmp(jsonv_str(row, "user"), name))
+            continue;
+        if (!strcmp(jsonv_str(row, "type"), "certification")) {
+            assert_string_equal(jsonv_str(row, "what"), "BLS");
+            assert_int_equal(json_integer_value(json_object_get(row, "days_left")), 10);
+            assert_false(json_is_true(json_object_get(row, "expired")));
+        } else {
+            assert_string_equal(jsonv_str(row, "what"), inst);
+            assert_string_equal(jsonv_str(row, "date"), due);
+            assert_int_equal(json_integer_value(json_object_get(row, "days_left")), left);
+        }
+        seen++;
+    }
+    assert_int_equal(seen, 2);
+    json_decref(o);
+    /* within 5 days: neither */
+    assert_int_equal(care_expiring(care_db, 5, &o, &ei), ERR_OK);
+    json_array_foreach(o, i, row) assert_string_not_equal(jsonv_str(row, "user"), name);
+    json_decref(o);
+    assert_int_equal(care_expiring(care_db, 400, &o, &ei), ERR_INVALID);
+    assert_string_equal(ei.field, "within");
+
+    /* the person's record */
+    assert_int_equal(care_staff_get(care_db, name, &o, &ei), ERR_OK);
+    assert_int_equal(json_array_size(json_object_get(o, "certifications")), 1);
+    assert_int_equal(json_array_size(json_object_get(o, "assessments")), 1);
+    bool found = false;
+    json_array_foreach(json_object_get(o, "competency"), i, row)
+    {
+        if (strcmp(jsonv_str(row, "system"), inst))
+            continue;
+        found = true;
+        assert_true(json_is_true(json_object_get(row, "competent")));
+        assert_string_equal(jsonv_str(row, "due_on"), due);
+        assert_true(json_is_null(json_object_get(row, "reason")));
+    }
+    assert_true(found);
+    json_decref(o);
+    assert_int_equal(care_staff_get(care_db, "no-such-person", &o, &ei), ERR_NOT_FOUND);
+}
+
+/* ------------------------------------------------------------------- main */
+
+static int care_setup(void **state)
+{
+    (void)state;
+    errinfo ei = {0};
+    char name[USER_NAME_MAX + 1];
+    if (!testdb_pick("care", care_url, sizeof(care_url), care_tmp, sizeof(care_tmp)))
+        return -1;
+    testdb_suffix(care_sfx, 10, true);
+    if (!testdb_open(care_url, &care_sys, &care_db))
+        return -1;
+    struct {
+        user *u;
+        const char *prefix, *role;
+    } people[] = {
+        {&care_sup, "sup", "supervisor"},
+        {&care_tech, "tech", "technician"},
+        {&care_tech2, "tech2", "technician"},
+    };
+    for (size_t i = 0; i < sizeof(people) / sizeof(people[0]); i++) {
+        snprintf(name, sizeof(name), "%s-%s", people[i].prefix, care_sfx);
+        if (user_create(care_db, &care_sys, name, "Care Tester", people[i].role, CARE_PW,
+                        people[i].u, &ei)) {
+            fprintf(stderr, "user_create: %s\n", ei.message);
+            return -1;
+        }
+    }
+    care_ctx = (audit_ctx){care_sup.id, care_sup.username, "test"};
+    return 0;
+}
+
+static int care_teardown(void **state)
+{
+    (void)state;
+    testdb_close(care_db, care_tmp);
+    return 0;
+}
+
+int main(void)
+{
+    if (sodium_init() < 0)
+        return 1;
+    const struct CMUnitTest pure[] = {
+        cmocka_unit_test(test_date_add_months),
+        cmocka_unit_test(test_competency_due),
+        cmocka_unit_test(test_competency_satisfactory),
+    };
+    const struct CMUnitTest record[] = {
+        cmocka_unit_test(test_certification_refusals),
+        cmocka_unit_test(test_assessment_refusals),
+        cmocka_unit_test(test_gate_manual_release),
+        cmocka_unit_test(test_gate_operator_of_record),
+        cmocka_unit_test(test_reminders_and_record),
+    };
+    int bad = cmocka_run_group_tests_name("care/pure", pure, NULL, NULL);
+    bad += cmocka_run_group_tests_name(testdb_group("care"), record, care_setup, care_teardown);
+    return bad ? 1 : 0;
+}
