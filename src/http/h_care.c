@@ -8,6 +8,7 @@
 
 #include "base/str.h"
 #include "care/competency.h"
+#include "care/vitals.h"
 #include "http/handlers.h"
 
 /* {"items": items} into r->out (items stolen). */
@@ -96,4 +97,53 @@ err_t http_care_operators_list(http_req *r)
     json_t *items = NULL;
     err_t rc = care_operator_list(r->db, &items, &r->ei);
     return care_items(r, rc, items);
+}
+
+/* A query parameter true or false (def when absent) into *out. */
+static err_t care_flag(http_req *r, const char *name, bool def, bool *out)
+{
+    const char *v = http_query(r, name);
+    *out = def;
+    if (!v)
+        return ERR_OK;
+    if (strcmp(v, "true") && strcmp(v, "false"))
+        return err_set(&r->ei, ERR_INVALID, name, "%s must be true or false", name);
+    *out = !strcmp(v, "true");
+    return ERR_OK;
+}
+
+err_t http_care_vitals_create(http_req *r)
+{
+    audit_ctx ctx = http_actor(r);
+    return care_vitals_record(r->db, &ctx, r->body, &r->out, &r->ei);
+}
+
+err_t http_care_vitals_list(http_req *r)
+{
+    audit_ctx ctx = http_actor(r);
+    return audit_read(r->db, &ctx, "care.vitals.read", "patient", r->params[0], care_vitals_of,
+                      &r->out, &r->ei);
+}
+
+err_t http_care_spo2_scale(http_req *r)
+{
+    audit_ctx ctx = http_actor(r);
+    return care_spo2_scale_set(r->db, &ctx, r->params[0], r->body, &r->out, &r->ei);
+}
+
+err_t http_care_news2_alerts(http_req *r)
+{
+    audit_ctx ctx = http_actor(r);
+    json_t *items = NULL;
+    bool open = false;
+    err_t rc = care_flag(r, "open", false, &open);
+    if (!rc)
+        rc = care_news2_alerts(r->db, &ctx, open, &items, &r->ei);
+    return care_items(r, rc, items);
+}
+
+err_t http_care_news2_acknowledge(http_req *r)
+{
+    audit_ctx ctx = http_actor(r);
+    return care_news2_acknowledge(r->db, &ctx, r->params[0], r->body, &r->out, &r->ei);
 }

@@ -119,5 +119,10 @@ err_t http_care_expiring(http_req *r);
 err_t http_care_operators_sign_on(http_req *r);
 err_t http_care_operators_sign_off(http_req *r);
 err_t http_care_operators_list(http_req *r);
+err_t http_care_vitals_create(http_req *r);
+err_t http_care_vitals_list(http_req *r);
+err_t http_care_spo2_scale(http_req *r);
+err_t http_care_news2_alerts(http_req *r);
+err_t http_care_news2_acknowledge(http_req *r);
 
 #endif

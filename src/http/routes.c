@@ -626,6 +626,25 @@ const http_route http_routes[] = {
      204},
     {"GET", "/api/v1/care/operators", PERM_CARE_READ, 0, http_care_operators_list, NULL, "care",
      "The operator of record of each instrument", NULL, "CareOperatorList", 200},
+    {"POST", "/api/v1/care/vitals", PERM_CARE_RECORD, ROUTE_BODY, http_care_vitals_create, NULL,
+     "care",
+     "Record a set of vital signs taken by hand; its NEWS2 on the patient's SpO2 scale, and an "
+     "alert at 5 or more or 3 in one parameter",
+     "CareVitalsCreate", "CareVitals", 201},
+    {"GET", "/api/v1/care/patients/{id}/vitals", PERM_PATIENTS_READ, 0, http_care_vitals_list, NULL,
+     "care",
+     "A patient's vital signs with their NEWS2, latest first, from people and monitors (audited)",
+     NULL, "CareVitalsList", 200},
+    {"POST", "/api/v1/care/patients/{id}/spo2-scale", PERM_CARE_RECORD, ROUTE_BODY,
+     http_care_spo2_scale, NULL, "care",
+     "Prescribe the SpO2 scale NEWS2 uses for a patient (2 for hypercapnic respiratory failure)",
+     "CareSpo2ScaleSet", "CareSpo2Scale", 201},
+    {"GET", "/api/v1/care/news2-alerts", PERM_PATIENTS_READ, 0, http_care_news2_alerts, "open",
+     "care", "NEWS2 alerts, newest first; ?open=true for those not acknowledged (audited)", NULL,
+     "CareNews2AlertList", 200},
+    {"POST", "/api/v1/care/news2-alerts/{id}/acknowledge", PERM_CARE_RECORD,
+     ROUTE_BODY | ROUTE_CONFLICT, http_care_news2_acknowledge, NULL, "care",
+     "Acknowledge a NEWS2 alert with what was done", "CareNews2Acknowledge", "CareNews2Alert", 200},
 };
 
 const size_t http_routes_len = sizeof(http_routes) / sizeof(http_routes[0]);

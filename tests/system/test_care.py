@@ -238,3 +238,167 @@ class TestCompetencyGate(CareTestCase):
         self.refused("GET", CARE + "/staff/admin", None, 403, "forbidden", token=clin)
         self.refused("GET", CARE + "/staff/nobody-" + unique(), None, 404, "not_found")
         self.refused("GET", CARE + "/expiring?within=999", None, 400, "invalid", field="within")
+
+
+def pcd01(app, mrn, obs, control):
+    """An IHE PCD-01 ORU^R01 from a physiological monitor: the device (MDS),
+    virtual device (VMD) and channel OBX segments carry no value; each numeric
+    observation is (code, reference id, value, unit)."""
+    lines = ["MSH|^~\\&|%s|ICU|benchside|LAB|20261121103000||ORU^R01^ORU_R01|%s|P|2.6|||AL|NE"
+             "||||||IHE_PCD_001^IHE PCD^1.3.6.1.4.1.19376.1.6.1.1.1^ISO" % (app, control),
+             "PID|||%s^^^HOSP^MR||Doe^Jane" % mrn,
+             "PV1||I|ICU^Bed 4",
+             "OBR|1|%s^%s||69965^MDC_DEV_MON_PHYSIO_MULTI_PARAM_MDS^MDC|||20261121102955+0000"
+             % (control, app),
+             "OBX|1||69965^MDC_DEV_MON_PHYSIO_MULTI_PARAM_MDS^MDC|1.0.0.0|||||||X",
+             "OBX|2||69642^MDC_DEV_ANALY_SAT_O2_VMD^MDC|1.1.0.0|||||||X"]
+    for i, (code, ref_id, value, unit) in enumerate(obs):
+        lines.append("OBX|%d|NM|%s^%s^MDC|1.1.1.%d|%s|%s|||||R|||20261121102955+0000||||"
+                     "0123456789ABCDEF^EUI-64" % (i + 3, code, ref_id, i + 1, value, unit))
+    return "\r".join(lines)
+
+
+class TestVitalSigns(CareTestCase):
+    """Vital signs by hand with NEWS2, the patient's SpO2 scale, the alerts; a
+    monitor's PCD-01 message over MLLP records vitals and raises a NEWS2
+    alert; `benchside news2` prints the same score as the API."""
+
+    server_args = ("--mllp", "127.0.0.1:0")
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.mllp_port = cls.server.link_ports()[0]
+
+    def vitals_body(self, pid, **kw):
+        body = {"patient_id": pid, "respiration_rate": 23, "spo2": 94, "oxygen": True,
+                "systolic_bp": 118, "pulse": 112, "acvpu": "A", "temperature": 37.9}
+        body.update(kw)
+        return body
+
+    def test_by_hand(self):
+        _, tech = self.person("technician")
+        p = self.create_patient()
+        path = CARE + "/patients/%s/vitals" % p["id"]
+        # a pulse of 900 and the like are refused, naming the field; nothing is written
+        for field, value in (("pulse", 900), ("respiration_rate", 0), ("spo2", 101),
+                             ("temperature", 52.0), ("systolic_bp", 20), ("acvpu", "Z")):
+            self.refused("POST", CARE + "/vitals", self.vitals_body(p["id"], **{field: value}),
+                         400, "invalid", field=field, token=tech)
+        body = self.vitals_body(p["id"])
+        del body["acvpu"]
+        self.refused("POST", CARE + "/vitals", body, 400, "missing_field", field="acvpu",
+                     token=tech)
+        self.refused("POST", CARE + "/vitals", self.vitals_body(
+            p["id"], taken_at="2099-01-01T00:00:00Z"), 400, "invalid", field="taken_at",
+            token=tech)
+        self.assertEqual(self.call("GET", path).json["items"], [])
+
+        # pneumonia on oxygen: 2 + 1 + 2 + 0 + 2 + 0 + 0 = 7, high
+        v = self.sample("CareVitals", self.call("POST", CARE + "/vitals", self.sample(
+            "CareVitalsCreate", self.vitals_body(p["id"])), token=tech, status=201).json)
+        n = v["news2"]
+        self.assertEqual((n["score"], n["band"], n["complete"], n["alert"]),
+                         (7, "high", True, True))
+        self.assertEqual({k: x["points"] for k, x in n["parameters"].items()},
+                         {"respiration_rate": 2, "spo2": 1, "oxygen": 2, "systolic_bp": 0,
+                          "pulse": 2, "acvpu": 0, "temperature": 0})
+        self.assertEqual(v["alert"]["reason"], "NEWS2 7 (high)")
+        # the command line scores the same set the same way
+        from tests.system.harness import run_cli
+        cli = run_cli(["news2", "--rr", "23", "--spo2", "94", "--oxygen", "--sbp", "118",
+                       "--pulse", "112", "--acvpu", "A", "--temp", "37.9"])
+        self.assertEqual(cli.returncode, 0, cli.stderr)
+        self.assertEqual(json.loads(cli.stdout), n)
+        self.assertEqual(self.sample("CareNews2", json.loads(cli.stdout))["score"], 7)
+        bad = run_cli(["news2", "--rr", "23", "--spo2", "94", "--sbp", "118", "--pulse", "900",
+                       "--acvpu", "A", "--temp", "37.9"])
+        self.assertEqual((bad.returncode, bad.stdout), (1, ""))
+        self.assertIn("pulse: 900 is outside 20 to 300", bad.stderr)
+        self.assertEqual(run_cli(["news2", "--rr", "23"]).returncode, 2)
+
+        # scale 2 prescribed for COPD: 97% on oxygen scores 3 for saturation
+        sc = self.sample("CareSpo2Scale", self.call(
+            "POST", CARE + "/patients/%s/spo2-scale" % p["id"], self.sample(
+                "CareSpo2ScaleSet", {"scale": 2, "reason": "COPD, type 2 respiratory failure"}),
+            token=tech, status=201).json)
+        self.assertEqual(sc["scale"], 2)
+        v2 = self.call("POST", CARE + "/vitals", self.vitals_body(
+            p["id"], respiration_rate=18, spo2=97, pulse=80), token=tech, status=201).json
+        self.assertEqual((v2["news2"]["parameters"]["spo2"], v2["news2"]["score"]),
+                         ({"value": 97, "points": 3, "scale": 2}, 5))
+        got = self.sample("CareVitalsList", self.call("GET", path).json)
+        self.assertEqual((got["spo2_scale"], [x["id"] for x in got["items"]]),
+                         (2, [v2["id"], v["id"]]))
+        self.assertEqual(len(self.audit("care.vitals.read", entity_id=p["id"])), 2)
+
+        # the alerts: open, acknowledged once with what was done
+        alerts = self.sample("CareNews2AlertList",
+                             self.call("GET", CARE + "/news2-alerts?open=true").json)["items"]
+        (a,) = [x for x in alerts if x["vitals_id"] == v["id"]]
+        self.assertEqual((a["score"], a["patient"]["mrn"]), (7, p["mrn"]))
+        ack = self.sample("CareNews2Alert", self.call(
+            "POST", CARE + "/news2-alerts/%s/acknowledge" % a["id"],
+            self.sample("CareNews2Acknowledge", {"note": "Registrar informed, hourly obs"}),
+            token=tech).json)
+        self.assertIsNotNone(ack["acknowledged_at"])
+        self.refused("POST", CARE + "/news2-alerts/%s/acknowledge" % a["id"], {"note": "again"},
+                     409, "conflict", token=tech)
+        open_ids = [x["id"] for x in self.call("GET", CARE + "/news2-alerts?open=true")
+                    .json["items"]]
+        self.assertNotIn(a["id"], open_ids)
+
+        # biomedical technicians do not record patients' vital signs, nor read them
+        _, bio = self.person("biomed")
+        self.refused("POST", CARE + "/vitals", self.vitals_body(p["id"]), 403, "forbidden",
+                     token=bio)
+        self.refused("GET", path, None, 403, "forbidden", token=bio)
+        _, clin = self.person("clinician")
+        self.assertEqual(len(self.call("GET", path, token=clin).json["items"]), 2)
+        self.check_samples()
+
+    def test_monitor_pcd01_over_mllp(self):
+        from tests.system.test_links import MllpClient, ctl, msa
+        p = self.create_patient()
+        name, app = unique("MON-"), unique("PCD")
+        self.call("PUT", "/api/v1/instruments", {"instruments": [{
+            "name": name, "kind": "monitor", "protocol": "hl7", "match": {"application": app}}]})
+        obs = [("150456", "MDC_PULS_OXIM_SAT_O2", "91", "262688^MDC_DIM_PERCENT^MDC"),
+               ("149530", "MDC_PULS_OXIM_PULS_RATE", "124", "264864^MDC_DIM_BEAT_PER_MIN^MDC"),
+               ("151562", "MDC_RESP_RATE", "24", "264928^MDC_DIM_RESP_PER_MIN^MDC"),
+               ("150021", "MDC_PRESS_BLD_NONINV_SYS", "98", "266016^MDC_DIM_MMHG^MDC"),
+               ("150344", "MDC_TEMP", "38.6", "268192^MDC_DIM_DEGC^MDC")]
+        c = MllpClient(self.mllp_port)
+        try:
+            control = ctl("V")
+            code, got, err = msa(c.send(pcd01(app, p["mrn"], obs, control)))
+            self.assertEqual((code, got), ("AA", control), err)
+            # a pulse of 900 is no reading: AE naming the OBX, nothing stored
+            bad = [("149530", "MDC_PULS_OXIM_PULS_RATE", "900", "")]
+            code, _, err = msa(c.send(pcd01(app, p["mrn"], bad, ctl("V"))))
+            self.assertEqual(code, "AE")
+            self.assertIn("pulse: 900 is outside", "|".join(err))
+            # a patient the hospital has not registered: AE naming PID-3
+            code, _, err = msa(c.send(pcd01(app, "NO-" + p["mrn"], obs, ctl("V"))))
+            self.assertEqual(code, "AE")
+            self.assertIn("no patient has MRN", "|".join(err))
+        finally:
+            c.close()
+        (m,) = self.call("GET", "/api/v1/messages?control_id=" + control).json["items"]
+        self.assertEqual((m["status"], m["instrument"], m["type"]), ("accepted", name, "ORU^R01"))
+        # SpO2 91 (3) + pulse 124 (2) + RR 24 (2) + SBP 98 (2) + 38.6 (1) = 10 without
+        # consciousness and oxygen, which the monitor does not measure
+        self.assertEqual((m["summary"]["news2"], m["summary"]["alert"]), (10, True))
+        (v,) = self.call("GET", CARE + "/patients/%s/vitals" % p["id"]).json["items"]
+        self.assertEqual((v["id"], v["source"], v["taken_at"]),
+                         (m["summary"]["vitals"], name, "2026-11-21T10:29:55.000000Z"))
+        self.assertEqual({k: x["points"] for k, x in v["news2"]["parameters"].items()},
+                         {"spo2": 3, "pulse": 2, "respiration_rate": 2, "systolic_bp": 2,
+                          "temperature": 1})
+        self.assertFalse(v["news2"]["complete"])
+        self.assertEqual(v["alert"]["reason"],
+                         "NEWS2 10 or more (high); 3 points for spo2 (91)")
+        alerts = self.call("GET", CARE + "/news2-alerts?open=true").json["items"]
+        self.assertIn(v["id"], [a["vitals_id"] for a in alerts])
+        (ev,) = self.audit("care.vitals.record", entity_id=p["id"])
+        self.assertEqual((ev["actor"], ev["detail"]["source"]), ("interface:" + name, name))

@@ -26,6 +26,7 @@
 #include "base/time.h"
 #include "care/care.h"
 #include "care/competency.h"
+#include "care/vitals.h"
 #include "lab/gate.h"
 #include "lab/instrument.h"
 #include "lab/order.h"
@@ -188,6 +189,22 @@ static void care_refused(care_call fn, const char *text, err_t code, const char 
         fail_msg("%s: got %s [%s] %s, want %s [%s]", text, err_name(rc), ei.field, ei.message,
                  err_name(code), field);
     assert_true(ei.message[0]);
+    assert_int_equal(care_head(), head);
+}
+
+/* A monitor's set from source refused with code naming field, the message
+ * saying what, nothing written. */
+static void care_refused_as(audit_ctx ctx, const char *text, const char *source, err_t code,
+                            const char *field, const char *what)
+{
+    errinfo ei = {0};
+    json_t *b = care_parse(text), *o = NULL;
+    int64_t head = care_head();
+    err_t rc = care_vitals_monitor(care_db, &ctx, source, b, &o, &ei);
+    json_decref(b);
+    json_decref(o);
+    if (rc != code || strcmp(ei.field, field) || !strstr(ei.message, what))
+        fail_msg("%s: got %s [%s] %s", text, err_name(rc), ei.field, ei.message);
     assert_int_equal(care_head(), head);
 }
 
@@ -711,6 +728,234 @@ static void test_reminders_and_record(void **state)
     assert_int_equal(care_staff_get(care_db, "no-such-person", &o, &ei), ERR_NOT_FOUND);
 }
 
+/* ---------------------------------------------------------- vital signs */
+
+/* A new patient; its id into id and MRN into mrn. */
+static void care_new_patient(char id[ID_LEN + 1], char mrn[40])
+{
+    static int k;
+    errinfo ei = {0};
+    patient p;
+    json_t *cand = NULL;
+    char text[300];
+    k++;
+    snprintf(mrn, 40, "V%d-%s", k, care_sfx);
+    snprintf(text, sizeof(text),
+             "{\"mrn\":\"%s\",\"family\":\"Vital%d%s\",\"given\":\"Pat\","
+             "\"birth_date\":\"1950-02-03\",\"sex\":\"male\",\"confirm_new\":true}",
+             mrn, k, care_sfx);
+    json_t *b = care_parse(text);
+    assert_int_equal(patient_create(care_db, &care_sys, b, &p, &cand, &ei), ERR_OK);
+    json_decref(b);
+    snprintf(id, ID_LEN + 1, "%s", p.id);
+}
+
+static int64_t care_points(const json_t *set, const char *param)
+{
+    json_t *p =
+        json_object_get(json_object_get(json_object_get(set, "news2"), "parameters"), param);
+    return p ? json_integer_value(json_object_get(p, "points")) : -1;
+}
+
+static int64_t care_score(const json_t *set)
+{
+    return json_integer_value(json_object_get(json_object_get(set, "news2"), "score"));
+}
+
+/* A set by hand as JSON text: systolic 118, 37.9 degrees, the rest given. */
+static void vitals_text(char *out, size_t n, const char *pid, const char *rr, const char *spo2,
+                        const char *oxygen, const char *pulse, const char *acvpu)
+{
+    snprintf(out, n,
+             "{\"patient_id\":\"%s\",\"respiration_rate\":%s,\"spo2\":%s,\"oxygen\":%s,"
+             "\"systolic_bp\":118,\"pulse\":%s,\"acvpu\":\"%s\",\"temperature\":37.9}",
+             pid, rr, spo2, oxygen, pulse, acvpu);
+}
+
+static void test_vitals_by_hand(void **state)
+{
+    (void)state;
+    char pid[ID_LEN + 1], mrn[40], text[600];
+    json_t *o = NULL;
+    errinfo ei;
+    care_new_patient(pid, mrn);
+    /* refused, naming the field, nothing written */
+    int64_t before = care_scalar("SELECT COUNT(*) FROM care_vitals", NULL);
+    static const struct {
+        const char *rr, *spo2, *oxygen, *pulse, *acvpu, *field;
+    } bad[] = {
+        {"23", "94", "true", "900", "A", "pulse"},
+        {"0", "94", "true", "90", "A", "respiration_rate"},
+        {"23", "104", "true", "90", "A", "spo2"},
+        {"23", "94", "true", "90", "X", "acvpu"},
+        {"23", "94", "1", "90", "A", "oxygen"},
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        vitals_text(text, sizeof(text), pid, bad[i].rr, bad[i].spo2, bad[i].oxygen, bad[i].pulse,
+                    bad[i].acvpu);
+        care_refused(care_vitals_record, text, ERR_INVALID, bad[i].field);
+    }
+    vitals_text(text, sizeof(text), "NO-SUCH-PATIENT", "23", "94", "true", "90", "A");
+    care_refused(care_vitals_record, text, ERR_INVALID, "patient_id");
+    care_refused(care_vitals_record,
+                 "{\"patient_id\":\"x\",\"respiration_rate\":12,\"spo2\":97,\"oxygen\":false,"
+                 "\"systolic_bp\":120,\"pulse\":70,\"acvpu\":\"A\"}",
+                 ERR_MISSING_FIELD, "temperature");
+    assert_int_equal(care_scalar("SELECT COUNT(*) FROM care_vitals", NULL), before);
+
+    /* pneumonia on oxygen: 2 + 1 + 2 + 0 + 2 + 0 + 0 = 7, high, an alert */
+    vitals_text(text, sizeof(text), pid, "23", "94", "true", "112", "A");
+    int64_t head = care_head();
+    assert_int_equal(care_do(care_vitals_record, text, &o, &ei), ERR_OK);
+    assert_int_equal(care_score(o), 7);
+    assert_string_equal(jsonv_str(json_object_get(o, "news2"), "band"), "high");
+    assert_string_equal(jsonv_str(o, "source"), "hand");
+    json_t *alert = json_object_get(o, "alert");
+    assert_string_equal(jsonv_str(alert, "reason"), "NEWS2 7 (high)");
+    assert_int_equal(care_head(), head + 2); /* the set and its alert */
+    char alert_id[ID_LEN + 1];
+    snprintf(alert_id, sizeof(alert_id), "%s", jsonv_str(alert, "id"));
+    json_decref(o);
+
+    /* well but newly confused: 3 in one parameter raises an alert at 3 */
+    vitals_text(text, sizeof(text), pid, "16", "97", "false", "80", "C");
+    assert_int_equal(care_do(care_vitals_record, text, &o, &ei), ERR_OK);
+    assert_int_equal(care_score(o), 3);
+    assert_string_equal(jsonv_str(json_object_get(o, "news2"), "band"), "low-medium");
+    assert_string_equal(jsonv_str(json_object_get(o, "alert"), "reason"), "3 points for acvpu (C)");
+    json_decref(o);
+    /* nothing to say: no alert */
+    vitals_text(text, sizeof(text), pid, "16", "97", "false", "80", "A");
+    assert_int_equal(care_do(care_vitals_record, text, &o, &ei), ERR_OK);
+    assert_int_equal(care_score(o), 0);
+    assert_true(json_is_null(json_object_get(o, "alert")));
+    json_decref(o);
+
+    /* scale 2 prescribed: 97% on oxygen now scores 3 for saturation */
+    json_t *b = care_parse("{\"scale\":2,\"reason\":\"COPD with type 2 respiratory failure\"}");
+    assert_int_equal(care_spo2_scale_set(care_db, &care_ctx, pid, b, &o, &ei), ERR_OK);
+    assert_int_equal(json_integer_value(json_object_get(o, "scale")), 2);
+    json_decref(o);
+    json_object_set_new(b, "scale", json_integer(3));
+    assert_int_equal(care_spo2_scale_set(care_db, &care_ctx, pid, b, &o, &ei), ERR_INVALID);
+    assert_string_equal(ei.field, "scale");
+    json_decref(b);
+    vitals_text(text, sizeof(text), pid, "16", "97", "true", "80", "A");
+    assert_int_equal(care_do(care_vitals_record, text, &o, &ei), ERR_OK);
+    assert_int_equal(care_points(o, "spo2"), 3);
+    assert_int_equal(care_points(o, "oxygen"), 2);
+    assert_int_equal(care_score(o), 5);
+    json_decref(o);
+
+    /* the patient's record, latest first, on scale 2 */
+    assert_int_equal(care_vitals_of(care_db, pid, &o, &ei), ERR_OK);
+    assert_int_equal(json_integer_value(json_object_get(o, "spo2_scale")), 2);
+    json_t *items = json_object_get(o, "items");
+    assert_int_equal(json_array_size(items), 4);
+    assert_int_equal(care_score(json_array_get(items, 0)), 5);
+    assert_int_equal(care_score(json_array_get(items, 3)), 7);
+    json_decref(o);
+
+    /* the alert: listed open, acknowledged once */
+    assert_int_equal(care_news2_alerts(care_db, &care_ctx, true, &o, &ei), ERR_OK);
+    size_t i;
+    json_t *row;
+    bool seen = false;
+    json_array_foreach(o, i, row) seen = seen || !strcmp(jsonv_str(row, "id"), alert_id);
+    assert_true(seen);
+    json_decref(o);
+    b = care_parse("{\"note\":\"Registrar informed, antibiotics started, hourly obs\"}");
+    assert_int_equal(care_news2_acknowledge(care_db, &care_ctx, alert_id, b, &o, &ei), ERR_OK);
+    assert_string_equal(jsonv_str(o, "acknowledged_by"), care_sup.username);
+    assert_string_equal(jsonv_str(json_object_get(o, "patient"), "mrn"), mrn);
+    json_decref(o);
+    assert_int_equal(care_news2_acknowledge(care_db, &care_ctx, alert_id, b, &o, &ei),
+                     ERR_CONFLICT);
+    assert_int_equal(care_news2_acknowledge(care_db, &care_ctx, "NO-SUCH", b, &o, &ei),
+                     ERR_NOT_FOUND);
+    json_decref(b);
+    assert_int_equal(care_news2_alerts(care_db, &care_ctx, true, &o, &ei), ERR_OK);
+    json_array_foreach(o, i, row) assert_string_not_equal(jsonv_str(row, "id"), alert_id);
+    json_decref(o);
+}
+
+static void test_vitals_from_monitor(void **state)
+{
+    (void)state;
+    char pid[ID_LEN + 1], mrn[40], text[1200];
+    json_t *o = NULL;
+    errinfo ei;
+    care_new_patient(pid, mrn);
+    /* what a PCD-01 message carries once link/handle.c has read it */
+    snprintf(text, sizeof(text),
+             "{\"mrn\":\"%s\",\"taken_at\":\"2026-01-05T10:00:00Z\",\"observations\":["
+             "{\"code\":\"147842\",\"name\":\"MDC_ECG_HEART_RATE\",\"value\":\"118\","
+             "\"segment\":5},"
+             "{\"code\":\"150456\",\"name\":\"MDC_PULS_OXIM_SAT_O2\",\"value\":\"93\","
+             "\"unit\":\"262688^MDC_DIM_PERCENT^MDC\",\"segment\":7},"
+             "{\"code\":\"149530\",\"name\":\"MDC_PULS_OXIM_PULS_RATE\",\"value\":\"60\","
+             "\"segment\":8},"
+             "{\"code\":\"151562\",\"name\":\"MDC_RESP_RATE\",\"value\":\"26\","
+             "\"segment\":10},"
+             "{\"code\":\"999999\",\"name\":\"MDC_SOMETHING_ELSE\",\"value\":\"1\","
+             "\"segment\":11},"
+             "{\"code\":\"150344\",\"name\":\"MDC_TEMP\",\"value\":\"101.3\","
+             "\"unit\":\"266560^MDC_DIM_FAHR^MDC\",\"segment\":12}]}",
+             mrn);
+    json_t *b = care_parse(text);
+    assert_int_equal(care_vitals_monitor(care_db, &care_sys, "MON-7", b, &o, &ei), ERR_OK);
+    json_t *n = json_object_get(o, "news2");
+    /* pulse from the ECG (the first given): 118 -> 2; SpO2 93 -> 2; RR 26 -> 3;
+     * 101.3 F = 38.5 C -> 1; no blood pressure, consciousness or oxygen */
+    assert_int_equal(care_points(o, "pulse"), 2);
+    assert_int_equal(care_points(o, "spo2"), 2);
+    assert_int_equal(care_points(o, "respiration_rate"), 3);
+    assert_int_equal(care_points(o, "temperature"), 1);
+    assert_int_equal(care_points(o, "systolic_bp"), -1);
+    assert_int_equal(care_points(o, "acvpu"), -1);
+    assert_int_equal(care_score(o), 8);
+    assert_true(json_is_false(json_object_get(n, "complete")));
+    assert_string_equal(jsonv_str(o, "source"), "MON-7");
+    assert_string_equal(jsonv_str(o, "taken_at"), "2026-01-05T10:00:00.000000Z");
+    assert_string_equal(jsonv_str(json_object_get(o, "alert"), "reason"),
+                        "NEWS2 8 or more (high); 3 points for respiration_rate (26)");
+    json_decref(o);
+    json_decref(b);
+
+    /* refusals: a value that is no reading, an unknown patient, nothing known */
+    snprintf(text, sizeof(text),
+             "{\"mrn\":\"%s\",\"observations\":[{\"code\":\"147842\",\"value\":\"900\","
+             "\"segment\":4}]}",
+             mrn);
+    care_refused_as(care_sys, text, "MON-7", ERR_INVALID, "observations[0].value", "segment 4");
+    care_refused_as(care_sys,
+                    "{\"mrn\":\"NOBODY\",\"observations\":[{\"code\":\"147842\","
+                    "\"value\":\"90\",\"segment\":4}]}",
+                    "MON-7", ERR_NOT_FOUND, "mrn", "NOBODY");
+    snprintf(text, sizeof(text),
+             "{\"mrn\":\"%s\",\"observations\":[{\"code\":\"69965\",\"value\":\"1\","
+             "\"segment\":3}]}",
+             mrn);
+    care_refused_as(care_sys, text, "MON-7", ERR_INVALID, "observations", "no vital sign");
+    snprintf(text, sizeof(text),
+             "{\"mrn\":\"%s\",\"observations\":[{\"code\":\"150456\",\"value\":\"9x\","
+             "\"segment\":6}]}",
+             mrn);
+    care_refused_as(care_sys, text, "MON-7", ERR_INVALID, "observations[0].value", "not a number");
+    /* oxygen from the flow, consciousness from the local code */
+    snprintf(text, sizeof(text),
+             "{\"mrn\":\"%s\",\"observations\":[{\"code\":\"3151-8\",\"value\":\"2\","
+             "\"segment\":4},{\"code\":\"ACVPU\",\"value\":\"V\",\"segment\":5}]}",
+             mrn);
+    b = care_parse(text);
+    assert_int_equal(care_vitals_monitor(care_db, &care_sys, "MON-7", b, &o, &ei), ERR_OK);
+    assert_int_equal(care_points(o, "oxygen"), 2);
+    assert_int_equal(care_points(o, "acvpu"), 3);
+    assert_int_equal(care_score(o), 5);
+    json_decref(o);
+    json_decref(b);
+}
+
 /* ------------------------------------------------------------------- main */
 
 static int care_setup(void **state)
@@ -765,6 +1010,8 @@ int main(void)
         cmocka_unit_test(test_gate_manual_release),
         cmocka_unit_test(test_gate_operator_of_record),
         cmocka_unit_test(test_reminders_and_record),
+        cmocka_unit_test(test_vitals_by_hand),
+        cmocka_unit_test(test_vitals_from_monitor),
     };
     int bad = cmocka_run_group_tests_name("care/pure", pure, NULL, NULL);
     bad += cmocka_run_group_tests_name(testdb_group("care"), record, care_setup, care_teardown);

@@ -68,3 +68,56 @@ CREATE TABLE care_operators (
     recorded_by TEXT NOT NULL
 );
 CREATE INDEX care_operators_instrument ON care_operators (instrument, since);
+
+-- The SpO2 scale of NEWS2 a clinician prescribed for a patient: 2 for
+-- hypercapnic respiratory failure (target 88-92%). The latest row is in
+-- force; without one a patient is on scale 1.
+CREATE TABLE care_spo2_scales (
+    id TEXT PRIMARY KEY,             -- time-ordered
+    patient_id TEXT NOT NULL REFERENCES patients (id),
+    scale INTEGER NOT NULL CHECK (scale IN (1, 2)),
+    reason TEXT NOT NULL,
+    set_at BIGINT NOT NULL,
+    set_by TEXT NOT NULL
+);
+CREATE INDEX care_spo2_scales_patient ON care_spo2_scales (patient_id, set_at);
+
+-- A set of vital signs, entered by hand (all seven) or sent by a patient
+-- monitor (what it measures), with its NEWS2 as computed then (care/news2.h).
+CREATE TABLE care_vitals (
+    id TEXT PRIMARY KEY,
+    patient_id TEXT NOT NULL REFERENCES patients (id),
+    taken_at BIGINT NOT NULL,
+    source TEXT NOT NULL,            -- 'hand', or the monitor's instruments.name
+    respiration_rate INTEGER,        -- NULL: not measured
+    spo2 INTEGER,
+    spo2_scale INTEGER NOT NULL,
+    oxygen INTEGER,                  -- 1 on supplemental oxygen, 0 air
+    systolic_bp INTEGER,
+    pulse INTEGER,
+    acvpu TEXT,                      -- A, C, V, P or U
+    temperature DOUBLE PRECISION,    -- degrees Celsius, to a tenth
+    score INTEGER NOT NULL,
+    complete INTEGER NOT NULL,       -- 1: all seven parameters
+    red INTEGER NOT NULL,            -- 1: 3 points in one parameter
+    band TEXT NOT NULL CHECK (band IN ('low', 'low-medium', 'medium', 'high')),
+    recorded_at BIGINT NOT NULL,
+    recorded_by TEXT NOT NULL
+);
+CREATE INDEX care_vitals_patient ON care_vitals (patient_id, taken_at);
+
+-- A NEWS2 of 5 or more, or 3 in one parameter, stays open until someone
+-- acknowledges it with what was done.
+CREATE TABLE care_news2_alerts (
+    id TEXT PRIMARY KEY,             -- time-ordered
+    vitals_id TEXT NOT NULL UNIQUE REFERENCES care_vitals (id),
+    patient_id TEXT NOT NULL REFERENCES patients (id),
+    opened_at BIGINT NOT NULL,
+    score INTEGER NOT NULL,
+    band TEXT NOT NULL,
+    reason TEXT NOT NULL,            -- "NEWS2 7", "3 points for pulse (135)"
+    acknowledged_at BIGINT,
+    acknowledged_by TEXT,
+    note TEXT
+);
+CREATE INDEX care_news2_alerts_open ON care_news2_alerts (acknowledged_at, opened_at);
