@@ -155,8 +155,8 @@ err_t care_asset(db *d, const char *tag, const char *field, const char *const *c
     if (!rc) {
         snprintf(id, ID_LEN + 1, "%s", db_col_text(st, 0));
         snprintf(klass, sizeof(klass), "%s", db_col_text(st, 1));
-        if (!strcmp(db_col_text(st, 2), "retired"))
-            rc = err_set(ei, ERR_INVALID, field, "%s: %s is retired", field, tag);
+        if (strcmp(db_col_text(st, 2), "in-service"))
+            rc = err_set(ei, ERR_INVALID, field, "%s: %s is %s", field, tag, db_col_text(st, 2));
     }
     db_finalize(st);
     if (!rc && n > 0 && care_enum(klass, classes, n, "class", NULL))

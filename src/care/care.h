@@ -79,7 +79,7 @@ err_t care_user(db *d, const char *username, const char *field, user *u, errinfo
 err_t care_patient(db *d, const char *id, const char *field, errinfo *ei);
 
 /*
- * The asset tagged tag: not retired, and of one of classes[0..n) (n 0: any
+ * The asset tagged tag: in service, and of one of classes[0..n) (n 0: any
  * class). Its id into id and its class into cls (EQUIP_CLASS_MAX + 1 bytes;
  * may be NULL). ERR_INVALID naming field otherwise.
  */

@@ -8,6 +8,8 @@
 
 #include "base/str.h"
 #include "care/competency.h"
+#include "care/procedure.h"
+#include "care/steril.h"
 #include "care/vitals.h"
 #include "http/handlers.h"
 
@@ -146,4 +148,67 @@ err_t http_care_news2_acknowledge(http_req *r)
 {
     audit_ctx ctx = http_actor(r);
     return care_news2_acknowledge(r->db, &ctx, r->params[0], r->body, &r->out, &r->ei);
+}
+
+err_t http_care_procedures_create(http_req *r)
+{
+    audit_ctx ctx = http_actor(r);
+    return care_procedure_create(r->db, &ctx, r->body, &r->out, &r->ei);
+}
+
+err_t http_care_procedures_get(http_req *r)
+{
+    audit_ctx ctx = http_actor(r);
+    return audit_read(r->db, &ctx, "care.procedure.read", "procedure", r->params[0],
+                      care_procedure_get, &r->out, &r->ei);
+}
+
+err_t http_care_sets_create(http_req *r)
+{
+    audit_ctx ctx = http_actor(r);
+    return care_set_create(r->db, &ctx, r->body, &r->out, &r->ei);
+}
+
+err_t http_care_sets_list(http_req *r)
+{
+    json_t *items = NULL;
+    err_t rc = care_set_list(r->db, &items, &r->ei);
+    return care_items(r, rc, items);
+}
+
+err_t http_care_cycles_create(http_req *r)
+{
+    audit_ctx ctx = http_actor(r);
+    return care_cycle_create(r->db, &ctx, r->body, &r->out, &r->ei);
+}
+
+err_t http_care_cycles_list(http_req *r)
+{
+    json_t *items = NULL;
+    err_t rc = care_cycle_list(r->db, http_query(r, "sterilizer"), &items, &r->ei);
+    return care_items(r, rc, items);
+}
+
+err_t http_care_cycles_get(http_req *r)
+{
+    return care_cycle_get(r->db, r->params[0], &r->out, &r->ei);
+}
+
+err_t http_care_cycles_biological(http_req *r)
+{
+    audit_ctx ctx = http_actor(r);
+    return care_cycle_biological(r->db, &ctx, r->params[0], r->body, &r->out, &r->ei);
+}
+
+err_t http_care_cycles_recall(http_req *r)
+{
+    audit_ctx ctx = http_actor(r);
+    return audit_read(r->db, &ctx, "care.recall.read", "steril_cycle", r->params[0],
+                      care_steril_recall, &r->out, &r->ei);
+}
+
+err_t http_care_set_use(http_req *r)
+{
+    audit_ctx ctx = http_actor(r);
+    return care_set_use(r->db, &ctx, r->params[0], r->body, &r->out, &r->ei);
 }

@@ -124,5 +124,15 @@ err_t http_care_vitals_list(http_req *r);
 err_t http_care_spo2_scale(http_req *r);
 err_t http_care_news2_alerts(http_req *r);
 err_t http_care_news2_acknowledge(http_req *r);
+err_t http_care_procedures_create(http_req *r);
+err_t http_care_procedures_get(http_req *r);
+err_t http_care_sets_create(http_req *r);
+err_t http_care_sets_list(http_req *r);
+err_t http_care_cycles_create(http_req *r);
+err_t http_care_cycles_list(http_req *r);
+err_t http_care_cycles_get(http_req *r);
+err_t http_care_cycles_biological(http_req *r);
+err_t http_care_cycles_recall(http_req *r);
+err_t http_care_set_use(http_req *r);
 
 #endif

@@ -645,6 +645,46 @@ const http_route http_routes[] = {
     {"POST", "/api/v1/care/news2-alerts/{id}/acknowledge", PERM_CARE_RECORD,
      ROUTE_BODY | ROUTE_CONFLICT, http_care_news2_acknowledge, NULL, "care",
      "Acknowledge a NEWS2 alert with what was done", "CareNews2Acknowledge", "CareNews2Alert", 200},
+    {"POST", "/api/v1/care/procedures", PERM_CARE_RECORD, ROUTE_BODY, http_care_procedures_create,
+     NULL, "care",
+     "Schedule a procedure: imaging (MRI, CT, X-ray, ultrasound, ECG) on a device of the asset "
+     "register, or another in which instrument sets are used",
+     "CareProcedureCreate", "CareProcedure", 201},
+    {"GET", "/api/v1/care/procedures/{id}", PERM_PATIENTS_READ, 0, http_care_procedures_get, NULL,
+     "care",
+     "A procedure with its device, the instrument sets used in it, its preparation and dose "
+     "(audited)",
+     NULL, "CareProcedure", 200},
+    {"POST", "/api/v1/care/procedures/{id}/sets", PERM_CARE_RECORD, ROUTE_BODY, http_care_set_use,
+     NULL, "care",
+     "Record an instrument set used in a procedure, from the cycle that sterilized it last (not "
+     "a failed, recalled or quarantined one; once per cycle)",
+     "CareSetUse", "CareProcedure", 201},
+    {"POST", "/api/v1/care/sterilization/sets", PERM_CARE_MANAGE, ROUTE_BODY, http_care_sets_create,
+     NULL, "care", "Register an instrument set (a tray) by its label", "CareSetCreate", "CareSet",
+     201},
+    {"GET", "/api/v1/care/sterilization/sets", PERM_CARE_READ, 0, http_care_sets_list, NULL, "care",
+     "Instrument sets with the last cycle that sterilized each and whether it was used", NULL,
+     "CareSetList", 200},
+    {"POST", "/api/v1/care/sterilization/cycles", PERM_CARE_RECORD, ROUTE_BODY,
+     http_care_cycles_create, NULL, "care",
+     "Record a sterilizer cycle with its load, parameters and chemical and biological "
+     "indicators; judged against the program's temperature and exposure",
+     "CareCycleCreate", "CareCycle", 201},
+    {"GET", "/api/v1/care/sterilization/cycles", PERM_CARE_READ, 0, http_care_cycles_list,
+     "sterilizer", "care", "Sterilizer cycles, latest first, of one sterilizer or all", NULL,
+     "CareCycleList", 200},
+    {"GET", "/api/v1/care/sterilization/cycles/{id}", PERM_CARE_READ, 0, http_care_cycles_get, NULL,
+     "care", "One cycle with its load", NULL, "CareCycle", 200},
+    {"POST", "/api/v1/care/sterilization/cycles/{id}/biological", PERM_CARE_RECORD,
+     ROUTE_BODY | ROUTE_CONFLICT, http_care_cycles_biological, NULL, "care",
+     "Read a cycle's pending biological indicator: negative releases a quarantined load, "
+     "positive recalls the load",
+     "CareBiologicalRead", "CareCycle", 200},
+    {"GET", "/api/v1/care/sterilization/cycles/{id}/recall", PERM_PATIENTS_READ, 0,
+     http_care_cycles_recall, NULL, "care",
+     "Where each set of a cycle's load went: the procedures and their patients (audited)", NULL,
+     "CareRecall", 200},
 };
 
 const size_t http_routes_len = sizeof(http_routes) / sizeof(http_routes[0]);

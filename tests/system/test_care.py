@@ -402,3 +402,112 @@ class TestVitalSigns(CareTestCase):
         self.assertIn(v["id"], [a["vitals_id"] for a in alerts])
         (ev,) = self.audit("care.vitals.record", entity_id=p["id"])
         self.assertEqual((ev["actor"], ev["detail"]["source"]), ("interface:" + name, name))
+
+
+class TestSterilization(CareTestCase):
+    """The issue's story: a positive biological indicator lists every patient
+    whose procedure used a set from that load, and no one else."""
+
+    def asset(self, cls):
+        tag = unique("BME-")
+        self.call("POST", "/api/v1/assets", {
+            "tag": tag, "class": cls, "manufacturer": "Steris", "model": "Amsco 400",
+            "serial": unique("SN"), "location": "Sterile processing", "risk_class": "high",
+            "owner": "Sterile processing"}, status=201)
+        return tag
+
+    def cycle(self, sterilizer, number, sets, token=Ellipsis, status=201, **kw):
+        body = {"sterilizer": sterilizer, "cycle_number": number, "program": "prevacuum-134",
+                "exposure_minutes": 3.5, "temperature": 134.4, "pressure": 304,
+                "chemical": "pass", "biological": "pending", "sets": sets}
+        body.update(kw)
+        return self.call("POST", CARE + "/sterilization/cycles", body, token=token,
+                         status=status).json
+
+    def procedure(self, patient, token=Ellipsis):
+        return self.call("POST", CARE + "/procedures", {
+            "patient_id": patient["id"], "modality": "other", "exam": "Excision of a skin lesion",
+            "scheduled_at": "2026-11-20T09:00:00Z"}, token=token, status=201).json
+
+    def test_positive_biological_indicator_recalls_the_load(self):
+        _, tech = self.person("technician")
+        sterilizer = self.asset("autoclave")
+        sets = []
+        for i in range(4):
+            code = unique("TRAY-")
+            sets.append(self.sample("CareSet", self.call(
+                "POST", CARE + "/sterilization/sets",
+                self.sample("CareSetCreate", {"code": code, "name": "Minor set %d" % i}),
+                status=201).json)["code"])
+        # a cycle without its biological indicator is refused; nothing written
+        body = {"sterilizer": sterilizer, "cycle_number": 7001, "program": "prevacuum-134",
+                "exposure_minutes": 3.5, "temperature": 134.4, "pressure": 304,
+                "chemical": "pass", "sets": sets[:3]}
+        self.refused("POST", CARE + "/sterilization/cycles", body, 400, "missing_field",
+                     field="biological", token=tech)
+        no_chemical = dict(body, biological="pending")
+        del no_chemical["chemical"]
+        self.refused("POST", CARE + "/sterilization/cycles", no_chemical, 400, "missing_field",
+                     field="chemical", token=tech)
+        self.refused("POST", CARE + "/sterilization/cycles", dict(
+            body, biological="pending", sets=sets[:2] + ["NO-SUCH-TRAY"]), 400, "invalid",
+            field="sets[2]", token=tech)
+        self.assertEqual(self.call("GET", CARE + "/sterilization/cycles?sterilizer=" +
+                                   sterilizer).json["items"], [])
+
+        # load A: sets 0, 1, 2; load B: set 3
+        a = self.sample("CareCycle", self.cycle(sterilizer, 7001, sets[:3], token=tech))
+        self.assertEqual((a["status"], a["physical_pass"], a["problems"], a["sets"]),
+                         ("released", True, [], sorted(sets[:3])))
+        b = self.cycle(sterilizer, 7002, sets[3:], token=tech)
+        self.sample("CareCycleCreate", dict(body, biological="pending"))
+        patients = [self.create_patient() for _ in range(4)]
+        procs = [self.procedure(p, token=tech) for p in patients]
+        self.sample("CareProcedureCreate", {
+            "patient_id": patients[0]["id"], "modality": "other", "exam": "Excision",
+            "scheduled_at": "2026-11-20T09:00:00Z"})
+        # sets 0 and 1 to patients 0 and 1, set 2 twice (patient 2) is refused the second
+        # time; set 3 (load B) to patient 3
+        for i, (proc, code) in enumerate(zip(procs, sets)):
+            p = self.sample("CareProcedure", self.call(
+                "POST", CARE + "/procedures/%s/sets" % proc["id"],
+                self.sample("CareSetUse", {"set": code}), token=tech, status=201).json)
+            self.assertEqual([(s["set"], s["cycle_number"]) for s in p["sets"]],
+                             [(code, 7001 if i < 3 else 7002)])
+        self.refused("POST", CARE + "/procedures/%s/sets" % procs[3]["id"], {"set": sets[2]},
+                     409, "conflict", field="set", token=tech)
+
+        # the biological indicator of load A grows
+        got = self.sample("CareCycle", self.call(
+            "POST", CARE + "/sterilization/cycles/%s/biological" % a["id"],
+            self.sample("CareBiologicalRead", {"result": "positive"}), token=tech).json)
+        self.assertEqual((got["status"], got["biological"], got["problems"]),
+                         ("recalled", "positive", ["the biological indicator is positive"]))
+        recall = self.sample("CareRecall", self.call(
+            "GET", CARE + "/sterilization/cycles/%s/recall" % a["id"]).json)
+        self.assertEqual(sorted(recall["patients"]), sorted(p["id"] for p in patients[:3]))
+        where = {s["set"]: [(u["procedure_id"], u["patient"]["mrn"]) for u in s["uses"]]
+                 for s in recall["sets"]}
+        self.assertEqual(where, {sets[i]: [(procs[i]["id"], patients[i]["mrn"])]
+                                 for i in range(3)})
+        self.assertEqual(len(self.audit("care.recall.read", entity_id=a["id"])), 1)
+        (ev,) = self.audit("care.cycle.recall", entity_id=a["id"])
+        self.assertEqual(ev["detail"]["cycle_number"], 7001)
+        # load B is not touched; a recalled set is not used again until reprocessed
+        self.assertEqual(self.call("GET", CARE + "/sterilization/cycles/" + b["id"])
+                         .json["status"], "released")
+        r = self.refused("POST", CARE + "/procedures/%s/sets" % procs[3]["id"],
+                         {"set": sets[0]}, 409, "conflict", field="set", token=tech)
+        self.assertIn("recalled", r["message"])
+        listed = self.sample("CareSetList", self.call("GET", CARE + "/sterilization/sets").json)
+        last = {s["code"]: s["last_cycle"] for s in listed["items"] if s["code"] in sets}
+        self.assertEqual((last[sets[0]]["status"], last[sets[0]]["used"]), ("recalled", True))
+        self.sample("CareCycleList", self.call("GET", CARE + "/sterilization/cycles").json)
+        # the second reading is refused; biomedical technicians do not read patients
+        self.refused("POST", CARE + "/sterilization/cycles/%s/biological" % a["id"],
+                     {"result": "negative"}, 409, "conflict", token=tech)
+        _, bio = self.person("biomed")
+        self.refused("GET", CARE + "/sterilization/cycles/%s/recall" % a["id"], None, 403,
+                     "forbidden", token=bio)
+        self.call("GET", CARE + "/sterilization/cycles/" + a["id"], token=bio)
+        self.check_samples()

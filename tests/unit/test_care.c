@@ -26,7 +26,10 @@
 #include "base/time.h"
 #include "care/care.h"
 #include "care/competency.h"
+#include "care/procedure.h"
+#include "care/steril.h"
 #include "care/vitals.h"
+#include "equip/asset.h"
 #include "lab/gate.h"
 #include "lab/instrument.h"
 #include "lab/order.h"
@@ -956,6 +959,239 @@ static void test_vitals_from_monitor(void **state)
     json_decref(b);
 }
 
+/* -------------------------------------------------------- sterilization */
+
+/* A new in-service asset of class cls; its tag into tag. */
+static void care_device(const char *cls, char tag[40])
+{
+    static int k;
+    errinfo ei = {0};
+    json_t *o = NULL;
+    char text[400];
+    k++;
+    snprintf(tag, 40, "DEV-%d-%s", k, care_sfx);
+    snprintf(text, sizeof(text),
+             "{\"tag\":\"%s\",\"class\":\"%s\",\"manufacturer\":\"Maker\",\"model\":\"M1\","
+             "\"serial\":\"S%d\",\"location\":\"Floor 2\",\"risk_class\":\"medium\","
+             "\"owner\":\"Care\"}",
+             tag, cls, k);
+    json_t *b = care_parse(text);
+    if (equip_asset_create(care_db, &care_sys, b, &o, &ei))
+        fail_msg("equip_asset_create: %s", ei.message);
+    json_decref(b);
+    json_decref(o);
+}
+
+/* A cycle of sterilizer tag (number n) holding sets (JSON array text);
+ * chemical and biological as given; its id into id, its status into status. */
+static err_t care_cycle(const char *tag, int n, double temperature, const char *chemical,
+                        const char *biological, bool implants, const char *sets,
+                        char id[ID_LEN + 1], char status[16], errinfo *ei)
+{
+    char text[800];
+    json_t *o = NULL;
+    snprintf(text, sizeof(text),
+             "{\"sterilizer\":\"%s\",\"cycle_number\":%d,\"program\":\"prevacuum\","
+             "\"exposure_minutes\":4,\"temperature\":%g,\"pressure\":296,\"chemical\":\"%s\","
+             "\"biological\":\"%s\",\"implants\":%s,\"sets\":%s}",
+             tag, n, temperature, chemical, biological, implants ? "true" : "false", sets);
+    err_t rc = care_do(care_cycle_create, text, &o, ei);
+    if (!rc) {
+        snprintf(id, ID_LEN + 1, "%s", jsonv_str(o, "id"));
+        snprintf(status, 16, "%s", jsonv_str(o, "status"));
+    }
+    json_decref(o);
+    return rc;
+}
+
+/* A procedure of modality "other" for patient pid; its id into id. */
+static void care_minor(const char *pid, char id[ID_LEN + 1])
+{
+    char text[300];
+    json_t *o = NULL;
+    errinfo ei = {0};
+    snprintf(text, sizeof(text),
+             "{\"patient_id\":\"%s\",\"modality\":\"other\",\"exam\":\"Skin biopsy\","
+             "\"scheduled_at\":\"2026-01-05T09:00:00Z\"}",
+             pid);
+    assert_int_equal(care_do(care_procedure_create, text, &o, &ei), ERR_OK);
+    snprintf(id, ID_LEN + 1, "%s", jsonv_str(o, "id"));
+    json_decref(o);
+}
+
+/* Use set in procedure pid; the error code (detail into ei). */
+static err_t care_use(const char *procedure, const char *set, errinfo *ei)
+{
+    char text[100];
+    json_t *o = NULL;
+    snprintf(text, sizeof(text), "{\"set\":\"%s\"}", set);
+    json_t *b = care_parse(text);
+    err_clear(ei);
+    err_t rc = care_set_use(care_db, &care_ctx, procedure, b, &o, ei);
+    json_decref(b);
+    json_decref(o);
+    return rc;
+}
+
+static void test_sterilization(void **state)
+{
+    (void)state;
+    char ac[40], ct[40], text[800], sets[4][40], cyc[ID_LEN + 1], status[16];
+    char pat[3][ID_LEN + 1], mrn[3][40], proc[3][ID_LEN + 1];
+    json_t *o = NULL;
+    errinfo ei;
+    care_device("autoclave", ac);
+    care_device("ct", ct);
+    for (int i = 0; i < 4; i++) {
+        snprintf(sets[i], sizeof(sets[i]), "TRAY-%d-%s", i, care_sfx);
+        snprintf(text, sizeof(text), "{\"code\":\"%s\",\"name\":\"Minor set %d\"}", sets[i], i);
+        assert_int_equal(care_do(care_set_create, text, NULL, &ei), ERR_OK);
+    }
+    care_refused(care_set_create, "{\"code\":\"bad code!\",\"name\":\"x\"}", ERR_INVALID, "code");
+    snprintf(text, sizeof(text), "{\"code\":\"%s\",\"name\":\"again\"}", sets[0]);
+    care_refused(care_set_create, text, ERR_CONFLICT, "code");
+
+    /* refusals: a missing indicator, a sterilizer that is not one, parameters
+     * out of range, sets unknown or twice; nothing written */
+    int64_t before = care_scalar("SELECT COUNT(*) FROM care_steril_cycles", NULL);
+    snprintf(text, sizeof(text),
+             "{\"sterilizer\":\"%s\",\"cycle_number\":1,\"program\":\"prevacuum\","
+             "\"exposure_minutes\":4,\"temperature\":134,\"pressure\":296,\"chemical\":\"pass\","
+             "\"sets\":[\"%s\"]}",
+             ac, sets[0]);
+    care_refused(care_cycle_create, text, ERR_MISSING_FIELD, "biological");
+    struct {
+        const char *tag, *chemical, *biological, *sets, *field;
+        double temperature;
+    } bad[] = {
+        {ct, "pass", "pending", "[\"S0\"]", "sterilizer", 134},
+        {ac, "pass", "pending", "[\"S0\"]", "temperature", 160},
+        {ac, "blue", "pending", "[\"S0\"]", "chemical", 134},
+        {ac, "pass", "grew", "[\"S0\"]", "biological", 134},
+        {ac, "pass", "pending", "[]", "sets", 134},
+        {ac, "pass", "pending", "[\"S0\",\"NO-SUCH-SET\"]", "sets[1]", 134},
+        {ac, "pass", "pending", "[\"S0\",\"S0\"]", "sets[1]", 134},
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        char load[200];
+        snprintf(load, sizeof(load), "%s", bad[i].sets);
+        for (char *p = strstr(load, "S0"); p; p = strstr(load, "S0")) {
+            char rest[200];
+            snprintf(rest, sizeof(rest), "%s", p + 2);
+            snprintf(p, sizeof(load) - (size_t)(p - load), "%s%s", sets[0], rest);
+        }
+        snprintf(text, sizeof(text),
+                 "{\"sterilizer\":\"%s\",\"cycle_number\":1,\"program\":\"prevacuum\","
+                 "\"exposure_minutes\":4,\"temperature\":%g,\"pressure\":296,"
+                 "\"chemical\":\"%s\",\"biological\":\"%s\",\"sets\":%s}",
+                 bad[i].tag, bad[i].temperature, bad[i].chemical, bad[i].biological, load);
+        care_refused(care_cycle_create, text, ERR_INVALID, bad[i].field);
+    }
+    assert_int_equal(care_scalar("SELECT COUNT(*) FROM care_steril_cycles", NULL), before);
+
+    /* a cycle below the program's 132 C fails, with the reason */
+    char load01[100], load2[60], load3[60];
+    snprintf(load01, sizeof(load01), "[\"%s\",\"%s\"]", sets[0], sets[1]);
+    snprintf(load2, sizeof(load2), "[\"%s\"]", sets[2]);
+    snprintf(load3, sizeof(load3), "[\"%s\"]", sets[3]);
+    assert_int_equal(care_cycle(ac, 100, 129.5, "pass", "pending", false, load2, cyc, status, &ei),
+                     ERR_OK);
+    assert_string_equal(status, "failed");
+    assert_int_equal(care_cycle_get(care_db, cyc, &o, &ei), ERR_OK);
+    assert_string_equal(json_string_value(json_array_get(json_object_get(o, "problems"), 0)),
+                        "temperature 129.5 C is below the 132 C of prevacuum");
+    assert_false(json_is_true(json_object_get(o, "physical_pass")));
+    json_decref(o);
+    /* the same number again on this sterilizer: a conflict */
+    assert_int_equal(care_cycle(ac, 100, 134, "pass", "pending", false, load2, cyc, status, &ei),
+                     ERR_CONFLICT);
+    assert_string_equal(ei.field, "cycle_number");
+
+    /* three patients' procedures */
+    for (int i = 0; i < 3; i++) {
+        care_new_patient(pat[i], mrn[i]);
+        care_minor(pat[i], proc[i]);
+    }
+    /* a failed load is not used */
+    assert_int_equal(care_use(proc[0], sets[2], &ei), ERR_CONFLICT);
+    assert_non_null(strstr(ei.message, "failed: reprocess"));
+    /* never sterilized */
+    assert_int_equal(care_use(proc[0], sets[3], &ei), ERR_CONFLICT);
+    assert_non_null(strstr(ei.message, "no sterilization cycle"));
+    /* implants: quarantined until the biological indicator is negative */
+    char qcyc[ID_LEN + 1];
+    assert_int_equal(care_cycle(ac, 101, 134, "pass", "pending", true, load3, qcyc, status, &ei),
+                     ERR_OK);
+    assert_string_equal(status, "quarantined");
+    assert_int_equal(care_use(proc[0], sets[3], &ei), ERR_CONFLICT);
+    assert_non_null(strstr(ei.message, "biological indicator"));
+    json_t *neg = care_parse("{\"result\":\"negative\"}");
+    assert_int_equal(care_cycle_biological(care_db, &care_ctx, qcyc, neg, &o, &ei), ERR_OK);
+    assert_string_equal(jsonv_str(o, "status"), "released");
+    json_decref(o);
+    assert_int_equal(care_cycle_biological(care_db, &care_ctx, qcyc, neg, &o, &ei), ERR_CONFLICT);
+    json_decref(neg);
+    assert_int_equal(care_use(proc[2], sets[3], &ei), ERR_OK);
+
+    /* a load released at once, its indicator incubating: sets 0 and 1 go to
+     * patients 0 and 1; set 0 is not used twice from one cycle */
+    assert_int_equal(care_cycle(ac, 102, 134, "pass", "pending", false, load01, cyc, status, &ei),
+                     ERR_OK);
+    assert_string_equal(status, "released");
+    assert_int_equal(care_use(proc[0], sets[0], &ei), ERR_OK);
+    assert_int_equal(care_use(proc[1], sets[1], &ei), ERR_OK);
+    assert_int_equal(care_use(proc[2], sets[0], &ei), ERR_CONFLICT);
+    assert_non_null(strstr(ei.message, "sterilize it again"));
+
+    /* the indicator grows: the load is recalled, and the recall names each
+     * set's procedure and patient */
+    json_t *pos = care_parse("{\"result\":\"positive\"}");
+    int64_t head = care_head();
+    assert_int_equal(care_cycle_biological(care_db, &care_ctx, cyc, pos, &o, &ei), ERR_OK);
+    assert_string_equal(jsonv_str(o, "status"), "recalled");
+    assert_int_equal(care_head(), head + 2); /* the reading and the recall */
+    json_decref(o);
+    json_decref(pos);
+    assert_int_equal(care_steril_recall(care_db, cyc, &o, &ei), ERR_OK);
+    json_t *rs = json_object_get(o, "sets");
+    assert_int_equal(json_array_size(rs), 2);
+    for (int i = 0; i < 2; i++) {
+        json_t *s = json_array_get(rs, (size_t)i);
+        assert_string_equal(jsonv_str(s, "set"), sets[i]);
+        json_t *uses = json_object_get(s, "uses");
+        assert_int_equal(json_array_size(uses), 1);
+        json_t *u = json_array_get(uses, 0);
+        assert_string_equal(jsonv_str(u, "procedure_id"), proc[i]);
+        assert_string_equal(jsonv_str(json_object_get(u, "patient"), "mrn"), mrn[i]);
+    }
+    json_t *patients = json_object_get(o, "patients");
+    assert_int_equal(json_array_size(patients), 2);
+    assert_string_equal(json_string_value(json_array_get(patients, 0)), pat[0]);
+    assert_string_equal(json_string_value(json_array_get(patients, 1)), pat[1]);
+    json_decref(o);
+    /* a recalled set is not used */
+    assert_int_equal(care_use(proc[2], sets[1], &ei), ERR_CONFLICT);
+    assert_non_null(strstr(ei.message, "recalled"));
+    /* procedures: a CT needs a CT scanner */
+    snprintf(text, sizeof(text),
+             "{\"patient_id\":\"%s\",\"modality\":\"ct\",\"exam\":\"CT-HEAD\","
+             "\"scheduled_at\":\"2026-01-05T09:00:00Z\"}",
+             pat[0]);
+    care_refused(care_procedure_create, text, ERR_MISSING_FIELD, "device");
+    snprintf(text, sizeof(text),
+             "{\"patient_id\":\"%s\",\"modality\":\"ct\",\"exam\":\"CT-HEAD\","
+             "\"device\":\"%s\",\"scheduled_at\":\"2026-01-05T09:00:00Z\"}",
+             pat[0], ac);
+    care_refused(care_procedure_create, text, ERR_INVALID, "device");
+    /* the procedure shows its sets */
+    assert_int_equal(care_procedure_get(care_db, proc[2], &o, &ei), ERR_OK);
+    json_t *used = json_object_get(o, "sets");
+    assert_int_equal(json_array_size(used), 1);
+    assert_string_equal(jsonv_str(json_array_get(used, 0), "set"), sets[3]);
+    assert_string_equal(jsonv_str(json_array_get(used, 0), "sterilizer"), ac);
+    json_decref(o);
+}
+
 /* ------------------------------------------------------------------- main */
 
 static int care_setup(void **state)
@@ -1012,6 +1248,7 @@ int main(void)
         cmocka_unit_test(test_reminders_and_record),
         cmocka_unit_test(test_vitals_by_hand),
         cmocka_unit_test(test_vitals_from_monitor),
+        cmocka_unit_test(test_sterilization),
     };
     int bad = cmocka_run_group_tests_name("care/pure", pure, NULL, NULL);
     bad += cmocka_run_group_tests_name(testdb_group("care"), record, care_setup, care_teardown);

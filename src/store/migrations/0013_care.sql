@@ -121,3 +121,82 @@ CREATE TABLE care_news2_alerts (
     note TEXT
 );
 CREATE INDEX care_news2_alerts_open ON care_news2_alerts (acknowledged_at, opened_at);
+
+-- Procedures on patients: imaging (MRI, CT, X-ray, ultrasound, ECG) on a
+-- device of the asset register, and others (a biopsy, a minor operation)
+-- where instrument sets are used.
+CREATE TABLE care_procedures (
+    id TEXT PRIMARY KEY,
+    patient_id TEXT NOT NULL REFERENCES patients (id),
+    modality TEXT NOT NULL CHECK (modality IN ('mri', 'ct', 'xray', 'ultrasound', 'ecg',
+                                               'other')),
+    exam TEXT NOT NULL,              -- CT-HEAD, XR-CHEST-PA (care_drls for CT and X-ray), or what is done
+    contrast INTEGER NOT NULL,       -- 1: with a contrast medium
+    device_id TEXT REFERENCES assets (id), -- the scanner or device; may be NULL for 'other'
+    scheduled_at BIGINT NOT NULL,
+    status TEXT NOT NULL CHECK (status IN ('scheduled', 'in-progress', 'completed',
+                                           'cancelled')),
+    started_at BIGINT,
+    started_by TEXT,
+    completed_at BIGINT,
+    completed_by TEXT,
+    created_at BIGINT NOT NULL,
+    created_by TEXT NOT NULL
+);
+CREATE INDEX care_procedures_patient ON care_procedures (patient_id, scheduled_at);
+
+-- Instrument sets (trays) that are sterilized and used in procedures.
+CREATE TABLE care_instrument_sets (
+    code TEXT PRIMARY KEY,           -- the tray's label: LAP-MAJOR-03
+    name TEXT NOT NULL,
+    created_at BIGINT NOT NULL,
+    created_by TEXT NOT NULL
+);
+
+-- A sterilizer's cycle: its parameters (judged against the program's
+-- minimum temperature and exposure) and indicators. status: released (usable),
+-- quarantined (implants: until the biological indicator is negative), failed
+-- (parameters or chemical indicator: reprocess), recalled (a positive
+-- biological indicator).
+CREATE TABLE care_steril_cycles (
+    id TEXT PRIMARY KEY,
+    sterilizer_id TEXT NOT NULL REFERENCES assets (id), -- an asset of class autoclave
+    cycle_number INTEGER NOT NULL,   -- the sterilizer's own counter
+    program TEXT NOT NULL,           -- care/steril.c: gravity, prevacuum, prevacuum-134
+    started_at BIGINT NOT NULL,
+    exposure_minutes DOUBLE PRECISION NOT NULL,
+    temperature DOUBLE PRECISION NOT NULL, -- degrees Celsius during exposure (the lowest)
+    pressure DOUBLE PRECISION NOT NULL,    -- kPa (absolute) during exposure
+    physical_pass INTEGER NOT NULL,
+    chemical TEXT NOT NULL CHECK (chemical IN ('pass', 'fail')),
+    biological TEXT NOT NULL CHECK (biological IN ('pending', 'negative', 'positive')),
+    biological_read_at BIGINT,
+    biological_read_by TEXT,
+    implants INTEGER NOT NULL,       -- 1: the load holds implants
+    status TEXT NOT NULL CHECK (status IN ('released', 'quarantined', 'failed', 'recalled')),
+    recorded_at BIGINT NOT NULL,
+    recorded_by TEXT NOT NULL,
+    UNIQUE (sterilizer_id, cycle_number)
+);
+
+-- What a cycle's load held.
+CREATE TABLE care_steril_loads (
+    cycle_id TEXT NOT NULL REFERENCES care_steril_cycles (id),
+    set_code TEXT NOT NULL REFERENCES care_instrument_sets (code),
+    PRIMARY KEY (cycle_id, set_code)
+);
+CREATE INDEX care_steril_loads_set ON care_steril_loads (set_code);
+
+-- Where each set went: the procedure (and so the patient) it was used in,
+-- from the cycle that had sterilized it last.
+CREATE TABLE care_set_uses (
+    id TEXT PRIMARY KEY,
+    set_code TEXT NOT NULL REFERENCES care_instrument_sets (code),
+    cycle_id TEXT NOT NULL REFERENCES care_steril_cycles (id),
+    procedure_id TEXT NOT NULL REFERENCES care_procedures (id),
+    patient_id TEXT NOT NULL REFERENCES patients (id),
+    used_at BIGINT NOT NULL,
+    recorded_by TEXT NOT NULL,
+    UNIQUE (set_code, cycle_id)      -- once used, a set is sterilized again before its next use
+);
+CREATE INDEX care_set_uses_cycle ON care_set_uses (cycle_id);
