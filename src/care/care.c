@@ -180,6 +180,23 @@ err_t care_audit(db *d, const audit_ctx *ctx, const char *action, const char *en
     return rc;
 }
 
+bool care_has_string(const json_t *arr, const char *s)
+{
+    size_t i;
+    json_t *v;
+    json_array_foreach(arr, i, v)
+    {
+        if (s && json_is_string(v) && !strcmp(json_string_value(v), s))
+            return true;
+    }
+    return false;
+}
+
+json_t *care_text_row(db_stmt *st)
+{
+    return json_string(db_col_text(st, 0));
+}
+
 err_t care_collect(err_t rc, db_stmt *st, care_row_fn row, json_t **items, errinfo *ei)
 {
     bool more = false;

@@ -93,8 +93,14 @@ const char *care_actor(const audit_ctx *ctx);
 err_t care_audit(db *d, const audit_ctx *ctx, const char *action, const char *entity_type,
                  const char *entity_id, json_t *detail, errinfo *ei);
 
+/* Whether the JSON array arr holds the string s. */
+bool care_has_string(const json_t *arr, const char *s);
+
 /* A function that makes the JSON of the current row of a statement. */
 typedef json_t *(*care_row_fn)(db_stmt *st);
+
+/* The first column of the row as a JSON string (a care_row_fn). */
+json_t *care_text_row(db_stmt *st);
 
 /*
  * The rows of st (prepared by db_query, whose return is rc: an error there

@@ -144,11 +144,6 @@ static json_t *set_row(db_stmt *st)
                      "last_cycle", last);
 }
 
-static json_t *text_row(db_stmt *st)
-{
-    return json_string(db_col_text(st, 0));
-}
-
 static json_t *use_row(db_stmt *st)
 {
     char name[2 * 64 + 3];
@@ -337,7 +332,7 @@ err_t care_cycle_get(db *d, const char *id, json_t **out, errinfo *ei)
     rc = care_one(rc, st, cycle_row, out, "id", "no sterilization cycle has this id", ei);
     if (!rc) {
         rc = db_query(d, &st, ei, sql_load_of, "t", id);
-        rc = care_collect(rc, st, text_row, &load, ei);
+        rc = care_collect(rc, st, care_text_row, &load, ei);
     }
     if (!rc && json_object_set_new(*out, "sets", load))
         rc = ERR_NOMEM;

@@ -8,8 +8,10 @@
 
 #include "base/str.h"
 #include "care/competency.h"
+#include "care/document.h"
 #include "care/procedure.h"
 #include "care/steril.h"
+#include "care/training.h"
 #include "care/vitals.h"
 #include "http/handlers.h"
 
@@ -211,4 +213,78 @@ err_t http_care_set_use(http_req *r)
 {
     audit_ctx ctx = http_actor(r);
     return care_set_use(r->db, &ctx, r->params[0], r->body, &r->out, &r->ei);
+}
+
+err_t http_care_docs_create(http_req *r)
+{
+    audit_ctx ctx = http_actor(r);
+    return care_doc_create(r->db, &ctx, r->body, &r->out, &r->ei);
+}
+
+err_t http_care_docs_list(http_req *r)
+{
+    json_t *items = NULL;
+    err_t rc = care_doc_list(r->db, &items, &r->ei);
+    return care_items(r, rc, items);
+}
+
+err_t http_care_docs_get(http_req *r)
+{
+    return care_doc_get(r->db, r->params[0], &r->out, &r->ei);
+}
+
+err_t http_care_docs_version(http_req *r)
+{
+    audit_ctx ctx = http_actor(r);
+    return care_doc_version(r->db, &ctx, r->params[0], r->body, &r->out, &r->ei);
+}
+
+err_t http_care_docs_approve(http_req *r)
+{
+    audit_ctx ctx = http_actor(r);
+    int64_t n = 0;
+    if (str_to_int64(r->params[1], strlen(r->params[1]), 1, 1000000, &n))
+        return err_set(&r->ei, ERR_NOT_FOUND, "version", "no version %.20s", r->params[1]);
+    return care_doc_approve(r->db, &ctx, &r->user, r->params[0], (int)n, r->body, &r->out, &r->ei);
+}
+
+err_t http_care_docs_acknowledge(http_req *r)
+{
+    audit_ctx ctx = http_actor(r);
+    return care_doc_acknowledge(r->db, &ctx, &r->user, r->params[0], r->body, &r->out, &r->ei);
+}
+
+err_t http_care_training_items_create(http_req *r)
+{
+    audit_ctx ctx = http_actor(r);
+    return care_training_item_create(r->db, &ctx, r->body, &r->out, &r->ei);
+}
+
+err_t http_care_training_items_list(http_req *r)
+{
+    json_t *items = NULL;
+    err_t rc = care_training_item_list(r->db, &items, &r->ei);
+    return care_items(r, rc, items);
+}
+
+err_t http_care_training_assign(http_req *r)
+{
+    audit_ctx ctx = http_actor(r);
+    return care_training_assign(r->db, &ctx, r->body, &r->out, &r->ei);
+}
+
+err_t http_care_training_list(http_req *r)
+{
+    json_t *items = NULL;
+    bool open = false;
+    err_t rc = care_flag(r, "open", false, &open);
+    if (!rc)
+        rc = care_training_list(r->db, http_query(r, "user"), open, &items, &r->ei);
+    return care_items(r, rc, items);
+}
+
+err_t http_care_training_sign_off(http_req *r)
+{
+    audit_ctx ctx = http_actor(r);
+    return care_training_sign_off(r->db, &ctx, &r->user, r->params[0], r->body, &r->out, &r->ei);
 }

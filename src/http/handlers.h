@@ -134,5 +134,16 @@ err_t http_care_cycles_get(http_req *r);
 err_t http_care_cycles_biological(http_req *r);
 err_t http_care_cycles_recall(http_req *r);
 err_t http_care_set_use(http_req *r);
+err_t http_care_docs_create(http_req *r);
+err_t http_care_docs_list(http_req *r);
+err_t http_care_docs_get(http_req *r);
+err_t http_care_docs_version(http_req *r);
+err_t http_care_docs_approve(http_req *r);
+err_t http_care_docs_acknowledge(http_req *r);
+err_t http_care_training_items_create(http_req *r);
+err_t http_care_training_items_list(http_req *r);
+err_t http_care_training_assign(http_req *r);
+err_t http_care_training_list(http_req *r);
+err_t http_care_training_sign_off(http_req *r);
 
 #endif

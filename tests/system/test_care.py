@@ -511,3 +511,103 @@ class TestSterilization(CareTestCase):
                      "forbidden", token=bio)
         self.call("GET", CARE + "/sterilization/cycles/" + a["id"], token=bio)
         self.check_samples()
+
+
+class TestDocumentsAndTraining(CareTestCase):
+    """Procedure documents from draft to approval, read and understood by the
+    bench; training assigned to a new person and signed off by a trainer."""
+
+    def test_document_control(self):
+        author, author_token = self.person("technician")
+        sup, sup_token = self.person("supervisor")
+        reader, reader_token = self.person("technician")
+        code = unique("SOP-")
+        body = {"code": code, "title": "Glucose on the chemistry analyzer",
+                "text": "1. Check the QC. 2. Load the specimen."}
+        doc = self.sample("CareDocument", self.call(
+            "POST", CARE + "/documents", self.sample("CareDocumentCreate", body),
+            token=author_token, status=201).json)
+        self.assertEqual((doc["current"], doc["draft"]["version"], doc["draft"]["author"],
+                          doc["audience"]), (None, 1, author, ["supervisor", "technician"]))
+        self.refused("POST", CARE + "/documents", body, 409, "conflict", field="code",
+                     token=author_token)
+        path = CARE + "/documents/" + code
+        # the author does not approve their own version; a technician approves nothing
+        approve = {"effective_on": day(0), "password": PASSWORD}
+        self.refused("POST", path + "/versions/1/approve", approve, 403, "forbidden",
+                     token=author_token)
+        self.refused("POST", path + "/versions/1/approve", dict(approve, effective_on=day(-3)),
+                     400, "invalid", field="effective_on", token=sup_token)
+        self.refused("POST", path + "/versions/9/approve", approve, 404, "not_found",
+                     token=sup_token)
+        doc = self.sample("CareDocument", self.call(
+            "POST", path + "/versions/1/approve", self.sample("CareDocumentApprove", approve),
+            token=sup_token).json)
+        self.assertEqual((doc["current"]["version"], doc["current"]["approved_by"],
+                          doc["review_due"], doc["review_overdue"]),
+                         (1, sup, add_months(day(0), 24), False))
+        self.assertIn(reader, doc["not_read"])
+        self.assertIn(sup, doc["not_read"])
+        doc = self.call("POST", path + "/acknowledge", self.sample(
+            "CareSignature", {"password": PASSWORD}), token=reader_token, status=201).json
+        self.assertNotIn(reader, doc["not_read"])
+        self.assertEqual([a["user"] for a in doc["acknowledged"]], [reader])
+        self.refused("POST", path + "/acknowledge", {"password": PASSWORD}, 409, "conflict",
+                     token=reader_token)
+        self.refused("POST", path + "/acknowledge", {"password": "wrong-password"}, 400,
+                     "invalid", field="password", token=author_token)
+        # a new version: one draft at a time
+        v2 = {"text": "1. Check the QC. 2. Check the sample. 3. Load it.",
+              "change": "the sample is checked"}
+        doc = self.call("POST", path + "/versions", self.sample("CareDocumentVersionCreate", v2),
+                        token=author_token, status=201).json
+        self.assertEqual(doc["draft"]["version"], 2)
+        self.refused("POST", path + "/versions", v2, 409, "conflict", token=author_token)
+        listed = self.sample("CareDocumentList", self.call("GET", CARE + "/documents").json)
+        (mine,) = [d for d in listed["items"] if d["code"] == code]
+        self.assertEqual((mine["version"], mine["draft_version"]), (1, 2))
+        (ev,) = self.audit("care.document.approve", entity_id=code)
+        self.assertEqual((ev["actor"], ev["detail"]["version"]), (sup, 1))
+        self.check_samples()
+
+    def test_training_of_a_new_person(self):
+        sup, sup_token = self.person("supervisor")
+        novice, novice_token = self.person("technician")
+        course, device = unique("BBP-"), unique("CENT-")
+        item = self.sample("CareTrainingItem", self.call(
+            "POST", CARE + "/training/items", self.sample("CareTrainingItemCreate", {
+                "code": course, "kind": "course", "title": "Blood-borne pathogens",
+                "new_staff": True}), token=sup_token, status=201).json)
+        self.assertEqual((item["kind"], item["new_staff"]), ("course", True))
+        self.call("POST", CARE + "/training/items", {
+            "code": device, "kind": "device", "title": "Centrifuge operation",
+            "class": "centrifuge", "new_staff": True}, token=sup_token, status=201)
+        self.refused("POST", CARE + "/training/items", {
+            "code": unique("X-"), "kind": "device", "title": "No class"}, 400, "missing_field",
+            field="class", token=sup_token)
+        self.sample("CareTrainingItemList", self.call("GET", CARE + "/training/items").json)
+        made = self.sample("CareTrainingAssignmentList", self.call(
+            "POST", CARE + "/training/assignments", self.sample("CareTrainingAssign", {
+                "user": novice, "new_staff": True, "due_on": day(30)}), token=sup_token,
+            status=201).json)
+        mine = {a["item"]: a for a in made["items"]}
+        self.assertTrue({course, device} <= set(mine))
+        self.refused("POST", CARE + "/training/assignments", {
+            "user": novice, "items": [course], "due_on": day(30)}, 409, "conflict",
+            field="items", token=sup_token)
+        # a technician cannot sign anyone off; the trainer is not the trainee
+        sign = {"completed_on": day(0), "password": PASSWORD, "note": "Observed, all steps"}
+        aid = mine[course]["id"]
+        self.refused("POST", CARE + "/training/assignments/%s/sign-off" % aid, sign, 403,
+                     "forbidden", token=novice_token)
+        done = self.sample("CareTrainingAssignment", self.call(
+            "POST", CARE + "/training/assignments/%s/sign-off" % aid,
+            self.sample("CareTrainingSignOff", sign), token=sup_token).json)
+        self.assertEqual((done["trainer"], done["completed_on"], done["overdue"]),
+                         (sup, day(0), False))
+        still = self.call("GET", CARE + "/training/assignments?open=true&user=" + novice).json
+        self.assertNotIn(course, [a["item"] for a in still["items"]])
+        self.assertIn(device, [a["item"] for a in still["items"]])
+        self.refused("GET", CARE + "/training/assignments?open=maybe", None, 400, "invalid",
+                     field="open")
+        self.check_samples()

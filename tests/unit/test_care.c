@@ -26,8 +26,10 @@
 #include "base/time.h"
 #include "care/care.h"
 #include "care/competency.h"
+#include "care/document.h"
 #include "care/procedure.h"
 #include "care/steril.h"
+#include "care/training.h"
 #include "care/vitals.h"
 #include "equip/asset.h"
 #include "lab/gate.h"
@@ -1192,6 +1194,264 @@ static void test_sterilization(void **state)
     json_decref(o);
 }
 
+/* ------------------------------------------------------------ documents */
+
+static void test_documents(void **state)
+{
+    (void)state;
+    char code[40], text[600];
+    json_t *o = NULL, *b;
+    errinfo ei;
+    audit_ctx tech_ctx = {care_tech.id, care_tech.username, "test"};
+    snprintf(code, sizeof(code), "SOP-%s", care_sfx);
+    care_refused(care_doc_create, "{\"code\":\"SOP 1\",\"title\":\"x\",\"text\":\"y\"}",
+                 ERR_INVALID, "code");
+    snprintf(text, sizeof(text),
+             "{\"code\":\"%s\",\"title\":\"Glucose on the chemistry analyzer\","
+             "\"text\":\"1. Load the sample.\",\"audience\":[\"technician\",\"interface\"]}",
+             code);
+    care_refused(care_doc_create, text, ERR_INVALID, "audience[1]");
+    /* written by a technician */
+    snprintf(text, sizeof(text),
+             "{\"code\":\"%s\",\"title\":\"Glucose on the chemistry analyzer\","
+             "\"text\":\"1. Load the sample.\"}",
+             code);
+    b = care_parse(text);
+    assert_int_equal(care_doc_create(care_db, &tech_ctx, b, &o, &ei), ERR_OK);
+    assert_true(json_is_null(json_object_get(o, "current")));
+    assert_int_equal(json_integer_value(json_object_get(json_object_get(o, "draft"), "version")),
+                     1);
+    assert_string_equal(jsonv_str(json_object_get(o, "draft"), "author"), care_tech.username);
+    json_decref(o);
+    assert_int_equal(care_doc_create(care_db, &tech_ctx, b, &o, &ei), ERR_CONFLICT);
+    json_decref(b);
+    /* one draft at a time */
+    b = care_parse("{\"text\":\"1. Load.\",\"change\":\"shorter\"}");
+    assert_int_equal(care_doc_version(care_db, &tech_ctx, code, b, &o, &ei), ERR_CONFLICT);
+    json_decref(b);
+    /* nothing to acknowledge before a version is in force */
+    b = care_parse("{\"password\":\"" CARE_PW "\"}");
+    assert_int_equal(care_doc_acknowledge(care_db, &tech_ctx, &care_tech, code, b, &o, &ei),
+                     ERR_CONFLICT);
+    json_decref(b);
+
+    /* approval: not by its author, not in the past, signed */
+    snprintf(text, sizeof(text), "{\"effective_on\":\"%s\",\"password\":\"%s\"}", day_of(0),
+             CARE_PW);
+    b = care_parse(text);
+    assert_int_equal(care_doc_approve(care_db, &tech_ctx, &care_tech, code, 1, b, &o, &ei),
+                     ERR_INVALID);
+    assert_string_equal(ei.field, "version");
+    assert_int_equal(care_doc_approve(care_db, &care_ctx, &care_sup, code, 2, b, &o, &ei),
+                     ERR_NOT_FOUND);
+    json_decref(b);
+    snprintf(text, sizeof(text), "{\"effective_on\":\"%s\",\"password\":\"%s\"}", day_of(-1),
+             CARE_PW);
+    b = care_parse(text);
+    assert_int_equal(care_doc_approve(care_db, &care_ctx, &care_sup, code, 1, b, &o, &ei),
+                     ERR_INVALID);
+    assert_string_equal(ei.field, "effective_on");
+    json_decref(b);
+    snprintf(text, sizeof(text), "{\"effective_on\":\"%s\",\"password\":\"%s\"}", day_of(0),
+             CARE_PW);
+    b = care_parse(text);
+    assert_int_equal(care_doc_approve(care_db, &care_ctx, &care_sup, code, 1, b, &o, &ei), ERR_OK);
+    json_t *cur = json_object_get(o, "current");
+    char due[11];
+    assert_true(care_date_add_months(day_of(0), 24, due));
+    assert_string_equal(jsonv_str(cur, "approved_by"), care_sup.username);
+    assert_string_equal(jsonv_str(cur, "review_due"), due);
+    assert_string_equal(jsonv_str(o, "review_due"), due);
+    assert_false(json_is_true(json_object_get(o, "review_overdue")));
+    assert_true(json_is_null(json_object_get(o, "draft")));
+    /* every technician and supervisor has yet to read it */
+    assert_true(care_has_string(json_object_get(o, "not_read"), care_tech.username));
+    assert_true(care_has_string(json_object_get(o, "not_read"), care_sup.username));
+    json_decref(o);
+    assert_int_equal(care_doc_approve(care_db, &care_ctx, &care_sup, code, 1, b, &o, &ei),
+                     ERR_CONFLICT);
+    json_decref(b);
+
+    /* read and understood, once */
+    b = care_parse("{\"password\":\"" CARE_PW "\"}");
+    assert_int_equal(care_doc_acknowledge(care_db, &tech_ctx, &care_tech, code, b, &o, &ei),
+                     ERR_OK);
+    assert_false(care_has_string(json_object_get(o, "not_read"), care_tech.username));
+    assert_string_equal(jsonv_str(json_array_get(json_object_get(o, "acknowledged"), 0), "user"),
+                        care_tech.username);
+    json_decref(o);
+    assert_int_equal(care_doc_acknowledge(care_db, &tech_ctx, &care_tech, code, b, &o, &ei),
+                     ERR_CONFLICT);
+    json_decref(b);
+
+    /* version 2, effective next week: version 1 stays in force until then */
+    b = care_parse("{\"text\":\"1. Load the sample. 2. Check the QC.\","
+                   "\"change\":\"QC check added\"}");
+    assert_int_equal(care_doc_version(care_db, &care_ctx, code, b, &o, &ei), ERR_OK);
+    json_decref(o);
+    json_decref(b);
+    snprintf(text, sizeof(text), "{\"effective_on\":\"%s\",\"password\":\"%s\"}", day_of(7),
+             CARE_PW);
+    b = care_parse(text);
+    user other;
+    char name[USER_NAME_MAX + 1];
+    snprintf(name, sizeof(name), "sup2-%s", care_sfx);
+    assert_int_equal(user_create(care_db, &care_sys, name, "Second Supervisor", "supervisor",
+                                 CARE_PW, &other, &ei),
+                     ERR_OK);
+    audit_ctx other_ctx = {other.id, other.username, "test"};
+    assert_int_equal(care_doc_approve(care_db, &other_ctx, &other, code, 2, b, &o, &ei), ERR_OK);
+    json_decref(b);
+    assert_int_equal(json_integer_value(json_object_get(json_object_get(o, "current"), "version")),
+                     1);
+    assert_int_equal(json_array_size(json_object_get(o, "versions")), 2);
+    json_decref(o);
+    /* the list */
+    assert_int_equal(care_doc_list(care_db, &o, &ei), ERR_OK);
+    size_t i;
+    json_t *row;
+    bool seen = false;
+    json_array_foreach(o, i, row)
+    {
+        if (strcmp(jsonv_str(row, "code"), code))
+            continue;
+        seen = true;
+        assert_int_equal(json_integer_value(json_object_get(row, "version")), 1);
+        assert_true(json_is_null(json_object_get(row, "draft_version")));
+    }
+    assert_true(seen);
+    json_decref(o);
+}
+
+/* ------------------------------------------------------------- training */
+
+static void test_training(void **state)
+{
+    (void)state;
+    char text[600], course[40], device[40], sop[40], name[USER_NAME_MAX + 1];
+    json_t *o = NULL, *b, *row;
+    errinfo ei;
+    size_t i;
+    user novice;
+    snprintf(course, sizeof(course), "BBP-%s", care_sfx);
+    snprintf(device, sizeof(device), "CENTRIFUGE-%s", care_sfx);
+    snprintf(sop, sizeof(sop), "SOP-TR-%s", care_sfx);
+    /* a procedure's training needs its document, a device's its class */
+    snprintf(text, sizeof(text),
+             "{\"code\":\"%s\",\"kind\":\"procedure\",\"title\":\"Specimen reception\"}", sop);
+    care_refused(care_training_item_create, text, ERR_MISSING_FIELD, "document");
+    snprintf(text, sizeof(text),
+             "{\"code\":\"%s\",\"kind\":\"procedure\",\"title\":\"Specimen reception\","
+             "\"document\":\"NO-SUCH-SOP\"}",
+             sop);
+    care_refused(care_training_item_create, text, ERR_INVALID, "document");
+    snprintf(text, sizeof(text),
+             "{\"code\":\"%s\",\"kind\":\"device\",\"title\":\"Centrifuge\","
+             "\"class\":\"blender\"}",
+             device);
+    care_refused(care_training_item_create, text, ERR_INVALID, "class");
+    snprintf(text, sizeof(text),
+             "{\"code\":\"%s\",\"kind\":\"course\",\"title\":\"Blood-borne pathogens\","
+             "\"class\":\"centrifuge\"}",
+             course);
+    care_refused(care_training_item_create, text, ERR_INVALID, "class");
+    /* a course and a device on the new-staff checklist, a procedure not */
+    snprintf(text, sizeof(text),
+             "{\"code\":\"%s\",\"kind\":\"course\",\"title\":\"Blood-borne pathogens\","
+             "\"new_staff\":true}",
+             course);
+    assert_int_equal(care_do(care_training_item_create, text, NULL, &ei), ERR_OK);
+    care_refused(care_training_item_create, text, ERR_CONFLICT, "code");
+    snprintf(text, sizeof(text),
+             "{\"code\":\"%s\",\"kind\":\"device\",\"title\":\"Centrifuge\","
+             "\"class\":\"centrifuge\",\"new_staff\":true}",
+             device);
+    assert_int_equal(care_do(care_training_item_create, text, &o, &ei), ERR_OK);
+    assert_string_equal(jsonv_str(o, "class"), "centrifuge");
+    json_decref(o);
+    snprintf(text, sizeof(text),
+             "{\"code\":\"%s\",\"title\":\"Reception\",\"text\":\"Check two identifiers.\"}", sop);
+    assert_int_equal(care_do(care_doc_create, text, NULL, &ei), ERR_OK);
+    snprintf(text, sizeof(text),
+             "{\"code\":\"%s\",\"kind\":\"procedure\",\"title\":\"Specimen reception\","
+             "\"document\":\"%s\"}",
+             sop, sop);
+    assert_int_equal(care_do(care_training_item_create, text, NULL, &ei), ERR_OK);
+
+    /* a new person gets the new-staff checklist and the procedure */
+    snprintf(name, sizeof(name), "new-%s", care_sfx);
+    assert_int_equal(
+        user_create(care_db, &care_sys, name, "New Tech", "technician", CARE_PW, &novice, &ei),
+        ERR_OK);
+    snprintf(text, sizeof(text),
+             "{\"user\":\"%s\",\"new_staff\":true,\"items\":[\"%s\"],\"due_on\":\"%s\"}", name, sop,
+             day_of(-1));
+    care_refused(care_training_assign, text, ERR_INVALID, "due_on");
+    snprintf(text, sizeof(text), "{\"user\":\"%s\",\"items\":[\"%s\",\"NOPE\"],\"due_on\":\"%s\"}",
+             name, sop, day_of(30));
+    care_refused(care_training_assign, text, ERR_INVALID, "items[1]");
+    snprintf(text, sizeof(text),
+             "{\"user\":\"%s\",\"new_staff\":true,\"items\":[\"%s\"],\"due_on\":\"%s\"}", name, sop,
+             day_of(30));
+    assert_int_equal(care_do(care_training_assign, text, &o, &ei), ERR_OK);
+    json_t *made = json_object_get(o, "items");
+    size_t n_made = json_array_size(made);
+    json_t *codes = json_array();
+    json_array_foreach(made, i, row)
+        json_array_append_new(codes, json_string(jsonv_str(row, "item")));
+    assert_true(care_has_string(codes, sop));
+    assert_true(care_has_string(codes, course));
+    assert_true(care_has_string(codes, device));
+    json_decref(codes);
+    json_decref(o);
+    /* open already: all or none */
+    snprintf(text, sizeof(text), "{\"user\":\"%s\",\"items\":[\"%s\"],\"due_on\":\"%s\"}", name,
+             course, day_of(30));
+    care_refused(care_training_assign, text, ERR_CONFLICT, "items");
+
+    /* signed off by a trainer, not by the trainee */
+    char aid[ID_LEN + 1] = "";
+    assert_int_equal(care_training_list(care_db, name, true, &o, &ei), ERR_OK);
+    json_array_foreach(o, i, row)
+    {
+        if (!strcmp(jsonv_str(row, "item"), course))
+            snprintf(aid, sizeof(aid), "%s", jsonv_str(row, "id"));
+        assert_false(json_is_true(json_object_get(row, "overdue")));
+    }
+    json_decref(o);
+    assert_int_equal(strlen(aid), ID_LEN);
+    snprintf(text, sizeof(text), "{\"completed_on\":\"%s\",\"password\":\"%s\"}", day_of(0),
+             CARE_PW);
+    b = care_parse(text);
+    audit_ctx novice_ctx = {novice.id, novice.username, "test"};
+    assert_int_equal(care_training_sign_off(care_db, &novice_ctx, &novice, aid, b, &o, &ei),
+                     ERR_INVALID);
+    assert_string_equal(ei.field, "id");
+    assert_int_equal(care_training_sign_off(care_db, &care_ctx, &care_sup, aid, b, &o, &ei),
+                     ERR_OK);
+    assert_string_equal(jsonv_str(o, "trainer"), care_sup.username);
+    assert_string_equal(jsonv_str(o, "completed_on"), day_of(0));
+    json_decref(o);
+    assert_int_equal(care_training_sign_off(care_db, &care_ctx, &care_sup, aid, b, &o, &ei),
+                     ERR_CONFLICT);
+    json_decref(b);
+    snprintf(text, sizeof(text), "{\"completed_on\":\"%s\",\"password\":\"%s\"}", day_of(2),
+             CARE_PW);
+    b = care_parse(text);
+    assert_int_equal(care_training_sign_off(care_db, &care_ctx, &care_sup, aid, b, &o, &ei),
+                     ERR_INVALID);
+    assert_string_equal(ei.field, "completed_on");
+    json_decref(b);
+    /* two still open; the course may be assigned again now */
+    assert_int_equal(care_training_list(care_db, name, true, &o, &ei), ERR_OK);
+    assert_int_equal(json_array_size(o), n_made - 1);
+    json_array_foreach(o, i, row) assert_string_not_equal(jsonv_str(row, "item"), course);
+    json_decref(o);
+    snprintf(text, sizeof(text), "{\"user\":\"%s\",\"items\":[\"%s\"],\"due_on\":\"%s\"}", name,
+             course, day_of(365));
+    assert_int_equal(care_do(care_training_assign, text, NULL, &ei), ERR_OK);
+}
+
 /* ------------------------------------------------------------------- main */
 
 static int care_setup(void **state)
@@ -1249,6 +1509,8 @@ int main(void)
         cmocka_unit_test(test_vitals_by_hand),
         cmocka_unit_test(test_vitals_from_monitor),
         cmocka_unit_test(test_sterilization),
+        cmocka_unit_test(test_documents),
+        cmocka_unit_test(test_training),
     };
     int bad = cmocka_run_group_tests_name("care/pure", pure, NULL, NULL);
     bad += cmocka_run_group_tests_name(testdb_group("care"), record, care_setup, care_teardown);

@@ -200,3 +200,71 @@ CREATE TABLE care_set_uses (
     UNIQUE (set_code, cycle_id)      -- once used, a set is sterilized again before its next use
 );
 CREATE INDEX care_set_uses_cycle ON care_set_uses (cycle_id);
+
+-- Procedure documents under document control: standard operating
+-- procedures by code, read by the roles of their audience.
+CREATE TABLE care_documents (
+    code TEXT PRIMARY KEY,           -- SOP-CHEM-012
+    title TEXT NOT NULL,
+    audience TEXT NOT NULL,          -- JSON array of the roles that must read it
+    created_at BIGINT NOT NULL,
+    created_by TEXT NOT NULL
+);
+
+-- Versions of a document. A version is a draft until a supervisor other
+-- than its author approves it with an effective date; it is due for review
+-- two years after that date. The version in force is the latest approved
+-- one effective on or before today.
+CREATE TABLE care_document_versions (
+    id TEXT PRIMARY KEY,
+    document_code TEXT NOT NULL REFERENCES care_documents (code),
+    version INTEGER NOT NULL,
+    body TEXT NOT NULL,              -- the procedure's text
+    change_note TEXT NOT NULL,       -- what changed from the version before
+    author TEXT NOT NULL,            -- username
+    created_at BIGINT NOT NULL,
+    approved_by TEXT,                -- username; signed with the password
+    approved_at BIGINT,
+    effective_on TEXT,               -- YYYY-MM-DD
+    review_due TEXT,                 -- YYYY-MM-DD
+    UNIQUE (document_code, version)
+);
+
+-- Read and understood: a person's signed acknowledgement of one version.
+CREATE TABLE care_document_reads (
+    version_id TEXT NOT NULL REFERENCES care_document_versions (id),
+    user_id TEXT NOT NULL REFERENCES users (id),
+    read_at BIGINT NOT NULL,
+    PRIMARY KEY (version_id, user_id)
+);
+
+-- Training: items (a course, a device, a procedure document) and their
+-- assignment to people, completed with a trainer's signed sign-off. Items
+-- marked new_staff make up the checklist every new person is assigned.
+CREATE TABLE care_training_items (
+    code TEXT PRIMARY KEY,
+    kind TEXT NOT NULL CHECK (kind IN ('course', 'device', 'procedure')),
+    title TEXT NOT NULL,
+    document_code TEXT REFERENCES care_documents (code), -- kind procedure
+    asset_class TEXT,                -- kind device: a class of equip/asset.c
+    new_staff INTEGER NOT NULL,
+    created_at BIGINT NOT NULL,
+    created_by TEXT NOT NULL
+);
+
+CREATE TABLE care_training_assignments (
+    id TEXT PRIMARY KEY,
+    item_code TEXT NOT NULL REFERENCES care_training_items (code),
+    user_id TEXT NOT NULL REFERENCES users (id),
+    due_on TEXT NOT NULL,            -- YYYY-MM-DD
+    assigned_at BIGINT NOT NULL,
+    assigned_by TEXT NOT NULL,
+    completed_on TEXT,               -- YYYY-MM-DD, the day the training was done
+    trainer TEXT,                    -- username of who signed it off
+    signed_off_at BIGINT,
+    note TEXT
+);
+CREATE INDEX care_training_user ON care_training_assignments (user_id, due_on);
+-- An item is assigned to a person once until it is signed off.
+CREATE UNIQUE INDEX care_training_open ON care_training_assignments (item_code, user_id)
+    WHERE signed_off_at IS NULL;
