@@ -288,3 +288,63 @@ err_t http_care_training_sign_off(http_req *r)
     audit_ctx ctx = http_actor(r);
     return care_training_sign_off(r->db, &ctx, &r->user, r->params[0], r->body, &r->out, &r->ei);
 }
+
+err_t http_care_procedures_prepare(http_req *r)
+{
+    audit_ctx ctx = http_actor(r);
+    return care_procedure_prepare(r->db, &ctx, r->params[0], r->body, &r->out, &r->ei);
+}
+
+err_t http_care_procedures_start(http_req *r)
+{
+    audit_ctx ctx = http_actor(r);
+    return care_procedure_start(r->db, &ctx, r->params[0], r->body, &r->out, &r->ei);
+}
+
+err_t http_care_procedures_complete(http_req *r)
+{
+    audit_ctx ctx = http_actor(r);
+    return care_procedure_complete(r->db, &ctx, r->params[0], r->body, &r->out, &r->ei);
+}
+
+err_t http_care_procedures_cancel(http_req *r)
+{
+    audit_ctx ctx = http_actor(r);
+    return care_procedure_cancel(r->db, &ctx, r->params[0], r->body, &r->out, &r->ei);
+}
+
+err_t http_care_dose_record(http_req *r)
+{
+    audit_ctx ctx = http_actor(r);
+    return care_dose_record(r->db, &ctx, r->params[0], r->body, &r->out, &r->ei);
+}
+
+err_t http_care_doses_list(http_req *r)
+{
+    audit_ctx ctx = http_actor(r);
+    json_t *items = NULL;
+    bool above = false;
+    err_t rc = care_flag(r, "above", false, &above);
+    if (!rc)
+        rc = care_dose_list(r->db, &ctx, above, &items, &r->ei);
+    return care_items(r, rc, items);
+}
+
+err_t http_care_dose_review(http_req *r)
+{
+    audit_ctx ctx = http_actor(r);
+    return care_dose_review(r->db, &ctx, r->params[0], r->body, &r->out, &r->ei);
+}
+
+err_t http_care_drls_list(http_req *r)
+{
+    json_t *items = NULL;
+    err_t rc = care_drl_list(r->db, &items, &r->ei);
+    return care_items(r, rc, items);
+}
+
+err_t http_care_drls_put(http_req *r)
+{
+    audit_ctx ctx = http_actor(r);
+    return care_drl_put(r->db, &ctx, r->params[0], r->body, &r->out, &r->ei);
+}

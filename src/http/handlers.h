@@ -145,5 +145,14 @@ err_t http_care_training_items_list(http_req *r);
 err_t http_care_training_assign(http_req *r);
 err_t http_care_training_list(http_req *r);
 err_t http_care_training_sign_off(http_req *r);
+err_t http_care_procedures_prepare(http_req *r);
+err_t http_care_procedures_start(http_req *r);
+err_t http_care_procedures_complete(http_req *r);
+err_t http_care_procedures_cancel(http_req *r);
+err_t http_care_dose_record(http_req *r);
+err_t http_care_doses_list(http_req *r);
+err_t http_care_dose_review(http_req *r);
+err_t http_care_drls_list(http_req *r);
+err_t http_care_drls_put(http_req *r);
 
 #endif

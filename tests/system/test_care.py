@@ -611,3 +611,115 @@ class TestDocumentsAndTraining(CareTestCase):
         self.refused("GET", CARE + "/training/assignments?open=maybe", None, 400, "invalid",
                      field="open")
         self.check_samples()
+
+
+class TestImaging(CareTestCase):
+    """Imaging on the asset register's devices: the preparation checklist of
+    each modality must be complete before the procedure starts, and a CT's
+    dose above its diagnostic reference level is listed for review."""
+
+    def device(self, cls):
+        tag = unique("IMG-")
+        self.call("POST", "/api/v1/assets", {
+            "tag": tag, "class": cls, "manufacturer": "Siemens", "model": "Somatom",
+            "serial": unique("SN"), "location": "Radiology", "risk_class": "high",
+            "owner": "Radiology"}, status=201)
+        return tag
+
+    def test_ct_with_contrast_from_checklist_to_dose(self):
+        _, tech = self.person("technician")
+        sup, sup_token = self.person("supervisor")
+        p = self.create_patient()
+        ct = self.device("ct")
+        drls = self.sample("CareDrlList", self.call("GET", CARE + "/drls", token=tech).json)
+        (head,) = [x for x in drls["items"] if x["exam"] == "CT-HEAD"]
+        self.assertEqual((head["ctdivol"], head["dlp"]), (47, 790))
+        self.refused("POST", CARE + "/procedures", {
+            "patient_id": p["id"], "modality": "ct", "exam": "CT-ELBOW", "device": ct,
+            "scheduled_at": "2026-11-21T09:00:00Z"}, 400, "invalid", field="exam", token=tech)
+        proc = self.call("POST", CARE + "/procedures", {
+            "patient_id": p["id"], "modality": "ct", "exam": "CT-HEAD", "device": ct,
+            "contrast": True, "scheduled_at": "2026-11-21T09:00:00Z"}, token=tech,
+            status=201).json
+        self.assertEqual([c["item"] for c in proc["checklist"]],
+                         ["identity", "pregnancy", "contrast_allergy", "egfr", "metformin"])
+        path = CARE + "/procedures/" + proc["id"]
+        self.refused("POST", path + "/start", {}, 409, "conflict", field="id", token=tech)
+        answers = [{"item": "identity", "answer": "yes"}, {"item": "pregnancy", "answer": "no"},
+                   {"item": "contrast_allergy", "answer": "no"}, {"item": "egfr", "value": 72}]
+        # a checklist with a missing required item is refused; nothing is recorded
+        r = self.refused("POST", path + "/preparation", {"answers": answers}, 400, "invalid",
+                         field="answers", token=tech)
+        self.assertIn("metformin", r["message"])
+        self.refused("POST", path + "/preparation", {"answers": answers + [
+            {"item": "metformin", "answer": "yes"}]}, 400, "invalid",
+            field="answers[4].note", token=tech)
+        self.assertIsNone(self.call("GET", path).json["preparation"])
+        body = {"answers": answers + [{"item": "metformin", "answer": "yes",
+                                        "note": "withheld 48 h after contrast"}]}
+        got = self.sample("CareProcedure", self.call("POST", path + "/preparation",
+                                                     self.sample("CarePreparationSet", body),
+                                                     token=tech).json)
+        self.assertEqual((got["preparation"]["complete"], got["preparation"]["stops"]),
+                         (True, []))
+        got = self.call("POST", path + "/start", self.sample("CareStepNote", {}),
+                        token=tech).json
+        self.assertEqual(got["status"], "in-progress")
+        # the dose: CTDIvol 52 mGy is above the head's 47
+        self.refused("POST", path + "/complete", {}, 409, "conflict", token=tech)
+        self.refused("POST", path + "/dose", {"ctdivol": 52}, 400, "missing_field",
+                     field="dlp", token=tech)
+        got = self.sample("CareProcedure", self.call("POST", path + "/dose", self.sample(
+            "CareDoseSet", {"ctdivol": 52, "dlp": 760}), token=tech, status=201).json)
+        self.assertEqual((got["dose"]["above_drl"], got["dose"]["exceeded"]),
+                         (True, ["CTDIvol 52 mGy is above the 47 mGy reference level of "
+                                 "CT-HEAD"]))
+        self.call("POST", path + "/complete", {"note": "no reaction to contrast"}, token=tech)
+        doses = self.sample("CareDoseList",
+                            self.call("GET", CARE + "/doses?above=true").json)["items"]
+        (mine,) = [d for d in doses if d["procedure_id"] == proc["id"]]
+        self.assertEqual((mine["exam"], mine["patient"]["mrn"]), ("CT-HEAD", p["mrn"]))
+        self.refused("POST", CARE + "/doses/%s/review" % proc["id"], {"note": "x"}, 403,
+                     "forbidden", token=tech)
+        rev = self.sample("CareDoseEntry", self.call(
+            "POST", CARE + "/doses/%s/review" % proc["id"],
+            self.sample("CareNote", {"note": "Repeat sequence after motion"}),
+            token=sup_token).json)
+        self.assertEqual(rev["dose"]["reviewed_by"], sup)
+        self.assertNotIn(proc["id"], [d["procedure_id"] for d in self.call(
+            "GET", CARE + "/doses?above=true").json["items"]])
+        self.assertEqual(len(self.audit("care.dose.above-drl", entity_id=p["id"])), 1)
+        # the site sets its own reference level
+        drl = self.sample("CareDrl", self.call("PUT", CARE + "/drls/CT-SINUS", self.sample(
+            "CareDrlSet", {"modality": "ct", "name": "CT sinuses", "ctdivol": 12, "dlp": 160,
+                           "source": "local dose audit"}), token=sup_token).json)
+        self.assertEqual((drl["ctdivol"], drl["updated_by"]), (12, sup))
+        self.check_samples()
+
+    def test_mri_safety_screening_stops_a_pacemaker(self):
+        _, tech = self.person("technician")
+        p = self.create_patient()
+        mri = self.device("mri")
+        proc = self.call("POST", CARE + "/procedures", {
+            "patient_id": p["id"], "modality": "mri", "exam": "MR lumbar spine", "device": mri,
+            "scheduled_at": "2026-11-21T10:00:00Z"}, token=tech, status=201).json
+        path = CARE + "/procedures/" + proc["id"]
+        answers = [{"item": "identity", "answer": "yes"},
+                   {"item": "pacemaker", "answer": "yes"},
+                   {"item": "implants", "answer": "no"},
+                   {"item": "metal_fragments", "answer": "no"},
+                   {"item": "pregnancy", "answer": "no"}]
+        got = self.call("POST", path + "/preparation", {"answers": answers}, token=tech).json
+        self.assertEqual(got["preparation"]["stops"],
+                         ["an active implanted device that is not MR-conditional"])
+        r = self.refused("POST", path + "/start", {}, 409, "conflict", token=tech)
+        self.assertIn("not MR-conditional", r["message"])
+        got = self.call("POST", path + "/cancel", {"reason": "Pacemaker: CT instead"},
+                        token=tech).json
+        self.assertEqual(got["status"], "cancelled")
+        self.refused("POST", path + "/start", {}, 409, "conflict", token=tech)
+        # the scanner must be an MRI, and in service
+        xr = self.device("xray")
+        self.refused("POST", CARE + "/procedures", {
+            "patient_id": p["id"], "modality": "mri", "exam": "MR knee", "device": xr,
+            "scheduled_at": "2026-11-21T10:00:00Z"}, 400, "invalid", field="device", token=tech)

@@ -20,6 +20,7 @@
 
 #include <sodium.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "auth/user.h"
@@ -1452,6 +1453,260 @@ static void test_training(void **state)
     assert_int_equal(care_do(care_training_assign, text, NULL, &ei), ERR_OK);
 }
 
+/* ------------------------------------------------------ imaging and dose */
+
+/* A procedure of modality on device for patient pid; its id into id. */
+static void care_imaging(const char *pid, const char *modality, const char *exam,
+                         const char *device, bool contrast, char id[ID_LEN + 1])
+{
+    char text[400];
+    json_t *o = NULL;
+    errinfo ei = {0};
+    snprintf(text, sizeof(text),
+             "{\"patient_id\":\"%s\",\"modality\":\"%s\",\"exam\":\"%s\",\"device\":\"%s\","
+             "\"contrast\":%s,\"scheduled_at\":\"2026-03-02T08:30:00Z\"}",
+             pid, modality, exam, device, contrast ? "true" : "false");
+    err_t rc = care_do(care_procedure_create, text, &o, &ei);
+    if (rc)
+        fail_msg("procedure: %s [%s] %s", err_name(rc), ei.field, ei.message);
+    snprintf(id, ID_LEN + 1, "%s", jsonv_str(o, "id"));
+    json_decref(o);
+}
+
+/* A call on procedure id with a body written as text (NULL: {}); *out the
+ * procedure when out is not NULL. */
+typedef err_t (*care_step)(db *d, const audit_ctx *ctx, const char *id, const json_t *body,
+                           json_t **out, errinfo *ei);
+
+static err_t care_on(care_step fn, const char *id, const char *text, json_t **out, errinfo *ei)
+{
+    json_t *b = care_parse(text ? text : "{}"), *o = NULL;
+    err_clear(ei);
+    err_t rc = fn(care_db, &care_ctx, id, b, &o, ei);
+    json_decref(b);
+    if (out)
+        *out = o;
+    else
+        json_decref(o);
+    return rc;
+}
+
+static void test_imaging_preparation(void **state)
+{
+    (void)state;
+    char pid[ID_LEN + 1], mrn[40], mri[40], proc[ID_LEN + 1];
+    json_t *o = NULL;
+    errinfo ei;
+    care_new_patient(pid, mrn);
+    care_device("mri", mri);
+    care_imaging(pid, "mri", "MR brain with contrast", mri, true, proc);
+    /* the checklist of an MRI with contrast */
+    assert_int_equal(care_procedure_get(care_db, proc, &o, &ei), ERR_OK);
+    json_t *items = json_array(), *row;
+    size_t i;
+    json_array_foreach(json_object_get(o, "checklist"), i, row)
+        json_array_append_new(items, json_string(jsonv_str(row, "item")));
+    char *listed = json_dumps(items, JSON_COMPACT);
+    assert_string_equal(listed, "[\"identity\",\"pacemaker\",\"implants\",\"metal_fragments\","
+                                "\"pregnancy\",\"contrast_allergy\",\"egfr\"]");
+    free(listed);
+    json_decref(items);
+    assert_true(json_is_null(json_object_get(o, "preparation")));
+    json_decref(o);
+    /* not started without its checklist */
+    assert_int_equal(care_on(care_procedure_start, proc, NULL, NULL, &ei), ERR_CONFLICT);
+    assert_non_null(strstr(ei.message, "not recorded"));
+
+    const char *head = "{\"answers\":[{\"item\":\"identity\",\"answer\":\"yes\"},"
+                       "{\"item\":\"implants\",\"answer\":\"no\"},"
+                       "{\"item\":\"metal_fragments\",\"answer\":\"no\"},"
+                       "{\"item\":\"pregnancy\",\"answer\":\"no\"},"
+                       "{\"item\":\"contrast_allergy\",\"answer\":\"no\"},";
+    char text[1200];
+    int64_t before = care_scalar("SELECT COUNT(*) FROM care_prep_answers", NULL);
+    static const struct {
+        const char *tail, *field;
+    } bad[] = {
+        /* a missing required item */
+        {"{\"item\":\"pacemaker\",\"answer\":\"no\"}]}", "answers"},
+        {"{\"item\":\"pacemaker\",\"answer\":\"maybe\"},{\"item\":\"egfr\",\"value\":70}]}",
+         "answers[5].answer"},
+        {"{\"item\":\"pacemaker\",\"answer\":\"mr-conditional\"},"
+         "{\"item\":\"egfr\",\"value\":70}]}",
+         "answers[5].note"},
+        {"{\"item\":\"pacemaker\",\"answer\":\"no\"},{\"item\":\"egfr\",\"answer\":\"ok\"}]}",
+         "answers[6].value"},
+        {"{\"item\":\"pacemaker\",\"answer\":\"no\"},{\"item\":\"skin\",\"answer\":\"yes\"},"
+         "{\"item\":\"egfr\",\"value\":70}]}",
+         "answers[6].item"},
+        {"{\"item\":\"pacemaker\",\"answer\":\"no\"},{\"item\":\"pacemaker\",\"answer\":\"no\"},"
+         "{\"item\":\"egfr\",\"value\":70}]}",
+         "answers[6].item"},
+    };
+    for (size_t k = 0; k < sizeof(bad) / sizeof(bad[0]); k++) {
+        snprintf(text, sizeof(text), "%s%s", head, bad[k].tail);
+        int64_t h = care_head();
+        err_t rc = care_on(care_procedure_prepare, proc, text, NULL, &ei);
+        if (rc != ERR_INVALID || strcmp(ei.field, bad[k].field))
+            fail_msg("case %zu: %s [%s] %s", k, err_name(rc), ei.field, ei.message);
+        assert_int_equal(care_head(), h);
+    }
+    assert_int_equal(care_scalar("SELECT COUNT(*) FROM care_prep_answers", NULL), before);
+
+    /* complete, but an eGFR of 25 stops a contrast study */
+    snprintf(text, sizeof(text), "%s%s", head,
+             "{\"item\":\"pacemaker\",\"answer\":\"mr-conditional\",\"note\":\"Medtronic "
+             "Azure, MR-conditional at 1.5 T, cardiology present\"},{\"item\":\"egfr\","
+             "\"value\":25}]}");
+    assert_int_equal(care_on(care_procedure_prepare, proc, text, &o, &ei), ERR_OK);
+    json_t *prep = json_object_get(o, "preparation");
+    assert_true(json_is_true(json_object_get(prep, "complete")));
+    assert_int_equal(json_array_size(json_object_get(prep, "stops")), 1);
+    json_t *last = json_array_get(json_object_get(prep, "answers"), 6);
+    assert_string_equal(jsonv_str(last, "effect"), "stop");
+    assert_true(json_number_value(json_object_get(last, "value")) == 25);
+    assert_string_equal(jsonv_str(json_array_get(json_object_get(prep, "answers"), 1), "effect"),
+                        "note");
+    json_decref(o);
+    assert_int_equal(care_on(care_procedure_start, proc, NULL, NULL, &ei), ERR_CONFLICT);
+    assert_string_equal(ei.message, "the procedure does not start: renal function too low for a "
+                                    "contrast medium (eGFR under 30)");
+    /* repeated renal function, 58: it starts; a dose is not an MRI's */
+    snprintf(text, sizeof(text), "%s%s", head,
+             "{\"item\":\"pacemaker\",\"answer\":\"no\"},{\"item\":\"egfr\",\"value\":58}]}");
+    assert_int_equal(care_on(care_procedure_prepare, proc, text, NULL, &ei), ERR_OK);
+    assert_int_equal(
+        care_on(care_procedure_start, proc, "{\"note\":\"gadolinium 0.1 mmol/kg\"}", &o, &ei),
+        ERR_OK);
+    assert_string_equal(jsonv_str(o, "status"), "in-progress");
+    assert_string_equal(jsonv_str(o, "started_by"), care_sup.username);
+    json_decref(o);
+    assert_int_equal(care_on(care_procedure_prepare, proc, text, NULL, &ei), ERR_CONFLICT);
+    assert_int_equal(care_on(care_dose_record, proc, "{\"dap\":1}", NULL, &ei), ERR_INVALID);
+    assert_string_equal(ei.field, "modality");
+    assert_int_equal(care_on(care_procedure_start, proc, NULL, NULL, &ei), ERR_CONFLICT);
+    assert_int_equal(care_on(care_procedure_complete, proc, NULL, &o, &ei), ERR_OK);
+    assert_string_equal(jsonv_str(o, "status"), "completed");
+    json_decref(o);
+    assert_int_equal(care_on(care_procedure_cancel, proc, "{\"reason\":\"late\"}", NULL, &ei),
+                     ERR_CONFLICT);
+}
+
+static void test_dose_against_drl(void **state)
+{
+    (void)state;
+    char pid[ID_LEN + 1], mrn[40], ct[40], xr[40], head_ct[ID_LEN + 1], chest[ID_LEN + 1];
+    char text[600];
+    json_t *o = NULL, *row;
+    errinfo ei;
+    size_t i;
+    care_new_patient(pid, mrn);
+    care_device("ct", ct);
+    care_device("xray", xr);
+    /* a CT exam needs a reference level */
+    snprintf(text, sizeof(text),
+             "{\"patient_id\":\"%s\",\"modality\":\"ct\",\"exam\":\"CT-TOE\",\"device\":\"%s\","
+             "\"scheduled_at\":\"2026-03-02T08:30:00Z\"}",
+             pid, ct);
+    care_refused(care_procedure_create, text, ERR_INVALID, "exam");
+    care_imaging(pid, "ct", "CT-HEAD", ct, false, head_ct);
+    care_imaging(pid, "xray", "XR-CHEST-PA", xr, false, chest);
+    const char *prep = "{\"answers\":[{\"item\":\"identity\",\"answer\":\"yes\"},"
+                       "{\"item\":\"pregnancy\",\"answer\":\"no\"}]}";
+    /* no dose before it starts */
+    assert_int_equal(care_on(care_dose_record, head_ct, "{\"ctdivol\":40,\"dlp\":700}", NULL, &ei),
+                     ERR_CONFLICT);
+    for (int k = 0; k < 2; k++) {
+        const char *id = k == 0 ? head_ct : chest;
+        assert_int_equal(care_on(care_procedure_prepare, id, prep, NULL, &ei), ERR_OK);
+        assert_int_equal(care_on(care_procedure_start, id, NULL, NULL, &ei), ERR_OK);
+    }
+    /* a CT is completed once its dose is recorded */
+    assert_int_equal(care_on(care_procedure_complete, head_ct, NULL, NULL, &ei), ERR_CONFLICT);
+    assert_non_null(strstr(ei.message, "dose"));
+    assert_int_equal(care_on(care_dose_record, head_ct, "{\"ctdivol\":52}", NULL, &ei),
+                     ERR_MISSING_FIELD);
+    assert_string_equal(ei.field, "dlp");
+    assert_int_equal(
+        care_on(care_dose_record, head_ct, "{\"ctdivol\":52,\"dlp\":700,\"dap\":1}", NULL, &ei),
+        ERR_INVALID);
+    assert_string_equal(ei.field, "dap");
+    assert_int_equal(care_on(care_dose_record, head_ct, "{\"ctdivol\":-1,\"dlp\":700}", NULL, &ei),
+                     ERR_INVALID);
+    assert_string_equal(ei.field, "ctdivol");
+    /* CTDIvol 52 mGy against the head's 47: above; DLP 700 against 790: not */
+    int64_t h = care_head();
+    assert_int_equal(care_on(care_dose_record, head_ct, "{\"ctdivol\":52,\"dlp\":700}", &o, &ei),
+                     ERR_OK);
+    json_t *dose = json_object_get(o, "dose");
+    assert_true(json_is_true(json_object_get(dose, "above_drl")));
+    assert_int_equal(json_array_size(json_object_get(dose, "exceeded")), 1);
+    assert_string_equal(json_string_value(json_array_get(json_object_get(dose, "exceeded"), 0)),
+                        "CTDIvol 52 mGy is above the 47 mGy reference level of CT-HEAD");
+    assert_true(json_number_value(json_object_get(json_object_get(dose, "drl"), "dlp")) == 790);
+    assert_int_equal(care_head(), h + 2); /* the dose and its alert */
+    json_decref(o);
+    assert_int_equal(care_on(care_dose_record, head_ct, "{\"ctdivol\":40,\"dlp\":600}", NULL, &ei),
+                     ERR_CONFLICT);
+    assert_int_equal(care_on(care_procedure_complete, head_ct, NULL, NULL, &ei), ERR_OK);
+    /* a chest radiograph of 0.08 Gy.cm2: below its 0.1 */
+    assert_int_equal(care_on(care_dose_record, chest, "{\"dap\":0.08}", &o, &ei), ERR_OK);
+    assert_false(json_is_true(json_object_get(json_object_get(o, "dose"), "above_drl")));
+    json_decref(o);
+
+    /* the doses to review: the head CT, not the chest */
+    assert_int_equal(care_dose_list(care_db, &care_ctx, true, &o, &ei), ERR_OK);
+    bool head_seen = false, chest_seen = false;
+    json_array_foreach(o, i, row)
+    {
+        head_seen = head_seen || !strcmp(jsonv_str(row, "procedure_id"), head_ct);
+        chest_seen = chest_seen || !strcmp(jsonv_str(row, "procedure_id"), chest);
+    }
+    assert_true(head_seen);
+    assert_false(chest_seen);
+    json_decref(o);
+    assert_int_equal(care_on(care_dose_review, chest, "{\"note\":\"fine\"}", NULL, &ei),
+                     ERR_CONFLICT);
+    assert_non_null(strstr(ei.message, "not above"));
+    assert_int_equal(care_on(care_dose_review, head_ct,
+                             "{\"note\":\"Large patient, repeat sequence; protocol checked with "
+                             "the physicist\"}",
+                             &o, &ei),
+                     ERR_OK);
+    assert_string_equal(jsonv_str(json_object_get(o, "dose"), "reviewed_by"), care_sup.username);
+    json_decref(o);
+    assert_int_equal(care_on(care_dose_review, head_ct, "{\"note\":\"again\"}", NULL, &ei),
+                     ERR_CONFLICT);
+
+    /* a site's own reference level for a new exam */
+    char exam[40];
+    snprintf(exam, sizeof(exam), "CT-SINUS-%s", care_sfx);
+    assert_int_equal(care_on(care_drl_put, exam,
+                             "{\"modality\":\"ct\",\"name\":\"CT sinuses\",\"dap\":2,"
+                             "\"source\":\"local\"}",
+                             NULL, &ei),
+                     ERR_INVALID);
+    assert_string_equal(ei.field, "dap");
+    assert_int_equal(care_on(care_drl_put, exam,
+                             "{\"modality\":\"ct\",\"name\":\"CT sinuses\",\"source\":\"local\"}",
+                             NULL, &ei),
+                     ERR_MISSING_FIELD);
+    assert_int_equal(care_on(care_drl_put, exam,
+                             "{\"modality\":\"ct\",\"name\":\"CT sinuses\",\"ctdivol\":12,"
+                             "\"dlp\":160,\"source\":\"local audit 2026\"}",
+                             &o, &ei),
+                     ERR_OK);
+    assert_true(json_number_value(json_object_get(o, "ctdivol")) == 12);
+    json_decref(o);
+    char sinus[ID_LEN + 1];
+    care_imaging(pid, "ct", exam, ct, false, sinus);
+    assert_int_equal(care_drl_list(care_db, &o, &ei), ERR_OK);
+    bool seen = false;
+    json_array_foreach(o, i, row) seen = seen || !strcmp(jsonv_str(row, "exam"), exam);
+    assert_true(seen);
+    json_decref(o);
+}
+
 /* ------------------------------------------------------------------- main */
 
 static int care_setup(void **state)
@@ -1511,6 +1766,8 @@ int main(void)
         cmocka_unit_test(test_sterilization),
         cmocka_unit_test(test_documents),
         cmocka_unit_test(test_training),
+        cmocka_unit_test(test_imaging_preparation),
+        cmocka_unit_test(test_dose_against_drl),
     };
     int bad = cmocka_run_group_tests_name("care/pure", pure, NULL, NULL);
     bad += cmocka_run_group_tests_name(testdb_group("care"), record, care_setup, care_teardown);

@@ -268,3 +268,65 @@ CREATE INDEX care_training_user ON care_training_assignments (user_id, due_on);
 -- An item is assigned to a person once until it is signed off.
 CREATE UNIQUE INDEX care_training_open ON care_training_assignments (item_code, user_id)
     WHERE signed_off_at IS NULL;
+
+-- Diagnostic reference levels of CT and radiography exams: the dose a
+-- typical patient's exam should not exceed. The national values below are
+-- the site's until it sets its own (PUT /api/v1/care/drls/{exam}).
+CREATE TABLE care_drls (
+    exam TEXT PRIMARY KEY,           -- what care_procedures.exam names
+    modality TEXT NOT NULL CHECK (modality IN ('ct', 'xray')),
+    name TEXT NOT NULL,
+    ctdivol DOUBLE PRECISION,        -- mGy, per sequence (CT)
+    dlp DOUBLE PRECISION,            -- mGy.cm, per exam (CT)
+    dap DOUBLE PRECISION,            -- Gy.cm2, per exam (radiography)
+    source TEXT NOT NULL,
+    updated_at BIGINT NOT NULL,
+    updated_by TEXT NOT NULL
+);
+INSERT INTO care_drls (exam, modality, name, ctdivol, dlp, dap, source, updated_at, updated_by)
+VALUES
+    ('CT-HEAD', 'ct', 'CT head (acute stroke)', 47, 790, NULL, 'UK national DRL 2022', 0, 'benchside'),
+    ('CT-CSPINE', 'ct', 'CT cervical spine (fracture)', 16, 400, NULL, 'UK national DRL 2022', 0, 'benchside'),
+    ('CT-CHEST', 'ct', 'CT chest (lung cancer)', 8.5, 290, NULL, 'UK national DRL 2022', 0, 'benchside'),
+    ('CT-CTPA', 'ct', 'CT pulmonary angiography', 9.1, 310, NULL, 'UK national DRL 2022', 0, 'benchside'),
+    ('CT-ABDOMEN-PELVIS', 'ct', 'CT abdomen and pelvis (abscess)', 10, 530, NULL, 'UK national DRL 2022', 0, 'benchside'),
+    ('CT-KUB', 'ct', 'CT kidneys, ureters, bladder (stones)', 6.3, 290, NULL, 'UK national DRL 2022', 0, 'benchside'),
+    ('XR-CHEST-PA', 'xray', 'Chest PA radiograph', NULL, NULL, 0.1, 'UK national DRL', 0, 'benchside'),
+    ('XR-ABDOMEN-AP', 'xray', 'Abdomen AP radiograph', NULL, NULL, 2.5, 'UK national DRL', 0, 'benchside'),
+    ('XR-PELVIS-AP', 'xray', 'Pelvis AP radiograph', NULL, NULL, 2.2, 'UK national DRL', 0, 'benchside'),
+    ('XR-LSPINE-AP', 'xray', 'Lumbar spine AP radiograph', NULL, NULL, 1.5, 'UK national DRL', 0, 'benchside'),
+    ('XR-LSPINE-LAT', 'xray', 'Lumbar spine lateral radiograph', NULL, NULL, 2.5, 'UK national DRL', 0, 'benchside');
+
+-- The answers of a procedure's preparation checklist (care/procedure.c has
+-- the items of each modality): one row an item, replaced as a whole.
+CREATE TABLE care_prep_answers (
+    procedure_id TEXT NOT NULL REFERENCES care_procedures (id),
+    item TEXT NOT NULL,
+    answer TEXT,                     -- yes, no, mr-conditional...; NULL for a number
+    value DOUBLE PRECISION,          -- a number asked for (eGFR)
+    note TEXT,
+    recorded_at BIGINT NOT NULL,
+    recorded_by TEXT NOT NULL,
+    PRIMARY KEY (procedure_id, item)
+);
+
+-- The dose of a CT or radiography procedure, with the reference level of
+-- its exam at the time; above_drl when a value exceeds it, until a
+-- supervisor reviews it.
+CREATE TABLE care_doses (
+    procedure_id TEXT PRIMARY KEY REFERENCES care_procedures (id),
+    ctdivol DOUBLE PRECISION,
+    dlp DOUBLE PRECISION,
+    dap DOUBLE PRECISION,
+    drl_ctdivol DOUBLE PRECISION,
+    drl_dlp DOUBLE PRECISION,
+    drl_dap DOUBLE PRECISION,
+    drl_source TEXT NOT NULL,
+    above_drl INTEGER NOT NULL,
+    recorded_at BIGINT NOT NULL,
+    recorded_by TEXT NOT NULL,
+    reviewed_at BIGINT,
+    reviewed_by TEXT,
+    review_note TEXT
+);
+CREATE INDEX care_doses_above ON care_doses (above_drl, reviewed_at);
