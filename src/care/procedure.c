@@ -275,6 +275,8 @@ static err_t check_answer(const json_t *a, size_t i, const char *modality, bool 
     const char *note = jsonv_str(a, "note");
     json_t *value = json_object_get(a, "value");
     const struct prep_item *it = NULL;
+    if (json_is_null(value)) /* null is as good as absent */
+        value = NULL;
     for (size_t k = 0; k < PREP_ITEMS && !it; k++)
         if (!strcmp(checklist[k].item, item) && prep_applies(&checklist[k], modality, contrast))
             it = &checklist[k];
@@ -769,6 +771,8 @@ err_t care_dose_record(db *d, const audit_ctx *ctx, const char *id, const json_t
     for (size_t q = 0; !rc && q < CARE_NFIELDS(quantities); q++) {
         const char *name = quantities[q].name;
         json_t *x = json_object_get(body, name), *level = json_object_get(drl, name);
+        if (json_is_null(x))
+            x = NULL;
         bool wanted = ct ? q < 2 : q == 2;
         if (wanted && !x)
             rc = err_set(ei, ERR_MISSING_FIELD, name, "%s: a %s records its %s", name,
@@ -889,6 +893,8 @@ err_t care_drl_put(db *d, const audit_ctx *ctx, const char *exam, const json_t *
     bool ct = !rc && !strcmp(modality, "ct");
     for (size_t q = 0; !rc && q < CARE_NFIELDS(quantities); q++) {
         json_t *x = json_object_get(body, quantities[q].name);
+        if (json_is_null(x))
+            x = NULL;
         if (x && (ct ? q == 2 : q < 2))
             rc = err_set(ei, ERR_INVALID, quantities[q].name, "%s: a %s level has no %s",
                          quantities[q].name, modality, quantities[q].label);

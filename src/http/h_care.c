@@ -7,6 +7,8 @@
 #include <string.h>
 
 #include "base/str.h"
+#include "base/time.h"
+#include "care/appt.h"
 #include "care/competency.h"
 #include "care/document.h"
 #include "care/procedure.h"
@@ -347,4 +349,92 @@ err_t http_care_drls_put(http_req *r)
 {
     audit_ctx ctx = http_actor(r);
     return care_drl_put(r->db, &ctx, r->params[0], r->body, &r->out, &r->ei);
+}
+
+err_t http_care_resources_create(http_req *r)
+{
+    audit_ctx ctx = http_actor(r);
+    return care_resource_create(r->db, &ctx, r->body, &r->out, &r->ei);
+}
+
+err_t http_care_resources_list(http_req *r)
+{
+    json_t *items = NULL;
+    err_t rc = care_resource_list(r->db, &items, &r->ei);
+    return care_items(r, rc, items);
+}
+
+err_t http_care_slots_create(http_req *r)
+{
+    audit_ctx ctx = http_actor(r);
+    return care_slots_create(r->db, &ctx, r->body, &r->out, &r->ei);
+}
+
+/* The date query parameter, today when absent, into out. */
+static void care_date_param(http_req *r, char out[11])
+{
+    const char *date = http_query(r, "date");
+    if (date)
+        snprintf(out, 11, "%.10s", date);
+    else
+        time_format_date(time_now_us(), out);
+    if (date && strlen(date) != 10)
+        out[0] = '\0'; /* refused as a date by the domain */
+}
+
+err_t http_care_slots_list(http_req *r)
+{
+    json_t *items = NULL;
+    char date[11];
+    bool free_only = false;
+    const char *resource = http_query(r, "resource");
+    care_date_param(r, date);
+    err_t rc = care_flag(r, "free", false, &free_only);
+    if (!rc && !resource)
+        rc = err_set(&r->ei, ERR_MISSING_FIELD, "resource", "resource: whose slots?");
+    if (!rc)
+        rc = care_slots_list(r->db, resource, date, free_only, &items, &r->ei);
+    return care_items(r, rc, items);
+}
+
+err_t http_care_appointments_book(http_req *r)
+{
+    audit_ctx ctx = http_actor(r);
+    return care_appointment_book(r->db, &ctx, r->body, &r->out, &r->ei);
+}
+
+err_t http_care_appointments_check_in(http_req *r)
+{
+    audit_ctx ctx = http_actor(r);
+    return care_appointment_change(r->db, &ctx, r->params[0], "checked-in", r->body, &r->out,
+                                   &r->ei);
+}
+
+err_t http_care_appointments_no_show(http_req *r)
+{
+    audit_ctx ctx = http_actor(r);
+    return care_appointment_change(r->db, &ctx, r->params[0], "no-show", r->body, &r->out, &r->ei);
+}
+
+err_t http_care_appointments_cancel(http_req *r)
+{
+    audit_ctx ctx = http_actor(r);
+    return care_appointment_change(r->db, &ctx, r->params[0], "cancelled", r->body, &r->out,
+                                   &r->ei);
+}
+
+err_t http_care_day(http_req *r)
+{
+    audit_ctx ctx = http_actor(r);
+    const char *tech = http_query(r, "technician");
+    char date[11];
+    care_date_param(r, date);
+    err_t rc = care_day(r->db, tech ? tech : r->user.username, date, &r->out, &r->ei);
+    if (!rc) {
+        json_t *detail =
+            json_pack("{s:s,s:s}", "technician", tech ? tech : r->user.username, "date", date);
+        rc = audit_record(r->db, &ctx, "care.day.read", "user", NULL, "ok", detail, &r->ei);
+        json_decref(detail);
+    }
+    return rc;
 }

@@ -154,5 +154,14 @@ err_t http_care_doses_list(http_req *r);
 err_t http_care_dose_review(http_req *r);
 err_t http_care_drls_list(http_req *r);
 err_t http_care_drls_put(http_req *r);
+err_t http_care_resources_create(http_req *r);
+err_t http_care_resources_list(http_req *r);
+err_t http_care_slots_create(http_req *r);
+err_t http_care_slots_list(http_req *r);
+err_t http_care_appointments_book(http_req *r);
+err_t http_care_appointments_check_in(http_req *r);
+err_t http_care_appointments_no_show(http_req *r);
+err_t http_care_appointments_cancel(http_req *r);
+err_t http_care_day(http_req *r);
 
 #endif

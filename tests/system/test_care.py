@@ -723,3 +723,85 @@ class TestImaging(CareTestCase):
         self.refused("POST", CARE + "/procedures", {
             "patient_id": p["id"], "modality": "mri", "exam": "MR knee", "device": xr,
             "scheduled_at": "2026-11-21T10:00:00Z"}, 400, "invalid", field="device", token=tech)
+
+
+def at(minutes, base=[None]):
+    """ISO 8601 of a moment taken once per run, plus minutes."""
+    if base[0] is None:
+        base[0] = datetime.datetime.now(datetime.timezone.utc).replace(microsecond=0)
+    return (base[0] + datetime.timedelta(minutes=minutes)).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+class TestAppointments(CareTestCase):
+    """Slots of a phlebotomy chair and a scanner, booking (never twice into a
+    slot), check-in, no-show, cancellation, and a technician's day."""
+
+    def test_book_check_in_no_show_and_the_day(self):
+        sup, sup_token = self.person("supervisor")
+        tech, tech_token = self.person("technician")
+        chair = unique("CHAIR-")
+        res = self.sample("CareResource", self.call("POST", CARE + "/resources", self.sample(
+            "CareResourceCreate", {"code": chair, "kind": "chair", "name": "Draw chair 2"}),
+            token=sup_token, status=201).json)
+        self.assertIsNone(res["device"])
+        self.sample("CareResourceList", self.call("GET", CARE + "/resources").json)
+        body = {"resource": chair, "start": at(-10), "end": at(50), "minutes": 30,
+                "technician": tech}
+        slots = self.sample("CareSlotList", self.call(
+            "POST", CARE + "/slots", self.sample("CareSlotsCreate", body), token=sup_token,
+            status=201).json)["items"]
+        self.assertEqual([(s["starts_at"][:16], s["technician"], s["booked"]) for s in slots],
+                         [(at(-10)[:16], tech, False), (at(20)[:16], tech, False)])
+        self.refused("POST", CARE + "/slots", body, 409, "conflict", field="start",
+                     token=sup_token)
+        self.refused("POST", CARE + "/slots", dict(body, technician="nobody-" + unique()), 400,
+                     "invalid", field="technician", token=sup_token)
+        self.refused("POST", CARE + "/slots", body, 403, "forbidden", token=tech_token)
+
+        p1, p2 = self.create_patient(), self.create_patient()
+        book = {"slot": slots[0]["id"], "patient_id": p1["id"], "reason": "Fasting glucose"}
+        a1 = self.sample("CareAppointment", self.call(
+            "POST", CARE + "/appointments", self.sample("CareAppointmentBook", book),
+            token=tech_token, status=201).json)
+        self.assertEqual((a1["status"], a1["patient"]["mrn"]), ("booked", p1["mrn"]))
+        # an appointment on a booked slot is refused; nothing changes
+        self.refused("POST", CARE + "/appointments", dict(book, patient_id=p2["id"]), 409,
+                     "conflict", field="slot", token=tech_token)
+        a2 = self.call("POST", CARE + "/appointments", {
+            "slot": slots[1]["id"], "patient_id": p2["id"], "reason": "ECG"},
+            token=tech_token, status=201).json
+        # the second has not started: not a no-show yet; the patient checks in early
+        self.refused("POST", CARE + "/appointments/%s/no-show" % a2["id"], {}, 409, "conflict",
+                     token=tech_token)
+        got = self.call("POST", CARE + "/appointments/%s/check-in" % a2["id"],
+                        self.sample("CareEmpty", {}), token=tech_token).json
+        self.assertEqual(got["status"], "checked-in")
+        # the first started ten minutes ago without the patient
+        got = self.sample("CareAppointment", self.call(
+            "POST", CARE + "/appointments/%s/no-show" % a1["id"], {}, token=tech_token).json)
+        self.assertEqual((got["status"], got["changed_by"]), ("no-show", tech))
+        self.refused("POST", CARE + "/appointments/%s/cancel" % a1["id"],
+                     self.sample("CareCancel", {"reason": "too late"}), 409, "conflict",
+                     token=tech_token)
+        free = self.call("GET", CARE + "/slots?free=true&resource=%s&date=%s" %
+                         (chair, at(-10)[:10])).json["items"]
+        self.assertEqual(free, [])
+
+        # the technician's own day; a supervisor asks for theirs by name
+        day = self.sample("CareDay", self.call("GET", CARE + "/day?date=" + at(-10)[:10],
+                                               token=tech_token).json)
+        self.assertEqual(day["technician"], tech)
+        mine = {s["slot_id"]: s["appointment"] for s in day["slots"]}
+        self.assertEqual((mine[slots[0]["id"]]["status"], mine[slots[0]["id"]]["patient"]["mrn"]),
+                         ("no-show", p1["mrn"]))
+        if slots[1]["id"] in mine:  # unless it begins after midnight UTC
+            self.assertEqual(mine[slots[1]["id"]]["status"], "checked-in")
+        other = self.call("GET", CARE + "/day?technician=%s&date=%s" % (tech, at(-10)[:10]),
+                          token=sup_token).json
+        self.assertEqual(other["slots"], day["slots"])
+        self.assertEqual(len(self.audit("care.day.read", actor=tech)), 1)
+        self.refused("GET", CARE + "/day?date=tomorrow", None, 400, "invalid", field="date",
+                     token=tech_token)
+        _, bio = self.person("biomed")
+        self.refused("GET", CARE + "/day", None, 403, "forbidden", token=bio)
+        self.check_samples()

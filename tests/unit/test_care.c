@@ -25,6 +25,7 @@
 
 #include "auth/user.h"
 #include "base/time.h"
+#include "care/appt.h"
 #include "care/care.h"
 #include "care/competency.h"
 #include "care/document.h"
@@ -1491,6 +1492,18 @@ static err_t care_on(care_step fn, const char *id, const char *text, json_t **ou
     return rc;
 }
 
+static err_t care_appointment_check_in_fn(db *d, const audit_ctx *ctx, const char *id,
+                                          const json_t *body, json_t **out, errinfo *ei)
+{
+    return care_appointment_change(d, ctx, id, "checked-in", body, out, ei);
+}
+
+static err_t care_appointment_no_show_fn(db *d, const audit_ctx *ctx, const char *id,
+                                         const json_t *body, json_t **out, errinfo *ei)
+{
+    return care_appointment_change(d, ctx, id, "no-show", body, out, ei);
+}
+
 static void test_imaging_preparation(void **state)
 {
     (void)state;
@@ -1707,6 +1720,171 @@ static void test_dose_against_drl(void **state)
     json_decref(o);
 }
 
+/* ---------------------------------------------------------- appointments */
+
+static int64_t care_base; /* "now" for a test's times, read once */
+
+/* ISO 8601 of care_base plus minutes. */
+static const char *care_at(int minutes)
+{
+    static char out[8][TIME_ISO_LEN];
+    static int k;
+    char *o = out[k++ % 8];
+    time_format_iso(care_base + (int64_t)minutes * 60 * 1000000LL, o);
+    return o;
+}
+
+static void test_appointments(void **state)
+{
+    (void)state;
+    char chair[40], text[600], pid[3][ID_LEN + 1], mrn[3][40], slot[2][ID_LEN + 1];
+    char appt[ID_LEN + 1], far_slot[ID_LEN + 1];
+    json_t *o = NULL, *b;
+    errinfo ei;
+    care_base = time_now_us();
+    snprintf(chair, sizeof(chair), "CHAIR-%s", care_sfx);
+    for (int i = 0; i < 3; i++)
+        care_new_patient(pid[i], mrn[i]);
+    snprintf(text, sizeof(text), "{\"code\":\"%s\",\"kind\":\"device\",\"name\":\"x\"}", chair);
+    care_refused(care_resource_create, text, ERR_MISSING_FIELD, "device");
+    snprintf(text, sizeof(text),
+             "{\"code\":\"%s\",\"kind\":\"chair\",\"name\":\"Phlebotomy chair 2\"}", chair);
+    assert_int_equal(care_do(care_resource_create, text, NULL, &ei), ERR_OK);
+    care_refused(care_resource_create, text, ERR_CONFLICT, "code");
+
+    /* two half-hour slots, the first started ten minutes ago, worked by care_tech */
+    const char *start = care_at(-10), *end = care_at(50);
+    snprintf(text, sizeof(text),
+             "{\"resource\":\"%s\",\"start\":\"%s\",\"end\":\"%s\",\"minutes\":30,"
+             "\"technician\":\"%s\"}",
+             chair, start, end, care_tech.username);
+    assert_int_equal(care_do(care_slots_create, text, &o, &ei), ERR_OK);
+    json_t *made = json_object_get(o, "items");
+    assert_int_equal(json_array_size(made), 2);
+    for (int i = 0; i < 2; i++)
+        snprintf(slot[i], sizeof(slot[i]), "%s", jsonv_str(json_array_get(made, (size_t)i), "id"));
+    assert_string_equal(jsonv_str(json_array_get(made, 0), "technician"), care_tech.username);
+    json_decref(o);
+    /* none may overlap; none wholly past; known resource */
+    care_refused(care_slots_create, text, ERR_CONFLICT, "start");
+    snprintf(text, sizeof(text),
+             "{\"resource\":\"%s\",\"start\":\"%s\",\"end\":\"%s\",\"minutes\":30}", chair,
+             care_at(-120), care_at(-60));
+    care_refused(care_slots_create, text, ERR_INVALID, "end");
+    snprintf(text, sizeof(text),
+             "{\"resource\":\"NO-SUCH\",\"start\":\"%s\",\"end\":\"%s\",\"minutes\":30}",
+             care_at(60), care_at(120));
+    care_refused(care_slots_create, text, ERR_INVALID, "resource");
+    /* a slot tomorrow, later */
+    snprintf(text, sizeof(text),
+             "{\"resource\":\"%s\",\"start\":\"%s\",\"end\":\"%s\",\"minutes\":15,"
+             "\"technician\":\"%s\"}",
+             chair, care_at(24 * 60), care_at(24 * 60 + 15), care_tech.username);
+    assert_int_equal(care_do(care_slots_create, text, &o, &ei), ERR_OK);
+    snprintf(far_slot, sizeof(far_slot), "%s",
+             jsonv_str(json_array_get(json_object_get(o, "items"), 0), "id"));
+    json_decref(o);
+
+    /* book the first; booking it again is refused and changes nothing */
+    snprintf(text, sizeof(text),
+             "{\"slot\":\"%s\",\"patient_id\":\"%s\",\"reason\":\"Fasting glucose\"}", slot[0],
+             pid[0]);
+    assert_int_equal(care_do(care_appointment_book, text, &o, &ei), ERR_OK);
+    snprintf(appt, sizeof(appt), "%s", jsonv_str(o, "id"));
+    assert_string_equal(jsonv_str(o, "status"), "booked");
+    assert_string_equal(jsonv_str(json_object_get(o, "patient"), "mrn"), mrn[0]);
+    json_decref(o);
+    int64_t before = care_scalar("SELECT COUNT(*) FROM care_appointments", NULL);
+    snprintf(text, sizeof(text), "{\"slot\":\"%s\",\"patient_id\":\"%s\",\"reason\":\"ECG\"}",
+             slot[0], pid[1]);
+    care_refused(care_appointment_book, text, ERR_CONFLICT, "slot");
+    snprintf(text, sizeof(text),
+             "{\"slot\":\"NO-SUCH-SLOT\",\"patient_id\":\"%s\",\"reason\":\"ECG\"}", pid[1]);
+    care_refused(care_appointment_book, text, ERR_INVALID, "slot");
+    assert_int_equal(care_scalar("SELECT COUNT(*) FROM care_appointments", NULL), before);
+
+    /* the second slot is booked, then cancelled: it is free again */
+    char second[ID_LEN + 1];
+    snprintf(text, sizeof(text),
+             "{\"slot\":\"%s\",\"patient_id\":\"%s\",\"reason\":\"Lipid panel\"}", slot[1], pid[1]);
+    assert_int_equal(care_do(care_appointment_book, text, &o, &ei), ERR_OK);
+    snprintf(second, sizeof(second), "%s", jsonv_str(o, "id"));
+    json_decref(o);
+    /* it has not started: no no-show yet; check-in is open (within two hours) */
+    assert_int_equal(care_on(care_appointment_no_show_fn, second, NULL, NULL, &ei), ERR_CONFLICT);
+    b = care_parse("{\"reason\":\"Patient rescheduled by phone\"}");
+    assert_int_equal(care_appointment_change(care_db, &care_ctx, second, "cancelled", b, &o, &ei),
+                     ERR_OK);
+    assert_string_equal(jsonv_str(o, "status"), "cancelled");
+    json_decref(o);
+    assert_int_equal(care_appointment_change(care_db, &care_ctx, second, "cancelled", b, &o, &ei),
+                     ERR_CONFLICT);
+    json_decref(b);
+    snprintf(text, sizeof(text), "{\"slot\":\"%s\",\"patient_id\":\"%s\",\"reason\":\"ECG\"}",
+             slot[1], pid[2]);
+    assert_int_equal(care_do(care_appointment_book, text, &o, &ei), ERR_OK);
+    snprintf(second, sizeof(second), "%s", jsonv_str(o, "id"));
+    json_decref(o);
+    assert_int_equal(care_on(care_appointment_check_in_fn, second, NULL, &o, &ei), ERR_OK);
+    assert_string_equal(jsonv_str(o, "status"), "checked-in");
+    json_decref(o);
+    /* the first has started: the patient did not come */
+    assert_int_equal(care_on(care_appointment_no_show_fn, appt, NULL, &o, &ei), ERR_OK);
+    assert_string_equal(jsonv_str(o, "status"), "no-show");
+    assert_string_equal(jsonv_str(o, "changed_by"), care_sup.username);
+    json_decref(o);
+    assert_int_equal(care_on(care_appointment_check_in_fn, appt, NULL, NULL, &ei), ERR_CONFLICT);
+    /* tomorrow's: check-in is not open yet */
+    snprintf(text, sizeof(text),
+             "{\"slot\":\"%s\",\"patient_id\":\"%s\",\"reason\":\"Holter fitting\"}", far_slot,
+             pid[0]);
+    assert_int_equal(care_do(care_appointment_book, text, &o, &ei), ERR_OK);
+    char far_appt[ID_LEN + 1];
+    snprintf(far_appt, sizeof(far_appt), "%s", jsonv_str(o, "id"));
+    json_decref(o);
+    assert_int_equal(care_on(care_appointment_check_in_fn, far_appt, NULL, NULL, &ei),
+                     ERR_CONFLICT);
+    assert_non_null(strstr(ei.message, "two hours"));
+
+    /* the technician's day: both slots, with who is in them */
+    char date[11];
+    int64_t first_start = 0;
+    time_parse_iso(start, strlen(start), &first_start, NULL);
+    time_format_date(first_start, date);
+    assert_int_equal(care_day(care_db, care_tech.username, date, &o, &ei), ERR_OK);
+    size_t i;
+    json_t *row;
+    int found = 0;
+    json_array_foreach(json_object_get(o, "slots"), i, row)
+    {
+        json_t *a = json_object_get(row, "appointment");
+        if (!strcmp(jsonv_str(row, "slot_id"), slot[0])) {
+            found++;
+            assert_string_equal(jsonv_str(a, "status"), "no-show");
+            assert_string_equal(jsonv_str(json_object_get(a, "patient"), "mrn"), mrn[0]);
+        } else if (!strcmp(jsonv_str(row, "slot_id"), slot[1])) {
+            found++;
+            assert_string_equal(jsonv_str(a, "status"), "checked-in");
+            assert_string_equal(jsonv_str(json_object_get(a, "patient"), "mrn"), mrn[2]);
+        }
+    }
+    /* both, unless the second began after midnight UTC */
+    assert_true(found >= 1);
+    json_decref(o);
+    assert_int_equal(care_day(care_db, "nobody-here", date, &o, &ei), ERR_INVALID);
+    assert_string_equal(ei.field, "technician");
+    assert_int_equal(care_day(care_db, care_tech.username, "21-11-2026", &o, &ei), ERR_INVALID);
+    assert_string_equal(ei.field, "date");
+    /* the free slots of the chair today */
+    assert_int_equal(care_slots_list(care_db, chair, date, true, &o, &ei), ERR_OK);
+    json_array_foreach(o, i, row)
+    {
+        assert_string_not_equal(jsonv_str(row, "id"), slot[0]);
+        assert_string_not_equal(jsonv_str(row, "id"), slot[1]);
+    }
+    json_decref(o);
+}
+
 /* ------------------------------------------------------------------- main */
 
 static int care_setup(void **state)
@@ -1768,6 +1946,7 @@ int main(void)
         cmocka_unit_test(test_training),
         cmocka_unit_test(test_imaging_preparation),
         cmocka_unit_test(test_dose_against_drl),
+        cmocka_unit_test(test_appointments),
     };
     int bad = cmocka_run_group_tests_name("care/pure", pure, NULL, NULL);
     bad += cmocka_run_group_tests_name(testdb_group("care"), record, care_setup, care_teardown);

@@ -330,3 +330,47 @@ CREATE TABLE care_doses (
     review_note TEXT
 );
 CREATE INDEX care_doses_above ON care_doses (above_drl, reviewed_at);
+
+-- Where appointments are kept: a room, a phlebotomy chair, a device of the
+-- asset register (a scanner).
+CREATE TABLE care_resources (
+    code TEXT PRIMARY KEY,           -- DRAW-CHAIR-2, CT-1
+    kind TEXT NOT NULL CHECK (kind IN ('room', 'chair', 'device')),
+    name TEXT NOT NULL,
+    asset_id TEXT REFERENCES assets (id), -- kind device
+    created_at BIGINT NOT NULL,
+    created_by TEXT NOT NULL
+);
+
+-- Slots of a resource, each with the technician who works it; slots of a
+-- resource never overlap.
+CREATE TABLE care_slots (
+    id TEXT PRIMARY KEY,             -- time-ordered
+    resource_code TEXT NOT NULL REFERENCES care_resources (code),
+    starts_at BIGINT NOT NULL,
+    ends_at BIGINT NOT NULL,
+    technician_id TEXT REFERENCES users (id),
+    created_at BIGINT NOT NULL,
+    created_by TEXT NOT NULL,
+    UNIQUE (resource_code, starts_at)
+);
+CREATE INDEX care_slots_time ON care_slots (starts_at);
+
+-- A patient's appointment in a slot: booked, then checked in or a no-show,
+-- or cancelled (which frees the slot).
+CREATE TABLE care_appointments (
+    id TEXT PRIMARY KEY,
+    slot_id TEXT NOT NULL REFERENCES care_slots (id),
+    patient_id TEXT NOT NULL REFERENCES patients (id),
+    reason TEXT NOT NULL,            -- what it is for: fasting glucose draw, ECG
+    status TEXT NOT NULL CHECK (status IN ('booked', 'checked-in', 'no-show', 'cancelled')),
+    booked_at BIGINT NOT NULL,
+    booked_by TEXT NOT NULL,
+    changed_at BIGINT,               -- when it was checked in, marked a no-show or cancelled
+    changed_by TEXT,
+    cancel_reason TEXT
+);
+-- One appointment a slot, cancelled ones aside.
+CREATE UNIQUE INDEX care_appointments_slot ON care_appointments (slot_id)
+    WHERE status <> 'cancelled';
+CREATE INDEX care_appointments_patient ON care_appointments (patient_id);
