@@ -161,19 +161,14 @@ err_t care_resource_create(db *d, const audit_ctx *ctx, const json_t *body, json
         rc = care_audit(d, ctx, "care.resource.create", "resource", code,
                         json_pack("{s:s,s:s,s:s?}", "kind", kind, "name", name, "device", device),
                         ei);
-    if (!rc) {
-        db_stmt *st = NULL;
-        rc = db_query(d, &st, ei, sql_res_one, "t", code);
-        rc = care_one(rc, st, res_row, out, "code", "the resource is gone", ei);
-    }
+    if (!rc)
+        rc = care_get(d, sql_res_one, code, res_row, out, "code", "the resource is gone", ei);
     return care_finish(d, rc, out, ei);
 }
 
 err_t care_resource_list(db *d, json_t **items, errinfo *ei)
 {
-    db_stmt *st = NULL;
-    err_t rc = db_query(d, &st, ei, sql_res_list, "");
-    return care_collect(rc, st, res_row, items, ei);
+    return care_list(d, sql_res_list, res_row, items, ei);
 }
 
 /* ---- slots ---- */
@@ -257,8 +252,7 @@ err_t care_slots_create(db *d, const audit_ctx *ctx, const json_t *body, json_t 
         if (!rc) {
             json_t *s = NULL;
             st = NULL;
-            rc = db_query(d, &st, ei, sql_slot_one, "t", id);
-            rc = care_one(rc, st, slot_row, &s, "id", "the slot is gone", ei);
+            rc = care_get(d, sql_slot_one, id, slot_row, &s, "id", "the slot is gone", ei);
             if (!rc)
                 json_array_append_new(made, s);
         }
@@ -319,7 +313,6 @@ static const jsonv_field book_fields[] = {
 err_t care_appointment_book(db *d, const audit_ctx *ctx, const json_t *body, json_t **out,
                             errinfo *ei)
 {
-    db_stmt *st = NULL;
     json_t *slot = NULL;
     char id[ID_LEN + 1];
     int64_t now = time_now_us(), ends = 0;
@@ -335,8 +328,8 @@ err_t care_appointment_book(db *d, const audit_ctx *ctx, const json_t *body, jso
         rc = db_begin(d, ei);
     if (rc)
         return rc;
-    rc = db_query(d, &st, ei, sql_slot_one, "t", slot_id);
-    rc = care_one(rc, st, slot_row, &slot, "slot", "slot: there is no such slot", ei);
+    rc = care_get(d, sql_slot_one, slot_id, slot_row, &slot, "slot", "slot: there is no such slot",
+                  ei);
     if (rc == ERR_NOT_FOUND)
         rc = err_set(ei, ERR_INVALID, "slot", "slot: no slot has id %.40s", slot_id);
     if (!rc) {
@@ -361,10 +354,8 @@ err_t care_appointment_book(db *d, const audit_ctx *ctx, const json_t *body, jso
             d, ctx, "care.appointment.book", "patient", patient,
             json_pack("{s:s,s:s,s:O}", "appointment", id, "reason", reason, "slot", slot), ei);
     json_decref(slot);
-    if (!rc) {
-        rc = db_query(d, &st, ei, sql_appt_one, "t", id);
-        rc = care_one(rc, st, appt_row, out, "id", "the appointment is gone", ei);
-    }
+    if (!rc)
+        rc = care_get(d, sql_appt_one, id, appt_row, out, "id", "the appointment is gone", ei);
     return care_finish(d, rc, out, ei);
 }
 
@@ -397,7 +388,6 @@ static err_t change_allowed(const json_t *appt, const char *to, int64_t now, err
 err_t care_appointment_change(db *d, const audit_ctx *ctx, const char *id, const char *to,
                               const json_t *body, json_t **out, errinfo *ei)
 {
-    db_stmt *st = NULL;
     json_t *appt = NULL;
     int64_t now = time_now_us(), changed = 0;
     char action[48];
@@ -411,8 +401,7 @@ err_t care_appointment_change(db *d, const audit_ctx *ctx, const char *id, const
         rc = db_begin(d, ei);
     if (rc)
         return rc;
-    rc = db_query(d, &st, ei, sql_appt_one, "t", id);
-    rc = care_one(rc, st, appt_row, &appt, "id", "no appointment has this id", ei);
+    rc = care_get(d, sql_appt_one, id, appt_row, &appt, "id", "no appointment has this id", ei);
     if (!rc)
         rc = change_allowed(appt, to, now, ei);
     if (!rc)
@@ -426,10 +415,8 @@ err_t care_appointment_change(db *d, const audit_ctx *ctx, const char *id, const
             care_audit(d, ctx, action, "patient", jsonv_str(json_object_get(appt, "patient"), "id"),
                        json_pack("{s:s,s:s?}", "appointment", id, "reason", reason), ei);
     json_decref(appt);
-    if (!rc) {
-        rc = db_query(d, &st, ei, sql_appt_one, "t", id);
-        rc = care_one(rc, st, appt_row, out, "id", "the appointment is gone", ei);
-    }
+    if (!rc)
+        rc = care_get(d, sql_appt_one, id, appt_row, out, "id", "the appointment is gone", ei);
     return care_finish(d, rc, out, ei);
 }
 

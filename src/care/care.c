@@ -9,6 +9,7 @@
 
 #include "base/str.h"
 #include "base/time.h"
+#include "lab/result.h"
 
 void care_today(char out[11])
 {
@@ -53,16 +54,9 @@ int64_t care_date_diff(const char *a, const char *b)
 err_t care_item_check(const json_t *item, const char *array, size_t i, const jsonv_field *fields,
                       size_t n, errinfo *ei)
 {
-    char path[40], field[64];
-    errinfo e2 = {0};
+    char path[40];
     snprintf(path, sizeof(path), "%.20s[%zu]", array, i);
-    if (!json_is_object(item))
-        return err_set(ei, ERR_INVALID, path, "%s must be an object", path);
-    err_t rc = jsonv_check(item, fields, n, &e2);
-    if (!rc)
-        return ERR_OK;
-    snprintf(field, sizeof(field), "%.30s.%.30s", path, e2.field);
-    return err_set(ei, rc, field, "%s: %.400s", path, e2.message);
+    return jsonv_check_item(item, path, fields, n, ei);
 }
 
 err_t care_enum(const char *value, const char *const *list, size_t n, const char *field,
@@ -167,6 +161,50 @@ err_t care_asset(db *d, const char *tag, const char *field, const char *const *c
     return rc;
 }
 
+err_t care_signed_begin(db *d, err_t rc, const audit_ctx *ctx, const user *u, const json_t *body,
+                        errinfo *ei)
+{
+    if (!rc)
+        rc = result_signature_check(d, ctx, u, jsonv_str(body, "password"), ei);
+    if (!rc)
+        rc = db_begin(d, ei);
+    return rc;
+}
+
+static const jsonv_field note_fields[] = {
+    {"note", JSONV_STRING, true, CARE_NOTE_MAX},
+};
+
+err_t care_close_with_note(db *d, const audit_ctx *ctx, const care_closing *c, const char *id,
+                           const json_t *body, json_t **out, errinfo *ei)
+{
+    int64_t changed = 0;
+    *out = NULL;
+    err_t rc = jsonv_check(body, note_fields, CARE_NFIELDS(note_fields), ei);
+    const char *note = jsonv_str(body, "note");
+    if (!rc)
+        rc = care_text(note, "note", ei);
+    if (!rc)
+        rc = db_begin(d, ei);
+    if (rc)
+        return rc;
+    rc = care_get(d, c->read_sql, id, c->row, out, "id", c->missing, ei);
+    if (!rc)
+        rc = db_run(d, ei, &changed, c->update_sql, "ittt", time_now_us(), care_actor(ctx), note,
+                    id);
+    if (!rc && changed != 1)
+        rc = err_set(ei, ERR_CONFLICT, "id", "%s", c->refusal(*out));
+    if (!rc)
+        rc = care_audit(d, ctx, c->action, "patient",
+                        jsonv_str(json_object_get(*out, "patient"), "id"),
+                        json_pack("{s:s,s:s}", "id", id, "note", note), ei);
+    json_decref(*out);
+    *out = NULL;
+    if (!rc)
+        rc = care_get(d, c->read_sql, id, c->row, out, "id", c->missing, ei);
+    return care_finish(d, rc, out, ei);
+}
+
 const char *care_actor(const audit_ctx *ctx)
 {
     return ctx && ctx->actor ? ctx->actor : "system";
@@ -227,6 +265,75 @@ err_t care_one(err_t rc, db_stmt *st, care_row_fn row, json_t **out, const char 
     if (!rc && !(*out = row(st)))
         rc = ERR_NOMEM;
     db_finalize(st);
+    return rc;
+}
+
+err_t care_get(db *d, const char *sql, const char *key, care_row_fn row, json_t **out,
+               const char *field, const char *what, errinfo *ei)
+{
+    db_stmt *st = NULL;
+    err_t rc = db_query(d, &st, ei, sql, "t", key);
+    return care_one(rc, st, row, out, field, what, ei);
+}
+
+err_t care_get_with_lines(db *d, const char *sql, const char *id, care_row_fn row,
+                          const char *missing, const char *lines_sql, care_row_fn line,
+                          const char *key, json_t **out, errinfo *ei)
+{
+    db_stmt *st = NULL;
+    json_t *lines = NULL;
+    err_t rc = care_get(d, sql, id, row, out, "id", missing, ei);
+    if (!rc) {
+        rc = db_query(d, &st, ei, lines_sql, "t", id);
+        rc = care_collect(rc, st, line, &lines, ei);
+    }
+    if (!rc && json_object_set_new(*out, key, lines))
+        rc = ERR_NOMEM;
+    if (rc) {
+        json_decref(*out);
+        *out = NULL;
+    }
+    return rc;
+}
+
+err_t care_list(db *d, const char *sql, care_row_fn row, json_t **items, errinfo *ei)
+{
+    db_stmt *st = NULL;
+    err_t rc = db_query(d, &st, ei, sql, "");
+    return care_collect(rc, st, row, items, ei);
+}
+
+err_t care_search(db *d, const audit_ctx *ctx, const char *sql, bool only, care_row_fn row,
+                  const char *action, const char *flag, json_t **items, errinfo *ei)
+{
+    db_stmt *st = NULL;
+    *items = NULL;
+    err_t rc = db_begin(d, ei);
+    if (rc)
+        return rc;
+    rc = db_query(d, &st, ei, sql, "i", (int64_t)only);
+    rc = care_collect(rc, st, row, items, ei);
+    if (!rc)
+        rc = care_audit(
+            d, ctx, action, NULL, NULL,
+            json_pack("{s:b,s:I}", flag, only, "count", (json_int_t)json_array_size(*items)), ei);
+    return care_finish(d, rc, items, ei);
+}
+
+err_t care_text_of(db *d, const char *sql, const char *key, char *out, size_t n, bool *found,
+                   errinfo *ei)
+{
+    db_stmt *st = NULL;
+    bool row = false;
+    out[0] = '\0';
+    err_t rc = db_query(d, &st, ei, sql, "t", key);
+    if (!rc)
+        rc = db_step(st, &row, ei);
+    if (!rc && row && !db_col_null(st, 0))
+        snprintf(out, n, "%s", db_col_text(st, 0));
+    db_finalize(st);
+    if (found)
+        *found = row;
     return rc;
 }
 

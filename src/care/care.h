@@ -45,9 +45,9 @@ bool care_date_add_months(const char *date, int months, char out[11]);
 int64_t care_date_diff(const char *a, const char *b);
 
 /*
- * Check item i of array against fields (care_item_check), naming the field
- * at fault with its path: "samples[2].test". A non-object item is
- * ERR_INVALID naming "array[i]".
+ * Check item i of array against fields (base/jsonv.h: jsonv_check_item),
+ * naming the field at fault with its path: "samples[2].test". A non-object
+ * item is ERR_INVALID naming "array[i]".
  */
 err_t care_item_check(const json_t *item, const char *array, size_t i, const jsonv_field *fields,
                       size_t n, errinfo *ei);
@@ -86,6 +86,35 @@ err_t care_patient(db *d, const char *id, const char *field, errinfo *ei);
 err_t care_asset(db *d, const char *tag, const char *field, const char *const *classes, size_t n,
                  char id[ID_LEN + 1], char *cls, errinfo *ei);
 
+/*
+ * An electronic signature, then the transaction of the act it signs: the
+ * password must be u's own (lab/result.h: result_signature_check, which
+ * audits a wrong one), checked before db_begin() as argon2id takes a
+ * while. rc is what the checks before said: nothing is done unless ERR_OK.
+ */
+err_t care_signed_begin(db *d, err_t rc, const audit_ctx *ctx, const user *u, const json_t *body,
+                        errinfo *ei);
+
+/*
+ * Close an open record with a note: body {"note"}, the record read by
+ * read_sql (id its one parameter) with row into *out, then update_sql run
+ * with (now, actor, note, id), which must change one row; otherwise
+ * ERR_CONFLICT naming "id" with the message refusal(record) gives. The
+ * record's "patient"."id" names the patient of the audit event action.
+ * *out is the record read again. For alerts: a NEWS2 alert acknowledged, a
+ * dose above its reference level reviewed.
+ */
+typedef struct care_closing {
+    const char *read_sql, *update_sql;
+    json_t *(*row)(db_stmt *st);
+    const char *missing; /* ERR_NOT_FOUND's message */
+    const char *action;
+    const char *(*refusal)(const json_t *record);
+} care_closing;
+
+err_t care_close_with_note(db *d, const audit_ctx *ctx, const care_closing *c, const char *id,
+                           const json_t *body, json_t **out, errinfo *ei);
+
 /* Who acts, for the columns that record it: the actor's name or "system". */
 const char *care_actor(const audit_ctx *ctx);
 
@@ -116,6 +145,34 @@ err_t care_collect(err_t rc, db_stmt *st, care_row_fn row, json_t **items, errin
  */
 err_t care_one(err_t rc, db_stmt *st, care_row_fn row, json_t **out, const char *field,
                const char *what, errinfo *ei);
+
+/* The one row of sql with key as its one parameter, made by row (care_one). */
+err_t care_get(db *d, const char *sql, const char *key, care_row_fn row, json_t **out,
+               const char *field, const char *what, errinfo *ei);
+
+/* A record and its lines: the row of sql (with id, made by row; no row is
+ * ERR_NOT_FOUND naming "id" saying missing) with the rows of lines_sql
+ * (with id, made by line) under key. *out is a new reference. */
+err_t care_get_with_lines(db *d, const char *sql, const char *id, care_row_fn row,
+                          const char *missing, const char *lines_sql, care_row_fn line,
+                          const char *key, json_t **out, errinfo *ei);
+
+/* The rows of sql, which takes no parameter, made by row (care_collect). */
+err_t care_list(db *d, const char *sql, care_row_fn row, json_t **items, errinfo *ei);
+
+/*
+ * An audited search of what names patients: the rows of sql (whose one
+ * parameter is only, 1 or 0) made by row into *items, and the audit event
+ * action with {flag: only, "count"} in the same transaction.
+ */
+err_t care_search(db *d, const audit_ctx *ctx, const char *sql, bool only, care_row_fn row,
+                  const char *action, const char *flag, json_t **items, errinfo *ei);
+
+/* The first column of the row of sql (key its one parameter) as text into
+ * out (n bytes): "" when there is no row or it is NULL; *found (may be
+ * NULL) says whether there was a row. */
+err_t care_text_of(db *d, const char *sql, const char *key, char *out, size_t n, bool *found,
+                   errinfo *ei);
 
 /* The first column of the first row of sql (text parameters args[0..n))
  * as an integer into *out; 0 when there is no row. */

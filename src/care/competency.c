@@ -250,15 +250,15 @@ static err_t lacks(db *d, const char *user_id, const struct system_ref *s, const
     return rc;
 }
 
-/* Whether user_id is competent for one of systems[0..n) today; when not,
- * the reasons joined by "; " into why. */
+/* Whether user_id is competent for one of systems[0..count) on the day of
+ * at; when not, the reasons joined by "; " into why. */
 static err_t judge(db *d, const char *user_id, const struct system_ref *systems, size_t count,
-                   char *why, size_t n, bool *competent, errinfo *ei)
+                   int64_t at, char *why, size_t n, bool *competent, errinfo *ei)
 {
     char today[11];
     size_t used = 0;
     err_t rc = ERR_OK;
-    care_today(today);
+    time_format_date(at, today);
     *competent = count == 0;
     why[0] = '\0';
     for (size_t i = 0; !rc && !*competent && i < count; i++) {
@@ -294,16 +294,7 @@ static err_t operator_at(db *d, const char *inst, int64_t at, char op[ID_LEN + 1
 /* The asset class of the device linked to inst into cls ("" none). */
 static err_t class_of(db *d, const char *inst, char cls[EQUIP_CLASS_MAX + 1], errinfo *ei)
 {
-    db_stmt *st = NULL;
-    bool row = false;
-    cls[0] = '\0';
-    err_t rc = db_query(d, &st, ei, sql_class_of, "t", inst);
-    if (!rc)
-        rc = db_step(st, &row, ei);
-    if (!rc && row)
-        snprintf(cls, EQUIP_CLASS_MAX + 1, "%s", db_col_text(st, 0));
-    db_finalize(st);
-    return rc;
+    return care_text_of(d, sql_class_of, inst, cls, EQUIP_CLASS_MAX + 1, NULL, ei);
 }
 
 err_t care_competency_gate(db *d, const char *result_id, const char *user_id, int64_t now,
@@ -318,7 +309,6 @@ err_t care_competency_gate(db *d, const char *result_id, const char *user_id, in
     size_t count = 0;
     int64_t resulted_at = 0;
     user u;
-    (void)now; /* competence is judged by the day of release: today */
     why[0] = '\0';
     err_t rc = db_query(d, &st, ei, sql_facts, "t", result_id);
     if (!rc)
@@ -354,7 +344,7 @@ err_t care_competency_gate(db *d, const char *result_id, const char *user_id, in
     }
     rc = user_get(d, who, &u, ei);
     if (!rc)
-        rc = judge(d, who, systems, count, reasons, sizeof(reasons), &competent, ei);
+        rc = judge(d, who, systems, count, now, reasons, sizeof(reasons), &competent, ei);
     if (!rc && !competent)
         snprintf(why, n, "%s%s is not competent: %s", user_id ? "" : "the operator of record ",
                  u.username, reasons);
@@ -472,11 +462,8 @@ err_t care_cert_create(db *d, const audit_ctx *ctx, const json_t *body, json_t *
                         ei);
     if (!rc)
         rc = recheck_certified(d, ctx, kind, ei);
-    if (!rc) {
-        db_stmt *st = NULL;
-        rc = db_query(d, &st, ei, sql_cert_one, "t", id);
-        rc = care_one(rc, st, cert_row, out, "id", "the certification is gone", ei);
-    }
+    if (!rc)
+        rc = care_get(d, sql_cert_one, id, cert_row, out, "id", "the certification is gone", ei);
     return care_finish(d, rc, out, ei);
 }
 
@@ -548,19 +535,15 @@ err_t care_system_create(db *d, const audit_ctx *ctx, const json_t *body, json_t
         rc = care_audit(
             d, ctx, "care.system.create", "test_system", code,
             json_pack("{s:s,s:s,s:s?}", "kind", kind, "name", name, "certification", cert), ei);
-    if (!rc) {
-        db_stmt *st = NULL;
-        rc = db_query(d, &st, ei, sql_system_one, "t", code);
-        rc = care_one(rc, st, system_row, out, "code", "the test system is gone", ei);
-    }
+    if (!rc)
+        rc = care_get(d, sql_system_one, code, system_row, out, "code", "the test system is gone",
+                      ei);
     return care_finish(d, rc, out, ei);
 }
 
 err_t care_system_list(db *d, json_t **items, errinfo *ei)
 {
-    db_stmt *st = NULL;
-    err_t rc = db_query(d, &st, ei, sql_system_list, "");
-    return care_collect(rc, st, system_row, items, ei);
+    return care_list(d, sql_system_list, system_row, items, ei);
 }
 
 /* ---- assessments ---- */
@@ -635,11 +618,7 @@ err_t care_assessment_create(db *d, const audit_ctx *ctx, const user *u, const j
             rc = err_set(ei, ERR_INVALID, "system",
                          "system: %.64s is not in the competency program", system);
     }
-    /* Checked before the transaction: argon2id takes a while. */
-    if (!rc)
-        rc = result_signature_check(d, ctx, u, jsonv_str(body, "password"), ei);
-    if (!rc)
-        rc = db_begin(d, ei);
+    rc = care_signed_begin(d, rc, ctx, u, body, ei);
     if (rc)
         return rc;
     rc = db_query(d, &st, ei, sql_first_on, "tt", who.id, system);
@@ -668,10 +647,8 @@ err_t care_assessment_create(db *d, const audit_ctx *ctx, const user *u, const j
                         ei);
     if (!rc && ok)
         rc = recheck_system(d, ctx, system, kind, ei);
-    if (!rc) {
-        rc = db_query(d, &st, ei, sql_assess_one, "t", id);
-        rc = care_one(rc, st, assess_row, out, "id", "the assessment is gone", ei);
-    }
+    if (!rc)
+        rc = care_get(d, sql_assess_one, id, assess_row, out, "id", "the assessment is gone", ei);
     return care_finish(d, rc, out, ei);
 }
 
@@ -766,15 +743,9 @@ static const jsonv_field operator_fields[] = {
 /* inst is an analyzer or point-of-care instrument of the register. */
 static err_t runs_tests(db *d, const char *inst, const char *field, errinfo *ei)
 {
-    db_stmt *st = NULL;
     bool row = false;
     char kind[16] = "";
-    err_t rc = db_query(d, &st, ei, sql_instrument_kind, "t", inst);
-    if (!rc)
-        rc = db_step(st, &row, ei);
-    if (!rc && row)
-        snprintf(kind, sizeof(kind), "%s", db_col_text(st, 0));
-    db_finalize(st);
+    err_t rc = care_text_of(d, sql_instrument_kind, inst, kind, sizeof(kind), &row, ei);
     if (!rc && !row)
         rc = err_set(ei, ERR_INVALID, field, "%s: no instrument is named %.64s", field, inst);
     if (!rc && strcmp(kind, "analyzer") && strcmp(kind, "poc"))
@@ -812,7 +783,7 @@ err_t care_operator_sign_on(db *d, const audit_ctx *ctx, const user *u, bool may
     if (!rc)
         rc = systems_for(d, inst, cls, "", systems, &count, ei);
     if (!rc)
-        rc = judge(d, who.id, systems, count, why, sizeof(why), &competent, ei);
+        rc = judge(d, who.id, systems, count, now, why, sizeof(why), &competent, ei);
     if (!rc)
         rc = db_begin(d, ei);
     if (rc)
@@ -852,7 +823,5 @@ err_t care_operator_sign_off(db *d, const audit_ctx *ctx, const char *inst, erri
 
 err_t care_operator_list(db *d, json_t **items, errinfo *ei)
 {
-    db_stmt *st = NULL;
-    err_t rc = db_query(d, &st, ei, sql_operator_list, "");
-    return care_collect(rc, st, operator_row, items, ei);
+    return care_list(d, sql_operator_list, operator_row, items, ei);
 }

@@ -151,11 +151,11 @@ err_t care_operator_list(db *d, json_t **items, errinfo *ei);
 
 /*
  * The release gate's check of result_id: user_id releases it (NULL:
- * automatic release, judged on the operator of record), judged at time
+ * automatic release, judged on the operator of record), on the UTC day of
  * now. why (n bytes) is "" when competence is not in question or is there;
- * otherwise it says who lacked what, e.g. "tech1 is not competent for
- * CHEM-1: the assessment of 2025-01-10 was due again by 2025-07-10".
- * Returns an error only when the check itself could not run.
+ * otherwise it says who lacked what, e.g. "tech1 is not competent:
+ * competency for CHEM-1 expired: assessed 2025-01-10, due again by
+ * 2025-07-10". Returns an error only when the check itself could not run.
  */
 err_t care_competency_gate(db *d, const char *result_id, const char *user_id, int64_t now,
                            char *why, size_t n, errinfo *ei);

@@ -376,11 +376,7 @@ err_t care_doc_approve(db *d, const audit_ctx *ctx, const user *u, const char *c
         rc = err_set(ei, ERR_INVALID, "version",
                      "version %d was written by you: another supervisor approves it", n);
     json_decref(version);
-    /* Checked before the transaction: argon2id takes a while. */
-    if (!rc)
-        rc = result_signature_check(d, ctx, u, jsonv_str(body, "password"), ei);
-    if (!rc)
-        rc = db_begin(d, ei);
+    rc = care_signed_begin(d, rc, ctx, u, body, ei);
     if (rc)
         return rc;
     care_date_add_months(effective, CARE_REVIEW_MONTHS, due);
@@ -419,10 +415,7 @@ err_t care_doc_acknowledge(db *d, const audit_ctx *ctx, const user *u, const cha
         version = json_integer_value(json_object_get(current, "version"));
     }
     json_decref(current);
-    if (!rc)
-        rc = result_signature_check(d, ctx, u, jsonv_str(body, "password"), ei);
-    if (!rc)
-        rc = db_begin(d, ei);
+    rc = care_signed_begin(d, rc, ctx, u, body, ei);
     if (rc)
         return rc;
     rc = db_run(d, ei, NULL, sql_read_insert, "tti", vid, u->id, time_now_us());

@@ -377,16 +377,8 @@ static err_t dose_of(db *d, const char *id, json_t *proc, errinfo *ei);
 
 err_t care_procedure_get(db *d, const char *id, json_t **out, errinfo *ei)
 {
-    db_stmt *st = NULL;
-    json_t *sets = NULL;
-    err_t rc = db_query(d, &st, ei, sql_proc_one, "t", id);
-    rc = care_one(rc, st, proc_row, out, "id", "no procedure has this id", ei);
-    if (!rc) {
-        rc = db_query(d, &st, ei, sql_proc_sets, "t", id);
-        rc = care_collect(rc, st, set_use_row, &sets, ei);
-    }
-    if (!rc && json_object_set_new(*out, "sets", sets))
-        rc = ERR_NOMEM;
+    err_t rc = care_get_with_lines(d, sql_proc_one, id, proc_row, "no procedure has this id",
+                                   sql_proc_sets, set_use_row, "sets", out, ei);
     if (!rc)
         rc = preparation_json(d, id, *out, ei);
     if (!rc)
@@ -543,12 +535,19 @@ static const jsonv_field note_fields[] = {
     {"note", JSONV_STRING, false, CARE_NOTE_MAX},
 };
 
-/* An optional note on a step, checked. */
-static err_t step_note(const json_t *body, const char **note, errinfo *ei)
+/* The beginning of a step with an optional note: the note checked, then
+ * the procedure in a new transaction (begin_on). */
+static err_t step_begin(db *d, const char *id, const json_t *body, const char **note, json_t **proc,
+                        errinfo *ei)
 {
     err_t rc = jsonv_check(body, note_fields, CARE_NFIELDS(note_fields), ei);
     *note = jsonv_str(body, "note");
-    return rc ? rc : care_text(*note, "note", ei);
+    *proc = NULL;
+    if (!rc)
+        rc = care_text(*note, "note", ei);
+    if (!rc)
+        rc = begin_on(d, id, proc, ei);
+    return rc;
 }
 
 err_t care_procedure_start(db *d, const audit_ctx *ctx, const char *id, const json_t *body,
@@ -558,9 +557,7 @@ err_t care_procedure_start(db *d, const audit_ctx *ctx, const char *id, const js
     char device_id[ID_LEN + 1];
     const char *note = NULL;
     *out = NULL;
-    err_t rc = step_note(body, &note, ei);
-    if (!rc)
-        rc = begin_on(d, id, &proc, ei);
+    err_t rc = step_begin(d, id, body, &note, &proc, ei);
     if (rc)
         return rc;
     json_t *prep = json_object_get(proc, "preparation");
@@ -589,9 +586,7 @@ err_t care_procedure_complete(db *d, const audit_ctx *ctx, const char *id, const
     json_t *proc = NULL;
     const char *note = NULL;
     *out = NULL;
-    err_t rc = step_note(body, &note, ei);
-    if (!rc)
-        rc = begin_on(d, id, &proc, ei);
+    err_t rc = step_begin(d, id, body, &note, &proc, ei);
     if (rc)
         return rc;
     const char *modality = jsonv_str(proc, "modality");
@@ -803,67 +798,29 @@ err_t care_dose_record(db *d, const audit_ctx *ctx, const char *id, const json_t
 
 err_t care_dose_list(db *d, const audit_ctx *ctx, bool above_only, json_t **items, errinfo *ei)
 {
-    db_stmt *st = NULL;
-    *items = NULL;
-    err_t rc = db_begin(d, ei);
-    if (rc)
-        return rc;
-    rc = db_query(d, &st, ei, sql_dose_list, "i", (int64_t)above_only);
-    rc = care_collect(rc, st, dose_row, items, ei);
-    if (!rc)
-        rc = care_audit(d, ctx, "care.dose.search", NULL, NULL,
-                        json_pack("{s:b,s:I}", "above", above_only, "count",
-                                  (json_int_t)json_array_size(*items)),
-                        ei);
-    return care_finish(d, rc, items, ei);
+    return care_search(d, ctx, sql_dose_list, above_only, dose_row, "care.dose.search", "above",
+                       items, ei);
 }
 
-static const jsonv_field review_fields[] = {
-    {"note", JSONV_STRING, true, CARE_NOTE_MAX},
-};
+static const char *unreviewable(const json_t *entry)
+{
+    return json_is_true(json_object_get(json_object_get(entry, "dose"), "above_drl"))
+               ? "this dose was reviewed already"
+               : "this dose is not above its reference level";
+}
 
 err_t care_dose_review(db *d, const audit_ctx *ctx, const char *id, const json_t *body,
                        json_t **out, errinfo *ei)
 {
-    db_stmt *st = NULL;
-    int64_t changed = 0;
-    *out = NULL;
-    err_t rc = jsonv_check(body, review_fields, CARE_NFIELDS(review_fields), ei);
-    const char *note = jsonv_str(body, "note");
-    if (!rc)
-        rc = care_text(note, "note", ei);
-    if (!rc)
-        rc = db_begin(d, ei);
-    if (rc)
-        return rc;
-    rc = db_query(d, &st, ei, sql_dose_one, "t", id);
-    rc = care_one(rc, st, dose_row, out, "id", "no dose is recorded for this procedure", ei);
-    if (!rc)
-        rc = db_run(d, ei, &changed, sql_dose_review, "ittt", time_now_us(), care_actor(ctx), note,
-                    id);
-    if (!rc && changed != 1)
-        rc = err_set(ei, ERR_CONFLICT, "id",
-                     json_is_true(json_object_get(json_object_get(*out, "dose"), "above_drl"))
-                         ? "this dose was reviewed already"
-                         : "this dose is not above its reference level");
-    if (!rc)
-        rc = care_audit(d, ctx, "care.dose.review", "patient",
-                        jsonv_str(json_object_get(*out, "patient"), "id"),
-                        json_pack("{s:s,s:s}", "procedure", id, "note", note), ei);
-    json_decref(*out);
-    *out = NULL;
-    if (!rc) {
-        rc = db_query(d, &st, ei, sql_dose_one, "t", id);
-        rc = care_one(rc, st, dose_row, out, "id", "the dose is gone", ei);
-    }
-    return care_finish(d, rc, out, ei);
+    static const care_closing closing = {
+        sql_dose_one,       sql_dose_review, dose_row, "no dose is recorded for this procedure",
+        "care.dose.review", unreviewable};
+    return care_close_with_note(d, ctx, &closing, id, body, out, ei);
 }
 
 err_t care_drl_list(db *d, json_t **items, errinfo *ei)
 {
-    db_stmt *st = NULL;
-    err_t rc = db_query(d, &st, ei, sql_drl_list, "");
-    return care_collect(rc, st, drl_row, items, ei);
+    return care_list(d, sql_drl_list, drl_row, items, ei);
 }
 
 static const jsonv_field drl_fields[] = {
@@ -917,10 +874,8 @@ err_t care_drl_put(db *d, const audit_ctx *ctx, const char *exam, const json_t *
                     time_now_us(), care_actor(ctx));
     if (!rc)
         rc = care_audit(d, ctx, "care.drl.set", "drl", exam, json_deep_copy(body), ei);
-    if (!rc) {
-        db_stmt *st = NULL;
-        rc = db_query(d, &st, ei, sql_drl_one, "t", exam);
-        rc = care_one(rc, st, drl_row, out, "exam", "the reference level is gone", ei);
-    }
+    if (!rc)
+        rc =
+            care_get(d, sql_drl_one, exam, drl_row, out, "exam", "the reference level is gone", ei);
     return care_finish(d, rc, out, ei);
 }

@@ -193,9 +193,7 @@ err_t care_set_create(db *d, const audit_ctx *ctx, const json_t *body, json_t **
 
 err_t care_set_list(db *d, json_t **items, errinfo *ei)
 {
-    db_stmt *st = NULL;
-    err_t rc = db_query(d, &st, ei, sql_set_list, "");
-    return care_collect(rc, st, set_row, items, ei);
+    return care_list(d, sql_set_list, set_row, items, ei);
 }
 
 /* ---- cycles ---- */
@@ -326,21 +324,9 @@ err_t care_cycle_create(db *d, const audit_ctx *ctx, const json_t *body, json_t 
 
 err_t care_cycle_get(db *d, const char *id, json_t **out, errinfo *ei)
 {
-    db_stmt *st = NULL;
-    json_t *load = NULL;
-    err_t rc = db_query(d, &st, ei, sql_cycle_one, "t", id);
-    rc = care_one(rc, st, cycle_row, out, "id", "no sterilization cycle has this id", ei);
-    if (!rc) {
-        rc = db_query(d, &st, ei, sql_load_of, "t", id);
-        rc = care_collect(rc, st, care_text_row, &load, ei);
-    }
-    if (!rc && json_object_set_new(*out, "sets", load))
-        rc = ERR_NOMEM;
-    if (rc) {
-        json_decref(*out);
-        *out = NULL;
-    }
-    return rc;
+    return care_get_with_lines(d, sql_cycle_one, id, cycle_row,
+                               "no sterilization cycle has this id", sql_load_of, care_text_row,
+                               "sets", out, ei);
 }
 
 err_t care_cycle_list(db *d, const char *sterilizer, json_t **items, errinfo *ei)

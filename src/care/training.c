@@ -136,19 +136,15 @@ err_t care_training_item_create(db *d, const audit_ctx *ctx, const json_t *body,
         rc = care_audit(
             d, ctx, "care.training.item", "training_item", code,
             json_pack("{s:s,s:s,s:b}", "kind", kind, "title", title, "new_staff", new_staff), ei);
-    if (!rc) {
-        db_stmt *st = NULL;
-        rc = db_query(d, &st, ei, sql_item_one, "t", code);
-        rc = care_one(rc, st, item_row, out, "code", "the training item is gone", ei);
-    }
+    if (!rc)
+        rc =
+            care_get(d, sql_item_one, code, item_row, out, "code", "the training item is gone", ei);
     return care_finish(d, rc, out, ei);
 }
 
 err_t care_training_item_list(db *d, json_t **items, errinfo *ei)
 {
-    db_stmt *st = NULL;
-    err_t rc = db_query(d, &st, ei, sql_item_list, "");
-    return care_collect(rc, st, item_row, items, ei);
+    return care_list(d, sql_item_list, item_row, items, ei);
 }
 
 /* ---- assignments ---- */
@@ -256,10 +252,9 @@ err_t care_training_assign(db *d, const audit_ctx *ctx, const json_t *body, json
             rc = db_run(d, ei, NULL, sql_assign_insert, "ttttit", id, args[0], u.id, due, now,
                         care_actor(ctx));
         if (!rc) {
-            db_stmt *st = NULL;
             json_t *a = NULL;
-            rc = db_query(d, &st, ei, sql_assign_one, "t", id);
-            rc = care_one(rc, st, assign_row, &a, "id", "the assignment is gone", ei);
+            rc =
+                care_get(d, sql_assign_one, id, assign_row, &a, "id", "the assignment is gone", ei);
             if (!rc)
                 json_array_append_new(made, a);
         }
@@ -293,7 +288,6 @@ static const jsonv_field sign_fields[] = {
 err_t care_training_sign_off(db *d, const audit_ctx *ctx, const user *u, const char *id,
                              const json_t *body, json_t **out, errinfo *ei)
 {
-    db_stmt *st = NULL;
     json_t *before = NULL;
     int64_t changed = 0;
     *out = NULL;
@@ -304,18 +298,14 @@ err_t care_training_sign_off(db *d, const audit_ctx *ctx, const user *u, const c
     if (!rc)
         rc = care_text(note, "note", ei);
     if (!rc) {
-        rc = db_query(d, &st, ei, sql_assign_one, "t", id);
-        rc = care_one(rc, st, assign_row, &before, "id", "no training assignment has this id", ei);
+        rc = care_get(d, sql_assign_one, id, assign_row, &before, "id",
+                      "no training assignment has this id", ei);
     }
     if (!rc && !strcmp(jsonv_str(before, "user"), u->username))
         rc = err_set(ei, ERR_INVALID, "id", "a trainer signs off someone else's training");
     if (!rc && !json_is_null(json_object_get(before, "signed_off_at")))
         rc = err_set(ei, ERR_CONFLICT, "id", "this training was signed off already");
-    /* Checked before the transaction: argon2id takes a while. */
-    if (!rc)
-        rc = result_signature_check(d, ctx, u, jsonv_str(body, "password"), ei);
-    if (!rc)
-        rc = db_begin(d, ei);
+    rc = care_signed_begin(d, rc, ctx, u, body, ei);
     if (rc) {
         json_decref(before);
         return rc;
@@ -329,9 +319,7 @@ err_t care_training_sign_off(db *d, const audit_ctx *ctx, const user *u, const c
                                   jsonv_str(before, "user"), "completed_on", on),
                         ei);
     json_decref(before);
-    if (!rc) {
-        rc = db_query(d, &st, ei, sql_assign_one, "t", id);
-        rc = care_one(rc, st, assign_row, out, "id", "the assignment is gone", ei);
-    }
+    if (!rc)
+        rc = care_get(d, sql_assign_one, id, assign_row, out, "id", "the assignment is gone", ei);
     return care_finish(d, rc, out, ei);
 }

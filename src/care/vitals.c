@@ -225,10 +225,8 @@ static err_t record_set(db *d, const audit_ctx *ctx, const char *patient_id, int
                                       s.total, "reason", reason),
                             ei);
     }
-    if (!rc) {
-        rc = db_query(d, &st, ei, sql_vitals_one, "t", id);
-        rc = care_one(rc, st, vitals_row, out, "id", "the vital signs are gone", ei);
-    }
+    if (!rc)
+        rc = care_get(d, sql_vitals_one, id, vitals_row, out, "id", "the vital signs are gone", ei);
     return care_finish(d, rc, out, ei);
 }
 
@@ -323,7 +321,6 @@ err_t care_vitals_monitor(db *d, const audit_ctx *ctx, const char *source, const
     care_news2_in in;
     char patient_id[ID_LEN + 1] = "";
     int64_t now = time_now_us(), taken = now;
-    db_stmt *st = NULL;
     bool row = false;
     size_t i;
     json_t *obs;
@@ -347,12 +344,8 @@ err_t care_vitals_monitor(db *d, const audit_ctx *ctx, const char *source, const
     if (!rc)
         rc = care_time(jsonv_str(body, "taken_at"), "taken_at", now, &taken, ei);
     if (!rc)
-        rc = db_query(d, &st, ei, sql_patient_by_mrn, "t", jsonv_str(body, "mrn"));
-    if (!rc)
-        rc = db_step(st, &row, ei);
-    if (!rc && row)
-        snprintf(patient_id, sizeof(patient_id), "%s", db_col_text(st, 0));
-    db_finalize(st);
+        rc = care_text_of(d, sql_patient_by_mrn, jsonv_str(body, "mrn"), patient_id,
+                          sizeof(patient_id), &row, ei);
     if (!rc && !row)
         rc = err_set(ei, ERR_NOT_FOUND, "mrn", "no patient has MRN %.32s", jsonv_str(body, "mrn"));
     if (rc)
@@ -434,55 +427,24 @@ err_t care_spo2_scale_set(db *d, const audit_ctx *ctx, const char *patient_id, c
 
 err_t care_news2_alerts(db *d, const audit_ctx *ctx, bool open_only, json_t **items, errinfo *ei)
 {
-    db_stmt *st = NULL;
-    *items = NULL;
-    err_t rc = db_begin(d, ei);
-    if (rc)
-        return rc;
-    rc = db_query(d, &st, ei, sql_alerts, "i", (int64_t)open_only);
-    rc = care_collect(rc, st, alert_row, items, ei);
-    if (!rc)
-        rc = care_audit(
-            d, ctx, "care.news2.alert.search", NULL, NULL,
-            json_pack("{s:b,s:I}", "open", open_only, "count", (json_int_t)json_array_size(*items)),
-            ei);
-    return care_finish(d, rc, items, ei);
+    return care_search(d, ctx, sql_alerts, open_only, alert_row, "care.news2.alert.search", "open",
+                       items, ei);
 }
 
-static const jsonv_field ack_fields[] = {
-    {"note", JSONV_STRING, true, CARE_NOTE_MAX},
-};
+static const char *acknowledged(const json_t *alert)
+{
+    (void)alert;
+    return "this alert was acknowledged already";
+}
 
 err_t care_news2_acknowledge(db *d, const audit_ctx *ctx, const char *id, const json_t *body,
                              json_t **out, errinfo *ei)
 {
-    db_stmt *st = NULL;
-    int64_t changed = 0;
-    *out = NULL;
-    err_t rc = jsonv_check(body, ack_fields, CARE_NFIELDS(ack_fields), ei);
-    const char *note = jsonv_str(body, "note");
-    if (!rc)
-        rc = care_text(note, "note", ei);
-    if (!rc)
-        rc = db_begin(d, ei);
-    if (rc)
-        return rc;
-    rc = db_query(d, &st, ei, sql_alert_one, "t", id);
-    rc = care_one(rc, st, alert_row, out, "id", "no NEWS2 alert has this id", ei);
-    if (!rc)
-        rc = db_run(d, ei, &changed, sql_alert_ack, "ittt", time_now_us(), care_actor(ctx), note,
-                    id);
-    if (!rc && changed == 0)
-        rc = err_set(ei, ERR_CONFLICT, "id", "this alert was acknowledged already");
-    if (!rc)
-        rc = care_audit(d, ctx, "care.news2.acknowledge", "patient",
-                        json_string_value(json_object_get(json_object_get(*out, "patient"), "id")),
-                        json_pack("{s:s,s:s}", "alert", id, "note", note), ei);
-    json_decref(*out);
-    *out = NULL;
-    if (!rc) {
-        rc = db_query(d, &st, ei, sql_alert_one, "t", id);
-        rc = care_one(rc, st, alert_row, out, "id", "no NEWS2 alert has this id", ei);
-    }
-    return care_finish(d, rc, out, ei);
+    static const care_closing closing = {sql_alert_one,
+                                         sql_alert_ack,
+                                         alert_row,
+                                         "no NEWS2 alert has this id",
+                                         "care.news2.acknowledge",
+                                         acknowledged};
+    return care_close_with_note(d, ctx, &closing, id, body, out, ei);
 }

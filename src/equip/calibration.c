@@ -80,15 +80,7 @@ static const jsonv_field point_fields[] = {
 static err_t check_member(const json_t *v, const char *where, const jsonv_field *fields, size_t n,
                           errinfo *ei)
 {
-    char field[64];
-    errinfo e2 = {0};
-    if (!json_is_object(v))
-        return err_set(ei, ERR_INVALID, where, "%s must be an object", where);
-    err_t rc = jsonv_check(v, fields, n, &e2);
-    if (!rc)
-        return ERR_OK;
-    snprintf(field, sizeof(field), "%.30s.%.30s", where, e2.field);
-    return err_set(ei, rc, field, "%s: %.400s", where, e2.message);
+    return jsonv_check_item(v, where, fields, n, ei);
 }
 
 static err_t check_points(const json_t *points, errinfo *ei)

@@ -17,6 +17,35 @@
 #include "care/vitals.h"
 #include "http/handlers.h"
 
+/* The shapes of the domain calls most routes make. */
+typedef err_t (*care_body_fn)(db *d, const audit_ctx *ctx, const json_t *body, json_t **out,
+                              errinfo *ei);
+typedef err_t (*care_key_fn)(db *d, const audit_ctx *ctx, const char *key, const json_t *body,
+                             json_t **out, errinfo *ei);
+typedef err_t (*care_list_fn)(db *d, json_t **items, errinfo *ei);
+typedef err_t (*care_read_fn)(db *d, const char *key, json_t **out, errinfo *ei);
+
+/* A write with the body, as the signed-in user. */
+static err_t care_with_body(http_req *r, care_body_fn fn)
+{
+    audit_ctx ctx = http_actor(r);
+    return fn(r->db, &ctx, r->body, &r->out, &r->ei);
+}
+
+/* A write on the record the path names, with the body. */
+static err_t care_on_key(http_req *r, care_key_fn fn)
+{
+    audit_ctx ctx = http_actor(r);
+    return fn(r->db, &ctx, r->params[0], r->body, &r->out, &r->ei);
+}
+
+/* A read of what names patients: audited as action on entity. */
+static err_t care_read(http_req *r, const char *action, const char *entity, care_read_fn fn)
+{
+    audit_ctx ctx = http_actor(r);
+    return audit_read(r->db, &ctx, action, entity, r->params[0], fn, &r->out, &r->ei);
+}
+
 /* {"items": items} into r->out (items stolen). */
 static err_t care_items(http_req *r, err_t rc, json_t *items)
 {
@@ -24,6 +53,41 @@ static err_t care_items(http_req *r, err_t rc, json_t *items)
         return rc;
     r->out = json_pack("{s:o}", "items", items);
     return r->out ? ERR_OK : ERR_NOMEM;
+}
+
+/* A list with no parameters as {"items"}. */
+static err_t care_list_all(http_req *r, care_list_fn fn)
+{
+    json_t *items = NULL;
+    err_t rc = fn(r->db, &items, &r->ei);
+    return care_items(r, rc, items);
+}
+
+/* A query parameter true or false (def when absent) into *out. */
+static err_t care_flag(http_req *r, const char *name, bool def, bool *out)
+{
+    const char *v = http_query(r, name);
+    *out = def;
+    if (!v)
+        return ERR_OK;
+    if (strcmp(v, "true") && strcmp(v, "false"))
+        return err_set(&r->ei, ERR_INVALID, name, "%s must be true or false", name);
+    *out = !strcmp(v, "true");
+    return ERR_OK;
+}
+
+/* An audited search narrowed by a flag of the query (false when absent). */
+static err_t care_flag_list(http_req *r, const char *flag,
+                            err_t (*fn)(db *d, const audit_ctx *ctx, bool only, json_t **items,
+                                        errinfo *ei))
+{
+    audit_ctx ctx = http_actor(r);
+    json_t *items = NULL;
+    bool only = false;
+    err_t rc = care_flag(r, flag, false, &only);
+    if (!rc)
+        rc = fn(r->db, &ctx, only, &items, &r->ei);
+    return care_items(r, rc, items);
 }
 
 /* A whole number of days from a query parameter (def when absent). */
@@ -39,8 +103,7 @@ static err_t care_days(http_req *r, const char *name, int def, int max, int *out
 
 err_t http_care_certs_create(http_req *r)
 {
-    audit_ctx ctx = http_actor(r);
-    return care_cert_create(r->db, &ctx, r->body, &r->out, &r->ei);
+    return care_with_body(r, care_cert_create);
 }
 
 err_t http_care_certs_list(http_req *r)
@@ -52,15 +115,12 @@ err_t http_care_certs_list(http_req *r)
 
 err_t http_care_systems_create(http_req *r)
 {
-    audit_ctx ctx = http_actor(r);
-    return care_system_create(r->db, &ctx, r->body, &r->out, &r->ei);
+    return care_with_body(r, care_system_create);
 }
 
 err_t http_care_systems_list(http_req *r)
 {
-    json_t *items = NULL;
-    err_t rc = care_system_list(r->db, &items, &r->ei);
-    return care_items(r, rc, items);
+    return care_list_all(r, care_system_list);
 }
 
 err_t http_care_assessments_create(http_req *r)
@@ -100,28 +160,12 @@ err_t http_care_operators_sign_off(http_req *r)
 
 err_t http_care_operators_list(http_req *r)
 {
-    json_t *items = NULL;
-    err_t rc = care_operator_list(r->db, &items, &r->ei);
-    return care_items(r, rc, items);
-}
-
-/* A query parameter true or false (def when absent) into *out. */
-static err_t care_flag(http_req *r, const char *name, bool def, bool *out)
-{
-    const char *v = http_query(r, name);
-    *out = def;
-    if (!v)
-        return ERR_OK;
-    if (strcmp(v, "true") && strcmp(v, "false"))
-        return err_set(&r->ei, ERR_INVALID, name, "%s must be true or false", name);
-    *out = !strcmp(v, "true");
-    return ERR_OK;
+    return care_list_all(r, care_operator_list);
 }
 
 err_t http_care_vitals_create(http_req *r)
 {
-    audit_ctx ctx = http_actor(r);
-    return care_vitals_record(r->db, &ctx, r->body, &r->out, &r->ei);
+    return care_with_body(r, care_vitals_record);
 }
 
 err_t http_care_vitals_list(http_req *r)
@@ -133,57 +177,42 @@ err_t http_care_vitals_list(http_req *r)
 
 err_t http_care_spo2_scale(http_req *r)
 {
-    audit_ctx ctx = http_actor(r);
-    return care_spo2_scale_set(r->db, &ctx, r->params[0], r->body, &r->out, &r->ei);
+    return care_on_key(r, care_spo2_scale_set);
 }
 
 err_t http_care_news2_alerts(http_req *r)
 {
-    audit_ctx ctx = http_actor(r);
-    json_t *items = NULL;
-    bool open = false;
-    err_t rc = care_flag(r, "open", false, &open);
-    if (!rc)
-        rc = care_news2_alerts(r->db, &ctx, open, &items, &r->ei);
-    return care_items(r, rc, items);
+    return care_flag_list(r, "open", care_news2_alerts);
 }
 
 err_t http_care_news2_acknowledge(http_req *r)
 {
-    audit_ctx ctx = http_actor(r);
-    return care_news2_acknowledge(r->db, &ctx, r->params[0], r->body, &r->out, &r->ei);
+    return care_on_key(r, care_news2_acknowledge);
 }
 
 err_t http_care_procedures_create(http_req *r)
 {
-    audit_ctx ctx = http_actor(r);
-    return care_procedure_create(r->db, &ctx, r->body, &r->out, &r->ei);
+    return care_with_body(r, care_procedure_create);
 }
 
 err_t http_care_procedures_get(http_req *r)
 {
-    audit_ctx ctx = http_actor(r);
-    return audit_read(r->db, &ctx, "care.procedure.read", "procedure", r->params[0],
-                      care_procedure_get, &r->out, &r->ei);
+    return care_read(r, "care.procedure.read", "procedure", care_procedure_get);
 }
 
 err_t http_care_sets_create(http_req *r)
 {
-    audit_ctx ctx = http_actor(r);
-    return care_set_create(r->db, &ctx, r->body, &r->out, &r->ei);
+    return care_with_body(r, care_set_create);
 }
 
 err_t http_care_sets_list(http_req *r)
 {
-    json_t *items = NULL;
-    err_t rc = care_set_list(r->db, &items, &r->ei);
-    return care_items(r, rc, items);
+    return care_list_all(r, care_set_list);
 }
 
 err_t http_care_cycles_create(http_req *r)
 {
-    audit_ctx ctx = http_actor(r);
-    return care_cycle_create(r->db, &ctx, r->body, &r->out, &r->ei);
+    return care_with_body(r, care_cycle_create);
 }
 
 err_t http_care_cycles_list(http_req *r)
@@ -200,34 +229,27 @@ err_t http_care_cycles_get(http_req *r)
 
 err_t http_care_cycles_biological(http_req *r)
 {
-    audit_ctx ctx = http_actor(r);
-    return care_cycle_biological(r->db, &ctx, r->params[0], r->body, &r->out, &r->ei);
+    return care_on_key(r, care_cycle_biological);
 }
 
 err_t http_care_cycles_recall(http_req *r)
 {
-    audit_ctx ctx = http_actor(r);
-    return audit_read(r->db, &ctx, "care.recall.read", "steril_cycle", r->params[0],
-                      care_steril_recall, &r->out, &r->ei);
+    return care_read(r, "care.recall.read", "steril_cycle", care_steril_recall);
 }
 
 err_t http_care_set_use(http_req *r)
 {
-    audit_ctx ctx = http_actor(r);
-    return care_set_use(r->db, &ctx, r->params[0], r->body, &r->out, &r->ei);
+    return care_on_key(r, care_set_use);
 }
 
 err_t http_care_docs_create(http_req *r)
 {
-    audit_ctx ctx = http_actor(r);
-    return care_doc_create(r->db, &ctx, r->body, &r->out, &r->ei);
+    return care_with_body(r, care_doc_create);
 }
 
 err_t http_care_docs_list(http_req *r)
 {
-    json_t *items = NULL;
-    err_t rc = care_doc_list(r->db, &items, &r->ei);
-    return care_items(r, rc, items);
+    return care_list_all(r, care_doc_list);
 }
 
 err_t http_care_docs_get(http_req *r)
@@ -237,8 +259,7 @@ err_t http_care_docs_get(http_req *r)
 
 err_t http_care_docs_version(http_req *r)
 {
-    audit_ctx ctx = http_actor(r);
-    return care_doc_version(r->db, &ctx, r->params[0], r->body, &r->out, &r->ei);
+    return care_on_key(r, care_doc_version);
 }
 
 err_t http_care_docs_approve(http_req *r)
@@ -258,21 +279,17 @@ err_t http_care_docs_acknowledge(http_req *r)
 
 err_t http_care_training_items_create(http_req *r)
 {
-    audit_ctx ctx = http_actor(r);
-    return care_training_item_create(r->db, &ctx, r->body, &r->out, &r->ei);
+    return care_with_body(r, care_training_item_create);
 }
 
 err_t http_care_training_items_list(http_req *r)
 {
-    json_t *items = NULL;
-    err_t rc = care_training_item_list(r->db, &items, &r->ei);
-    return care_items(r, rc, items);
+    return care_list_all(r, care_training_item_list);
 }
 
 err_t http_care_training_assign(http_req *r)
 {
-    audit_ctx ctx = http_actor(r);
-    return care_training_assign(r->db, &ctx, r->body, &r->out, &r->ei);
+    return care_with_body(r, care_training_assign);
 }
 
 err_t http_care_training_list(http_req *r)
@@ -293,81 +310,62 @@ err_t http_care_training_sign_off(http_req *r)
 
 err_t http_care_procedures_prepare(http_req *r)
 {
-    audit_ctx ctx = http_actor(r);
-    return care_procedure_prepare(r->db, &ctx, r->params[0], r->body, &r->out, &r->ei);
+    return care_on_key(r, care_procedure_prepare);
 }
 
 err_t http_care_procedures_start(http_req *r)
 {
-    audit_ctx ctx = http_actor(r);
-    return care_procedure_start(r->db, &ctx, r->params[0], r->body, &r->out, &r->ei);
+    return care_on_key(r, care_procedure_start);
 }
 
 err_t http_care_procedures_complete(http_req *r)
 {
-    audit_ctx ctx = http_actor(r);
-    return care_procedure_complete(r->db, &ctx, r->params[0], r->body, &r->out, &r->ei);
+    return care_on_key(r, care_procedure_complete);
 }
 
 err_t http_care_procedures_cancel(http_req *r)
 {
-    audit_ctx ctx = http_actor(r);
-    return care_procedure_cancel(r->db, &ctx, r->params[0], r->body, &r->out, &r->ei);
+    return care_on_key(r, care_procedure_cancel);
 }
 
 err_t http_care_dose_record(http_req *r)
 {
-    audit_ctx ctx = http_actor(r);
-    return care_dose_record(r->db, &ctx, r->params[0], r->body, &r->out, &r->ei);
+    return care_on_key(r, care_dose_record);
 }
 
 err_t http_care_doses_list(http_req *r)
 {
-    audit_ctx ctx = http_actor(r);
-    json_t *items = NULL;
-    bool above = false;
-    err_t rc = care_flag(r, "above", false, &above);
-    if (!rc)
-        rc = care_dose_list(r->db, &ctx, above, &items, &r->ei);
-    return care_items(r, rc, items);
+    return care_flag_list(r, "above", care_dose_list);
 }
 
 err_t http_care_dose_review(http_req *r)
 {
-    audit_ctx ctx = http_actor(r);
-    return care_dose_review(r->db, &ctx, r->params[0], r->body, &r->out, &r->ei);
+    return care_on_key(r, care_dose_review);
 }
 
 err_t http_care_drls_list(http_req *r)
 {
-    json_t *items = NULL;
-    err_t rc = care_drl_list(r->db, &items, &r->ei);
-    return care_items(r, rc, items);
+    return care_list_all(r, care_drl_list);
 }
 
 err_t http_care_drls_put(http_req *r)
 {
-    audit_ctx ctx = http_actor(r);
-    return care_drl_put(r->db, &ctx, r->params[0], r->body, &r->out, &r->ei);
+    return care_on_key(r, care_drl_put);
 }
 
 err_t http_care_resources_create(http_req *r)
 {
-    audit_ctx ctx = http_actor(r);
-    return care_resource_create(r->db, &ctx, r->body, &r->out, &r->ei);
+    return care_with_body(r, care_resource_create);
 }
 
 err_t http_care_resources_list(http_req *r)
 {
-    json_t *items = NULL;
-    err_t rc = care_resource_list(r->db, &items, &r->ei);
-    return care_items(r, rc, items);
+    return care_list_all(r, care_resource_list);
 }
 
 err_t http_care_slots_create(http_req *r)
 {
-    audit_ctx ctx = http_actor(r);
-    return care_slots_create(r->db, &ctx, r->body, &r->out, &r->ei);
+    return care_with_body(r, care_slots_create);
 }
 
 /* The date query parameter, today when absent, into out. */
@@ -399,8 +397,7 @@ err_t http_care_slots_list(http_req *r)
 
 err_t http_care_appointments_book(http_req *r)
 {
-    audit_ctx ctx = http_actor(r);
-    return care_appointment_book(r->db, &ctx, r->body, &r->out, &r->ei);
+    return care_with_body(r, care_appointment_book);
 }
 
 err_t http_care_appointments_check_in(http_req *r)

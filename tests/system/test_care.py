@@ -66,6 +66,15 @@ class CareTestCase(LabTestCase):
         self.server.create_user(name, role, PASSWORD)
         return name, self.server.login(name, PASSWORD)
 
+    def asset(self, cls):
+        """A new in-service device of the asset register of class cls; its tag."""
+        tag = unique("BME-")
+        self.call("POST", "/api/v1/assets", {
+            "tag": tag, "class": cls, "manufacturer": "Maker", "model": "Model 1",
+            "serial": unique("SN"), "location": "Floor 2", "risk_class": "high",
+            "owner": "Care"}, status=201)
+        return tag
+
     def analyzer(self):
         name = unique("AN-")
         self.call("PUT", "/api/v1/instruments", {"instruments": [{
@@ -408,14 +417,6 @@ class TestSterilization(CareTestCase):
     """The issue's story: a positive biological indicator lists every patient
     whose procedure used a set from that load, and no one else."""
 
-    def asset(self, cls):
-        tag = unique("BME-")
-        self.call("POST", "/api/v1/assets", {
-            "tag": tag, "class": cls, "manufacturer": "Steris", "model": "Amsco 400",
-            "serial": unique("SN"), "location": "Sterile processing", "risk_class": "high",
-            "owner": "Sterile processing"}, status=201)
-        return tag
-
     def cycle(self, sterilizer, number, sets, token=Ellipsis, status=201, **kw):
         body = {"sterilizer": sterilizer, "cycle_number": number, "program": "prevacuum-134",
                 "exposure_minutes": 3.5, "temperature": 134.4, "pressure": 304,
@@ -618,19 +619,11 @@ class TestImaging(CareTestCase):
     each modality must be complete before the procedure starts, and a CT's
     dose above its diagnostic reference level is listed for review."""
 
-    def device(self, cls):
-        tag = unique("IMG-")
-        self.call("POST", "/api/v1/assets", {
-            "tag": tag, "class": cls, "manufacturer": "Siemens", "model": "Somatom",
-            "serial": unique("SN"), "location": "Radiology", "risk_class": "high",
-            "owner": "Radiology"}, status=201)
-        return tag
-
     def test_ct_with_contrast_from_checklist_to_dose(self):
         _, tech = self.person("technician")
         sup, sup_token = self.person("supervisor")
         p = self.create_patient()
-        ct = self.device("ct")
+        ct = self.asset("ct")
         drls = self.sample("CareDrlList", self.call("GET", CARE + "/drls", token=tech).json)
         (head,) = [x for x in drls["items"] if x["exam"] == "CT-HEAD"]
         self.assertEqual((head["ctdivol"], head["dlp"]), (47, 790))
@@ -699,7 +692,7 @@ class TestImaging(CareTestCase):
     def test_mri_safety_screening_stops_a_pacemaker(self):
         _, tech = self.person("technician")
         p = self.create_patient()
-        mri = self.device("mri")
+        mri = self.asset("mri")
         proc = self.call("POST", CARE + "/procedures", {
             "patient_id": p["id"], "modality": "mri", "exam": "MR lumbar spine", "device": mri,
             "scheduled_at": "2026-11-21T10:00:00Z"}, token=tech, status=201).json
@@ -719,7 +712,7 @@ class TestImaging(CareTestCase):
         self.assertEqual(got["status"], "cancelled")
         self.refused("POST", path + "/start", {}, 409, "conflict", token=tech)
         # the scanner must be an MRI, and in service
-        xr = self.device("xray")
+        xr = self.asset("xray")
         self.refused("POST", CARE + "/procedures", {
             "patient_id": p["id"], "modality": "mri", "exam": "MR knee", "device": xr,
             "scheduled_at": "2026-11-21T10:00:00Z"}, 400, "invalid", field="device", token=tech)
