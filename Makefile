@@ -25,7 +25,8 @@ run: deps build
 demo: run
 
 # Unit tests under AddressSanitizer and UndefinedBehaviorSanitizer, the storage
-# suite on SQLite and on a throw-away PostgreSQL server, the system tests.
+# suite on SQLite and on a throw-away PostgreSQL server, the system tests, and
+# the web workbench end to end in chromium (tests/e2e).
 test: deps
 	python3 tests/run.py --build $(TEST_BUILD)
 

@@ -7,6 +7,9 @@
    read BENCHSIDE_TEST_DB (storage, auth) against it too.
 4. Run the system tests (tests/system/), which start the real server, on
    SQLite and on PostgreSQL.
+5. Run the end-to-end tests of the web workbench (tests/e2e/): playwright-core
+   driving Debian's chromium against `benchside demo`; screenshots go to
+   <build>/e2e-screenshots.
 Exit status 0 only when nothing failed.
 """
 import argparse
@@ -23,7 +26,9 @@ import time
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 DB_SUITES = ("test_store", "test_auth", "test_lab", "test_catalog",
              "test_results", "test_pt", "test_equip", "test_tolerance",
-             "test_care")  # run again on PostgreSQL
+             "test_events")  # run again on PostgreSQL
+DB_SUITES += ("test_equip_ops",)
+DB_SUITES += ("test_care",)
 
 passed = 0
 failed = 0
@@ -112,15 +117,56 @@ def run_system(label, env):
         sys.stdout.write(out[-20000:])
 
 
-def npm_tools():
-    """Install the npm test tools (tests/tools) from their lock file, once."""
-    tools = os.path.join(ROOT, "tests", "tools")
-    stamp = os.path.join(tools, "node_modules", ".package-lock.json")
+def npm_ci(folder):
+    """Install the npm packages of tests/<folder> from their lock file, once."""
+    where = os.path.join(ROOT, "tests", folder)
+    stamp = os.path.join(where, "node_modules", ".package-lock.json")
     if os.path.exists(stamp) and os.path.getmtime(stamp) >= os.path.getmtime(
-            os.path.join(tools, "package-lock.json")):
+            os.path.join(where, "package-lock.json")):
         return
-    subprocess.run(["npm", "ci", "--no-audit", "--no-fund", "--loglevel=error"], cwd=tools,
+    subprocess.run(["npm", "ci", "--no-audit", "--no-fund", "--loglevel=error"], cwd=where,
                    check=True, timeout=600)
+
+
+def npm_tools():
+    """The npm test tools (tests/tools)."""
+    npm_ci("tools")
+
+
+def npm_e2e():
+    """playwright-core for the end-to-end tests (tests/e2e)."""
+    npm_ci("e2e")
+
+
+def run_e2e(label, env, builddir):
+    """Run tests/e2e with node's test runner (TAP); count from its summary."""
+    global passed, failed
+    chromium = env.get("CHROMIUM", "/usr/bin/chromium")
+    if not os.access(chromium, os.X_OK):
+        failed += 1
+        failures.append("%s: %s is missing (scripts/install-deps installs chromium)"
+                        % (label, chromium))
+        log("  %-32s chromium missing" % label)
+        return
+    out_dir = os.path.join(builddir, "e2e-screenshots")
+    files = sorted(glob.glob(os.path.join(ROOT, "tests", "e2e", "*.test.mjs")))
+    p = subprocess.run(["node", "--test", "--test-reporter=tap"] + files, cwd=ROOT,
+                       env=dict(env, BENCHSIDE_E2E_OUT=out_dir), capture_output=True, text=True,
+                       timeout=600)
+    m_ok = re.search(r"^# pass (\d+)$", p.stdout, re.M)
+    m_bad = re.search(r"^# fail (\d+)$", p.stdout, re.M)
+    good = int(m_ok.group(1)) if m_ok else 0
+    bad = int(m_bad.group(1)) if m_bad else 0
+    if p.returncode != 0 and bad == 0:
+        bad = 1
+    passed += good
+    failed += bad
+    for name in re.findall(r"^\s*not ok \d+ - (.*)$", p.stdout, re.M):
+        failures.append("%s: %s" % (label, name))
+    log("  %-32s %3d passed, %d failed  (screenshots in %s)" % (label, good, bad, out_dir))
+    if bad:
+        sys.stdout.write(p.stdout[-20000:])
+        sys.stdout.write(p.stderr[-6000:])
 
 
 def free_port():
@@ -143,6 +189,7 @@ def main():
     if not a.unit_only:
         log("== npm test tools")
         npm_tools()
+        npm_e2e()
     env = sanitizer_env()
     env["BENCHSIDE_BIN"] = os.path.join(builddir, "benchside")
     units = sorted(glob.glob(os.path.join(builddir, "tests", "test_*")))
@@ -155,6 +202,8 @@ def main():
     if not a.unit_only:
         log("== system tests on SQLite")
         run_system("system/sqlite", env)
+        log("== end-to-end tests in chromium")
+        run_e2e("e2e/chromium", env, builddir)
 
     pgdir = None
     if not a.no_pg:

@@ -135,6 +135,7 @@ err_t app_serve(const app_serve_opts *o, errinfo *ei)
         .threads = threads,
         .timeout_s = 30,
         .pool = pool,
+        .heartbeat_s = o->heartbeat_s,
     };
     rc = http_start(&cfg, &srv, ei);
     if (rc)

@@ -30,6 +30,7 @@ typedef struct app_serve_opts {
     const char *mllp; /* ADDR:PORT for HL7 over MLLP; NULL: the default; "off": none */
     const char *astm; /* ADDR:PORT for ASTM over TCP; NULL: the default; "off": none */
     size_t max_message;
+    int heartbeat_s; /* between heartbeats of live-event streams; 0: 15 */
 } app_serve_opts;
 
 /* The database URL: the option, else $BENCHSIDE_DB, else sqlite:benchside.db. */

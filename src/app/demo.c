@@ -17,6 +17,15 @@
 #include "lab/patient.h"
 #include "lab/result.h"
 #include "base/log.h"
+#include "base/time.h"
+#include "equip/asset.h"
+#include "equip/calibration.h"
+#include "equip/checklist.h"
+#include "equip/schedule.h"
+#include "equip/storage.h"
+#include "equip/templog.h"
+#include "equip/workorder.h"
+#include "qc/tolerance.h"
 #include "care/care.h"
 #include "care/competency.h"
 #include "link/sim.h"
@@ -159,6 +168,288 @@ static err_t demo_workload(db *d, const audit_ctx *ctx, errinfo *ei)
     return rc;
 }
 
+/* ---- equipment ---- */
+
+/* The register of a small department: the two demo analyzers (linked to
+ * their instruments), a calibration standard, and devices of other classes;
+ * a refrigerator that is a storage unit. */
+static const char demo_assets_json[] =
+    "[{\"tag\":\"BME-00412\",\"class\":\"chemistry-analyzer\",\"manufacturer\":\"Beckman "
+    "Coulter\",\"model\":\"AU680\",\"serial\":\"2019AU0412\",\"location\":\"Core lab, bench 3\","
+    "\"risk_class\":\"high\",\"owner\":\"Clinical chemistry\",\"install_date\":\"2021-03-15\","
+    "\"instrument\":\"CHEM-1\"},"
+    "{\"tag\":\"BME-00413\",\"class\":\"hematology-analyzer\",\"manufacturer\":\"Sysmex\","
+    "\"model\":\"XN-550\",\"serial\":\"XN55-13077\",\"location\":\"Core lab, bench 5\","
+    "\"risk_class\":\"high\",\"owner\":\"Hematology\",\"install_date\":\"2022-06-01\","
+    "\"instrument\":\"HEME-1\"},"
+    "{\"tag\":\"STD-0001\",\"class\":\"calibration-standard\",\"manufacturer\":\"NIST\","
+    "\"model\":\"SRM 965b glucose in frozen serum\",\"serial\":\"965b-0183\",\"location\":\"Core "
+    "lab, freezer 1\",\"risk_class\":\"low\",\"owner\":\"Clinical chemistry\"},"
+    "{\"tag\":\"BME-00977\",\"class\":\"refrigerator\",\"manufacturer\":\"Helmer\","
+    "\"model\":\"iLR120\",\"serial\":\"HLR-55120\",\"location\":\"Core lab, reagent room\","
+    "\"risk_class\":\"medium\",\"owner\":\"Clinical chemistry\",\"install_date\":\"2020-09-10\"},"
+    "{\"tag\":\"BME-01020\",\"class\":\"defibrillator\",\"manufacturer\":\"ZOLL\","
+    "\"model\":\"R Series\",\"serial\":\"AF19C012345\",\"location\":\"Emergency, bay 2\","
+    "\"risk_class\":\"high\",\"owner\":\"Emergency department\",\"install_date\":\"2023-01-20\"},"
+    "{\"tag\":\"BME-00231\",\"class\":\"patient-monitor\",\"manufacturer\":\"Philips\","
+    "\"model\":\"IntelliVue MX450\",\"serial\":\"DE71234567\",\"location\":\"Ward 4, bed 12\","
+    "\"risk_class\":\"high\",\"owner\":\"Nursing\",\"install_date\":\"2022-02-14\"},"
+    "{\"tag\":\"BME-00530\",\"class\":\"centrifuge\",\"manufacturer\":\"Eppendorf\","
+    "\"model\":\"5702\",\"serial\":\"5702AB0530\",\"location\":\"Specimen reception\","
+    "\"risk_class\":\"low\",\"owner\":\"Specimen reception\"},"
+    "{\"tag\":\"BME-00611\",\"class\":\"autoclave\",\"manufacturer\":\"Tuttnauer\","
+    "\"model\":\"3870ELV\",\"serial\":\"TT3870-611\",\"location\":\"Microbiology\","
+    "\"risk_class\":\"medium\",\"owner\":\"Microbiology\"},"
+    "{\"tag\":\"BME-02001\",\"class\":\"mri\",\"manufacturer\":\"Siemens Healthineers\","
+    "\"model\":\"MAGNETOM Vida 3T\",\"serial\":\"MRV-175201\",\"location\":\"Imaging, MR 1\","
+    "\"risk_class\":\"high\",\"owner\":\"Radiology\",\"install_date\":\"2024-05-06\"},"
+    "{\"tag\":\"BME-02010\",\"class\":\"ct\",\"manufacturer\":\"Siemens Healthineers\","
+    "\"model\":\"SOMATOM go.Up\",\"serial\":\"CTG-110482\",\"location\":\"Imaging, CT 1\","
+    "\"risk_class\":\"high\",\"owner\":\"Radiology\",\"install_date\":\"2023-09-18\"}]";
+
+/* Schedules: what is safety-critical holds results or devices. */
+static const char *const demo_schedules[] = {
+    "{\"asset\":\"BME-00412\",\"kind\":\"calibration\",\"interval_days\":90}",
+    "{\"asset\":\"BME-00413\",\"kind\":\"calibration\",\"interval_days\":180,\"grace_days\":7}",
+    "{\"class\":\"calibration-standard\",\"kind\":\"calibration\",\"interval_days\":365}",
+    "{\"class\":\"defibrillator\",\"kind\":\"check\",\"template\":\"defib-daily\","
+    "\"interval_days\":1,\"safety_critical\":true}",
+    "{\"class\":\"patient-monitor\",\"kind\":\"electrical-safety\",\"template\":\"iec62353\","
+    "\"interval_days\":365,\"grace_days\":30}",
+    "{\"class\":\"centrifuge\",\"kind\":\"check\",\"template\":\"centrifuge-speed\","
+    "\"interval_days\":90}",
+    "{\"class\":\"autoclave\",\"kind\":\"check\",\"template\":\"autoclave-bowie-dick\","
+    "\"interval_days\":1}",
+    "{\"class\":\"mri\",\"kind\":\"pm\",\"interval_days\":90,\"grace_days\":14}",
+};
+
+/* Today's records: the analyzers calibrated against the standard, the
+ * defibrillator's daily check. */
+static const struct {
+    const char *key, *body;
+} demo_records[] = {
+    {"calibration",
+     "{\"asset\":\"BME-00412\",\"by\":\"biomed\",\"standard\":\"STD-0001\",\"points\":[{"
+     "\"name\":\"GLU 72.3\",\"unit\":\"mg/dL\",\"nominal\":72.3,\"tolerance\":2.2,"
+     "\"as_found\":73.1,\"as_left\":72.6}]}"},
+    {"calibration",
+     "{\"asset\":\"BME-00413\",\"by\":\"biomed\",\"standard\":\"STD-0001\",\"points\":[{"
+     "\"name\":\"HGB control\",\"unit\":\"g/dL\",\"nominal\":13.6,\"tolerance\":0.3,"
+     "\"as_found\":13.7,\"as_left\":13.6}]}"},
+    {"check", "{\"asset\":\"BME-01020\",\"template\":\"defib-daily\",\"values\":{"
+              "\"self_test_passed\":true,\"battery_ok\":true,\"selected_energy_j\":200,"
+              "\"delivered_energy_j\":196,\"pads_in_date\":true,\"cables_intact\":true,"
+              "\"ecg_paper_ok\":true}}"},
+};
+
+/* The equipment calls the demo makes, by the key demo_json passes on. */
+static const struct {
+    const char *key;
+    err_t (*fn)(db *d, const audit_ctx *ctx, const json_t *body, json_t **out, errinfo *ei);
+} demo_equip_calls[] = {
+    {"storage", equip_storage_create},
+    {"schedule", equip_schedule_create},
+    {"calibration", equip_calibration_record},
+    {"check", equip_check_record},
+};
+
+static err_t demo_equip(db *d, const audit_ctx *ctx, const char *key, const json_t *body,
+                        json_t **out, errinfo *ei)
+{
+    for (size_t i = 0; i < sizeof(demo_equip_calls) / sizeof(demo_equip_calls[0]); i++)
+        if (!strcmp(demo_equip_calls[i].key, key))
+            return demo_equip_calls[i].fn(d, ctx, body, out, ei);
+    return err_set(ei, ERR_INTERNAL, NULL, "demo data: no equipment call %s", key);
+}
+
+/* The CT scanner's daily water phantom, 0 +- 5 HU: passed on each of the
+ * last three mornings. */
+static err_t demo_tolerance_qc(db *d, const audit_ctx *ctx, errinfo *ei)
+{
+    static const double values[] = {1.4, -0.8, 2.1};
+    char at[TIME_ISO_LEN], id[ID_LEN + 1] = "";
+    json_t *check = NULL, *out = NULL;
+    json_error_t je;
+    json_t *body = json_loads("{\"device\":\"BME-02010\",\"code\":\"CT-WATER-HU\",\"name\":"
+                              "\"CT number of water, daily phantom\",\"unit\":\"[hnsf'U]\","
+                              "\"target\":0,\"tolerance\":5,\"frequency\":\"24h\"}",
+                              0, &je);
+    if (!body)
+        return err_set(ei, ERR_INTERNAL, NULL, "demo check: %s", je.text);
+    err_t rc = qc_tolerance_check_create(d, ctx, body, &check, ei);
+    json_decref(body);
+    if (!rc)
+        snprintf(id, sizeof(id), "%s", json_string_value(json_object_get(check, "id")));
+    json_decref(check);
+    int64_t morning = time_now_us() - 2 * 86400LL * 1000000LL - 3600LL * 1000000LL;
+    for (size_t i = 0; !rc && i < sizeof(values) / sizeof(values[0]); i++) {
+        time_format_iso(morning + (int64_t)i * 86400LL * 1000000LL, at);
+        body = json_pack("{s:f,s:s}", "value", values[i], "at", at);
+        rc = body ? qc_tolerance_result_enter(d, ctx, id, body, &out, ei) : ERR_NOMEM;
+        json_decref(body);
+        json_decref(out);
+        out = NULL;
+    }
+    return rc;
+}
+
+/* The register, schedules, the checklist templates, and records that keep
+ * the demo analyzers fit (calibrated today against a standard with an
+ * external certificate), with something due this week on the due list. */
+static err_t demo_equipment(db *d, const audit_ctx *ctx, errinfo *ei)
+{
+    json_error_t je;
+    char body[1024], at[TIME_ISO_LEN], until[11];
+    int n = 0;
+    int64_t now = time_now_us(), day = 86400LL * 1000000LL;
+    json_t *assets = json_loads(demo_assets_json, 0, &je);
+    if (!assets)
+        return err_set(ei, ERR_INTERNAL, NULL, "demo assets: %s", je.text);
+    err_t rc = equip_checklist_defaults(d, ctx, &n, ei);
+    if (!rc)
+        rc = equip_asset_import(d, ctx, assets, &n, ei);
+    json_decref(assets);
+    if (!rc)
+        rc = demo_json(d, ctx, demo_equip, "storage",
+                       "{\"name\":\"FRIDGE-1\",\"kind\":\"refrigerator\",\"asset\":\"BME-00977\","
+                       "\"low\":2,\"high\":8,\"description\":\"Reagents and controls\"}",
+                       NULL, ei);
+    for (size_t i = 0; !rc && i < sizeof(demo_schedules) / sizeof(demo_schedules[0]); i++)
+        rc = demo_json(d, ctx, demo_equip, "schedule", demo_schedules[i], NULL, ei);
+    /* the standard, calibrated by a metrology laboratory 60 days ago */
+    time_format_iso(now - 60 * day, at);
+    time_format_date(now + 305 * day, until);
+    snprintf(body, sizeof(body),
+             "{\"asset\":\"STD-0001\",\"performed_at\":\"%s\",\"by\":\"National metrology "
+             "lab\",\"external\":{\"provider\":\"National metrology lab\",\"certificate\":"
+             "\"NML-2026-0415\",\"valid_until\":\"%s\"},\"points\":[{\"name\":\"level 1\","
+             "\"unit\":\"mg/dL\",\"nominal\":72.3,\"tolerance\":0.8,\"as_left\":72.5}]}",
+             at, until);
+    if (!rc)
+        rc = demo_json(d, ctx, demo_equip, "calibration", body, NULL, ei);
+    for (size_t i = 0; !rc && i < sizeof(demo_records) / sizeof(demo_records[0]); i++)
+        rc = demo_json(d, ctx, demo_equip, demo_records[i].key, demo_records[i].body, NULL, ei);
+    /* the monitor's yearly electrical safety test falls due this week */
+    time_format_iso(now - 360 * day, at);
+    snprintf(body, sizeof(body),
+             "{\"asset\":\"BME-00231\",\"template\":\"iec62353\",\"performed_at\":\"%s\","
+             "\"values\":{\"protection_class\":\"I\",\"applied_part_type\":\"CF\","
+             "\"visual_inspection_ok\":true,\"protective_earth_resistance_ohm\":0.08,"
+             "\"equipment_leakage_class_i_ua\":240,\"applied_part_leakage_cf_ua\":6,"
+             "\"functional_test_ok\":true}}",
+             at);
+    if (!rc)
+        rc = demo_json(d, ctx, demo_equip, "check", body, NULL, ei);
+    if (!rc)
+        rc = demo_tolerance_qc(d, ctx, ei);
+    return rc;
+}
+
+/* ---- equipment at work ---- */
+
+/* A domain call that acts as a signed-in user. */
+typedef err_t (*demo_user_call)(db *d, const audit_ctx *ctx, const user *u, const char *key,
+                                const json_t *body, json_t **out, errinfo *ei);
+
+/* Run fn as user u on body (stolen); its answer into *out, or dropped when
+ * out is NULL. */
+static err_t demo_as(db *d, const user *u, demo_user_call fn, const char *key, json_t *body,
+                     json_t **out, errinfo *ei)
+{
+    audit_ctx ctx = {u->id, u->username, "local"};
+    json_t *dropped = NULL;
+    if (out)
+        *out = NULL;
+    err_t rc = body ? fn(d, &ctx, u, key, body, out ? out : &dropped, ei) : ERR_NOMEM;
+    json_decref(body);
+    json_decref(dropped);
+    return rc;
+}
+
+static err_t demo_readings(db *d, const audit_ctx *ctx, const user *u, const char *unit,
+                           const json_t *body, json_t **out, errinfo *ei)
+{
+    return equip_templog_record(d, ctx, u, unit, body, out, ei);
+}
+
+static err_t demo_report(db *d, const audit_ctx *ctx, const user *u, const char *key,
+                         const json_t *body, json_t **out, errinfo *ei)
+{
+    (void)key;
+    return equip_workorder_report(d, ctx, u, body, out, ei);
+}
+
+/* The refrigerator of the register and a freezer with a day of readings (the
+ * morning check by hand, the sensors' hourly batches, all within limits),
+ * and the centrifuge's work order from the fault to its close. */
+static err_t demo_equip_ops(db *d, const audit_ctx *ctx, errinfo *ei)
+{
+    static const char *const units[] = {"FRIDGE-1", "FREEZER-1"};
+    int64_t now = time_now_us(), hour = 3600LL * 1000000LL;
+    user tech, sensor, biomed;
+    json_t *wo = NULL;
+    char at[TIME_ISO_LEN], id[ID_LEN + 1] = "";
+    err_t rc = user_get_by_name(d, "tech", &tech, ei);
+    if (!rc)
+        rc = user_get_by_name(d, "analyzer", &sensor, ei);
+    if (!rc)
+        rc = user_get_by_name(d, "biomed", &biomed, ei);
+    if (!rc)
+        rc = demo_json(d, ctx, demo_equip, "storage",
+                       "{\"name\":\"FREEZER-1\",\"kind\":\"freezer\",\"low\":-25,\"high\":-15,"
+                       "\"description\":\"Serum bank and the glucose standard\"}",
+                       NULL, ei);
+    for (int u = 0; !rc && u < 2; u++) {
+        json_t *list = json_array();
+        for (int k = 24; list && k >= 1; k--) {
+            time_format_iso(now - k * hour, at);
+            double c = u == 0 ? 4.2 + 0.3 * (k % 5) : -19.5 + 0.5 * (k % 4);
+            json_array_append_new(list, json_pack("{s:s,s:f,s:s}", "at", at, "celsius", c, "sensor",
+                                                  u == 0 ? "T-17" : "T-03"));
+        }
+        rc = demo_as(d, &sensor, demo_readings, units[u], json_pack("{s:o}", "readings", list),
+                     NULL, ei);
+        if (!rc)
+            rc = demo_as(
+                d, &tech, demo_readings, units[u],
+                json_pack("{s:f,s:s}", "celsius", u == 0 ? 4.8 : -20.0, "note", "morning check"),
+                NULL, ei);
+    }
+    time_format_iso(now - 72 * hour, at);
+    if (!rc)
+        rc = demo_as(d, &tech, demo_report, NULL,
+                     json_pack("{s:s,s:s,s:s,s:s}", "asset", "BME-00530", "fault",
+                               "Imbalance alarm at 4000 rpm with a balanced load", "severity",
+                               "high", "reported_at", at),
+                     &wo, ei);
+    if (!rc)
+        snprintf(id, sizeof(id), "%s", json_string_value(json_object_get(wo, "id")));
+    json_decref(wo);
+    if (!rc)
+        rc = demo_as(d, &biomed, equip_workorder_entry, id,
+                     json_pack("{s:s,s:s}", "kind", "note", "note",
+                               "Rotor bucket 3 seal cracked; bucket runs heavy"),
+                     NULL, ei);
+    if (!rc)
+        rc = demo_as(d, &biomed, equip_workorder_entry, id,
+                     json_pack("{s:s,s:s,s:s,s:i,s:i}", "kind", "part", "part_number",
+                               "5702-720.004", "description", "Bucket seal set", "quantity", 4,
+                               "cost_cents", 3960),
+                     NULL, ei);
+    time_format_iso(now - 48 * hour, at);
+    if (!rc)
+        rc = demo_as(d, &biomed, equip_workorder_return, id,
+                     json_pack("{s:s,s:s,s:s}", "verified",
+                               "Speed 4000 rpm within 1 % by tachometer, no imbalance alarm in "
+                               "three runs",
+                               "outcome", "pass", "at", at),
+                     NULL, ei);
+    if (!rc)
+        rc = demo_as(d, &biomed, equip_workorder_close, id,
+                     json_pack("{s:s}", "resolution", "Bucket seals replaced"), NULL, ei);
+    return rc;
+}
+
 /* People and care: the demo analyzers are in the competency program (an
  * ASCP certification required); the bench staff hold their certifications
  * and satisfactory assessments, and the technician is the operator of
@@ -258,7 +549,11 @@ err_t app_demo_seed(db *d, bool *seeded, errinfo *ei)
     if (!rc)
         rc = demo_json(d, &ctx, demo_instruments, NULL, demo_instruments_json, NULL, ei);
     if (!rc)
+        rc = demo_equipment(d, &ctx, ei);
+    if (!rc)
         rc = demo_workload(d, &ctx, ei);
+    if (!rc)
+        rc = demo_equip_ops(d, &ctx, ei);
     if (!rc)
         rc = demo_care(d, ei);
     if (rc)

@@ -188,7 +188,7 @@ static bool token_wellformed(const char *token)
     return true;
 }
 
-err_t session_lookup(db *d, const char *token, int64_t idle_us, user *out, errinfo *ei)
+static err_t lookup(db *d, const char *token, int64_t idle_us, bool touch, user *out, errinfo *ei)
 {
     char th[65], user_id[ID_LEN + 1];
     db_stmt *st = NULL;
@@ -225,13 +225,23 @@ err_t session_lookup(db *d, const char *token, int64_t idle_us, user *out, errin
         return rc;
     /* Refresh last_seen when a good part of the idle time has passed. */
     int64_t every = idle_us / 4 < 5000000 ? idle_us / 4 : 5000000;
-    if (now - last_seen >= every) {
+    if (touch && now - last_seen >= every) {
         /* A missed refresh costs nothing but an earlier time-out: go on. */
         errinfo tei = {0};
         if (db_run(d, &tei, NULL, sql_touch, "it", now, th))
             log_msg(LOG_WARN, NULL, "session last_seen not updated: %s", tei.message);
     }
     return ERR_OK;
+}
+
+err_t session_lookup(db *d, const char *token, int64_t idle_us, user *out, errinfo *ei)
+{
+    return lookup(d, token, idle_us, true, out, ei);
+}
+
+err_t session_peek(db *d, const char *token, int64_t idle_us, user *out, errinfo *ei)
+{
+    return lookup(d, token, idle_us, false, out, ei);
 }
 
 err_t session_logout(db *d, const audit_ctx *ctx, const char *token, errinfo *ei)

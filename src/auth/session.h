@@ -35,6 +35,13 @@ err_t session_login(db *d, const char *username, const char *password, const cha
  */
 err_t session_lookup(db *d, const char *token, int64_t idle_us, user *out, errinfo *ei);
 
+/*
+ * The same check without marking the session as seen: for what a page does by
+ * itself (a live-update stream, a refresh after an event), which must not
+ * keep an unattended session open past its idle time-out.
+ */
+err_t session_peek(db *d, const char *token, int64_t idle_us, user *out, errinfo *ei);
+
 /* End the session of token (audited as session.delete by ctx). */
 err_t session_logout(db *d, const audit_ctx *ctx, const char *token, errinfo *ei);
 

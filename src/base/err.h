@@ -39,7 +39,8 @@
     X(ERR_USAGE, "usage", "bad usage", 400)                                                        \
     X(ERR_AUDIT_BROKEN, "audit_broken", "audit trail does not verify", 500)                        \
     X(ERR_TIMEOUT, "timeout", "timed out", 408)                                                    \
-    X(ERR_SETUP, "setup_required", "setup required", 500)
+    X(ERR_SETUP, "setup_required", "setup required", 500)                                          \
+    X(ERR_UNPROCESSABLE, "unprocessable", "well formed but not acceptable", 422)
 
 typedef enum {
 #define ERR_ENUM(code, name, msg, status) code,

@@ -88,7 +88,8 @@ enum {
     OPT_ROLE,
     OPT_DISPLAY,
     OPT_PWSTDIN,
-    OPT_HELP
+    OPT_HELP,
+    OPT_HEARTBEAT
 };
 
 static const char serve_usage[] =
@@ -97,7 +98,8 @@ static const char serve_usage[] =
     "                [--mllp ADDR:PORT|off] [--astm ADDR:PORT|off] [--max-message BYTES]\n"
     "  --mllp  HL7 v2 over MLLP from instruments and the EHR (default 0.0.0.0:2575)\n"
     "  --astm  ASTM E1381/E1394 over TCP (default 0.0.0.0:5000)\n"
-    "  --max-message  largest instrument message accepted (default 1 MiB)";
+    "  --max-message  largest instrument message accepted (default 1 MiB)\n"
+    "  --heartbeat-seconds N  between heartbeats of live-event streams (default 15)";
 static const char demo_usage[] =
     "benchside demo [--db URL] [--http ADDR:PORT] [--mllp ADDR:PORT|off] [--astm ADDR:PORT|off]\n"
     "  links listen on 127.0.0.1:2575 (MLLP) and 127.0.0.1:5000 (ASTM) by default";
@@ -116,6 +118,7 @@ static int run_server(int argc, char **argv, bool demo)
         {"astm", required_argument, NULL, OPT_ASTM},
         {"max-message", required_argument, NULL, OPT_MAX_MESSAGE},
         {"help", no_argument, NULL, OPT_HELP},
+        {"heartbeat-seconds", required_argument, NULL, OPT_HEARTBEAT},
         {NULL, 0, NULL, 0},
     };
     const char *usage = demo ? demo_usage : serve_usage;
@@ -178,6 +181,11 @@ static int run_server(int argc, char **argv, bool demo)
         case OPT_HELP:
             printf("usage: %s\n", usage);
             return 0;
+        case OPT_HEARTBEAT:
+            if (str_to_int64(optarg, strlen(optarg), 1, 3600, &v))
+                return usage_error(usage, "--heartbeat-seconds wants 1 to 3600, got '%s'", optarg);
+            o.heartbeat_s = (int)v;
+            break;
         default:
             return usage_error(usage, "unknown or incomplete option");
         }

@@ -19,6 +19,7 @@
 #include "base/str.h"
 #include "base/time.h"
 #include "equip/fitness.h"
+#include "equip/record.h"
 #include "store/dbjson.h"
 
 #define NFIELDS(t) (sizeof(t) / sizeof((t)[0]))
@@ -134,6 +135,10 @@ static const char sql_id_of[] = "SELECT id, status FROM assets WHERE tag = ?";
 
 /* ---- request bodies ---- */
 
+/* A new asset's fields; those of an edit are the nine after the tag (the
+ * tag and the status are not edited). */
+#define UPDATE_FIELDS  (&create_fields[1])
+#define UPDATE_NFIELDS 9
 static const jsonv_field create_fields[] = {
     {"tag", JSONV_STRING, true, EQUIP_TAG_MAX},
     {"class", JSONV_STRING, true, EQUIP_CLASS_MAX},
@@ -147,18 +152,6 @@ static const jsonv_field create_fields[] = {
     {"instrument", JSONV_STRING, false, 64},
     {"status", JSONV_STRING, false, EQUIP_STATUS_MAX},
     {"status_reason", JSONV_STRING, false, EQUIP_REASON_MAX},
-};
-/* the same less the tag and the status, which are not edited */
-static const jsonv_field update_fields[] = {
-    {"class", JSONV_STRING, true, EQUIP_CLASS_MAX},
-    {"manufacturer", JSONV_STRING, true, EQUIP_TEXT_MAX},
-    {"model", JSONV_STRING, true, EQUIP_TEXT_MAX},
-    {"serial", JSONV_STRING, true, EQUIP_TEXT_MAX},
-    {"location", JSONV_STRING, true, EQUIP_TEXT_MAX},
-    {"risk_class", JSONV_STRING, true, 8},
-    {"owner", JSONV_STRING, true, EQUIP_TEXT_MAX},
-    {"install_date", JSONV_STRING, false, 10},
-    {"instrument", JSONV_STRING, false, 64},
 };
 static const jsonv_field status_fields[] = {
     {"status", JSONV_STRING, true, EQUIP_STATUS_MAX},
@@ -189,20 +182,8 @@ static json_t *asset_row(db_stmt *st)
 err_t equip_asset_get(db *d, const char *tag, json_t **out, errinfo *ei)
 {
     db_stmt *st = NULL;
-    bool row = false;
-    *out = NULL;
     err_t rc = db_query(d, &st, ei, sql_by_tag, "t", tag);
-    if (!rc)
-        rc = db_step(st, &row, ei);
-    if (!rc && !row)
-        rc = err_set(ei, ERR_NOT_FOUND, "tag", "no asset is tagged %.40s", tag);
-    if (!rc) {
-        *out = asset_row(st);
-        if (!*out)
-            rc = ERR_NOMEM;
-    }
-    db_finalize(st);
-    return rc;
+    return equip_row(rc, st, asset_row, out, "tag", "asset is tagged", tag, ei);
 }
 
 err_t equip_asset_list(db *d, const char *cls, const char *status, const char *location,
@@ -326,7 +307,7 @@ static err_t check_asset(db *d, const json_t *body, bool create, const char *tag
     char today[11];
     memset(a, 0, sizeof(*a));
     err_t rc = create ? jsonv_check(body, create_fields, NFIELDS(create_fields), ei)
-                      : jsonv_check(body, update_fields, NFIELDS(update_fields), ei);
+                      : jsonv_check(body, UPDATE_FIELDS, UPDATE_NFIELDS, ei);
     if (rc)
         return rc;
     a->tag = create ? jsonv_str(body, "tag") : tag;
@@ -551,15 +532,21 @@ err_t equip_asset_status(db *d, const audit_ctx *ctx, const char *tag, const jso
 /* ---- import ---- */
 
 /* Say which item of the document is at fault: "assets[3].tag". */
-static err_t at_item(errinfo *ei, err_t rc, size_t i)
+err_t equip_field_at(errinfo *ei, err_t rc, const char *where)
 {
     char field[64], message[sizeof(ei->message)];
     if (!ei)
         return rc;
-    /* i < EQUIP_IMPORT_MAX */
-    snprintf(field, sizeof(field), "assets[%d]%s%.30s", (int)i, ei->field[0] ? "." : "", ei->field);
-    snprintf(message, sizeof(message), "assets[%d]: %.400s", (int)i, ei->message);
+    snprintf(field, sizeof(field), "%.30s%s%.30s", where, ei->field[0] ? "." : "", ei->field);
+    snprintf(message, sizeof(message), "%.30s: %.400s", where, ei->message);
     return err_set(ei, rc, field, "%s", message);
+}
+
+static err_t at_item(errinfo *ei, err_t rc, size_t i)
+{
+    char where[24];
+    snprintf(where, sizeof(where), "assets[%d]", (int)i); /* i < EQUIP_IMPORT_MAX */
+    return equip_field_at(ei, rc, where);
 }
 
 err_t equip_asset_import(db *d, const audit_ctx *ctx, const json_t *doc, int *count, errinfo *ei)

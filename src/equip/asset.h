@@ -41,6 +41,11 @@
  * EQUIP_TAG_MAX of letters, digits, '-', '_' and '.'. */
 bool equip_name_valid(const char *s);
 
+/* Say where in a document the field named in ei is: with where
+ * "points[2]", the field "unit" becomes "points[2].unit" and the message
+ * is prefixed "points[2]: ". Returns rc. */
+err_t equip_field_at(errinfo *ei, err_t rc, const char *where);
+
 /* Whether cls is one of the asset classes of the table in asset.c. */
 bool equip_class_valid(const char *cls);
 

@@ -80,7 +80,10 @@ static const jsonv_field point_fields[] = {
 static err_t check_member(const json_t *v, const char *where, const jsonv_field *fields, size_t n,
                           errinfo *ei)
 {
-    return jsonv_check_item(v, where, fields, n, ei);
+    if (!json_is_object(v))
+        return err_set(ei, ERR_INVALID, where, "%s must be an object", where);
+    err_t rc = jsonv_check(v, fields, n, ei);
+    return rc ? equip_field_at(ei, rc, where) : ERR_OK;
 }
 
 static err_t check_points(const json_t *points, errinfo *ei)

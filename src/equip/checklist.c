@@ -61,17 +61,6 @@ static const jsonv_field check_fields[] = {
     {"notes", JSONV_STRING, false, EQUIP_REASON_MAX},
 };
 
-/* Prefix the field named in ei with where ("fields[3]"): "fields[3].max". */
-static err_t at(errinfo *ei, err_t rc, const char *where)
-{
-    char field[64], message[sizeof(ei->message)];
-    if (!ei)
-        return rc;
-    snprintf(field, sizeof(field), "%.30s%s%.30s", where, ei->field[0] ? "." : "", ei->field);
-    snprintf(message, sizeof(message), "%.30s: %.400s", where, ei->message);
-    return err_set(ei, rc, field, "%s", message);
-}
-
 static bool key_valid(const char *k)
 {
     size_t n = strlen(k);
@@ -230,7 +219,7 @@ err_t equip_checklist_check_fields(const json_t *fields, errinfo *ei)
         if (rc) {
             char where[24];
             snprintf(where, sizeof(where), "fields[%d]", (int)i);
-            return at(ei, rc, where);
+            return equip_field_at(ei, rc, where);
         }
     }
     return ERR_OK;
@@ -463,19 +452,8 @@ err_t equip_checklist_get(db *d, const char *code, int version, json_t **out, er
 err_t equip_checklist_list(db *d, json_t **items, errinfo *ei)
 {
     db_stmt *st = NULL;
-    bool row = false;
-    json_t *arr = json_array();
-    *items = NULL;
-    err_t rc = arr ? db_query(d, &st, ei, sql_all_latest, "") : ERR_NOMEM;
-    while (!rc && !(rc = db_step(st, &row, ei)) && row)
-        if (json_array_append_new(arr, template_row(st)))
-            rc = ERR_NOMEM;
-    db_finalize(st);
-    if (rc)
-        json_decref(arr);
-    else
-        *items = arr;
-    return rc;
+    err_t rc = db_query(d, &st, ei, sql_all_latest, "");
+    return equip_rows(rc, st, template_row, items, ei);
 }
 
 err_t equip_checklist_latest(db *d, const char *code, const char *field, int *version, char *kind,
@@ -610,7 +588,7 @@ err_t equip_checklist_import(db *d, const audit_ctx *ctx, const json_t *doc, int
                 rc = err_set(ei, ERR_INVALID, "code", "code %s is listed twice",
                              jsonv_str(t, "code"));
         if (rc)
-            return at(ei, rc, where);
+            return equip_field_at(ei, rc, where);
     }
     rc = db_begin(d, ei);
     if (rc)
@@ -679,12 +657,8 @@ static json_t *check_row(db_stmt *st)
 err_t equip_check_get(db *d, const char *id, json_t **out, errinfo *ei)
 {
     db_stmt *st = NULL;
-    err_t rc = db_query_by_id(d, &st, sql_check, id, "check", ei);
-    *out = NULL;
-    if (!rc && !(*out = check_row(st)))
-        rc = ERR_NOMEM;
-    db_finalize(st);
-    return rc;
+    err_t rc = db_query(d, &st, ei, sql_check, "t", id);
+    return equip_row(rc, st, check_row, out, "id", "check has id", id, ei);
 }
 
 err_t equip_check_list(db *d, const char *tag, json_t **items, errinfo *ei)

@@ -18,6 +18,7 @@
 #include "base/str.h"
 #include "base/time.h"
 #include "equip/checklist.h"
+#include "equip/record.h"
 #include "store/dbjson.h"
 
 #define NFIELDS(t) (sizeof(t) / sizeof((t)[0]))
@@ -180,12 +181,8 @@ static json_t *schedule_row(db_stmt *st)
 static err_t schedule_get(db *d, const char *id, json_t **out, errinfo *ei)
 {
     db_stmt *st = NULL;
-    err_t rc = db_query_by_id(d, &st, sql_one, id, "schedule", ei);
-    *out = NULL;
-    if (!rc && !(*out = schedule_row(st)))
-        rc = ERR_NOMEM;
-    db_finalize(st);
-    return rc;
+    err_t rc = db_query(d, &st, ei, sql_one, "t", id);
+    return equip_row(rc, st, schedule_row, out, "id", "schedule has id", id, ei);
 }
 
 /* The kind a schedule's template must have, NULL when it takes none. */
@@ -315,19 +312,9 @@ err_t equip_schedule_list(db *d, const char *asset_tag, const char *cls, json_t 
         if (!cls)
             cls = asset_cls; /* the asset's own and its class's */
     }
-    json_t *arr = json_array();
-    err_t rc = arr ? db_query(d, &st, ei, sql_list, "tttt", asset_tag, cls,
-                              asset_tag ? asset_id : NULL, cls)
-                   : ERR_NOMEM;
-    while (!rc && !(rc = db_step(st, &row, ei)) && row)
-        if (json_array_append_new(arr, schedule_row(st)))
-            rc = ERR_NOMEM;
-    db_finalize(st);
-    if (rc)
-        json_decref(arr);
-    else
-        *items = arr;
-    return rc;
+    err_t rc =
+        db_query(d, &st, ei, sql_list, "tttt", asset_tag, cls, asset_tag ? asset_id : NULL, cls);
+    return equip_rows(rc, st, schedule_row, items, ei);
 }
 
 err_t equip_schedule_delete(db *d, const audit_ctx *ctx, const char *id, errinfo *ei)
@@ -411,7 +398,7 @@ err_t equip_due_list(db *d, int within_days, int64_t now, json_t **items, errinf
     json_t *arr = rc ? NULL : json_array();
     if (!rc && !arr)
         rc = ERR_NOMEM;
-    if (!rc)
+    if (!rc && n > 1) /* qsort must not be given NULL, which an empty list is */
         qsort(found, n, sizeof(*found), due_order);
     for (size_t i = 0; i < n; i++) {
         if (arr && json_array_append_new(arr, found[i]))

@@ -10,6 +10,7 @@
 #include "base/jsonv.h"
 #include "base/str.h"
 #include "base/time.h"
+#include "equip/record.h"
 #include "store/dbjson.h"
 
 #define NFIELDS(t) (sizeof(t) / sizeof((t)[0]))
@@ -46,35 +47,15 @@ static json_t *unit_row(db_stmt *st)
 err_t equip_storage_get(db *d, const char *name, json_t **out, errinfo *ei)
 {
     db_stmt *st = NULL;
-    bool row = false;
-    *out = NULL;
     err_t rc = db_query(d, &st, ei, sql_one, "t", name);
-    if (!rc)
-        rc = db_step(st, &row, ei);
-    if (!rc && !row)
-        rc = err_set(ei, ERR_NOT_FOUND, "name", "no storage unit is named %.40s", name);
-    if (!rc && !(*out = unit_row(st)))
-        rc = ERR_NOMEM;
-    db_finalize(st);
-    return rc;
+    return equip_row(rc, st, unit_row, out, "name", "storage unit is named", name, ei);
 }
 
 err_t equip_storage_list(db *d, json_t **items, errinfo *ei)
 {
     db_stmt *st = NULL;
-    bool row = false;
-    json_t *arr = json_array();
-    *items = NULL;
-    err_t rc = arr ? db_query(d, &st, ei, sql_all, "") : ERR_NOMEM;
-    while (!rc && !(rc = db_step(st, &row, ei)) && row)
-        if (json_array_append_new(arr, unit_row(st)))
-            rc = ERR_NOMEM;
-    db_finalize(st);
-    if (rc)
-        json_decref(arr);
-    else
-        *items = arr;
-    return rc;
+    err_t rc = db_query(d, &st, ei, sql_all, "");
+    return equip_rows(rc, st, unit_row, items, ei);
 }
 
 err_t equip_storage_find(db *d, const char *name, const char *field, equip_storage_unit *u,

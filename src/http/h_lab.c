@@ -14,6 +14,7 @@
 #include "lab/result.h"
 #include "lab/tat.h"
 #include "lab/specimen.h"
+#include "lab/worklist.h"
 
 err_t http_catalog_get(http_req *r)
 {
@@ -196,4 +197,20 @@ err_t http_charges_export(http_req *r)
     r->raw_type = hl7 ? "text/plain; charset=utf-8" : "text/csv; charset=utf-8";
     snprintf(r->filename, sizeof(r->filename), hl7 ? "charges.hl7" : "charges.csv");
     return ERR_OK;
+}
+
+err_t http_worklist(http_req *r)
+{
+    audit_ctx ctx = http_actor(r);
+    worklist_filter f = {
+        .stage = http_query(r, "stage"),
+        .priority = http_query(r, "priority"),
+        .specimen_type = http_query(r, "specimen_type"),
+        .instrument = http_query(r, "instrument"),
+        .test = http_query(r, "test"),
+    };
+    err_t rc = http_query_limit(r, 200, WORKLIST_LIMIT_MAX, &f.limit);
+    if (rc)
+        return rc;
+    return worklist_list(r->db, &ctx, &f, time_now_us(), &r->out, &r->ei);
 }

@@ -108,6 +108,31 @@ err_t http_checks_get(http_req *r);
 err_t http_checks_list(http_req *r);
 err_t http_assets_fitness(http_req *r);
 
+/* h_equip_ops.c */
+err_t http_equip_readings_record(http_req *r);
+err_t http_equip_readings_list(http_req *r);
+err_t http_equip_temp_alerts_list(http_req *r);
+err_t http_equip_temp_alerts_get(http_req *r);
+err_t http_equip_temp_alerts_close(http_req *r);
+err_t http_equip_workorders_report(http_req *r);
+err_t http_equip_workorders_list(http_req *r);
+err_t http_equip_workorders_get(http_req *r);
+err_t http_equip_workorders_entry(http_req *r);
+err_t http_equip_workorders_return(http_req *r);
+err_t http_equip_workorders_close(http_req *r);
+err_t http_equip_asset_availability(http_req *r);
+err_t http_equip_availability(http_req *r);
+
+/* h_fhir.c: the FHIR R4 API under /fhir/R4, dispatched by server.c. The
+ * request's database connection is held; body[0..len) is the raw body.
+ * Fills r->out (a resource or Bundle) and r->status, or returns an error
+ * with detail in r->ei (the FHIR path or parameter at fault in its field). */
+err_t http_fhir_dispatch(http_req *r, const char *body, size_t len);
+/* The OperationOutcome of an error (new reference). */
+json_t *http_fhir_outcome(err_t code, const char *message, const char *expression);
+
+/* h_lab.c: the workbench */
+err_t http_worklist(http_req *r);
 /* h_care.c */
 err_t http_care_certs_create(http_req *r);
 err_t http_care_certs_list(http_req *r);

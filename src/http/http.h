@@ -21,6 +21,7 @@ typedef struct http_config {
     int threads;             /* worker threads */
     int timeout_s;           /* a connection idle this long is closed */
     db_pool *pool;           /* borrowed; outlives the server */
+    int heartbeat_s;         /* seconds between heartbeats of live-event streams (0: 15) */
 } http_config;
 
 typedef struct http_server http_server;

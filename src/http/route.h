@@ -37,7 +37,9 @@ typedef struct http_req {
     char token[SESSION_TOKEN_LEN + 1]; /* the session token, "" when none */
     const char *source;                /* client address */
     const http_config *cfg;
-    void *conn; /* struct MHD_Connection */
+    void *conn;   /* struct MHD_Connection */
+    void *hub;    /* the server's http_sse_hub (sse.h) */
+    void *stream; /* a live-event stream the handler opened, for the dispatcher */
     bool tls;
     /* response */
     int status;              /* 200 unless set */
@@ -48,6 +50,8 @@ typedef struct http_req {
     const char *disposition; /* the header made from it (arena) */
     json_t *err_extra;       /* members added to an error body (owned), e.g. a candidate */
     char cookie[256];        /* Set-Cookie value, "" for none */
+    const char *location;    /* Location header (arena), NULL for none */
+    const char *allow;       /* Allow header of a 405 (static string), NULL for none */
     errinfo ei;              /* detail of a failure */
 } http_req;
 
@@ -56,6 +60,7 @@ typedef err_t (*http_handler)(http_req *r);
 enum {
     ROUTE_BODY = 1u << 0,     /* takes a JSON object body */
     ROUTE_CONFLICT = 1u << 1, /* may answer 409 (besides every POST that creates) */
+    ROUTE_QUIET = 1u << 2,    /* does not count as activity for the session's idle time-out */
 };
 
 typedef struct http_route {
@@ -82,6 +87,21 @@ err_t http_query_limit(http_req *r, int def, int max, int *out);
 /* An ISO 8601 query parameter as UTC microseconds, 0 when absent;
  * ERR_INVALID naming it when malformed. */
 err_t http_query_time(http_req *r, const char *name, int64_t *out);
+/* One query parameter as the client sent it (decoded; arena strings). */
+typedef struct http_param {
+    const char *key, *value;
+} http_param;
+
+/* Every query parameter in the order sent, repeats included, into out[0..max);
+ * *n is how many there were (more than max when some did not fit). */
+err_t http_query_all(http_req *r, http_param *out, size_t max, size_t *n);
+/* A request header, or NULL. */
+const char *http_header(http_req *r, const char *name);
+/* Sign in with the request's token (401) and check perm (403, audited as
+ * permission.denied on what). quiet (or an X-Background header): the
+ * request does not count as activity for the session's idle time-out. */
+err_t http_sign_in(http_req *r, perm_id perm, const char *what, bool quiet);
+
 /* Who acts, for the audit trail: the signed-in user from the client's address. */
 audit_ctx http_actor(const http_req *r);
 

@@ -17,6 +17,7 @@
 #include "config.h"
 #include "http/handlers.h"
 #include "http/route.h"
+#include "http/sse.h"
 
 #define USERS_PAGE_MAX 200
 
@@ -588,6 +589,71 @@ const http_route http_routes[] = {
      "Document the corrective action and close a device's lockout (a passing result is needed; "
      "signed with the password); held results are checked again",
      "QcLockoutClose", "QcCheckLockout", 200},
+    {"POST", "/api/v1/storage-units/{name}/readings", PERM_EQUIPMENT_RECORD, ROUTE_BODY,
+     http_equip_readings_record, NULL, "equipment",
+     "Record temperature readings of a storage unit: one by hand, or a batch a sensor pushes "
+     "(all or none); a reading outside the limits opens or joins the unit's alert",
+     "TemperatureReadingsRecord", "TemperatureReadingsRecorded", 201},
+    {"GET", "/api/v1/storage-units/{name}/readings", PERM_EQUIPMENT_READ, 0,
+     http_equip_readings_list, "from to", "equipment",
+     "Temperature readings of a storage unit in a period (default: the last 7 days), oldest "
+     "first, with the minimum and maximum of each day",
+     NULL, "TemperatureReadings", 200},
+    {"GET", "/api/v1/temperature/alerts", PERM_EQUIPMENT_READ, 0, http_equip_temp_alerts_list,
+     "status unit", "equipment", "Temperature alerts, newest first", NULL, "TemperatureAlertList",
+     200},
+    {"GET", "/api/v1/temperature/alerts/{id}", PERM_EQUIPMENT_READ, 0, http_equip_temp_alerts_get,
+     NULL, "equipment",
+     "A temperature alert with what was stored in the unit when it opened (audited)", NULL,
+     "TemperatureAlert", 200},
+    {"POST", "/api/v1/temperature/alerts/{id}/close", PERM_EQUIPMENT_RECORD,
+     ROUTE_BODY | ROUTE_CONFLICT, http_equip_temp_alerts_close, NULL, "equipment",
+     "Close a temperature alert with the action taken and the disposition of the stored "
+     "products (a person, not an interface account)",
+     "TemperatureAlertClose", "TemperatureAlert", 200},
+    {"POST", "/api/v1/work-orders", PERM_EQUIPMENT_RECORD, ROUTE_BODY,
+     http_equip_workorders_report, NULL, "equipment",
+     "Report a fault on an asset; high and critical ones take it out of service unless told "
+     "otherwise",
+     "WorkOrderReport", "WorkOrder", 201},
+    {"GET", "/api/v1/work-orders", PERM_EQUIPMENT_READ, 0, http_equip_workorders_list,
+     "asset status", "equipment", "Work orders, newest report first", NULL, "WorkOrderList", 200},
+    {"GET", "/api/v1/work-orders/{id}", PERM_EQUIPMENT_READ, 0, http_equip_workorders_get, NULL,
+     "equipment", "A work order with its entries, the cost of its parts and its downtime", NULL,
+     "WorkOrder", 200},
+    {"POST", "/api/v1/work-orders/{id}/entries", PERM_EQUIPMENT_RECORD, ROUTE_BODY,
+     http_equip_workorders_entry, NULL, "equipment",
+     "Append a troubleshooting note, a part used or a vendor's service visit to an open work "
+     "order",
+     "WorkOrderEntryCreate", "WorkOrder", 201},
+    {"POST", "/api/v1/work-orders/{id}/return-to-service", PERM_EQUIPMENT_MANAGE,
+     ROUTE_BODY | ROUTE_CONFLICT, http_equip_workorders_return, NULL, "equipment",
+     "Record the verification check; when it passes the asset is in service again (unless "
+     "another open order holds it out)",
+     "WorkOrderReturn", "WorkOrder", 200},
+    {"POST", "/api/v1/work-orders/{id}/close", PERM_EQUIPMENT_MANAGE, ROUTE_BODY | ROUTE_CONFLICT,
+     http_equip_workorders_close, NULL, "equipment",
+     "Close a work order with its resolution (after the return to service when it took the "
+     "asset out of service)",
+     "WorkOrderClose", "WorkOrder", 200},
+    {"GET", "/api/v1/assets/{tag}/availability", PERM_EQUIPMENT_READ, 0,
+     http_equip_asset_availability, "month", "equipment",
+     "Availability of an asset in a month (default: this month): 1 - downtime / the month's "
+     "length, overlapping work orders counted once",
+     NULL, "Availability", 200},
+    {"GET", "/api/v1/equipment/availability", PERM_EQUIPMENT_READ, 0, http_equip_availability,
+     "month", "equipment", "Availability of every asset in a month (default: this month), by tag",
+     NULL, "AvailabilityList", 200},
+    {"GET", "/api/v1/events", PERM_SIGNED_IN, ROUTE_QUIET, http_events, "last_event_id", "events",
+     "Live events as Server-Sent Events (text/event-stream): results entered and released, "
+     "critical values raised and called, specimens handled, QC rejections and lockouts, device "
+     "alerts; each shown to the roles that may read it; resumes after Last-Event-ID",
+     NULL, "EventStream", 200},
+    {"GET", "/api/v1/worklist", PERM_PATIENTS_READ, 0, http_worklist,
+     "stage priority specimen_type instrument test limit", "results",
+     "The bench's worklist: specimens with their tests by stage (to-collect, to-receive, "
+     "in-progress, to-review, released), STAT first, with how late each is (audited)",
+     NULL, "Worklist", 200},
     {"POST", "/api/v1/care/certifications", PERM_CARE_MANAGE, ROUTE_BODY, http_care_certs_create,
      NULL, "care",
      "Record a certification or licence of a person (ASCP, ARRT, state licence, BLS...) with its "

@@ -25,7 +25,9 @@
 #include "base/str.h"
 #include "base/time.h"
 #include "http/assets.h"
+#include "http/handlers.h"
 #include "http/route.h"
+#include "http/sse.h"
 
 #define TLS_FILE_MAX (1024 * 1024)
 #define DB_WAIT_MS   5000
@@ -35,6 +37,7 @@ struct http_server {
     http_config cfg;
     char *tls_cert, *tls_key;
     int port;
+    http_sse_hub *hub; /* live-event streams */
 };
 
 /* One request in flight: what MHD keeps in *con_cls between calls. */
@@ -72,11 +75,16 @@ static enum MHD_Result queue(http_req *r, int status, const char *type, const ch
     enum MHD_Result ret;
     if (!resp)
         return MHD_NO;
-    add_common_headers(resp, r, !strncmp(r->path ? r->path : "", "/api/", 5));
+    const char *path = r->path ? r->path : "";
+    add_common_headers(resp, r, !strncmp(path, "/api/", 5) || !strncmp(path, "/fhir/", 6));
     if (type && status != 204)
         MHD_add_response_header(resp, "Content-Type", type);
+    if (!allow)
+        allow = r->allow;
     if (allow)
         MHD_add_response_header(resp, "Allow", allow);
+    if (r->location)
+        MHD_add_response_header(resp, "Location", r->location);
     if (r->cookie[0])
         MHD_add_response_header(resp, "Set-Cookie", r->cookie);
     if (r->disposition)
@@ -86,6 +94,23 @@ static enum MHD_Result queue(http_req *r, int status, const char *type, const ch
     if (status == 401)
         MHD_add_response_header(resp, "WWW-Authenticate", "Bearer realm=\"benchside\"");
     ret = MHD_queue_response(conn, (unsigned)status, resp);
+    MHD_destroy_response(resp);
+    return ret;
+}
+
+/* Queue the live-event stream the handler opened (sse.h). */
+static enum MHD_Result queue_stream(http_req *r)
+{
+    struct MHD_Response *resp = http_sse_response(r);
+    enum MHD_Result ret;
+    if (!resp)
+        return MHD_NO;
+    add_common_headers(resp, r, true);
+    MHD_add_response_header(resp, "Content-Type", "text/event-stream; charset=utf-8");
+    /* A buffering proxy would hold the events back. */
+    MHD_add_response_header(resp, "X-Accel-Buffering", "no");
+    r->status = 200;
+    ret = MHD_queue_response(r->conn, 200, resp);
     MHD_destroy_response(resp);
     return ret;
 }
@@ -108,7 +133,8 @@ static enum MHD_Result queue_json(http_req *r, int status, json_t *body, const c
     return ret;
 }
 
-static enum MHD_Result queue_error(http_req *r, err_t code, const char *allow)
+/* What a client is told of an error; a server fault is logged, not told. */
+static const char *public_message(http_req *r, err_t code)
 {
     errinfo *ei = &r->ei;
     const char *message = ei->code == code && ei->message[0] ? ei->message : err_message(code);
@@ -122,6 +148,14 @@ static enum MHD_Result queue_error(http_req *r, err_t code, const char *allow)
         log_msg(LOG_WARN, r->id, "%s %s: %s: %s", r->method, r->path, err_name(code), ei->message);
         message = err_message(code);
     }
+    return message;
+}
+
+static enum MHD_Result queue_error(http_req *r, err_t code, const char *allow)
+{
+    errinfo *ei = &r->ei;
+    const char *message = public_message(r, code);
+    int status = err_http_status(code);
     json_t *err =
         json_pack("{s:s,s:s,s:o,s:s}", "code", err_name(code), "message", message, "field",
                   ei->code == code && ei->field[0] ? json_string(ei->field) : json_null(),
@@ -275,6 +309,116 @@ static enum MHD_Result serve_asset(http_req *r)
     return queue(r, 200, a->type, a->data, a->len, MHD_RESPMEM_PERSISTENT, NULL);
 }
 
+err_t http_sign_in(http_req *r, perm_id perm, const char *what, bool quiet)
+{
+    const char *token = session_token(r);
+    /* What a page does by itself (X-Background) does not keep it signed in. */
+    quiet = quiet || MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, "X-Background");
+    err_t rc = quiet ? session_peek(r->db, token, r->cfg->session_idle_us, &r->user, &r->ei)
+                     : session_lookup(r->db, token, r->cfg->session_idle_us, &r->user, &r->ei);
+    if (rc)
+        return rc;
+    r->signed_in = true;
+    snprintf(r->token, sizeof(r->token), "%s", token);
+    if (perm_role_has(r->user.role, perm))
+        return ERR_OK;
+    audit_ctx ctx = {r->user.id, r->user.username, r->source};
+    json_t *detail = json_pack("{s:s,s:s,s:s}", "method", r->method, "path", r->path, "permission",
+                               perm_name(perm));
+    rc = audit_record(r->db, &ctx, "permission.denied", "route", what, "denied", detail, &r->ei);
+    json_decref(detail);
+    if (!rc)
+        rc = err_set(&r->ei, ERR_FORBIDDEN, NULL,
+                     "your role (%s) may not do this: it needs the permission %s",
+                     perm_role_name(r->user.role), perm_name(perm));
+    return rc;
+}
+
+const char *http_header(http_req *r, const char *name)
+{
+    return MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, name);
+}
+
+struct query_all {
+    http_req *r;
+    http_param *out;
+    size_t max, n;
+    bool nomem;
+};
+
+static enum MHD_Result collect_query_arg(void *cls, enum MHD_ValueKind kind, const char *key,
+                                         const char *value)
+{
+    struct query_all *qa = cls;
+    (void)kind;
+    if (qa->n >= qa->max) {
+        qa->n++; /* counted, so that the caller sees there were too many */
+        return MHD_YES;
+    }
+    http_param *p = &qa->out[qa->n++];
+    p->key = arena_strdup(&qa->r->a, key);
+    p->value = arena_strdup(&qa->r->a, value ? value : "");
+    if (!p->key || !p->value)
+        qa->nomem = true;
+    return MHD_YES;
+}
+
+err_t http_query_all(http_req *r, http_param *out, size_t max, size_t *n)
+{
+    struct query_all qa = {r, out, max, 0, false};
+    MHD_get_connection_values(r->conn, MHD_GET_ARGUMENT_KIND, collect_query_arg, &qa);
+    *n = qa.n;
+    return qa.nomem ? ERR_NOMEM : ERR_OK;
+}
+
+/*
+ * /fhir/R4/...: one prefix with a dispatcher of its own (h_fhir.c), since
+ * FHIR has its own paths, search parameters, content type and errors (an
+ * OperationOutcome). The body, its size and the database connection are
+ * handled here as for the REST API.
+ */
+static enum MHD_Result dispatch_fhir(struct req_state *st)
+{
+    http_req *r = &st->r;
+    err_t rc = ERR_OK;
+    json_t *body = NULL;
+    if (st->too_large) {
+        rc = err_set(&r->ei, ERR_TOO_LARGE, NULL, "the request body is larger than %zu bytes",
+                     r->cfg->max_body);
+        goto reply;
+    }
+    r->db = db_pool_acquire(r->cfg->pool, DB_WAIT_MS, &r->ei);
+    if (!r->db) {
+        rc = r->ei.code ? r->ei.code : ERR_DB_UNAVAILABLE;
+        goto reply;
+    }
+    r->status = 200;
+    rc = http_fhir_dispatch(r, st->body.data ? st->body.data : "", st->body.len);
+reply:
+    if (r->db) {
+        db_pool_release(r->cfg->pool, r->db);
+        r->db = NULL;
+    }
+    if (rc) {
+        r->status = err_http_status(rc);
+        body = http_fhir_outcome(rc, public_message(r, rc),
+                                 r->ei.code == rc && r->ei.field[0] ? r->ei.field : NULL);
+    }
+    char *text = NULL;
+    json_t *out = rc ? body : r->out;
+    if (out)
+        text = json_dumps(out, JSON_COMPACT | JSON_REAL_PRECISION(15));
+    json_decref(body);
+    if (out && !text)
+        return MHD_NO;
+    enum MHD_Result ret =
+        queue(r, r->status, "application/fhir+json; charset=utf-8", text ? text : "",
+              text ? strlen(text) : 0, text ? MHD_RESPMEM_MUST_FREE : MHD_RESPMEM_PERSISTENT, NULL);
+    if (ret == MHD_NO)
+        free(text);
+    return ret;
+}
+
 /* Find the route; on a path match with another method, fill allow. */
 static const http_route *find_route(http_req *r, buf *allow)
 {
@@ -301,6 +445,8 @@ static enum MHD_Result dispatch(struct req_state *st)
     enum MHD_Result ret;
     err_t rc = ERR_OK;
 
+    if (!strcmp(r->path, "/fhir") || !strncmp(r->path, "/fhir/", 6))
+        return dispatch_fhir(st);
     if (strncmp(r->path, "/api/", 5))
         return serve_asset(r);
     rt = find_route(r, &allow);
@@ -350,25 +496,9 @@ static enum MHD_Result dispatch(struct req_state *st)
         goto reply;
     }
     if (rt->perm != PERM_PUBLIC) {
-        const char *token = session_token(r);
-        rc = session_lookup(r->db, token, r->cfg->session_idle_us, &r->user, &r->ei);
+        rc = http_sign_in(r, rt->perm, rt->pattern, (rt->flags & ROUTE_QUIET) != 0);
         if (rc)
             goto reply;
-        r->signed_in = true;
-        snprintf(r->token, sizeof(r->token), "%s", token);
-        if (!perm_role_has(r->user.role, rt->perm)) {
-            audit_ctx ctx = {r->user.id, r->user.username, r->source};
-            json_t *detail = json_pack("{s:s,s:s,s:s}", "method", r->method, "path", r->path,
-                                       "permission", perm_name(rt->perm));
-            rc = audit_record(r->db, &ctx, "permission.denied", "route", rt->pattern, "denied",
-                              detail, &r->ei);
-            json_decref(detail);
-            if (!rc)
-                rc = err_set(&r->ei, ERR_FORBIDDEN, NULL,
-                             "your role (%s) may not do this: it needs the permission %s",
-                             perm_role_name(r->user.role), perm_name(rt->perm));
-            goto reply;
-        }
     }
     r->status = rt->ok_status ? rt->ok_status : 200;
     rc = rt->handler(r);
@@ -379,6 +509,8 @@ reply:
     }
     if (rc)
         return queue_error(r, rc, NULL);
+    if (r->stream)
+        return queue_stream(r);
     if (r->raw_type) {
         if (r->filename[0]) {
             char disp[160];
@@ -426,6 +558,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         id_new(st->r.id);
         st->r.cfg = &srv->cfg;
         st->r.conn = conn;
+        st->r.hub = srv->hub;
         st->r.tls = srv->tls_cert != NULL;
         st->r.method = arena_strdup(&st->r.a, method);
         st->r.path = arena_strdup(&st->r.a, url);
@@ -562,7 +695,9 @@ err_t http_start(const http_config *cfg, http_server **out, errinfo *ei)
 {
     struct sockaddr_storage ss;
     socklen_t sslen = 0;
-    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG;
+    /* Suspend and resume: a live-event stream waits without holding a thread. */
+    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG |
+                     MHD_ALLOW_SUSPEND_RESUME;
     err_t rc;
     http_server *s = calloc(1, sizeof(*s));
 
@@ -609,6 +744,11 @@ err_t http_start(const http_config *cfg, http_server **out, errinfo *ei)
         {MHD_OPTION_END, 0, NULL},
     };
     struct MHD_OptionItem no_opts[] = {{MHD_OPTION_END, 0, NULL}};
+    rc = http_sse_hub_start(&s->cfg, cfg->heartbeat_s, &s->hub);
+    if (rc) {
+        err_set(ei, rc, "http", "cannot start the live-event hub");
+        goto fail;
+    }
     s->daemon = MHD_start_daemon(
         flags, (uint16_t)cfg->port, NULL, NULL, on_request, s, MHD_OPTION_SOCK_ADDR, &ss,
         MHD_OPTION_THREAD_POOL_SIZE, (unsigned)(cfg->threads > 0 ? cfg->threads : 4),
@@ -627,6 +767,7 @@ err_t http_start(const http_config *cfg, http_server **out, errinfo *ei)
     *out = s;
     return ERR_OK;
 fail:
+    http_sse_hub_free(s->hub);
     free(s->tls_cert);
     free(s->tls_key);
     free(s);
@@ -642,7 +783,10 @@ void http_stop(http_server *s)
 {
     if (!s)
         return;
+    /* No connection may be left suspended when the daemon stops. */
+    http_sse_hub_stop(s->hub);
     MHD_stop_daemon(s->daemon);
+    http_sse_hub_free(s->hub);
     free(s->tls_cert);
     free(s->tls_key);
     free(s);

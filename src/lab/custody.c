@@ -14,6 +14,7 @@
 #include "lab/accession.h"
 #include "lab/patient.h"
 #include "lab/specimen.h"
+#include "store/dbjson.h"
 
 #define CLOCK_SKEW_US (2LL * 60 * 1000000) /* a device clock may run this far ahead */
 #define ALIQUOTS_MAX  10
@@ -138,6 +139,11 @@ static err_t write_event(db *d, const audit_ctx *ctx, const specimen *s, const c
     json_t *ad = json_pack("{s:s,s:s}", "event", event, "accession", s->accession);
     rc = audit_write(d, ctx, "specimen.event", "specimen", s->id, "ok", ad, ei);
     json_decref(ad);
+    if (!rc)
+        rc = db_publish_json(d, "specimen.event",
+                             json_pack("{s:s,s:s,s:s}", "accession", s->accession, "event", event,
+                                       "priority", s->priority),
+                             ei);
     return rc;
 }
 

@@ -327,6 +327,10 @@ static err_t release_one(db *d, const audit_ctx *ctx, const char *id, const char
         rc = audit_write(d, ctx, "result.release", "result", id, "ok", detail, ei);
         json_decref(detail);
     }
+    if (!rc)
+        rc = db_publish_json(
+            d, "result.released",
+            json_pack("{s:s,s:s}", "result_id", id, "mode", manual ? "manual" : "auto"), ei);
     return rc;
 }
 
@@ -551,6 +555,22 @@ static err_t enter_one(db *d, const audit_ctx *ctx, const specimen *s, const pat
      * every other writer before it takes the average's row. */
     if (!rc && v.numeric)
         rc = qc_pbqc_observe(d, ctx, t.code, inst ? inst : "", v.num, now, ei);
+    /* Live updates carry ids and flags, never values or names: the pages read
+     * those through the audited API. */
+    if (!rc)
+        rc = db_publish_json(d, "result.entered",
+                             json_pack("{s:s,s:s,s:s,s:o,s:b,s:o,s:s}", "result_id", id_out,
+                                       "accession", s->accession, "test", t.code, "flag",
+                                       flag ? json_string(flag) : json_null(), "critical", critical,
+                                       "instrument", inst ? json_string(inst) : json_null(),
+                                       "priority", s->priority),
+                             ei);
+    if (!rc && critical)
+        rc = db_publish_json(d, "critical.raised",
+                             json_pack("{s:s,s:s,s:s,s:o}", "result_id", id_out, "accession",
+                                       s->accession, "test", t.code, "flag",
+                                       flag ? json_string(flag) : json_null()),
+                             ei);
     if (!rc)
         rc = auto_verify(d, ctx, id_out, ot_id, ei);
 done:
@@ -913,6 +933,8 @@ err_t result_critical_call(db *d, const audit_ctx *ctx, const char *id, const js
         rc = audit_write(d, ctx, "result.critical-call", "result", id, "ok", detail, ei);
         json_decref(detail);
     }
+    if (!rc)
+        rc = db_publish_json(d, "critical.called", json_pack("{s:s}", "result_id", id), ei);
     if (!rc && !strcmp(status, "review")) {
         /* Show what still holds it (now only the review itself). */
         json_t *reasons = NULL;
@@ -1043,6 +1065,17 @@ err_t result_correct(db *d, const audit_ctx *ctx, const user *u, const char *id,
         rc = audit_write(d, ctx, "result.correct", "result", id, "ok", detail, ei);
         json_decref(detail);
     }
+    if (!rc)
+        rc = db_publish_json(d, "result.corrected",
+                             json_pack("{s:s,s:s,s:o}", "result_id", id, "test", t.code, "flag",
+                                       flag ? json_string(flag) : json_null()),
+                             ei);
+    if (!rc && critical)
+        rc = db_publish_json(d, "critical.raised",
+                             json_pack("{s:s,s:s,s:s,s:o}", "result_id", id, "accession",
+                                       json_string_value(json_object_get(cur, "accession")), "test",
+                                       t.code, "flag", flag ? json_string(flag) : json_null()),
+                             ei);
     if (!rc)
         rc = result_json(d, id, out, ei);
     if (!rc)

@@ -805,6 +805,11 @@ err_t qc_result_record(db *d, const audit_ctx *ctx, const qc_input *in, json_t *
                 rc = audit_write(d, ctx, "qc.lockout.open", "qc_lockout", lid, "ok", detail, ei);
                 json_decref(detail);
             }
+            if (!rc)
+                rc = db_publish_json(d, "qc.lockout.opened",
+                                     json_pack("{s:s,s:s,s:s,s:s}", "lockout_id", lid, "test",
+                                               ct.code, "instrument", inst, "reason", full),
+                                     ei);
         }
     }
     if (!rc) {
@@ -813,6 +818,11 @@ err_t qc_result_record(db *d, const audit_ctx *ctx, const qc_input *in, json_t *
         rc = audit_write(d, ctx, "qc.result", "qc_result", id, "ok", detail, ei);
         json_decref(detail);
     }
+    if (!rc && reject)
+        rc = db_publish_json(d, "qc.rejected",
+                             json_pack("{s:s,s:s,s:s,s:O}", "qc_result_id", id, "test", ct.code,
+                                       "instrument", inst, "violations", violations),
+                             ei);
     if (!rc)
         rc = result_json(d, id, out, ei);
     if (!rc)
@@ -1010,6 +1020,10 @@ err_t qc_lockout_close(db *d, const audit_ctx *ctx, const user *u, const char *i
         rc = audit_write(d, ctx, "qc.lockout.close", "qc_lockout", id, "ok", detail, ei);
         json_decref(detail);
     }
+    if (!rc)
+        rc = db_publish_json(
+            d, "qc.lockout.closed",
+            json_pack("{s:s,s:s,s:s}", "lockout_id", id, "test", test, "instrument", inst), ei);
     /* The results it held: the gate decides again. */
     json_t *released = NULL;
     if (!rc)

@@ -12,6 +12,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "base/evbus.h"
+#include "base/log.h"
 #include "store/db_impl.h"
 
 static const struct db_ops *backend_for(const char *url, const char **target)
@@ -51,6 +53,8 @@ err_t db_open(const char *url, db **out, errinfo *ei)
         return rc;
     (*out)->ops = ops;
     (*out)->depth = 0;
+    (*out)->pending = NULL;
+    (*out)->npending = (*out)->cap_pending = 0;
     return ERR_OK;
 }
 
@@ -60,6 +64,7 @@ void db_close(db *d)
         return;
     while (d->depth > 0)
         db_rollback(d);
+    free(d->pending);
     d->ops->close(d);
 }
 
@@ -86,6 +91,76 @@ err_t db_checkpoint(db *d, errinfo *ei)
 err_t db_autocheckpoint(db *d, int pages, errinfo *ei)
 {
     return d->ops->autocheckpoint ? d->ops->autocheckpoint(d, pages, ei) : ERR_OK;
+}
+
+/* The bus an event goes to; a full or missing bus loses the event, which
+ * costs a live update and nothing stored. */
+static void pending_send(const char *kind, const char *data, size_t len)
+{
+    evbus *b = evbus_global();
+    if (!b || evbus_publish(b, kind, data, len, NULL))
+        log_warn("event %s not published", kind);
+}
+
+/* After a commit lowered the depth: a released savepoint's events now belong
+ * to the enclosing transaction; the outermost commit sends them all. */
+static void pending_settle(db *d)
+{
+    if (d->depth > 0) {
+        for (size_t i = 0; i < d->npending; i++)
+            if (d->pending[i].depth > d->depth)
+                d->pending[i].depth = d->depth;
+        return;
+    }
+    for (size_t i = 0; i < d->npending; i++) {
+        pending_send(d->pending[i].kind, d->pending[i].data, d->pending[i].len);
+        free(d->pending[i].data);
+    }
+    d->npending = 0;
+}
+
+/* Before a rollback lowers the depth: the events of what is undone go. */
+static void pending_drop(db *d)
+{
+    size_t keep = 0;
+    for (size_t i = 0; i < d->npending; i++) {
+        if (d->pending[i].depth >= d->depth)
+            free(d->pending[i].data);
+        else
+            d->pending[keep++] = d->pending[i];
+    }
+    d->npending = keep;
+}
+
+err_t db_publish(db *d, const char *kind, const char *data, size_t len, errinfo *ei)
+{
+    struct db_pending *p;
+    if (!kind || strlen(kind) > EVBUS_KIND_MAX || !data || len > EVBUS_DATA_MAX)
+        return err_set(ei, ERR_INVALID, NULL, "event %.40s is malformed or too large",
+                       kind ? kind : "");
+    if (d->depth == 0) {
+        pending_send(kind, data, len);
+        return ERR_OK;
+    }
+    if (d->npending == d->cap_pending) {
+        size_t cap = d->cap_pending ? d->cap_pending * 2 : 16;
+        p = realloc(d->pending, cap * sizeof(*p));
+        if (!p)
+            return ERR_NOMEM;
+        d->pending = p;
+        d->cap_pending = cap;
+    }
+    p = &d->pending[d->npending];
+    p->data = malloc(len + 1);
+    if (!p->data)
+        return ERR_NOMEM;
+    memcpy(p->data, data, len);
+    p->data[len] = '\0';
+    p->len = len;
+    p->depth = d->depth;
+    snprintf(p->kind, sizeof(p->kind), "%s", kind);
+    d->npending++;
+    return ERR_OK;
 }
 
 err_t db_begin(db *d, errinfo *ei)
@@ -116,6 +191,7 @@ err_t db_commit(db *d, errinfo *ei)
         return rc;
     }
     d->depth--;
+    pending_settle(d);
     return ERR_OK;
 }
 
@@ -132,6 +208,7 @@ void db_rollback(db *d)
     } else {
         d->ops->exec(d, "ROLLBACK", NULL);
     }
+    pending_drop(d);
     d->depth--;
 }
 

@@ -84,6 +84,18 @@ int db_transaction_depth(const db *d);
 err_t db_checkpoint(db *d, errinfo *ei);
 err_t db_autocheckpoint(db *d, int pages, errinfo *ei);
 
+/*
+ * Publish an event on the process's event bus (base/evbus.h) once the
+ * transaction that made it commits: kind as "result.released", data a JSON
+ * object as text (copied; at most EVBUS_DATA_MAX bytes, no newline). Outside
+ * a transaction it goes at once. Rolling back (a savepoint or the whole
+ * transaction) drops the events published inside what was undone; a savepoint
+ * released hands them to the enclosing transaction. So listeners never hear of
+ * a change that did not happen. ERR_NOMEM, or ERR_INVALID for a bad kind or
+ * data (a programming error: the domain makes both).
+ */
+err_t db_publish(db *d, const char *kind, const char *data, size_t len, errinfo *ei);
+
 /* Prepare one statement with `?` placeholders. */
 err_t db_prepare(db *d, const char *sql, db_stmt **out, errinfo *ei);
 /* Parameters are numbered from 1. The value is copied. */

@@ -8,6 +8,7 @@
 #ifndef BENCHSIDE_STORE_DB_IMPL_H
 #define BENCHSIDE_STORE_DB_IMPL_H
 
+#include "base/evbus.h"
 #include "store/db.h"
 
 struct db_ops {
@@ -40,9 +41,19 @@ struct db_ops {
     void (*finalize)(db_stmt *s);
 };
 
+/* An event waiting for its transaction to commit (db_publish). */
+struct db_pending {
+    int depth; /* the transaction level it was published at */
+    char kind[EVBUS_KIND_MAX + 1];
+    char *data;
+    size_t len;
+};
+
 struct db {
     const struct db_ops *ops;
     int depth; /* open transactions: 0 none, 1 the outer one, more are savepoints */
+    struct db_pending *pending; /* events published inside the open transaction */
+    size_t npending, cap_pending;
 };
 
 struct db_stmt {

@@ -4,6 +4,8 @@
 #include "store/dbjson.h"
 
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
 #include "base/time.h"
 
@@ -32,4 +34,13 @@ const char *db_num_text(bool has, double v, char out[DB_NUM_TEXT])
         return NULL;
     snprintf(out, DB_NUM_TEXT, "%.17g", v);
     return out;
+}
+
+err_t db_publish_json(db *d, const char *kind, json_t *data, errinfo *ei)
+{
+    char *text = data ? json_dumps(data, JSON_COMPACT) : NULL;
+    err_t rc = text ? db_publish(d, kind, text, strlen(text), ei) : ERR_NOMEM;
+    free(text);
+    json_decref(data);
+    return rc;
 }

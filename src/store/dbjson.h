@@ -1,6 +1,7 @@
 /*
  * dbjson.h - a column of the current row as a JSON value for an API answer,
- * and a double as the text a nullable DOUBLE PRECISION parameter takes.
+ * a double as the text a nullable DOUBLE PRECISION parameter takes, and an
+ * event published with its JSON object.
  */
 #ifndef BENCHSIDE_STORE_DBJSON_H
 #define BENCHSIDE_STORE_DBJSON_H
@@ -21,5 +22,12 @@ json_t *db_col_json_time(db_stmt *st, int i);
 /* v as "%.17g" in out when has, else NULL (binds NULL with type 't').
  * Doubles travel as decimal text so that absent ones can be NULL. */
 const char *db_num_text(bool has, double v, char out[DB_NUM_TEXT]);
+
+/*
+ * db_publish() (db.h) of a JSON object: data is consumed (its reference is
+ * taken, NULL from a failed json_pack is ERR_NOMEM), so a caller writes
+ * db_publish_json(d, "critical.raised", json_pack(...), ei).
+ */
+err_t db_publish_json(db *d, const char *kind, json_t *data, errinfo *ei);
 
 #endif

@@ -10,11 +10,12 @@ import os
 import tempfile
 from urllib.parse import quote
 
-from tests.system.harness import ADMIN_PASSWORD, run_cli
+from tests.system.harness import ADMIN_PASSWORD, REPO, run_cli
 from tests.system.test_lab import LabTestCase, unique
 
 ASSETS = "/api/v1/assets"
 UNITS = "/api/v1/storage-units"
+CHECKLISTS = REPO / "src" / "equip" / "checklists.json"
 
 
 def day(offset=0):
@@ -31,6 +32,19 @@ def asset_body(**kw):
 
 
 class EquipTestCase(LabTestCase):
+    """A server with the demo catalog and the checklist templates shipped in
+    src/equip/checklists.json."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        with open(CHECKLISTS, encoding="utf-8") as fh:
+            for t in json.load(fh)["checklists"]:
+                r = cls.server.request("POST", "/api/v1/equipment/checklists", body=t,
+                                       token=cls.server.admin())
+                if r.status != 200:
+                    raise AssertionError("template %s: %s %r" % (t["code"], r.status, r.raw))
+
     def asset(self, token=Ellipsis, **kw):
         return self.call("POST", ASSETS, asset_body(**kw), token=token, status=201).json
 
@@ -275,6 +289,54 @@ class TestEquipOpenApi(EquipTestCase):
         add("StorageUnitList", "GET", UNITS)
         add("Error", "GET", ASSETS + "?class=toaster", status=400)
         add("Error", "POST", "%s/%s/status" % (ASSETS, a["tag"]), status, status=409)
+
+        # schedules, records, checklists, fitness
+        std = self.asset(**{"class": "calibration-standard"})
+        add("Calibration", "POST", "/api/v1/calibrations", {
+            "asset": std["tag"], "performed_at": iso(-10), "external": {
+                "provider": "Lab", "certificate": unique("C-"), "valid_until": day(300)},
+            "points": [{"name": "p", "unit": "g", "nominal": 1, "tolerance": 0.1,
+                        "as_left": 1}]}, status=201, sent="CalibrationCreate")
+        add("Schedule", "POST", "/api/v1/equipment/schedules", {
+            "asset": a["tag"], "kind": "calibration", "interval_days": 30, "grace_days": 2,
+            "description": "two-point"}, status=201, sent="ScheduleCreate")
+        add("Schedule", "POST", "/api/v1/equipment/schedules", {
+            "asset": a["tag"], "kind": "check", "template": "centrifuge-speed",
+            "interval_days": 1}, status=201, sent="ScheduleCreate")
+        add("ScheduleList", "GET", "/api/v1/equipment/schedules?asset=" + a["tag"])
+        cal = add("Calibration", "POST", "/api/v1/calibrations", {
+            "asset": a["tag"], "standard": std["tag"], "performed_at": iso(-5), "points": [
+                {"name": "3000 rpm", "unit": "rpm", "nominal": 3000, "tolerance": 30,
+                 "as_found": 3100, "as_left": 3010}]}, status=201, sent="CalibrationCreate")
+        self.assertEqual(len(cal["traceability"]), 1)
+        add("Calibration", "POST", "/api/v1/calibrations", {
+            "asset": a["tag"], "standard": std["tag"], "performed_at": iso(-3), "points": [
+                {"name": "3000 rpm", "unit": "rpm", "nominal": 3000, "tolerance": 30,
+                 "as_found": 3100, "as_left": 3010}]}, status=201)
+        add("Calibration", "GET", "/api/v1/calibrations/" + cal["id"])
+        add("CalibrationList", "GET", "%s/%s/calibrations" % (ASSETS, a["tag"]))
+        add("DueList", "GET", "/api/v1/equipment/due?within=30")
+        add("Maintenance", "POST", "%s/%s/maintenance" % (ASSETS, a["tag"]), {
+            "performed_at": iso(-1), "by": "Vendor", "notes": "n", "passed": False},
+            status=201, sent="MaintenanceCreate")
+        add("MaintenanceList", "GET", "%s/%s/maintenance" % (ASSETS, a["tag"]))
+        add("Checklist", "POST", "/api/v1/equipment/checklists", {
+            "code": unique("t-"), "name": "T", "kind": "check", "fields": [
+                {"key": "c", "label": "C", "type": "choice", "choices": ["a", "b"],
+                 "pass": ["a"]},
+                {"key": "n", "label": "N", "type": "number", "unit": "g", "min": 1,
+                 "when": {"field": "c", "in": ["a"]}, "required": False}]},
+            sent="ChecklistTemplate")
+        add("ChecklistList", "GET", "/api/v1/equipment/checklists")
+        add("Checklist", "GET", "/api/v1/equipment/checklists/iec62353?version=1")
+        chk = add("Check", "POST", "/api/v1/equipment/checks", {
+            "asset": a["tag"], "template": "centrifuge-speed", "performed_at": iso(-0.5),
+            "values": {"set_rpm": 3000, "measured_rpm": 3300}, "notes": "n"}, status=201,
+            sent="CheckCreate")
+        add("Check", "GET", "/api/v1/equipment/checks/" + chk["id"])
+        add("CheckList", "GET", "%s/%s/checks" % (ASSETS, a["tag"]))
+        add("Fitness", "GET", "%s/%s/fitness" % (ASSETS, a["tag"]))
+        add("Fitness", "GET", "%s/%s/fitness" % (ASSETS, std["tag"]))
         self.validate(samples)
 
     def validate(self, samples):
@@ -445,3 +507,176 @@ class TestFitnessGate(EquipTestCase):
         self.call("POST", "%s/%s/status" % (ASSETS, a["tag"]),
                   {"status": "in-service", "reason": "probe replaced, QC passed"})
         self.assertEqual(self.call("GET", "/api/v1/results/" + rid).json["status"], "released")
+
+
+IEC_CLASS_I_BF = {"protection_class": "I", "applied_part_type": "BF",
+                  "visual_inspection_ok": True, "protective_earth_resistance_ohm": 0.12,
+                  "equipment_leakage_class_i_ua": 310, "applied_part_leakage_bf_ua": 45,
+                  "functional_test_ok": True}
+
+
+class TestRecordsAndChecks(EquipTestCase):
+    def test_schedules_due_and_maintenance(self):
+        a = self.asset(**{"class": "centrifuge"})
+        s = self.call("POST", "/api/v1/equipment/schedules", {
+            "asset": a["tag"], "kind": "pm", "interval_days": 30}, status=201).json
+        self.assertEqual((s["asset"], s["kind"], s["grace_days"], s["safety_critical"]),
+                         (a["tag"], "pm", 0, False))
+        cases = [
+            ({"asset": a["tag"], "class": "mri", "kind": "pm", "interval_days": 1}, "invalid",
+             "class"),
+            ({"kind": "pm", "interval_days": 1}, "invalid", "asset"),
+            ({"asset": a["tag"], "kind": "repair", "interval_days": 1}, "invalid", "kind"),
+            ({"asset": a["tag"], "kind": "check", "interval_days": 1}, "missing_field",
+             "template"),
+            ({"asset": a["tag"], "kind": "check", "template": "iec62353", "interval_days": 1},
+             "invalid", "template"),
+            ({"asset": a["tag"], "kind": "pm", "interval_days": 0}, "invalid", "interval_days"),
+            ({"asset": unique("NONE-"), "kind": "pm", "interval_days": 5}, "invalid", "asset"),
+        ]
+        for body, code, field in cases:
+            with self.subTest(field=field, body=body):
+                self.refused("POST", "/api/v1/equipment/schedules", body, 400, code, field=field)
+        self.refused("POST", "/api/v1/equipment/schedules",
+                     {"asset": a["tag"], "kind": "pm", "interval_days": 60}, 409, "conflict",
+                     field="kind")
+        listed = self.call("GET", "/api/v1/equipment/schedules?asset=" + a["tag"]).json["items"]
+        self.assertEqual([x["id"] for x in listed], [s["id"]])
+
+        # maintenance 29.5 days ago: due within the week, not within 0 days
+        path = "%s/%s/maintenance" % (ASSETS, a["tag"])
+        m = self.call("POST", path, {"performed_at": iso(-29.5), "passed": True,
+                                     "by": "Eppendorf service", "notes": "rotor and lid seal"},
+                      status=201).json
+        self.assertEqual((m["asset"], m["performed_by"], m["passed"]),
+                         (a["tag"], "Eppendorf service", True))
+        due = [x for x in self.call("GET", "/api/v1/equipment/due").json["items"]
+               if x["asset"] == a["tag"]]
+        self.assertEqual([(x["kind"], x["state"], x["last_done"]) for x in due],
+                         [("pm", "due", m["performed_at"])])
+        self.assertEqual([x for x in self.call("GET", "/api/v1/equipment/due?within=0")
+                          .json["items"] if x["asset"] == a["tag"]], [])
+        self.refused("GET", "/api/v1/equipment/due?within=-1", None, 400, "invalid",
+                     field="within")
+        # refused: in the future, no outcome, unknown asset
+        self.refused("POST", path, {"performed_at": iso(1), "passed": True}, 400, "invalid",
+                     field="performed_at")
+        self.refused("POST", path, {"notes": "x"}, 400, "missing_field", field="passed")
+        self.refused("POST", "%s/%s/maintenance" % (ASSETS, unique("NONE-")), {"passed": True},
+                     404, "not_found")
+        self.assertEqual([x["id"] for x in self.call("GET", path).json["items"]], [m["id"]])
+        self.call("DELETE", "/api/v1/equipment/schedules/" + s["id"], status=204)
+        self.refused("DELETE", "/api/v1/equipment/schedules/" + s["id"], None, 404, "not_found")
+        self.assertEqual(len(self.audit("equip.schedule.delete", entity_id=s["id"])), 1)
+
+    def test_checklists_and_checks(self):
+        items = self.call("GET", "/api/v1/equipment/checklists").json["items"]
+        codes = {x["code"] for x in items}
+        self.assertTrue({"defib-daily", "autoclave-bowie-dick", "centrifuge-speed",
+                         "iec62353"} <= codes, codes)
+        iec = self.call("GET", "/api/v1/equipment/checklists/iec62353").json
+        pe = [f for f in iec["fields"] if f["key"] == "protective_earth_resistance_ohm"][0]
+        self.assertEqual((pe["max"], pe["unit"]), (0.3, "ohm"))
+
+        mon = self.asset(**{"class": "patient-monitor", "risk_class": "high"})
+        body = {"asset": mon["tag"], "template": "iec62353", "values": IEC_CLASS_I_BF}
+        c = self.call("POST", "/api/v1/equipment/checks", body, status=201).json
+        self.assertEqual((c["passed"], c["failed"], c["kind"]), (True, [], "electrical-safety"))
+        bad = dict(IEC_CLASS_I_BF, protective_earth_resistance_ohm=0.42,
+                   applied_part_leakage_bf_ua=5200)
+        c2 = self.call("POST", "/api/v1/equipment/checks", dict(body, values=bad),
+                       status=201).json
+        self.assertFalse(c2["passed"])
+        self.assertEqual([(f["key"], f["value"], f["expected"]) for f in c2["failed"]],
+                         [("protective_earth_resistance_ohm", 0.42, "0 to 0.3 ohm"),
+                          ("applied_part_leakage_bf_ua", 5200, "0 to 5000 uA")])
+        self.assertEqual(self.call("GET", "/api/v1/equipment/checks/" + c2["id"]).json, c2)
+
+        # refused, naming the field; nothing written
+        before = self.call("GET", "%s/%s/checks" % (ASSETS, mon["tag"])).json["items"]
+        cases = [
+            (dict(IEC_CLASS_I_BF, insulation_mohm=20), "unknown_field", "values.insulation_mohm"),
+            ({k: v for k, v in IEC_CLASS_I_BF.items() if k != "visual_inspection_ok"},
+             "missing_field", "values.visual_inspection_ok"),
+            (dict(IEC_CLASS_I_BF, functional_test_ok="yes"), "invalid",
+             "values.functional_test_ok"),
+            (dict(IEC_CLASS_I_BF, applied_part_type="BFX"), "invalid",
+             "values.applied_part_type"),
+            (dict(IEC_CLASS_I_BF, applied_part_leakage_cf_ua=3), "invalid",
+             "values.applied_part_leakage_cf_ua"),
+        ]
+        for values, code, field in cases:
+            with self.subTest(field=field):
+                self.refused("POST", "/api/v1/equipment/checks", dict(body, values=values), 400,
+                             code, field=field)
+        self.refused("POST", "/api/v1/equipment/checks", dict(body, performed_at=iso(3)), 400,
+                     "invalid", field="performed_at")
+        self.refused("POST", "/api/v1/equipment/checks", dict(body, template="no-such"), 400,
+                     "invalid", field="template")
+        self.assertEqual(self.call("GET", "%s/%s/checks" % (ASSETS, mon["tag"])).json["items"],
+                         before)
+
+        # a new template, then a new version of it; checks keep theirs
+        code = unique("inc-")
+        tmpl = {"code": code, "name": "Incubator daily check", "kind": "check", "fields": [
+            {"key": "temp_c", "label": "Temperature", "type": "number", "unit": "Cel",
+             "min": 36.5, "max": 37.5}]}
+        t1 = self.call("POST", "/api/v1/equipment/checklists", tmpl).json
+        self.assertEqual((t1["version"], t1["created"]), (1, True))
+        self.assertEqual(self.call("POST", "/api/v1/equipment/checklists", tmpl).json["created"],
+                         False)
+        self.refused("POST", "/api/v1/equipment/checklists",
+                     dict(tmpl, fields=[dict(tmpl["fields"][0], min=40)]), 400, "invalid",
+                     field="fields[0].max")
+        inc = self.asset(**{"class": "incubator"})
+        k1 = self.call("POST", "/api/v1/equipment/checks", {
+            "asset": inc["tag"], "template": code, "values": {"temp_c": 37.1}},
+            status=201).json
+        tmpl["fields"][0]["max"] = 38
+        t2 = self.call("POST", "/api/v1/equipment/checklists", tmpl).json
+        self.assertEqual(t2["version"], 2)
+        k2 = self.call("POST", "/api/v1/equipment/checks", {
+            "asset": inc["tag"], "template": code, "values": {"temp_c": 37.8}},
+            status=201).json
+        self.assertEqual((k1["version"], k2["version"], k2["passed"]), (1, 2, True))
+        self.assertEqual(self.call("GET", "/api/v1/equipment/checklists/%s?version=1" % code)
+                         .json["fields"][0]["max"], 37.5)
+
+    def test_import_checklists_cli(self):
+        code = unique("cli-")
+        doc = {"checklists": [{"code": code, "name": "Balance daily check", "kind": "check",
+                               "fields": [{"key": "level_ok", "label": "Level bubble centred",
+                                           "type": "boolean", "expected": True}]}]}
+        fd, path = tempfile.mkstemp(suffix=".json")
+        with os.fdopen(fd, "w") as fh:
+            json.dump(doc, fh)
+        try:
+            r = run_cli(["import", "checklists", path, "--db", self.server.db_url])
+            self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+            self.assertIn("imported 1 new checklist template version(s)", r.stdout)
+            r = run_cli(["import", "checklists", path, "--db", self.server.db_url])
+            self.assertIn("imported 0 new", r.stdout)
+        finally:
+            os.unlink(path)
+        self.assertEqual(self.call("GET", "/api/v1/equipment/checklists/" + code)
+                         .json["version"], 1)
+
+    def test_record_permissions(self):
+        tech = self.login_as("technician")
+        clinician = self.login_as("clinician")
+        a = self.asset(**{"class": "defibrillator"})
+        self.call("POST", "/api/v1/equipment/checks", {
+            "asset": a["tag"], "template": "defib-daily", "values": {
+                "self_test_passed": True, "battery_ok": True, "selected_energy_j": 150,
+                "delivered_energy_j": 148, "pads_in_date": True, "cables_intact": True}},
+            token=tech, status=201)
+        self.call("POST", "%s/%s/maintenance" % (ASSETS, a["tag"]), {"passed": True},
+                  token=tech, status=201)
+        self.refused("POST", "/api/v1/equipment/schedules",
+                     {"asset": a["tag"], "kind": "pm", "interval_days": 5}, 403, "forbidden",
+                     token=tech)
+        self.refused("POST", "/api/v1/equipment/checklists", {"code": "x"}, 403, "forbidden",
+                     token=tech)
+        self.refused("GET", "/api/v1/equipment/due", None, 403, "forbidden", token=clinician)
+        self.refused("GET", "%s/%s/fitness" % (ASSETS, a["tag"]), None, 403, "forbidden",
+                     token=clinician)

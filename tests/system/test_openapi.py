@@ -21,6 +21,23 @@ def node_tool(script, *args):
                           text=True, timeout=120)
 
 
+def check_samples(case, server, samples):
+    """Check responses [{"schema", "body"}] with Ajv against the schemas of the
+    OpenAPI document server serves; case (a TestCase) asserts they all match."""
+    tmp = tempfile.mkdtemp(prefix="benchside-samples-")
+    try:
+        doc = os.path.join(tmp, "openapi.json")
+        with open(doc, "w") as fh:
+            json.dump(server.get("/api/v1/openapi.json").json, fh)
+        path = os.path.join(tmp, "samples.json")
+        with open(path, "w") as fh:
+            json.dump(samples, fh)
+        p = node_tool("validate-responses.mjs", doc, path)
+        case.assertEqual(p.returncode, 0, p.stdout + p.stderr)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
 class TestOpenAPI(ServerTestCase):
     def setUp(self):
         self.tmp = tempfile.mkdtemp(prefix="benchside-openapi-")

@@ -233,13 +233,15 @@ class TestQcLockout(QcTestCase):
                    if x["test"] == "GLU" and x["instrument"] == "CHEM-1"]
         self.assertIn("1-3s", lock["reason"])
         # the patient's glucose from that analyzer is held, the reason shown
-        s = self.sim("--specimen", acc, "--tests", "GLU", "--no-query", "--count", 1)
+        s = self.sim("--specimen", acc, "--tests", "GLU", "--no-query", "--count", 1,
+                     "--seed", 1)  # a glucose in range: held by the lockout alone
         self.assertEqual(s["results_sent"], 1)
         spec = self.call("GET", "/api/v1/specimens/" + acc).json
         self.assertEqual([t["status"] for t in spec["tests"]], ["resulted"])
         rid = [x for x in self.journal(instrument="CHEM-1", type="astm:results")
                if acc in x["summary"].get("specimens", [])][0]["summary"]["results"][0]
         res = self.call("GET", "/api/v1/results/" + rid).json
+        self.assertIsNone(res["flag"], "seed 1 gives a glucose in range")
         codes = [h["code"] for h in res["holds"]]
         self.assertIn("qc-lockout", codes)
         self.assertIn("1-3s", [h for h in res["holds"] if h["code"] == "qc-lockout"][0]
