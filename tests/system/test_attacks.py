@@ -813,12 +813,31 @@ class TestPatientReadsAudited(unittest.TestCase):
         srv.post("/api/v1/qc/results", {"material_id": mat["id"], "test": "GLU", "value": 130,
                                         "instrument": "CHEM-1"}, token=tok)
         ids["lockout"] = get("/api/v1/qc/lockouts?open=true")["items"][0]["id"]
+        # care: vitals, a procedure with a set sterilized in a load of the demo's autoclave
+        srv.post("/api/v1/care/vitals", {
+            "patient_id": ids["patient"], "respiration_rate": 23, "spo2": 94, "oxygen": True,
+            "systolic_bp": 118, "pulse": 112, "acvpu": "A", "temperature": 37.9}, token=tok)
+        tray = unique("TRAY-")
+        srv.post("/api/v1/care/sterilization/sets", {"code": tray, "name": "Minor set"},
+                 token=tok)
+        cycle = srv.post("/api/v1/care/sterilization/cycles", {
+            "sterilizer": "BME-00611", "cycle_number": 9001, "program": "prevacuum-134",
+            "exposure_minutes": 3.5, "temperature": 134.4, "pressure": 304, "chemical": "pass",
+            "biological": "pending", "sets": [tray]}, token=tok).json
+        ids["cycle"] = cycle["id"]
+        proc = srv.post("/api/v1/care/procedures", {
+            "patient_id": ids["patient"], "modality": "other", "exam": "Excision of a lesion",
+            "scheduled_at": now}, token=tok).json
+        ids["procedure"] = proc["id"]
+        srv.post("/api/v1/care/procedures/%s/sets" % proc["id"], {"set": tray}, token=tok)
         return ids
 
     PARAMS = {
         "/api/v1/patients/{id}": "patient", "/api/v1/orders/{id}": "order",
         "/api/v1/results/{id}": "result", "/api/v1/messages/{id}": "message",
         "/api/v1/qc/lockouts/{id}": "lockout", "/api/v1/temperature/alerts/{id}": "alert",
+        "/api/v1/care/patients/{id}/vitals": "patient", "/api/v1/care/procedures/{id}":
+        "procedure", "/api/v1/care/sterilization/cycles/{id}/recall": "cycle",
     }
     QUERIES = {"/api/v1/patients": "?name=Okafor"}
 
