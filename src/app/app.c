@@ -139,6 +139,7 @@ err_t app_serve(const app_serve_opts *o, errinfo *ei)
         .origin = o->origin,
         .per_address = o->per_address,
         .sign_in_burst = o->sign_in_burst,
+        .sign_in_interval_s = o->sign_in_interval_s,
     };
     rc = http_start(&cfg, &srv, ei);
     if (rc)

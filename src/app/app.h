@@ -33,8 +33,9 @@ typedef struct app_serve_opts {
     int heartbeat_s; /* between heartbeats of live-event streams; 0: 15 */
     /* security: see http_config */
     const char *origin;
-    int per_address;   /* 0: no limit */
-    int sign_in_burst; /* 0: no limit */
+    int per_address;        /* 0: no limit */
+    int sign_in_burst;      /* 0: no limit */
+    int sign_in_interval_s; /* 0: 10 */
 } app_serve_opts;
 
 #define APP_PER_ADDRESS_DEFAULT 256 /* connections per client address */

@@ -97,7 +97,8 @@ enum {
     OPT_HEARTBEAT,
     OPT_ORIGIN,
     OPT_PER_ADDRESS,
-    OPT_SIGN_IN_FAILURES
+    OPT_SIGN_IN_FAILURES,
+    OPT_SIGN_IN_INTERVAL
 };
 
 static const char serve_usage[] =
@@ -114,7 +115,7 @@ static const char serve_usage[] =
     "  --max-connections-per-address N  connections one client address may hold (default 256,\n"
     "                0: no limit; raise it behind a proxy that connects from one address)\n"
     "  --sign-in-failures N  failed sign-ins one address may make at once, then one every\n"
-    "                10 s (default 30, 0: no limit)";
+    "                --sign-in-interval-seconds S (default 30 and 10 s; 0 failures: no limit)";
 static const char demo_usage[] =
     "benchside demo [--db URL] [--http ADDR:PORT] [--mllp ADDR:PORT|off] [--astm ADDR:PORT|off]\n"
     "  links listen on 127.0.0.1:2575 (MLLP) and 127.0.0.1:5000 (ASTM) by default";
@@ -137,6 +138,7 @@ static int run_server(int argc, char **argv, bool demo)
         {"origin", required_argument, NULL, OPT_ORIGIN},
         {"max-connections-per-address", required_argument, NULL, OPT_PER_ADDRESS},
         {"sign-in-failures", required_argument, NULL, OPT_SIGN_IN_FAILURES},
+        {"sign-in-interval-seconds", required_argument, NULL, OPT_SIGN_IN_INTERVAL},
         {NULL, 0, NULL, 0},
     };
     const char *usage = demo ? demo_usage : serve_usage;
@@ -221,6 +223,12 @@ static int run_server(int argc, char **argv, bool demo)
             if (str_to_int64(optarg, strlen(optarg), 0, 100000, &v))
                 return usage_error(usage, "--sign-in-failures wants 0 to 100000, got '%s'", optarg);
             o.sign_in_burst = (int)v;
+            break;
+        case OPT_SIGN_IN_INTERVAL:
+            if (str_to_int64(optarg, strlen(optarg), 1, 86400, &v))
+                return usage_error(usage, "--sign-in-interval-seconds wants 1 to 86400, got '%s'",
+                                   optarg);
+            o.sign_in_interval_s = (int)v;
             break;
         default:
             return usage_error(usage, "unknown or incomplete option");

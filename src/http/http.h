@@ -24,11 +24,12 @@ typedef struct http_config {
     db_pool *pool;           /* borrowed; outlives the server */
     int heartbeat_s;         /* seconds between heartbeats of live-event streams (0: 15) */
     /* security (docs/security.md) */
-    const char *origin; /* this server's origin as browsers address it
-                           ("https://lab.example.org"); NULL: the scheme and the Host header */
-    int per_address;    /* connections one client address may hold at once; 0: no limit */
-    int sign_in_burst;  /* failed sign-ins an address may make at once, then one every 10 s;
-                           0: no limit */
+    const char *origin;     /* this server's origin as browsers address it
+                               ("https://lab.example.org"); NULL: the scheme and the Host header */
+    int per_address;        /* connections one client address may hold at once; 0: no limit */
+    int sign_in_burst;      /* failed sign-ins an address may make at once, then one every
+                               sign_in_interval_s; 0: no limit */
+    int sign_in_interval_s; /* 0: 10 */
 } http_config;
 
 typedef struct http_server http_server;

@@ -72,7 +72,9 @@ static err_t h_session_create(http_req *r)
     char token[SESSION_TOKEN_LEN + 1];
     user u;
     int64_t retry_s = 0;
-    throttle_limit lim = {r->cfg->sign_in_burst, THROTTLE_INTERVAL_US};
+    throttle_limit lim = {r->cfg->sign_in_burst, r->cfg->sign_in_interval_s > 0
+                                                     ? (int64_t)r->cfg->sign_in_interval_s * 1000000
+                                                     : THROTTLE_INTERVAL_US};
     err_t rc = CHECK_BODY(r, session_fields);
     if (rc)
         return rc;
