@@ -458,8 +458,18 @@ class TestSlowClients(ServerTestCase):
 
     def test_one_address_cannot_take_every_connection(self):
         """An address holding its 40 connections gets no 41st; another
-        address is served meanwhile, and the first is again once it lets go."""
-        held = self.open_slow("127.0.0.4", 40, b"GET /api/v1/health HTTP/1.1\r\nHost: x\r\n")
+        address is served meanwhile, and the first is again once it lets go.
+        Each held connection has had an answer (and is kept alive), so the
+        server has counted all 40 before the 41st comes."""
+        held = []
+        for _ in range(40):
+            c = http.client.HTTPConnection(self.server.host, self.server.port, timeout=30,
+                                           source_address=("127.0.0.4", 0))
+            held.append(c)
+            c.request("GET", "/api/v1/health")
+            r = c.getresponse()
+            r.read()
+            self.assertEqual(r.status, 200)
         try:
             refused = False
             try:
@@ -469,8 +479,8 @@ class TestSlowClients(ServerTestCase):
             self.assertTrue(refused, "a 41st connection from one address was served")
             self.assertEqual(self.served("127.0.0.5"), 200)
         finally:
-            for s in held:
-                s.close()
+            for c in held:
+                c.close()
         deadline = time.time() + 10
         while True:
             try:
