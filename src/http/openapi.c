@@ -1188,6 +1188,20 @@ static const char schemas[] =
     "mponents/schemas/StockReagentInUse\"}},\"history\":{\"type\":\"array\",\"items\":{\"$ref\""
     ":\"#/components/schemas/StockReagentInUse\"}},\"warnings\":{\"type\":\"array\",\"items\":{"
     "\"type\":\"string\"}}}}"
+    ""
+    ",\"DeviceEvent\":{\"type\":\"object\",\"description\":\"The data of a live event of kind d"
+    "evice.* (GET /api/v1/events): the ids a page needs to fetch what changed, never a reading "
+    "or a fault's text. device.temperature.opened and .closed: alert_id, unit; device.work_orde"
+    "r.reported (severity high or critical): work_order_id, asset, severity; device.status: ass"
+    "et, status, from; device.qc.lockout.opened and .closed: lockout_id, check_id, device, code"
+    "\",\"required\":[\"at\"],\"properties\":{\"at\":{\"type\":\"string\",\"format\":\"date-tim"
+    "e\"},\"alert_id\":{\"type\":\"string\"},\"unit\":{\"type\":\"string\"},\"work_order_id\":{"
+    "\"type\":\"string\"},\"asset\":{\"type\":\"string\"},\"severity\":{\"type\":\"string\",\"e"
+    "num\":[\"high\",\"critical\"]},\"status\":{\"type\":\"string\",\"enum\":[\"in-service\",\""
+    "out-of-service\",\"retired\"]},\"from\":{\"type\":\"string\",\"enum\":[\"in-service\",\"ou"
+    "t-of-service\",\"retired\"]},\"lockout_id\":{\"type\":\"string\"},\"check_id\":{\"type\":\""
+    "string\"},\"device\":{\"type\":\"string\"},\"code\":{\"type\":\"string\"}},\"additionalPro"
+    "perties\":false}"
     "}";
 
 /* Descriptions of query parameters, by name. */
@@ -1339,7 +1353,8 @@ static json_t *operation(const http_route *rt)
             responses, code,
             json_pack("{s:s,s:{s:{s:{s:s,s:s}}}}", "description",
                       "A stream of events, each `id`, `event` (its kind) and `data` (one JSON "
-                      "object, schema LiveEvent), and `: heartbeat` comments; `event: reset` "
+                      "object, schema LiveEvent; DeviceEvent for device.*), and `: heartbeat` "
+                      "comments; `event: reset` "
                       "when events were missed, `event: session-ended` before it closes",
                       "content", "text/event-stream", "schema", "type", "string", "description",
                       "Server-Sent Events (LiveEvent objects as data)"));

@@ -68,25 +68,43 @@ struct http_sse_hub {
 };
 
 /*
- * Who may see which events: the permission a kind's prefix needs. A kind not
- * listed is shown to nobody, so a module that publishes something new decides
- * here who reads it.
+ * Who may see which events: the permission a kind's prefix needs, the
+ * longest prefix that matches deciding (so "device.qc." narrows "device.").
+ * A kind not listed is shown to nobody, so a module that publishes something
+ * new decides here who reads it.
  */
 static const struct {
     const char *prefix;
     perm_id perm;
 } kind_perms[] = {
-    {"result.", PERM_PATIENTS_READ},   {"critical.", PERM_PATIENTS_READ},
-    {"specimen.", PERM_PATIENTS_READ}, {"qc.", PERM_QC_READ},
-    {"device.", PERM_EQUIPMENT_READ},  {"stock.", PERM_STOCK_READ},
+    {"result.", PERM_PATIENTS_READ},
+    {"critical.", PERM_PATIENTS_READ},
+    {"specimen.", PERM_PATIENTS_READ},
+    {"qc.", PERM_QC_READ},
+    {"device.", PERM_EQUIPMENT_READ},
+    {"stock.", PERM_STOCK_READ},
+    /* a device's tolerance-QC lockout is QC's to read */
+    {"device.qc.", PERM_QC_READ},
 };
+
+perm_id http_sse_kind_perm(const char *kind)
+{
+    perm_id perm = PERM_NONE;
+    size_t best = 0;
+    for (size_t i = 0; i < sizeof(kind_perms) / sizeof(kind_perms[0]); i++) {
+        size_t n = strlen(kind_perms[i].prefix);
+        if (n > best && !strncmp(kind, kind_perms[i].prefix, n)) {
+            best = n;
+            perm = kind_perms[i].perm;
+        }
+    }
+    return perm;
+}
 
 static bool may_see(perm_role role, const char *kind)
 {
-    for (size_t i = 0; i < sizeof(kind_perms) / sizeof(kind_perms[0]); i++)
-        if (!strncmp(kind, kind_perms[i].prefix, strlen(kind_perms[i].prefix)))
-            return perm_role_has(role, kind_perms[i].perm);
-    return false;
+    perm_id perm = http_sse_kind_perm(kind);
+    return perm != PERM_NONE && perm_role_has(role, perm);
 }
 
 /* Make the reader run again: resume the connection if it is suspended. */

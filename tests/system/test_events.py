@@ -1,10 +1,13 @@
 """System tests of live events, GET /api/v1/events (src/http/sse.c): a
 Server-Sent Events stream read while specimens are received and results
 entered, called and released; what each role sees (a clinician no QC, a
-biomedical technician no patient results); resuming after Last-Event-ID and
-the reset when the id is unknown; heartbeats; the stream ending with its
-session, and not keeping an idle session alive; a clean stop of the server
-with streams open."""
+biomedical technician no patient results); the devices' events (a sensor's
+reading out of range opening a temperature alert and its close, a high-severity
+work order taking a device out of service, a tolerance-QC lockout) reaching
+the roles that read equipment and not a clinician or an interface account;
+resuming after Last-Event-ID and the reset when the id is unknown; heartbeats;
+the stream ending with its session, and not keeping an idle session alive; a
+clean stop of the server with streams open."""
 
 import http.client
 import json
@@ -15,6 +18,7 @@ import threading
 import time
 
 from tests.system.harness import Server, sanitizer_report
+from tests.system.test_equip_ops import ALERTS, ORDERS, EquipOpsTestCase
 from tests.system.test_lab import LabTestCase, patient_body
 from tests.system.test_openapi import node_tool
 
@@ -312,3 +316,69 @@ class TestStopWithStreamsOpen(EventsTestCase):
             self.assertTrue(s.ended.wait(10))
             s.close()
         self.assertIsNone(sanitizer_report(srv.stderr_text()))
+
+
+class TestDeviceEvents(EventsTestCase, EquipOpsTestCase):
+    def test_device_alerts_reach_who_reads_equipment(self):
+        tech = self.stream(self.login_as("technician"))
+        biomed = self.stream(self.login_as("biomed"))
+        clinician = self.stream(self.login_as("clinician"))
+        sensor_token = self.login_as("interface")
+        sensor = self.stream(sensor_token)
+        unit = self.unit()
+        tag = self.asset()
+
+        # a sensor's reading out of range opens the unit's alert
+        rec = self.readings(unit, {"celsius": 11.5, "sensor": "probe-1"}, token=sensor_token)
+        self.assertTrue(rec["alert_opened"])
+        alert_id = rec["alert"]["id"]
+        events = []
+        for s in (tech, biomed):
+            ev = s.next("device.temperature.opened")
+            self.assertEqual(ev["data"]["alert_id"], alert_id)
+            self.assertEqual(ev["data"]["unit"], unit)
+            self.assertNotIn("celsius", ev["data"])  # the page reads the alert itself
+            events.append(ev)
+        # another reading out of range joins the alert: nothing new to tell
+        self.readings(unit, {"celsius": 12.0, "sensor": "probe-1"}, token=sensor_token)
+        self.call("POST", "%s/%s/close" % (ALERTS, alert_id),
+                  {"action": "door left open; closed", "disposition": "controls moved"})
+        self.assertEqual(tech.kinds_until("device.temperature.closed"),
+                         ["device.temperature.closed"])
+
+        # a medium fault says nothing; a critical one, at once, with the device out of service
+        self.call("POST", ORDERS, {"asset": tag, "fault": "label printer jams",
+                                   "severity": "medium"}, status=201)
+        wo = self.call("POST", ORDERS, {"asset": tag, "fault": "sample probe crash",
+                                        "severity": "critical"}, status=201).json
+        kinds = tech.kinds_until("device.work_order.reported")
+        self.assertEqual(kinds, ["device.status", "device.work_order.reported"])
+        st = biomed.next("device.status")
+        self.assertEqual((st["data"]["asset"], st["data"]["status"], st["data"]["from"]),
+                         (tag, "out-of-service", "in-service"))
+        rep = biomed.next("device.work_order.reported")
+        self.assertEqual((rep["data"]["work_order_id"], rep["data"]["asset"],
+                          rep["data"]["severity"]), (wo["id"], tag, "critical"))
+        self.assertNotIn("fault", rep["data"])
+        events += [st, rep]
+
+        # a tolerance check failing locks the device
+        chk = self.call("POST", "/api/v1/qc/checks", {
+            "device": tag, "code": "PROBE-VOL", "name": "Sample probe volume", "unit": "uL",
+            "target": 10, "tolerance": 0.5, "frequency": "24h"}, status=201).json
+        res = self.call("POST", "/api/v1/qc/checks/%s/results" % chk["id"], {"value": 11.2},
+                        status=201).json
+        lock = biomed.next("device.qc.lockout.opened")
+        self.assertEqual((lock["data"]["lockout_id"], lock["data"]["check_id"],
+                          lock["data"]["device"], lock["data"]["code"]),
+                         (res["lockout"], chk["id"], tag, "PROBE-VOL"))
+        self.assertEqual(tech.next("device.qc.lockout.opened")["id"], lock["id"])
+        events.append(lock)
+
+        # the clinician and the interface account saw none of it: a specimen
+        # event, which both may read, is the first thing that reaches them
+        acc = self.specimen(["GLU"])
+        self.call("POST", "/api/v1/specimens/%s/events" % acc, {"event": "collected"})
+        self.assertEqual(clinician.kinds_until("specimen.event"), ["specimen.event"])
+        self.assertEqual(sensor.kinds_until("specimen.event"), ["specimen.event"])
+        self.assertMatchSchema("DeviceEvent", [e["data"] for e in events])
