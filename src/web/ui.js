@@ -111,6 +111,12 @@ export function time(iso) {
   return d.toLocaleString(undefined, { month: 'short', day: 'numeric', hour: '2-digit', minute: '2-digit' });
 }
 
+// A day with its year (for what may lie in another year: a last service).
+export function day(iso) {
+  if (!iso) return '';
+  return new Date(iso).toLocaleDateString(undefined, { year: 'numeric', month: 'short', day: 'numeric' });
+}
+
 export function minutes(n) {
   if (n < 60) return `${n} min`;
   const hours = Math.floor(n / 60);
@@ -140,4 +146,20 @@ export function priorityBadge(p) {
 export function say(el, text, kind = 'ok') {
   el.className = 'notice ' + kind;
   el.textContent = text;
+}
+
+// An SVG document (text, as the server's charts come) as a data: URL for an
+// <img>, fetched beforehand as a background request so that a live refresh
+// of a chart does not count as activity.
+export function svgDataUrl(text) {
+  const bytes = new TextEncoder().encode(text);
+  let s = '';
+  for (const x of bytes) s += String.fromCharCode(x);
+  return 'data:image/svg+xml;base64,' + btoa(s);
+}
+
+// Replace el's children with parts (nested arrays flattened; null, undefined
+// and false left out, as h() does).
+export function fill(el, ...parts) {
+  el.replaceChildren(...parts.flat(Infinity).filter((c) => c !== null && c !== undefined && c !== false));
 }
