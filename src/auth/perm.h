@@ -55,7 +55,10 @@ typedef enum {
     X(PERM_EQUIPMENT_MANAGE, "equipment.manage")                                                   \
     X(PERM_STOCK_READ, "stock.read")                                                               \
     X(PERM_STOCK_RECORD, "stock.record")                                                           \
-    X(PERM_STOCK_MANAGE, "stock.manage")
+    X(PERM_STOCK_MANAGE, "stock.manage")                                                           \
+    X(PERM_CARE_READ, "care.read")                                                                 \
+    X(PERM_CARE_RECORD, "care.record")                                                             \
+    X(PERM_CARE_MANAGE, "care.manage")
 
 typedef enum {
 #define PERM_ENUM(id, name) id,
