@@ -6,6 +6,7 @@
 import audit from './pages/audit.js';
 import equipment from './pages/equipment.js';
 import interfaces from './pages/interfaces.js';
+import people from './pages/people.js';
 import qc from './pages/qc.js';
 import receive from './pages/receive.js';
 import review from './pages/review.js';
@@ -14,4 +15,4 @@ import supplies from './pages/supplies.js';
 import worklist from './pages/worklist.js';
 
 export const pages = [worklist, receive, specimen, review, qc, interfaces, audit,
-  equipment, supplies];
+  equipment, supplies, people];

@@ -112,9 +112,12 @@ export function time(iso) {
 }
 
 // A day with its year (for what may lie in another year: a last service).
+// A bare date (YYYY-MM-DD) is that day wherever the browser is.
 export function day(iso) {
   if (!iso) return '';
-  return new Date(iso).toLocaleDateString(undefined, { year: 'numeric', month: 'short', day: 'numeric' });
+  const bare = /^\d{4}-\d\d-\d\d$/.test(iso);
+  return new Date(iso).toLocaleDateString(undefined,
+    { year: 'numeric', month: 'short', day: 'numeric', ...(bare ? { timeZone: 'UTC' } : {}) });
 }
 
 export function minutes(n) {

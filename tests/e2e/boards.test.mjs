@@ -1,11 +1,15 @@
-// End-to-end tests of the equipment and supplies pages (src/web/pages/
-// equipment.js, supplies.js) in Debian's chromium: the equipment page shows
+// End-to-end tests of the equipment, supplies and people pages (src/web/
+// pages/equipment.js, supplies.js, people.js) in Debian's chromium: the
+// equipment page shows
 // what is due, and a temperature alert raised by an out-of-range reading
 // arrives without a reload with what is stored in the unit, then is closed
 // with its action and disposition (a missing one refused next to its field);
 // the supplies page records a receipt (a bad quantity refused next to its
 // field) and shows the new quantity on hand, the low-stock alert and the
-// reorder line gone. Each saves a screenshot.
+// reorder line gone; the people page lists a procedure the technician has
+// not read and a certification about to expire, and acknowledging the
+// procedure with the password (a wrong one refused next to its field) takes
+// it off the list. Each saves a screenshot.
 
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
@@ -127,5 +131,50 @@ test('supplies: a receipt recorded shows the new quantity on hand', async () => 
   assert.equal(await p.getByText(/GLOVE-M: \d+ box usable on hand/).count(), 0);
   await gloves.scrollIntoViewIfNeeded();
   await shot(p, 'supplies-receipt');
+  await p.context().close();
+});
+
+test('people: an unread procedure, acknowledged, leaves the list; a certification due', async () => {
+  const code = 'SOP-E2E-' + Date.now().toString(36).toUpperCase();
+  await srv.api('tech', 'POST', '/api/v1/care/documents', {
+    code, title: 'Glucose on the AU680', text: '1. Check that QC passed before the run.\n2. Load the racks.',
+  });
+  const today = new Date().toISOString().slice(0, 10);
+  await srv.api('supervisor', 'POST', `/api/v1/care/documents/${code}/versions/1/approve`,
+    { effective_on: today, password: 'demo-supervisor-pass' });
+  const soon = new Date(Date.now() + 12 * 86400e3).toISOString().slice(0, 10);
+  await srv.api('supervisor', 'POST', '/api/v1/care/certifications', {
+    user: 'tech', kind: 'BLS', number: 'BLS-E2E-1', issuer: 'American Heart Association',
+    issued_on: '2024-12-01', expires_on: soon,
+  });
+
+  const p = await page(chrome, srv);
+  await signIn(p, 'tech');
+  await p.getByRole('heading', { name: 'Worklist' }).waitFor();
+  await p.getByRole('link', { name: 'People' }).click();
+  await p.getByRole('heading', { name: 'People', level: 1 }).waitFor();
+  const doc = p.locator(`article.procedure[data-code="${code}"]`);
+  await doc.getByRole('heading', { name: `${code}: Glucose on the AU680` }).waitFor();
+  assert.match(await doc.textContent(), /Version 1, in force since .* approved by supervisor/);
+  await doc.getByText('Read the procedure').click();
+  await doc.getByText('1. Check that QC passed before the run.').waitFor();
+  const certs = p.getByRole('table', { name: /Certifications expired or expiring within 30 days/ });
+  assert.match(await certs.locator('tr', { hasText: 'BLS' }).textContent(), /tech\s*you\s*BLS.*in 12 days/);
+  assert.match(await p.getByRole('table', { name: 'Your competency today' }).textContent(), /CHEM-1.*competent/);
+  await shot(p, 'people');
+
+  const pw = doc.getByLabel('Your password (signature)');
+  await pw.fill('not-my-password');
+  await doc.getByRole('button', { name: 'I have read and understood it' }).click();
+  await doc.locator('.field-error').getByText(/password/i).waitFor();
+  assert.equal(await pw.getAttribute('aria-invalid'), 'true');
+  await pw.fill('demo-tech-pass');
+  await doc.getByRole('button', { name: 'I have read and understood it' }).click();
+  await p.getByText(`${code} version 1: your reading is recorded.`).waitFor();
+  await doc.waitFor({ state: 'detached' });
+  await p.getByText('You have read every procedure in force.').waitFor();
+  const read = await srv.api('supervisor', 'GET', `/api/v1/care/documents/${code}`);
+  assert.deepEqual(read.not_read.includes('tech'), false);
+  assert.deepEqual(await contrastProblems(p), []);
   await p.context().close();
 });
