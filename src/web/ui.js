@@ -166,3 +166,10 @@ export function svgDataUrl(text) {
 export function fill(el, ...parts) {
   el.replaceChildren(...parts.flat(Infinity).filter((c) => c !== null && c !== undefined && c !== false));
 }
+
+// Run load once, 300 ms after the last call for view (a burst of live events
+// costs one refresh); a failure is said in view.status.
+export function soon(view, load) {
+  clearTimeout(view.timer);
+  view.timer = setTimeout(() => load().catch((e) => say(view.status, describe(e), 'error')), 300);
+}

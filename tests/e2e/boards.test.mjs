@@ -12,43 +12,31 @@
 // it off the list. Each saves a screenshot.
 
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 
-import { OUT, Server, browser, contrastProblems, page, shot, signIn } from './harness.mjs';
+import { contrastProblems, page, shared, shot, signIn } from './harness.mjs';
 
-let srv;
-let chrome;
-
-before(async () => {
-  srv = await new Server(['--heartbeat-seconds', '2']).start();
-  chrome = await browser();
-  console.log(`# screenshots in ${OUT}`);
-});
-
-after(async () => {
-  await chrome?.close();
-  await srv?.stop();
-});
+const env = shared(['--heartbeat-seconds', '2']);
 
 // A specimen of a new patient, received and stored in unit: its accession.
 async function storedSpecimen(unit) {
-  const p = await srv.api('tech', 'POST', '/api/v1/patients', {
+  const p = await env.srv.api('tech', 'POST', '/api/v1/patients', {
     mrn: 'E2E-' + Date.now(), family: 'Okafor', given: 'Ada', birth_date: '1961-04-12', sex: 'female',
   });
-  const o = await srv.api('tech', 'POST', '/api/v1/orders', {
+  const o = await env.srv.api('tech', 'POST', '/api/v1/orders', {
     patient_id: p.id, tests: ['GLU'], priority: 'routine', clinician: 'Dr. Rivera', reasons: ['E11.9'],
   });
   const acc = o.specimens[0].accession;
   for (const ev of [{ event: 'collected' }, { event: 'received' },
     { event: 'stored', location: unit, rack: 'R4', position: 'C2', temperature: 'refrigerated' }]) {
-    await srv.api('tech', 'POST', `/api/v1/specimens/${acc}/events`, ev);
+    await env.srv.api('tech', 'POST', `/api/v1/specimens/${acc}/events`, ev);
   }
   return acc;
 }
 
 test('equipment: the due list, and a temperature alert arriving live with what is stored', async () => {
   const acc = await storedSpecimen('FRIDGE-1');
-  const p = await page(chrome, srv);
+  const p = await page(env.chrome, env.srv);
   await signIn(p, 'tech');
   await p.getByRole('heading', { name: 'Worklist' }).waitFor();
   await p.getByRole('link', { name: 'Equipment' }).click();
@@ -63,7 +51,7 @@ test('equipment: the due list, and a temperature alert arriving live with what i
 
   // a reading of 11.2 °C in FRIDGE-1 (2 to 8 °C), posted beside the browser
   await p.evaluate(() => { window.notReloaded = true; });
-  const rec = await srv.api('tech', 'POST', '/api/v1/storage-units/FRIDGE-1/readings', { celsius: 11.2 });
+  const rec = await env.srv.api('tech', 'POST', '/api/v1/storage-units/FRIDGE-1/readings', { celsius: 11.2 });
   assert.equal(rec.alert_opened, true);
   await p.locator('#toasts').getByText('Temperature alert: FRIDGE-1 is outside its limits.').waitFor();
   const box = p.locator('article.device-alert', { hasText: 'FRIDGE-1' });
@@ -96,7 +84,7 @@ test('equipment: the due list, and a temperature alert arriving live with what i
 });
 
 test('supplies: a receipt recorded shows the new quantity on hand', async () => {
-  const p = await page(chrome, srv);
+  const p = await page(env.chrome, env.srv);
   await signIn(p, 'tech');
   await p.getByRole('heading', { name: 'Worklist' }).waitFor();
   await p.getByRole('link', { name: 'Supplies' }).click();
@@ -136,19 +124,19 @@ test('supplies: a receipt recorded shows the new quantity on hand', async () => 
 
 test('people: an unread procedure, acknowledged, leaves the list; a certification due', async () => {
   const code = 'SOP-E2E-' + Date.now().toString(36).toUpperCase();
-  await srv.api('tech', 'POST', '/api/v1/care/documents', {
+  await env.srv.api('tech', 'POST', '/api/v1/care/documents', {
     code, title: 'Glucose on the AU680', text: '1. Check that QC passed before the run.\n2. Load the racks.',
   });
   const today = new Date().toISOString().slice(0, 10);
-  await srv.api('supervisor', 'POST', `/api/v1/care/documents/${code}/versions/1/approve`,
+  await env.srv.api('supervisor', 'POST', `/api/v1/care/documents/${code}/versions/1/approve`,
     { effective_on: today, password: 'demo-supervisor-pass' });
   const soon = new Date(Date.now() + 12 * 86400e3).toISOString().slice(0, 10);
-  await srv.api('supervisor', 'POST', '/api/v1/care/certifications', {
+  await env.srv.api('supervisor', 'POST', '/api/v1/care/certifications', {
     user: 'tech', kind: 'BLS', number: 'BLS-E2E-1', issuer: 'American Heart Association',
     issued_on: '2024-12-01', expires_on: soon,
   });
 
-  const p = await page(chrome, srv);
+  const p = await page(env.chrome, env.srv);
   await signIn(p, 'tech');
   await p.getByRole('heading', { name: 'Worklist' }).waitFor();
   await p.getByRole('link', { name: 'People' }).click();
@@ -173,7 +161,7 @@ test('people: an unread procedure, acknowledged, leaves the list; a certificatio
   await p.getByText(`${code} version 1: your reading is recorded.`).waitFor();
   await doc.waitFor({ state: 'detached' });
   await p.getByText('You have read every procedure in force.').waitFor();
-  const read = await srv.api('supervisor', 'GET', `/api/v1/care/documents/${code}`);
+  const read = await env.srv.api('supervisor', 'GET', `/api/v1/care/documents/${code}`);
   assert.deepEqual(read.not_read.includes('tech'), false);
   assert.deepEqual(await contrastProblems(p), []);
   await p.context().close();

@@ -551,10 +551,49 @@ static const char *ev_str(const json_t *e, const char *key)
     return v ? v : "";
 }
 
+/* Record a reading of celsius in unit as u: the unit's open alert after it
+ * into alert (ID_LEN + 1 bytes; "" when none). */
+static void ev_reading(const audit_ctx *ctx, const user *u, const char *unit, double celsius,
+                       char *alert)
+{
+    errinfo ei = {0};
+    json_t *out = NULL, *b = json_pack("{s:f}", "celsius", celsius);
+    assert_int_equal(equip_templog_record(ev_db, ctx, u, unit, b, &out, &ei), ERR_OK);
+    snprintf(alert, ID_LEN + 1, "%s", ev_str(json_object_get(out, "alert"), "id"));
+    json_decref(b);
+    json_decref(out);
+}
+
+/* Record a result of value on a tolerance check: its lockout (the open one
+ * after it) into lock (ID_LEN + 1 bytes; "" when none). */
+static void ev_check_result(const audit_ctx *ctx, const char *check, double value, char *lock)
+{
+    errinfo ei = {0};
+    json_t *out = NULL, *b = json_pack("{s:f}", "value", value);
+    assert_int_equal(qc_tolerance_result_enter(ev_db, ctx, check, b, &out, &ei), ERR_OK);
+    snprintf(lock, ID_LEN + 1, "%s", ev_str(out, "lockout"));
+    json_decref(b);
+    json_decref(out);
+}
+
+/* Close a tolerance-QC lockout signed with password, as u. */
+static err_t ev_lockout_close(const audit_ctx *ctx, const user *u, const char *lock,
+                              const char *password)
+{
+    errinfo ei = {0};
+    json_t *out = NULL,
+           *b = json_pack("{s:s,s:s}", "corrective_action", "probe replaced", "password", password);
+    err_t rc = qc_tolerance_lockout_close(ev_db, ctx, u, lock, b, &out, &ei);
+    json_decref(b);
+    json_decref(out);
+    return rc;
+}
+
 static void test_devices_publish(void **state)
 {
     char tag[48], unit[48], text[512], got[512], alert[ID_LEN + 1], wo[ID_LEN + 1];
-    char check[ID_LEN + 1], lock[ID_LEN + 1], uname[USER_NAME_MAX + 1], lower[11];
+    char check[ID_LEN + 1], lock[ID_LEN + 1], still[ID_LEN + 1], uname[USER_NAME_MAX + 1],
+        lower[11];
     errinfo ei = {0};
     err_t rc;
     user u;
@@ -583,29 +622,21 @@ static void test_devices_publish(void **state)
     assert_int_equal(evbus_subscribe(evbus_global(), 0, NULL, NULL, &s), ERR_OK);
 
     /* 5.1 degrees is within 2-8: nothing to tell */
-    b = json_pack("{s:f}", "celsius", 5.1);
-    assert_int_equal(equip_templog_record(ev_db, &ctx, &u, unit, b, &o, &ei), ERR_OK);
-    json_decref(b);
-    json_decref(o);
+    ev_reading(&ctx, &u, unit, 5.1, alert);
+    assert_string_equal(alert, "");
     ev_drain(s, got, sizeof(got));
     assert_string_equal(got, "");
 
     /* 9.4 opens the unit's alert; 10.2 joins it and says nothing new */
-    b = json_pack("{s:f}", "celsius", 9.4);
-    assert_int_equal(equip_templog_record(ev_db, &ctx, &u, unit, b, &o, &ei), ERR_OK);
-    json_decref(b);
-    snprintf(alert, sizeof(alert), "%s", ev_str(json_object_get(o, "alert"), "id"));
-    json_decref(o);
+    ev_reading(&ctx, &u, unit, 9.4, alert);
     e = ev_find(s, "device.temperature.opened");
     assert_non_null(e);
     assert_string_equal(ev_str(e, "alert_id"), alert);
     assert_string_equal(ev_str(e, "unit"), unit);
     assert_null(json_object_get(e, "celsius")); /* no values travel */
     json_decref(e);
-    b = json_pack("{s:f}", "celsius", 10.2);
-    assert_int_equal(equip_templog_record(ev_db, &ctx, &u, unit, b, &o, &ei), ERR_OK);
-    json_decref(b);
-    json_decref(o);
+    ev_reading(&ctx, &u, unit, 10.2, wo);
+    assert_string_equal(wo, alert);
     ev_drain(s, got, sizeof(got));
     assert_string_equal(got, "");
 
@@ -678,17 +709,11 @@ static void test_devices_publish(void **state)
     assert_int_equal(rc, ERR_OK);
     snprintf(check, sizeof(check), "%s", ev_str(o, "id"));
     json_decref(o);
-    b = json_pack("{s:f}", "value", 4.3);
-    assert_int_equal(qc_tolerance_result_enter(ev_db, &ctx, check, b, &o, &ei), ERR_OK);
-    json_decref(b);
-    json_decref(o);
+    ev_check_result(&ctx, check, 4.3, lock);
+    assert_string_equal(lock, "");
     ev_drain(s, got, sizeof(got));
     assert_string_equal(got, ""); /* a pass */
-    b = json_pack("{s:f}", "value", 5.1);
-    assert_int_equal(qc_tolerance_result_enter(ev_db, &ctx, check, b, &o, &ei), ERR_OK);
-    json_decref(b);
-    snprintf(lock, sizeof(lock), "%s", ev_str(o, "lockout"));
-    json_decref(o);
+    ev_check_result(&ctx, check, 5.1, lock);
     e = ev_find(s, "device.qc.lockout.opened");
     assert_non_null(e);
     assert_string_equal(ev_str(e, "lockout_id"), lock);
@@ -697,20 +722,13 @@ static void test_devices_publish(void **state)
     assert_string_equal(ev_str(e, "code"), "TEMP-PROBE");
     assert_null(json_object_get(e, "value"));
     json_decref(e);
-    b = json_pack("{s:f}", "value", 3.9);
-    assert_int_equal(qc_tolerance_result_enter(ev_db, &ctx, check, b, &o, &ei), ERR_OK);
-    json_decref(b);
-    json_decref(o);
+    ev_check_result(&ctx, check, 3.9, still); /* a pass: locked until the action is signed */
+    assert_string_equal(still, lock);
     /* a wrong signature closes nothing and says nothing */
-    b = json_pack("{s:s,s:s}", "corrective_action", "probe replaced", "password", "not it");
-    assert_int_equal(qc_tolerance_lockout_close(ev_db, &ctx, &u, lock, b, &o, &ei), ERR_INVALID);
-    json_decref(b);
+    assert_int_equal(ev_lockout_close(&ctx, &u, lock, "not it"), ERR_INVALID);
     ev_drain(s, got, sizeof(got));
     assert_string_equal(got, "");
-    b = json_pack("{s:s,s:s}", "corrective_action", "probe replaced", "password", EV_PW);
-    assert_int_equal(qc_tolerance_lockout_close(ev_db, &ctx, &u, lock, b, &o, &ei), ERR_OK);
-    json_decref(b);
-    json_decref(o);
+    assert_int_equal(ev_lockout_close(&ctx, &u, lock, EV_PW), ERR_OK);
     e = ev_find(s, "device.qc.lockout.closed");
     assert_non_null(e);
     assert_string_equal(ev_str(e, "lockout_id"), lock);

@@ -8,7 +8,7 @@
 // page.
 
 import { get, post, query } from '../api.js';
-import { badge, day, describe, field, fill, form, h, input, say, select, svgDataUrl, table, time } from '../ui.js';
+import { badge, day, describe, field, fill, form, h, input, say, select, soon, svgDataUrl, table, time } from '../ui.js';
 
 let view = null;
 
@@ -23,12 +23,11 @@ function refreshSoon(...parts) {
   const v = view;
   if (!v) return;
   for (const p of parts) v.pending.add(p);
-  clearTimeout(v.timer);
-  v.timer = setTimeout(() => {
+  soon(v, () => {
     const todo = [...v.pending];
     v.pending.clear();
-    for (const p of todo) v.loaders[p](true).catch((e) => say(v.status, describe(e), 'error'));
-  }, 300);
+    return Promise.all(todo.map((p) => v.loaders[p](true)));
+  });
 }
 
 // ---- temperature alerts

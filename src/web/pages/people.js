@@ -4,7 +4,7 @@
 // expire soon; and the user's own competency per test system (docs/care.md).
 
 import { get, post, query } from '../api.js';
-import { badge, day, describe, field, fill, form, h, input, say, select, table } from '../ui.js';
+import { badge, day, describe, field, fill, form, h, input, say, select, soon, table } from '../ui.js';
 
 let view = null;
 
@@ -90,11 +90,7 @@ export default {
   },
 
   onEvent(kind) {
-    if (view && kind === 'reset') {
-      clearTimeout(view.timer);
-      view.timer = setTimeout(() => Promise.all([loadUnread(true), loadDue(true), loadMine(true)])
-        .catch((e) => say(view.status, describe(e), 'error')), 300);
-    }
+    if (view && kind === 'reset') soon(view, () => Promise.all([loadUnread(true), loadDue(true), loadMine(true)]));
   },
 
   unmount() {

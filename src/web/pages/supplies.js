@@ -5,7 +5,7 @@
 // server's errors next to the field they name.
 
 import { get, post, query } from '../api.js';
-import { badge, describe, field, fill, form, h, input, say, select, table, time } from '../ui.js';
+import { badge, describe, field, fill, form, h, input, say, select, soon, table, time } from '../ui.js';
 
 let view = null;
 
@@ -154,9 +154,7 @@ export default {
   onEvent(kind) {
     // Stock changes by results (reagent use) and by other benches.
     if (view && (kind.startsWith('stock.') || kind === 'reset' || kind === 'result.entered')) {
-      clearTimeout(view.timer);
-      view.timer = setTimeout(() => Promise.all([loadAlerts(true), loadReorder(true), loadLots(true)])
-        .catch((e) => say(view.status, describe(e), 'error')), 300);
+      soon(view, () => Promise.all([loadAlerts(true), loadReorder(true), loadLots(true)]));
     }
   },
 
