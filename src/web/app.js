@@ -4,7 +4,7 @@
 // stays until every critical value's call is documented. All data goes
 // through the REST API (api.js); the server checks every permission again.
 
-import { api, get, setHooks } from './api.js';
+import { api, get, query, setHooks } from './api.js';
 import { pages } from './pages.js';
 import { describe, h, time } from './ui.js';
 
@@ -204,7 +204,7 @@ function deviceToast(kind, data) {
   const box = $('toasts');
   const note = h('div.toast', { role: 'alert' },
     h('span', `${time(data.at)} · ${text} `),
-    h('a', { href: '#/equipment' + (data.device ? '?asset=' + encodeURIComponent(data.device) : '') }, 'Open the equipment page'),
+    h('a', { href: '#/equipment' + query({ asset: data.device ?? data.asset }) }, 'Open the equipment page'),
     h('button.small.quiet', { type: 'button', onclick: () => note.remove() }, 'Dismiss'));
   box.prepend(note);
   // Only the latest few: the equipment page lists them all.
