@@ -808,6 +808,15 @@ static void test_vitals_by_hand(void **state)
                  "{\"patient_id\":\"x\",\"respiration_rate\":12,\"spo2\":97,\"oxygen\":false,"
                  "\"systolic_bp\":120,\"pulse\":70,\"acvpu\":\"A\"}",
                  ERR_MISSING_FIELD, "temperature");
+    /* the diastolic pressure: a reading, and below the systolic (118) */
+    static const char *const bad_dia[] = {"10", "201", "118", "130.2"};
+    for (size_t i = 0; i < sizeof(bad_dia) / sizeof(bad_dia[0]); i++) {
+        char with[700];
+        vitals_text(text, sizeof(text), pid, "23", "94", "true", "90", "A");
+        snprintf(with, sizeof(with), "%.*s,\"diastolic_bp\":%s}", (int)strlen(text) - 1, text,
+                 bad_dia[i]);
+        care_refused(care_vitals_record, with, ERR_INVALID, "diastolic_bp");
+    }
     assert_int_equal(care_scalar("SELECT COUNT(*) FROM care_vitals", NULL), before);
 
     /* pneumonia on oxygen: 2 + 1 + 2 + 0 + 2 + 0 + 0 = 7, high, an alert */
@@ -836,6 +845,14 @@ static void test_vitals_by_hand(void **state)
     assert_int_equal(care_do(care_vitals_record, text, &o, &ei), ERR_OK);
     assert_int_equal(care_score(o), 0);
     assert_true(json_is_null(json_object_get(o, "alert")));
+    assert_true(json_is_null(json_object_get(o, "diastolic_bp")));
+    json_decref(o);
+    /* with the diastolic, kept whole (72.5 is 73) and not scored */
+    char with[700];
+    snprintf(with, sizeof(with), "%.*s,\"diastolic_bp\":72.5}", (int)strlen(text) - 1, text);
+    assert_int_equal(care_do(care_vitals_record, with, &o, &ei), ERR_OK);
+    assert_int_equal(care_score(o), 0);
+    assert_int_equal(json_integer_value(json_object_get(o, "diastolic_bp")), 73);
     json_decref(o);
 
     /* scale 2 prescribed: 97% on oxygen now scores 3 for saturation */
@@ -858,9 +875,9 @@ static void test_vitals_by_hand(void **state)
     assert_int_equal(care_vitals_of(care_db, pid, &o, &ei), ERR_OK);
     assert_int_equal(json_integer_value(json_object_get(o, "spo2_scale")), 2);
     json_t *items = json_object_get(o, "items");
-    assert_int_equal(json_array_size(items), 4);
+    assert_int_equal(json_array_size(items), 5);
     assert_int_equal(care_score(json_array_get(items, 0)), 5);
-    assert_int_equal(care_score(json_array_get(items, 3)), 7);
+    assert_int_equal(care_score(json_array_get(items, 4)), 7);
     json_decref(o);
 
     /* the alert: listed open, acknowledged once */
@@ -961,6 +978,25 @@ static void test_vitals_from_monitor(void **state)
     assert_int_equal(care_score(o), 5);
     json_decref(o);
     json_decref(b);
+    /* the diastolic pressure, before its systolic in the message; the first
+     * of two kept */
+    snprintf(text, sizeof(text),
+             "{\"mrn\":\"%s\",\"observations\":[{\"code\":\"150022\",\"value\":\"64\","
+             "\"segment\":4},{\"code\":\"8462-4\",\"value\":\"70\",\"segment\":5},"
+             "{\"code\":\"150021\",\"value\":\"104\",\"segment\":6}]}",
+             mrn);
+    b = care_parse(text);
+    assert_int_equal(care_vitals_monitor(care_db, &care_sys, "MON-7", b, &o, &ei), ERR_OK);
+    assert_int_equal(json_integer_value(json_object_get(o, "diastolic_bp")), 64);
+    assert_int_equal(care_points(o, "systolic_bp"), 1);
+    json_decref(o);
+    json_decref(b);
+    snprintf(text, sizeof(text),
+             "{\"mrn\":\"%s\",\"observations\":[{\"code\":\"150021\",\"value\":\"64\","
+             "\"segment\":4},{\"code\":\"150022\",\"value\":\"104\",\"segment\":5}]}",
+             mrn);
+    care_refused_as(care_sys, text, "MON-7", ERR_INVALID, "observations[1].value",
+                    "segment 5: diastolic_bp: 104 is not below the systolic pressure (64 mmHg)");
 }
 
 /* -------------------------------------------------------- sterilization */
