@@ -235,6 +235,14 @@ static err_t record_set(db *d, const audit_ctx *ctx, const char *patient_id, int
                             json_pack("{s:s,s:s,s:i,s:s}", "alert", aid, "vitals", id, "score",
                                       s.total, "reason", reason),
                             ei);
+        /* Live: the band says how urgent, as a result's flag does; the score
+         * and its reason (values) are read through the audited API. */
+        if (!rc)
+            rc = db_publish_json(d, "care.news2.raised",
+                                 json_pack("{s:s,s:s,s:s,s:s,s:b}", "alert_id", aid, "vitals_id",
+                                           id, "patient_id", patient_id, "band", s.band, "complete",
+                                           s.complete),
+                                 ei);
     }
     if (!rc)
         rc = care_get(d, sql_vitals_one, id, vitals_row, out, "id", "the vital signs are gone", ei);
@@ -499,6 +507,8 @@ err_t care_news2_acknowledge(db *d, const audit_ctx *ctx, const char *id, const 
                                          alert_row,
                                          "no NEWS2 alert has this id",
                                          "care.news2.acknowledge",
-                                         acknowledged};
+                                         acknowledged,
+                                         "care.news2.acknowledged",
+                                         "alert_id"};
     return care_close_with_note(d, ctx, &closing, id, body, out, ei);
 }

@@ -1623,6 +1623,21 @@ static const char schemas[] =
     ":[\"id\",\"status\",\"reason\",\"patient\"],\"nullable\":true}},\"required\":[\"slot_id\","
     "\"resource\",\"resource_name\",\"starts_at\",\"ends_at\",\"appointment\"]}}},\"required\":"
     "[\"technician\",\"date\",\"slots\"]}"
+    ""
+    ",\"CareEvent\":{\"type\":\"object\",\"description\":\"The data of a care.* live event (GET"
+    " /api/v1/events): care.news2.raised, care.news2.acknowledged, care.dose.above-drl, care.do"
+    "se.reviewed. The ids a page needs to fetch what changed and the NEWS2 risk band, never a s"
+    "core, a dose or a name; patient_id only to roles with patients.read\",\"required\":[\"at\""
+    "],\"additionalProperties\":false,\"properties\":{\"at\":{\"type\":\"string\",\"format\":\""
+    "date-time\"},\"alert_id\":{\"type\":\"string\",\"description\":\"care.news2.*: the NEWS2 a"
+    "lert\"},\"vitals_id\":{\"type\":\"string\",\"description\":\"care.news2.raised: the set th"
+    "at raised it\"},\"band\":{\"type\":\"string\",\"enum\":[\"low\",\"low-medium\",\"medium\","
+    "\"high\"],\"description\":\"care.news2.raised: the clinical risk\"},\"complete\":{\"type\""
+    ":\"boolean\",\"description\":\"care.news2.raised: false when the set lacks parameters (the"
+    " score is a lower bound)\"},\"procedure_id\":{\"type\":\"string\",\"description\":\"care.d"
+    "ose.*: the procedure\"},\"exam\":{\"type\":\"string\",\"description\":\"care.dose.above-dr"
+    "l: the exam, e.g. CT-HEAD\"},\"modality\":{\"type\":\"string\",\"enum\":[\"ct\",\"xray\"]}"
+    ",\"patient_id\":{\"type\":\"string\"}}}"
     "}";
 
 /* Descriptions of query parameters, by name. */

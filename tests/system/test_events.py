@@ -1,7 +1,10 @@
 """System tests of live events, GET /api/v1/events (src/http/sse.c): a
 Server-Sent Events stream read while specimens are received and results
 entered, called and released; what each role sees (a clinician no QC, a
-biomedical technician no patient results); resuming after Last-Event-ID and
+biomedical technician no patient results); care events (a NEWS2 alert
+raised and acknowledged, a dose above its reference level and its review)
+with the patient's id only for those who read patients; resuming after
+Last-Event-ID and
 the reset when the id is unknown; heartbeats; the stream ending with its
 session, and not keeping an idle session alive; a clean stop of the server
 with streams open."""
@@ -15,7 +18,7 @@ import threading
 import time
 
 from tests.system.harness import Server, sanitizer_report
-from tests.system.test_lab import LabTestCase, patient_body
+from tests.system.test_lab import LabTestCase, patient_body, unique
 from tests.system.test_openapi import node_tool
 
 EVENTS = "/api/v1/events"
@@ -265,6 +268,77 @@ class TestLiveEvents(EventsTestCase):
         self.assertError(r, 400, "invalid", "since")
         r = self.server.post(EVENTS, {}, token=self.server.admin())
         self.assertError(r, 405, "method_not_allowed")
+
+
+class TestCareEvents(EventsTestCase):
+    """care.* events: a NEWS2 alert raised and acknowledged, a dose above its
+    reference level and its review; care.read reads them, and only those who
+    read patients see whose they are."""
+
+    def vitals(self, pid, **kw):
+        body = {"patient_id": pid, "respiration_rate": 23, "spo2": 94, "oxygen": True,
+                "systolic_bp": 118, "pulse": 112, "acvpu": "A", "temperature": 37.9}
+        body.update(kw)
+        return self.call("POST", "/api/v1/care/vitals", body, status=201).json
+
+    def test_news2_alerts_and_doses_above_their_level(self):
+        tech = self.stream(self.login_as("technician"))
+        biomed = self.stream(self.login_as("biomed"))
+        clinician = self.stream(self.login_as("clinician"))
+        for s in (tech, biomed, clinician):
+            self.assertEqual(s.resp.status, 200)
+        p = self.call("POST", "/api/v1/patients", patient_body(), status=201).json
+        # a set with nothing to say publishes nothing; NEWS2 7 raises the alert
+        self.vitals(p["id"], respiration_rate=16, spo2=97, oxygen=False, pulse=80)
+        v = self.vitals(p["id"])
+        raised = tech.next("care.news2.raised")
+        self.assertEqual({k: x for k, x in raised["data"].items() if k != "at"},
+                         {"alert_id": v["alert"]["id"], "vitals_id": v["id"],
+                          "patient_id": p["id"], "band": "high", "complete": True})
+        # the biomedical technician reads care, not patients: the alert, not whose
+        braised = biomed.next("care.news2.raised")
+        self.assertEqual(braised["id"], raised["id"])
+        self.assertEqual(braised["data"]["alert_id"], v["alert"]["id"])
+        self.assertNotIn("patient_id", braised["data"])
+        self.call("POST", "/api/v1/care/news2-alerts/%s/acknowledge" % v["alert"]["id"],
+                  {"note": "Registrar informed, hourly obs"})
+        ack = tech.next("care.news2.acknowledged")
+        self.assertEqual((ack["data"]["alert_id"], ack["data"]["patient_id"]),
+                         (v["alert"]["id"], p["id"]))
+        self.assertEqual(biomed.next("care.news2.acknowledged")["data"],
+                         {"at": ack["data"]["at"], "alert_id": v["alert"]["id"]})
+
+        # a head CT above its reference level, and its review
+        tag = unique("CT-")
+        self.call("POST", "/api/v1/assets", {
+            "tag": tag, "class": "ct", "manufacturer": "Maker", "model": "CT 64",
+            "serial": unique("SN"), "location": "Radiology", "risk_class": "high",
+            "owner": "Imaging"}, status=201)
+        proc = self.call("POST", "/api/v1/care/procedures", {
+            "patient_id": p["id"], "modality": "ct", "exam": "CT-HEAD", "device": tag,
+            "scheduled_at": "2026-11-21T09:00:00Z"}, status=201).json
+        path = "/api/v1/care/procedures/" + proc["id"]
+        self.call("POST", path + "/preparation", {"answers": [
+            {"item": "identity", "answer": "yes"}, {"item": "pregnancy", "answer": "no"}]})
+        self.call("POST", path + "/start", {})
+        self.call("POST", path + "/dose", {"ctdivol": 60, "dlp": 900}, status=201)
+        above = tech.next("care.dose.above-drl")
+        self.assertEqual({k: x for k, x in above["data"].items() if k != "at"},
+                         {"procedure_id": proc["id"], "patient_id": p["id"], "exam": "CT-HEAD",
+                          "modality": "ct"})
+        self.assertNotIn("patient_id", biomed.next("care.dose.above-drl")["data"])
+        self.call("POST", "/api/v1/care/doses/%s/review" % proc["id"],
+                  {"note": "Repeat sequence after motion"})
+        reviewed = tech.next("care.dose.reviewed")
+        self.assertEqual(reviewed["data"]["procedure_id"], proc["id"])
+        # the clinician reads patients, not care: a specimen's event comes,
+        # and nothing of care before it
+        acc = self.specimen(["GLU"])
+        self.call("POST", "/api/v1/specimens/%s/events" % acc, {"event": "collected"})
+        self.assertEqual(clinician.kinds_until("specimen.event"), ["specimen.event"])
+        self.assertEqual(tech.kinds_until("specimen.event"), ["specimen.event"])
+        self.assertMatchSchema("CareEvent", [e["data"] for e in (
+            raised, braised, ack, above, reviewed)])
 
 
 class TestStreamLifetime(EventsTestCase):

@@ -5,7 +5,8 @@
  * is satisfactory. Then on a real database: certifications and assessments
  * refused for bad input with nothing written, the release gate's
  * competency check for a person releasing and for automatic release by the
- * operator of record, the renewal that restores the privilege, reminders.
+ * operator of record, the renewal that restores the privilege, reminders;
+ * the live events of NEWS2 alerts and doses above their reference level.
  *
  * The database suite runs on BENCHSIDE_TEST_DB (a PostgreSQL database that
  * may be reused between runs) or a temporary SQLite file; names carry a
@@ -40,6 +41,7 @@
 #include "lab/patient.h"
 #include "lab/result.h"
 #include "lab/custody.h"
+#include "base/evbus.h"
 #include "testdb.h"
 
 #define CARE_PW  "correct horse battery"
@@ -1770,6 +1772,102 @@ static const char *care_at(int minutes)
     return o;
 }
 
+/* ------------------------------------------------------------ live events */
+
+/* The events published since the last call, as "kind {data}" lines. */
+static void care_events(evbus_sub *sub, char *out, size_t n)
+{
+    evbus_event ev;
+    size_t used = 0;
+    out[0] = '\0';
+    while (evbus_next(sub, &ev) == EVBUS_EVENT) {
+        int k = snprintf(out + used, n - used, "%s %s\n", ev.kind, ev.data);
+        used += k > 0 && (size_t)k < n - used ? (size_t)k : 0;
+        evbus_event_clear(&ev);
+    }
+}
+
+static void test_live_events(void **state)
+{
+    (void)state;
+    char pid[ID_LEN + 1], mrn[40], text[900], got[2048], want[1024], ct[40], proc[ID_LEN + 1];
+    json_t *o = NULL;
+    errinfo ei;
+    evbus_sub *sub = NULL;
+    care_new_patient(pid, mrn);
+    assert_int_equal(evbus_subscribe(evbus_global(), 0, NULL, NULL, &sub), ERR_OK);
+
+    /* a set that raises an alert: its ids and band, never the score */
+    vitals_text(text, sizeof(text), pid, "23", "94", "true", "112", "A");
+    assert_int_equal(care_do(care_vitals_record, text, &o, &ei), ERR_OK);
+    char alert[ID_LEN + 1];
+    snprintf(alert, sizeof(alert), "%s", jsonv_str(json_object_get(o, "alert"), "id"));
+    care_events(sub, got, sizeof(got));
+    snprintf(want, sizeof(want),
+             "care.news2.raised {\"alert_id\":\"%s\",\"vitals_id\":\"%s\",\"patient_id\":"
+             "\"%s\",\"band\":\"high\",\"complete\":true}\n",
+             alert, jsonv_str(o, "id"), pid);
+    assert_string_equal(got, want);
+    json_decref(o);
+    /* a set with nothing to say, and a refused one: nothing */
+    vitals_text(text, sizeof(text), pid, "16", "97", "false", "80", "A");
+    assert_int_equal(care_do(care_vitals_record, text, &o, &ei), ERR_OK);
+    json_decref(o);
+    vitals_text(text, sizeof(text), pid, "23", "94", "true", "900", "A");
+    care_refused(care_vitals_record, text, ERR_INVALID, "pulse");
+    care_events(sub, got, sizeof(got));
+    assert_string_equal(got, "");
+    /* a monitor's set: a lower bound */
+    snprintf(text, sizeof(text),
+             "{\"mrn\":\"%s\",\"observations\":[{\"code\":\"147842\",\"value\":\"135\","
+             "\"segment\":4}]}",
+             mrn);
+    json_t *b = care_parse(text);
+    assert_int_equal(care_vitals_monitor(care_db, &care_sys, "MON-8", b, &o, &ei), ERR_OK);
+    json_decref(b);
+    care_events(sub, got, sizeof(got));
+    assert_non_null(strstr(got, "\"band\":\"low-medium\",\"complete\":false}"));
+    json_decref(o);
+
+    /* acknowledged once: one event; the refusal says nothing */
+    b = care_parse("{\"note\":\"Registrar informed\"}");
+    assert_int_equal(care_news2_acknowledge(care_db, &care_ctx, alert, b, &o, &ei), ERR_OK);
+    json_decref(o);
+    assert_int_equal(care_news2_acknowledge(care_db, &care_ctx, alert, b, &o, &ei), ERR_CONFLICT);
+    json_decref(b);
+    care_events(sub, got, sizeof(got));
+    snprintf(want, sizeof(want),
+             "care.news2.acknowledged {\"alert_id\":\"%s\",\"patient_id\":\"%s\"}\n", alert, pid);
+    assert_string_equal(got, want);
+
+    /* a head CT above its reference level, then reviewed */
+    care_device("ct", ct);
+    care_imaging(pid, "ct", "CT-HEAD", ct, false, proc);
+    assert_int_equal(care_on(care_procedure_prepare, proc,
+                             "{\"answers\":[{\"item\":\"identity\",\"answer\":\"yes\"},"
+                             "{\"item\":\"pregnancy\",\"answer\":\"no\"}]}",
+                             NULL, &ei),
+                     ERR_OK);
+    assert_int_equal(care_on(care_procedure_start, proc, NULL, NULL, &ei), ERR_OK);
+    care_events(sub, got, sizeof(got));
+    assert_string_equal(got, "");
+    assert_int_equal(care_on(care_dose_record, proc, "{\"ctdivol\":60,\"dlp\":900}", NULL, &ei),
+                     ERR_OK);
+    care_events(sub, got, sizeof(got));
+    snprintf(want, sizeof(want),
+             "care.dose.above-drl {\"procedure_id\":\"%s\",\"patient_id\":\"%s\",\"exam\":"
+             "\"CT-HEAD\",\"modality\":\"ct\"}\n",
+             proc, pid);
+    assert_string_equal(got, want);
+    assert_int_equal(care_on(care_dose_review, proc, "{\"note\":\"Protocol checked\"}", NULL, &ei),
+                     ERR_OK);
+    care_events(sub, got, sizeof(got));
+    snprintf(want, sizeof(want),
+             "care.dose.reviewed {\"procedure_id\":\"%s\",\"patient_id\":\"%s\"}\n", proc, pid);
+    assert_string_equal(got, want);
+    evbus_unsubscribe(sub);
+}
+
 static void test_appointments(void **state)
 {
     (void)state;
@@ -1982,6 +2080,7 @@ int main(void)
         cmocka_unit_test(test_training),
         cmocka_unit_test(test_imaging_preparation),
         cmocka_unit_test(test_dose_against_drl),
+        cmocka_unit_test(test_live_events),
         cmocka_unit_test(test_appointments),
     };
     int bad = cmocka_run_group_tests_name("care/pure", pure, NULL, NULL);
