@@ -273,7 +273,10 @@ class TestLiveEvents(EventsTestCase):
 class TestCareEvents(EventsTestCase):
     """care.* events: a NEWS2 alert raised and acknowledged, a dose above its
     reference level and its review; care.read reads them, and only those who
-    read patients see whose they are."""
+    read patients see whose they are. A monitor's set raises its alert from
+    the ingest writer's transaction."""
+
+    server_args = ("--mllp", "127.0.0.1:0")
 
     def vitals(self, pid, **kw):
         body = {"patient_id": pid, "respiration_rate": 23, "spo2": 94, "oxygen": True,
@@ -339,6 +342,32 @@ class TestCareEvents(EventsTestCase):
         self.assertEqual(tech.kinds_until("specimen.event"), ["specimen.event"])
         self.assertMatchSchema("CareEvent", [e["data"] for e in (
             raised, braised, ack, above, reviewed)])
+
+    def test_monitor_alert_over_mllp(self):
+        from tests.system.test_care import pcd01
+        from tests.system.test_links import MllpClient, ctl, msa
+        tech = self.stream(self.login_as("technician"))
+        p = self.call("POST", "/api/v1/patients", patient_body(), status=201).json
+        name, app = unique("MON-"), unique("PCD")
+        self.call("PUT", "/api/v1/instruments", {"instruments": [{
+            "name": name, "kind": "monitor", "protocol": "hl7", "match": {"application": app}}]})
+        c = MllpClient(self.server.link_ports()[0])
+        try:
+            control = ctl("V")
+            code, got, err = msa(c.send(pcd01(app, p["mrn"], [
+                ("150456", "MDC_PULS_OXIM_SAT_O2", "89", "262688^MDC_DIM_PERCENT^MDC"),
+                ("151562", "MDC_RESP_RATE", "26", "264928^MDC_DIM_RESP_PER_MIN^MDC")],
+                control)))
+            self.assertEqual((code, got), ("AA", control), err)
+        finally:
+            c.close()
+        raised = tech.next("care.news2.raised")
+        # SpO2 89 (3) + RR 26 (3): 6 or more, medium, from what the monitor measures
+        self.assertEqual((raised["data"]["patient_id"], raised["data"]["band"],
+                          raised["data"]["complete"]), (p["id"], "medium", False))
+        (v,) = self.call("GET", "/api/v1/care/patients/%s/vitals" % p["id"]).json["items"]
+        self.assertEqual((raised["data"]["vitals_id"], raised["data"]["alert_id"]),
+                         (v["id"], v["alert"]["id"]))
 
 
 class TestStreamLifetime(EventsTestCase):
