@@ -352,6 +352,17 @@ static const char *const interpretations[][2] = {
     {"A", "Abnormal"}, {"N", "Normal"},
 };
 
+/* What every Observation says of its patient, time and performer. */
+static void put_subject_and_times(json_t *r, const json_t *v)
+{
+    put(r, "subject", ref("Patient", vs(v, "patient_id")));
+    put_str(r, "effectiveDateTime", vs(v, "effective"));
+    put_str(r, "issued", vs(v, "issued"));
+    json_t *perf = ref_or_display("Practitioner", vs(v, "performer_id"), vs(v, "performer"));
+    if (perf)
+        put(r, "performer", json_pack("[o]", perf));
+}
+
 json_t *fhir_observation(const json_t *v)
 {
     const char *category = vs(v, "category");
@@ -367,12 +378,7 @@ json_t *fhir_observation(const json_t *v)
     put_str(r, "status", st ? st : "unknown");
     put(r, "category", json_pack("[o]", concept(SYS_OBS_CATEGORY, "laboratory", "Laboratory")));
     put(r, "code", test_code(v));
-    put(r, "subject", ref("Patient", vs(v, "patient_id")));
-    put_str(r, "effectiveDateTime", vs(v, "effective"));
-    put_str(r, "issued", vs(v, "issued"));
-    json_t *perf = ref_or_display("Practitioner", vs(v, "performer_id"), vs(v, "performer"));
-    if (perf)
-        put(r, "performer", json_pack("[o]", perf));
+    put_subject_and_times(r, v);
     const char *kind = vs(v, "kind"), *unit = vs(v, "unit");
     json_t *num = json_object_get(v, "value_num");
     bool numeric = kind && !strcmp(kind, "numeric") && json_is_number(num);
@@ -561,12 +567,7 @@ json_t *fhir_vital_sign(const json_t *v)
     put(code, "coding", codings);
     put_str(code, "text", x->display);
     put(r, "code", code);
-    put(r, "subject", ref("Patient", vs(v, "patient_id")));
-    put_str(r, "effectiveDateTime", vs(v, "effective"));
-    put_str(r, "issued", vs(v, "issued"));
-    json_t *perf = ref_or_display("Practitioner", vs(v, "performer_id"), vs(v, "performer"));
-    if (perf)
-        put(r, "performer", json_pack("[o]", perf));
+    put_subject_and_times(r, v);
     put(r, "device", ref_or_display("Device", vs(v, "device_id"), vs(v, "device")));
     vital_value(r, x, v);
     return r;

@@ -267,6 +267,37 @@ def pcd01(app, mrn, obs, control):
     return "\r".join(lines)
 
 
+# What a monitor sends in these tests: SpO2 91, pulse 124, RR 24, BP 98/61,
+# 38.6 C (no consciousness, no oxygen).
+MONITOR_SET = [("150456", "MDC_PULS_OXIM_SAT_O2", "91", "262688^MDC_DIM_PERCENT^MDC"),
+               ("149530", "MDC_PULS_OXIM_PULS_RATE", "124", "264864^MDC_DIM_BEAT_PER_MIN^MDC"),
+               ("151562", "MDC_RESP_RATE", "24", "264928^MDC_DIM_RESP_PER_MIN^MDC"),
+               ("150021", "MDC_PRESS_BLD_NONINV_SYS", "98", "266016^MDC_DIM_MMHG^MDC"),
+               ("150022", "MDC_PRESS_BLD_NONINV_DIA", "61", "266016^MDC_DIM_MMHG^MDC"),
+               ("150344", "MDC_TEMP", "38.6", "268192^MDC_DIM_DEGC^MDC")]
+
+
+def new_monitor(test):
+    """A patient monitor of the interface register: (its name, its application)."""
+    name, app = unique("MON-"), unique("PCD")
+    test.call("PUT", "/api/v1/instruments", {"instruments": [{
+        "name": name, "kind": "monitor", "protocol": "hl7", "match": {"application": app}}]})
+    return name, app
+
+
+def monitor_sends(test, port, app, mrn, obs):
+    """obs sent by app as one PCD-01 message over MLLP, acknowledged AA; its control id."""
+    from tests.system.test_links import MllpClient, ctl, msa
+    c = MllpClient(port)
+    try:
+        control = ctl("V")
+        code, got, err = msa(c.send(pcd01(app, mrn, obs, control)))
+        test.assertEqual((code, got), ("AA", control), err)
+    finally:
+        c.close()
+    return control
+
+
 class TestVitalSigns(CareTestCase):
     """Vital signs by hand with NEWS2, the patient's SpO2 scale, the alerts; a
     monitor's PCD-01 message over MLLP records vitals and raises a NEWS2
@@ -373,20 +404,10 @@ class TestVitalSigns(CareTestCase):
     def test_monitor_pcd01_over_mllp(self):
         from tests.system.test_links import MllpClient, ctl, msa
         p = self.create_patient()
-        name, app = unique("MON-"), unique("PCD")
-        self.call("PUT", "/api/v1/instruments", {"instruments": [{
-            "name": name, "kind": "monitor", "protocol": "hl7", "match": {"application": app}}]})
-        obs = [("150456", "MDC_PULS_OXIM_SAT_O2", "91", "262688^MDC_DIM_PERCENT^MDC"),
-               ("149530", "MDC_PULS_OXIM_PULS_RATE", "124", "264864^MDC_DIM_BEAT_PER_MIN^MDC"),
-               ("151562", "MDC_RESP_RATE", "24", "264928^MDC_DIM_RESP_PER_MIN^MDC"),
-               ("150021", "MDC_PRESS_BLD_NONINV_SYS", "98", "266016^MDC_DIM_MMHG^MDC"),
-               ("150022", "MDC_PRESS_BLD_NONINV_DIA", "61", "266016^MDC_DIM_MMHG^MDC"),
-               ("150344", "MDC_TEMP", "38.6", "268192^MDC_DIM_DEGC^MDC")]
+        name, app = new_monitor(self)
+        control = monitor_sends(self, self.mllp_port, app, p["mrn"], MONITOR_SET)
         c = MllpClient(self.mllp_port)
         try:
-            control = ctl("V")
-            code, got, err = msa(c.send(pcd01(app, p["mrn"], obs, control)))
-            self.assertEqual((code, got), ("AA", control), err)
             # a pulse of 900 is no reading: AE naming the OBX, nothing stored
             bad = [("149530", "MDC_PULS_OXIM_PULS_RATE", "900", "")]
             code, _, err = msa(c.send(pcd01(app, p["mrn"], bad, ctl("V"))))
@@ -399,7 +420,7 @@ class TestVitalSigns(CareTestCase):
             self.assertEqual(code, "AE")
             self.assertIn("segment 8: diastolic_bp: 98 is not below the systolic", "|".join(err))
             # a patient the hospital has not registered: AE naming PID-3
-            code, _, err = msa(c.send(pcd01(app, "NO-" + p["mrn"], obs, ctl("V"))))
+            code, _, err = msa(c.send(pcd01(app, "NO-" + p["mrn"], MONITOR_SET, ctl("V"))))
             self.assertEqual(code, "AE")
             self.assertIn("no patient has MRN", "|".join(err))
         finally:

@@ -344,23 +344,13 @@ class TestCareEvents(EventsTestCase):
             raised, braised, ack, above, reviewed)])
 
     def test_monitor_alert_over_mllp(self):
-        from tests.system.test_care import pcd01
-        from tests.system.test_links import MllpClient, ctl, msa
+        from tests.system.test_care import monitor_sends, new_monitor
         tech = self.stream(self.login_as("technician"))
         p = self.call("POST", "/api/v1/patients", patient_body(), status=201).json
-        name, app = unique("MON-"), unique("PCD")
-        self.call("PUT", "/api/v1/instruments", {"instruments": [{
-            "name": name, "kind": "monitor", "protocol": "hl7", "match": {"application": app}}]})
-        c = MllpClient(self.server.link_ports()[0])
-        try:
-            control = ctl("V")
-            code, got, err = msa(c.send(pcd01(app, p["mrn"], [
-                ("150456", "MDC_PULS_OXIM_SAT_O2", "89", "262688^MDC_DIM_PERCENT^MDC"),
-                ("151562", "MDC_RESP_RATE", "26", "264928^MDC_DIM_RESP_PER_MIN^MDC")],
-                control)))
-            self.assertEqual((code, got), ("AA", control), err)
-        finally:
-            c.close()
+        _, app = new_monitor(self)
+        monitor_sends(self, self.server.link_ports()[0], app, p["mrn"], [
+            ("150456", "MDC_PULS_OXIM_SAT_O2", "89", "262688^MDC_DIM_PERCENT^MDC"),
+            ("151562", "MDC_RESP_RATE", "26", "264928^MDC_DIM_RESP_PER_MIN^MDC")])
         raised = tech.next("care.news2.raised")
         # SpO2 89 (3) + RR 26 (3): 6 or more, medium, from what the monitor measures
         self.assertEqual((raised["data"]["patient_id"], raised["data"]["band"],

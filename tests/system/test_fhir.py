@@ -555,30 +555,15 @@ class TestFhirVitalSigns(FhirTestCase):
                      token=self.login_as("biomed"))
 
     def test_monitor_pcd01_read_through_fhir(self):
-        from tests.system.test_care import pcd01
-        from tests.system.test_links import MllpClient, ctl, msa
+        from tests.system.test_care import MONITOR_SET, monitor_sends, new_monitor
         p = self.new_patient()
-        name, app = unique("MON-"), unique("PCD")
-        self.call("PUT", "/api/v1/instruments", {"instruments": [{
-            "name": name, "kind": "monitor", "protocol": "hl7", "match": {"application": app}}]})
+        name, app = new_monitor(self)
         tag = unique("BME-")
         asset = self.call("POST", "/api/v1/assets", {
             "tag": tag, "class": "patient-monitor", "manufacturer": "Maker", "model": "M-40",
             "serial": unique("SN"), "location": "ICU bed 4", "risk_class": "high",
             "owner": "ICU", "instrument": name}, status=201).json
-        obs = [("150456", "MDC_PULS_OXIM_SAT_O2", "91", "262688^MDC_DIM_PERCENT^MDC"),
-               ("149530", "MDC_PULS_OXIM_PULS_RATE", "124", "264864^MDC_DIM_BEAT_PER_MIN^MDC"),
-               ("151562", "MDC_RESP_RATE", "24", "264928^MDC_DIM_RESP_PER_MIN^MDC"),
-               ("150021", "MDC_PRESS_BLD_NONINV_SYS", "98", "266016^MDC_DIM_MMHG^MDC"),
-               ("150022", "MDC_PRESS_BLD_NONINV_DIA", "61", "266016^MDC_DIM_MMHG^MDC"),
-               ("150344", "MDC_TEMP", "38.6", "268192^MDC_DIM_DEGC^MDC")]
-        c = MllpClient(self.mllp_port)
-        try:
-            control = ctl("V")
-            code, got, err = msa(c.send(pcd01(app, p["mrn"], obs, control)))
-            self.assertEqual((code, got), ("AA", control), err)
-        finally:
-            c.close()
+        monitor_sends(self, self.mllp_port, app, p["mrn"], MONITOR_SET)
         (v,) = self.call("GET", "/api/v1/care/patients/%s/vitals" % p["id"]).json["items"]
 
         found = self.client("search", "Observation", "patient=%s&_count=3" % p["id"])
