@@ -10,6 +10,8 @@
 5. Run the end-to-end tests of the web workbench (tests/e2e/): playwright-core
    driving Debian's chromium against `benchside demo`; screenshots go to
    <build>/e2e-screenshots.
+6. Run each libFuzzer target (tests/fuzz/) for a few seconds on its seed
+   corpus (scripts/fuzz, a clang build in build-fuzz; FUZZ_SECONDS, default 5).
 Exit status 0 only when nothing failed.
 """
 import argparse
@@ -176,6 +178,27 @@ def free_port():
         return s.getsockname()[1]
 
 
+def run_fuzz(label, env):
+    """scripts/fuzz for a few seconds a target; one test a target."""
+    global passed, failed
+    seconds = env.get("FUZZ_SECONDS", "5")
+    p = subprocess.run([os.path.join(ROOT, "scripts", "fuzz"), seconds], cwd=ROOT,
+                       env={k: v for k, v in env.items() if not k.endswith("SAN_OPTIONS")},
+                       capture_output=True, text=True, timeout=3600)
+    good = re.findall(r"^ok (fuzz_\w+)", p.stdout, re.M)
+    bad = re.findall(r"^FAILED (fuzz_\w+)", p.stdout, re.M)
+    if p.returncode != 0 and not bad:
+        bad = ["scripts/fuzz exited %d" % p.returncode]
+    passed += len(good)
+    failed += len(bad)
+    for name in bad:
+        failures.append("%s: %s" % (label, name))
+    log("  %-32s %3d passed, %d failed" % (label, len(good), len(bad)))
+    if bad:
+        sys.stdout.write(p.stdout[-8000:])
+        sys.stdout.write(p.stderr[-4000:])
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--build", default="build-test")
@@ -238,6 +261,10 @@ def main():
             subprocess.run([os.path.join(ROOT, "scripts", "pg-test-server"), "stop", pgdir],
                            capture_output=True, timeout=120)
             shutil.rmtree(pgdir, ignore_errors=True)
+
+    if not a.unit_only:
+        log("== fuzz targets, a few seconds each on their corpora")
+        run_fuzz("fuzz", env)
 
     log("== done in %.0f s" % (time.time() - started))
     for f in failures:

@@ -136,6 +136,10 @@ err_t app_serve(const app_serve_opts *o, errinfo *ei)
         .timeout_s = 30,
         .pool = pool,
         .heartbeat_s = o->heartbeat_s,
+        .origin = o->origin,
+        .per_address = o->per_address,
+        .sign_in_burst = o->sign_in_burst,
+        .sign_in_interval_s = o->sign_in_interval_s,
     };
     rc = http_start(&cfg, &srv, ei);
     if (rc)

@@ -31,7 +31,14 @@ typedef struct app_serve_opts {
     const char *astm; /* ADDR:PORT for ASTM over TCP; NULL: the default; "off": none */
     size_t max_message;
     int heartbeat_s; /* between heartbeats of live-event streams; 0: 15 */
+    /* security: see http_config */
+    const char *origin;
+    int per_address;        /* 0: no limit */
+    int sign_in_burst;      /* 0: no limit */
+    int sign_in_interval_s; /* 0: 10 */
 } app_serve_opts;
+
+#define APP_PER_ADDRESS_DEFAULT 256 /* connections per client address */
 
 /* The database URL: the option, else $BENCHSIDE_DB, else sqlite:benchside.db. */
 const char *app_db_url(const char *option);

@@ -40,7 +40,8 @@
     X(ERR_AUDIT_BROKEN, "audit_broken", "audit trail does not verify", 500)                        \
     X(ERR_TIMEOUT, "timeout", "timed out", 408)                                                    \
     X(ERR_SETUP, "setup_required", "setup required", 500)                                          \
-    X(ERR_UNPROCESSABLE, "unprocessable", "well formed but not acceptable", 422)
+    X(ERR_UNPROCESSABLE, "unprocessable", "well formed but not acceptable", 422)                   \
+    X(ERR_RATE_LIMITED, "rate_limited", "too many attempts; try again later", 429)
 
 typedef enum {
 #define ERR_ENUM(code, name, msg, status) code,

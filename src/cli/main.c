@@ -31,6 +31,10 @@
 #include "qc/westgard.h"
 #include "stock/stock.h"
 #include "store/migrate.h"
+/* routes and security options */
+#include "auth/throttle.h"
+#include "http/http.h"
+#include "http/routelist.h"
 
 #define EXIT_USAGE 2
 
@@ -90,7 +94,11 @@ enum {
     OPT_DISPLAY,
     OPT_PWSTDIN,
     OPT_HELP,
-    OPT_HEARTBEAT
+    OPT_HEARTBEAT,
+    OPT_ORIGIN,
+    OPT_PER_ADDRESS,
+    OPT_SIGN_IN_FAILURES,
+    OPT_SIGN_IN_INTERVAL
 };
 
 static const char serve_usage[] =
@@ -100,7 +108,14 @@ static const char serve_usage[] =
     "  --mllp  HL7 v2 over MLLP from instruments and the EHR (default 0.0.0.0:2575)\n"
     "  --astm  ASTM E1381/E1394 over TCP (default 0.0.0.0:5000)\n"
     "  --max-message  largest instrument message accepted (default 1 MiB)\n"
-    "  --heartbeat-seconds N  between heartbeats of live-event streams (default 15)";
+    "  --heartbeat-seconds N  between heartbeats of live-event streams (default 15)\n"
+    "  --origin URL  this server's address as browsers see it (https://lab.example.org), when\n"
+    "                a proxy in front changes the Host header; state-changing requests signed\n"
+    "                in by the session cookie must come from it\n"
+    "  --max-connections-per-address N  connections one client address may hold (default 256,\n"
+    "                0: no limit; raise it behind a proxy that connects from one address)\n"
+    "  --sign-in-failures N  failed sign-ins one address may make at once, then one every\n"
+    "                --sign-in-interval-seconds S (default 30 and 10 s; 0 failures: no limit)";
 static const char demo_usage[] =
     "benchside demo [--db URL] [--http ADDR:PORT] [--mllp ADDR:PORT|off] [--astm ADDR:PORT|off]\n"
     "  links listen on 127.0.0.1:2575 (MLLP) and 127.0.0.1:5000 (ASTM) by default";
@@ -120,10 +135,15 @@ static int run_server(int argc, char **argv, bool demo)
         {"max-message", required_argument, NULL, OPT_MAX_MESSAGE},
         {"help", no_argument, NULL, OPT_HELP},
         {"heartbeat-seconds", required_argument, NULL, OPT_HEARTBEAT},
+        {"origin", required_argument, NULL, OPT_ORIGIN},
+        {"max-connections-per-address", required_argument, NULL, OPT_PER_ADDRESS},
+        {"sign-in-failures", required_argument, NULL, OPT_SIGN_IN_FAILURES},
+        {"sign-in-interval-seconds", required_argument, NULL, OPT_SIGN_IN_INTERVAL},
         {NULL, 0, NULL, 0},
     };
     const char *usage = demo ? demo_usage : serve_usage;
-    app_serve_opts o = {.demo = demo};
+    app_serve_opts o = {
+        .demo = demo, .per_address = APP_PER_ADDRESS_DEFAULT, .sign_in_burst = THROTTLE_BURST};
     const char *db_opt = NULL;
     int64_t v;
     int c;
@@ -186,6 +206,29 @@ static int run_server(int argc, char **argv, bool demo)
             if (str_to_int64(optarg, strlen(optarg), 1, 3600, &v))
                 return usage_error(usage, "--heartbeat-seconds wants 1 to 3600, got '%s'", optarg);
             o.heartbeat_s = (int)v;
+            break;
+        case OPT_ORIGIN:
+            if (!http_origin_valid(optarg))
+                return usage_error(
+                    usage, "--origin wants http(s)://HOST[:PORT] with no path, got '%s'", optarg);
+            o.origin = optarg;
+            break;
+        case OPT_PER_ADDRESS:
+            if (str_to_int64(optarg, strlen(optarg), 0, 100000, &v))
+                return usage_error(
+                    usage, "--max-connections-per-address wants 0 to 100000, got '%s'", optarg);
+            o.per_address = (int)v;
+            break;
+        case OPT_SIGN_IN_FAILURES:
+            if (str_to_int64(optarg, strlen(optarg), 0, 100000, &v))
+                return usage_error(usage, "--sign-in-failures wants 0 to 100000, got '%s'", optarg);
+            o.sign_in_burst = (int)v;
+            break;
+        case OPT_SIGN_IN_INTERVAL:
+            if (str_to_int64(optarg, strlen(optarg), 1, 86400, &v))
+                return usage_error(usage, "--sign-in-interval-seconds wants 1 to 86400, got '%s'",
+                                   optarg);
+            o.sign_in_interval_s = (int)v;
             break;
         default:
             return usage_error(usage, "unknown or incomplete option");
@@ -1125,6 +1168,49 @@ static int cmd_news2(int argc, char **argv)
     return fflush(stdout) ? EXIT_FAILURE : 0;
 }
 
+/* ---- routes: every HTTP route with its permission and the roles holding it ---- */
+
+static int cmd_routes(int argc, char **argv)
+{
+    static const char usage[] = "benchside routes [--json]";
+    bool as_json = false;
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--json"))
+            as_json = true;
+        else if (!strcmp(argv[i], "--help")) {
+            printf("usage: %s\n", usage);
+            return 0;
+        } else
+            return usage_error(usage, "unexpected argument '%s'", argv[i]);
+    }
+    json_t *list = http_route_list();
+    if (!list) {
+        fprintf(stderr, "benchside: out of memory\n");
+        return EXIT_FAILURE;
+    }
+    if (as_json) {
+        char *text = json_dumps(list, JSON_INDENT(1));
+        if (text)
+            printf("%s\n", text);
+        free(text);
+        json_decref(list);
+        return text ? 0 : EXIT_FAILURE;
+    }
+    size_t i, j;
+    json_t *rt, *role;
+    json_array_foreach(list, i, rt)
+    {
+        printf("%-6s %-52s %-18s", json_string_value(json_object_get(rt, "method")),
+               json_string_value(json_object_get(rt, "path")),
+               json_string_value(json_object_get(rt, "permission")));
+        json_array_foreach(json_object_get(rt, "roles"), j, role)
+            printf("%s%s", j ? "," : " ", json_string_value(role));
+        printf("\n");
+    }
+    json_decref(list);
+    return 0;
+}
+
 static int cmd_help(int argc, char **argv);
 
 static const struct cmd commands[] = {
@@ -1144,6 +1230,8 @@ static const struct cmd commands[] = {
     {"version", cmd_version, "benchside version", "print the version"},
     {"help", cmd_help, "benchside help", "list the commands"},
     {"news2", cmd_news2, news2_usage, "the National Early Warning Score 2 of a set of vital signs"},
+    {"routes", cmd_routes, "benchside routes [--json]",
+     "list the HTTP routes with the permission and roles each needs"},
 };
 
 static int cmd_help(int argc, char **argv)

@@ -33,6 +33,8 @@
 #define STRING_PARAM_MAX 64 /* a string search value, bytes */
 #define HOST_MAX         255
 #define URL_MAX          4096
+#define CREATE_TYPE      "ServiceRequest" /* the one type a client may create */
+#define CREATE_PERM      PERM_ORDERS_WRITE
 
 /* What the server does for each resource type. */
 struct fhir_type {
@@ -698,54 +700,94 @@ static err_t capability(http_req *r)
     return r->out ? ERR_OK : ERR_NOMEM;
 }
 
-static err_t not_allowed(http_req *r, const char *allow)
+/* A method not allowed on a path: ERR_METHOD, with the methods it takes. */
+static err_t not_allowed(const char *method, const char *path, const char *allow,
+                         const char **allow_out, errinfo *ei)
 {
-    r->allow = allow;
-    return err_set(&r->ei, ERR_METHOD, NULL, "%s is not allowed on %.200s; allowed: %s", r->method,
-                   r->path, allow);
+    *allow_out = allow;
+    return err_set(ei, ERR_METHOD, NULL, "%s is not allowed on %.200s; allowed: %s", method, path,
+                   allow);
+}
+
+err_t http_fhir_route(const char *method, const char *path, const char **type,
+                      char id[FHIR_ID_MAX + 2], bool *create, const char **allow, errinfo *ei)
+{
+    const char *rest = path + strlen(FHIR_PREFIX);
+    char name[32];
+    bool get = !strcmp(method, "GET") || !strcmp(method, "HEAD");
+    bool post = !strcmp(method, "POST");
+    *type = NULL;
+    *create = false;
+    *allow = NULL;
+    id[0] = '\0';
+    if (strncmp(path, FHIR_PREFIX, strlen(FHIR_PREFIX)) || (*rest && *rest != '/'))
+        return err_set(ei, ERR_NOT_FOUND, NULL, "FHIR R4 is served under " FHIR_PREFIX);
+    if (*rest)
+        rest++;
+    if (!strcmp(rest, "metadata")) {
+        *type = "metadata";
+        return get ? ERR_OK : not_allowed(method, path, "GET, HEAD", allow, ei);
+    }
+    size_t tl = strcspn(rest, "/");
+    const char *after = rest + tl;
+    snprintf(name, sizeof(name), "%.*s", (int)(tl < sizeof(name) ? tl : sizeof(name) - 1), rest);
+    const struct fhir_type *t = tl < sizeof(name) ? type_named(name) : NULL;
+    if (!t)
+        return err_set(ei, ERR_NOT_FOUND, NULL, "this server has no resource type '%.40s'", name);
+    *create = !*after && post;
+    if (!*after && !get && !post)
+        return not_allowed(method, path,
+                           !strcmp(t->name, CREATE_TYPE) ? "GET, HEAD, POST" : "GET, HEAD", allow,
+                           ei);
+    if (*create && strcmp(t->name, CREATE_TYPE))
+        return not_allowed(method, path, "GET, HEAD", allow, ei);
+    if (*after) {
+        after++;
+        if (!*after || strchr(after, '/') || strlen(after) > FHIR_ID_MAX)
+            return err_set(ei, ERR_NOT_FOUND, NULL, "no such resource: %.200s", path);
+        if (!get)
+            return not_allowed(method, path, "GET, HEAD", allow, ei);
+        snprintf(id, FHIR_ID_MAX + 2, "%s", after);
+    }
+    *type = t->name;
+    return ERR_OK;
 }
 
 err_t http_fhir_dispatch(http_req *r, const char *body, size_t len)
 {
-    const char *rest = r->path + strlen(FHIR_PREFIX);
-    char type[32], id[FHIR_ID_MAX + 2];
-    bool get = !strcmp(r->method, "GET") || !strcmp(r->method, "HEAD");
-    bool post = !strcmp(r->method, "POST");
-    if (strncmp(r->path, FHIR_PREFIX, strlen(FHIR_PREFIX)) || (*rest && *rest != '/'))
-        return err_set(&r->ei, ERR_NOT_FOUND, NULL, "FHIR R4 is served under " FHIR_PREFIX);
-    if (*rest)
-        rest++;
-    if (!strcmp(rest, "metadata")) {
-        if (!get)
-            return not_allowed(r, "GET, HEAD");
+    const char *type, *allow;
+    char id[FHIR_ID_MAX + 2];
+    bool create;
+    err_t rc = http_fhir_route(r->method, r->path, &type, id, &create, &allow, &r->ei);
+    r->allow = allow;
+    if (rc)
+        return rc;
+    if (!strcmp(type, "metadata"))
         return capability(r);
-    }
-    size_t tl = strcspn(rest, "/");
-    const char *after = rest + tl;
-    snprintf(type, sizeof(type), "%.*s", (int)(tl < sizeof(type) ? tl : sizeof(type) - 1), rest);
-    const struct fhir_type *t = tl < sizeof(type) ? type_named(type) : NULL;
-    if (!t)
-        return err_set(&r->ei, ERR_NOT_FOUND, NULL, "this server has no resource type '%.40s'",
-                       type);
-    bool create = !*after && post;
-    if (!*after && !get && !post)
-        return not_allowed(r, !strcmp(t->name, "ServiceRequest") ? "GET, HEAD, POST" : "GET, HEAD");
-    if (create && strcmp(t->name, "ServiceRequest"))
-        return not_allowed(r, "GET, HEAD");
-    if (*after) {
-        after++;
-        if (!*after || strchr(after, '/') || strlen(after) > FHIR_ID_MAX)
-            return err_set(&r->ei, ERR_NOT_FOUND, NULL, "no such resource: %.200s", r->path);
-        if (!get)
-            return not_allowed(r, "GET, HEAD");
-        snprintf(id, sizeof(id), "%s", after);
-    }
+    const struct fhir_type *t = type_named(type);
     if (!create && len && !(len == 2 && !memcmp(body, "{}", 2)))
         return err_set(&r->ei, ERR_INVALID, NULL, "%s %s takes no body", r->method, r->path);
-    err_t rc = http_sign_in(r, create ? PERM_ORDERS_WRITE : t->perm, FHIR_PREFIX, false);
+    rc = http_sign_in(r, create ? CREATE_PERM : t->perm, FHIR_PREFIX, false);
     if (rc)
         return rc;
     if (create)
         return do_create(r, body, len);
-    return *after ? do_read(r, t, id) : do_search(r, t);
+    return id[0] ? do_read(r, t, id) : do_search(r, t);
+}
+
+err_t http_fhir_routes(json_t *list)
+{
+    char path[64];
+    err_t rc =
+        http_route_entry(list, "GET", FHIR_PREFIX "/metadata", PERM_PUBLIC, false, NULL, NULL);
+    for (size_t i = 0; !rc && i < sizeof(types) / sizeof(types[0]); i++) {
+        snprintf(path, sizeof(path), FHIR_PREFIX "/%s", types[i].name);
+        rc = http_route_entry(list, "GET", path, types[i].perm, false, NULL, NULL);
+        if (!rc && !strcmp(types[i].name, CREATE_TYPE))
+            rc = http_route_entry(list, "POST", path, CREATE_PERM, true, NULL, NULL);
+        snprintf(path, sizeof(path), FHIR_PREFIX "/%s/{id}", types[i].name);
+        if (!rc)
+            rc = http_route_entry(list, "GET", path, types[i].perm, false, NULL, NULL);
+    }
+    return rc;
 }

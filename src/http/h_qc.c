@@ -96,7 +96,12 @@ err_t http_qc_lockouts_list(http_req *r)
 err_t http_qc_lockouts_get(http_req *r)
 {
     audit_ctx ctx = http_actor(r);
-    return qc_lockout_read(r->db, &ctx, r->params[0], &r->out, &r->ei);
+    err_t rc = qc_lockout_read(r->db, &ctx, r->params[0], &r->out, &r->ei);
+    /* qc.read reaches biomedical technicians, who may not read patient
+     * results: the lockout without the results it holds. */
+    if (!rc && !perm_role_has(r->user.role, PERM_PATIENTS_READ))
+        json_object_del(r->out, "patient_results_since_last_good_qc");
+    return rc;
 }
 
 err_t http_qc_lockouts_close(http_req *r)

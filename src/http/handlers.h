@@ -6,6 +6,7 @@
 #define BENCHSIDE_HTTP_HANDLERS_H
 
 #include "http/route.h"
+#include "proto/fhir.h"
 
 /* h_patients.c */
 err_t http_patients_create(http_req *r);
@@ -204,5 +205,21 @@ err_t http_stock_reorder(http_req *r);
 err_t http_stock_reagents_get(http_req *r);
 err_t http_stock_reagents_put(http_req *r);
 err_t http_stock_reagents_delete(http_req *r);
+
+/* routelist.c: append one route to list (routelist.h says its members);
+ * request is the OpenAPI schema of its body and query its accepted query
+ * parameters, space-separated (both may be NULL). ERR_NOMEM. */
+err_t http_route_entry(json_t *list, const char *method, const char *path, perm_id perm, bool body,
+                       const char *request, const char *query);
+/* h_fhir.c: what a FHIR request's method and path ask for: *type the
+ * resource type (a static string; "metadata" for the CapabilityStatement),
+ * id the resource's id ("" for a search), *create for the creation of a
+ * ServiceRequest. ERR_NOT_FOUND, or ERR_METHOD with the methods the path
+ * takes in *allow (a static string). */
+err_t http_fhir_route(const char *method, const char *path, const char **type,
+                      char id[FHIR_ID_MAX + 2], bool *create, const char **allow, errinfo *ei);
+/* h_fhir.c: append the FHIR routes (the metadata, the search and read of
+ * each resource type served, the creation of a ServiceRequest). ERR_NOMEM. */
+err_t http_fhir_routes(json_t *list);
 
 #endif

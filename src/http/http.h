@@ -5,6 +5,7 @@
 #ifndef BENCHSIDE_HTTP_HTTP_H
 #define BENCHSIDE_HTTP_HTTP_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -22,12 +23,22 @@ typedef struct http_config {
     int timeout_s;           /* a connection idle this long is closed */
     db_pool *pool;           /* borrowed; outlives the server */
     int heartbeat_s;         /* seconds between heartbeats of live-event streams (0: 15) */
+    /* security (docs/security.md) */
+    const char *origin;     /* this server's origin as browsers address it
+                               ("https://lab.example.org"); NULL: the scheme and the Host header */
+    int per_address;        /* connections one client address may hold at once; 0: no limit */
+    int sign_in_burst;      /* failed sign-ins an address may make at once, then one every
+                               sign_in_interval_s; 0: no limit */
+    int sign_in_interval_s; /* 0: 10 */
 } http_config;
 
 typedef struct http_server http_server;
 
 /* Start listening. cfg and the pool are borrowed until http_stop(). */
 err_t http_start(const http_config *cfg, http_server **out, errinfo *ei);
+/* Whether s is an origin as --origin takes it: http:// or https://, a host
+ * (name, IPv4 or [IPv6]) and an optional port, nothing after. */
+bool http_origin_valid(const char *s);
 /* The port actually bound. */
 int http_port(const http_server *s);
 /* Stop accepting, finish what runs, free the server. NULL is fine. */

@@ -1821,13 +1821,22 @@ static json_t *operation(const http_route *rt)
     }
     if (rt->perm != PERM_PUBLIC) {
         json_object_set_new(responses, "401", error_response("Sign-in required or expired"));
-        json_object_set_new(responses, "403", error_response("Permission denied"));
+        json_object_set_new(responses, "403",
+                            error_response(strcmp(rt->method, "GET")
+                                               ? "Permission denied, or a cross-site request "
+                                                 "(the cookie without this server's Origin)"
+                                               : "Permission denied"));
         json_object_set_new(op, "security", json_pack("[{s:[]},{s:[]}]", "bearer", "cookie"));
     } else {
         json_object_set_new(op, "security", json_array());
         if (!strcmp(rt->pattern, "/api/v1/session")) {
             json_object_set_new(responses, "401", error_response("Wrong username or password"));
-            json_object_set_new(responses, "403", error_response("Account locked or disabled"));
+            json_object_set_new(responses, "403",
+                                error_response("Account locked or disabled, or another site's "
+                                               "Origin"));
+            json_object_set_new(responses, "429",
+                                error_response("Too many failed sign-ins from this address; "
+                                               "Retry-After says when to try again"));
         }
     }
     if (strchr(rt->pattern, '{'))

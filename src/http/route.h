@@ -52,6 +52,7 @@ typedef struct http_req {
     char cookie[256];        /* Set-Cookie value, "" for none */
     const char *location;    /* Location header (arena), NULL for none */
     const char *allow;       /* Allow header of a 405 (static string), NULL for none */
+    int retry_after_s;       /* Retry-After of a 429, in seconds */
     errinfo ei;              /* detail of a failure */
 } http_req;
 
@@ -104,6 +105,18 @@ err_t http_sign_in(http_req *r, perm_id perm, const char *what, bool quiet);
 
 /* Who acts, for the audit trail: the signed-in user from the client's address. */
 audit_ctx http_actor(const http_req *r);
+
+/*
+ * The route for method and path, its {name} segments into params (arena
+ * strings, in order); NULL when none matches, with the methods of the
+ * routes whose pattern matches the path appended to allow (", "-separated).
+ */
+const http_route *http_route_find(arena *a, const char *method, const char *path,
+                                  const char *params[HTTP_MAX_PARAMS], buf *allow);
+/* Percent-decode s in place, as libmicrohttpd is told to decode paths and
+ * query values; %00 stays as written (decoded it would cut a path short).
+ * Returns the new length. */
+size_t http_unescape(char *s);
 
 /* The OpenAPI 3.0 document of http_routes (new reference, or NULL). */
 json_t *http_openapi(void);

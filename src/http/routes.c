@@ -10,6 +10,7 @@
 
 #include "auth/audit.h"
 #include "auth/session.h"
+#include "auth/throttle.h"
 #include "auth/user.h"
 #include "base/jsonv.h"
 #include "base/str.h"
@@ -47,15 +48,45 @@ static const jsonv_field session_fields[] = {
     {"password", JSONV_STRING, true, USER_PASSWORD_MAX},
 };
 
+/* A sign-in refused by the limit per address (auth/throttle.h): audited as
+ * a failed sign-in, without checking the password. */
+static err_t sign_in_throttled(http_req *r, int64_t retry_s)
+{
+    char actor[USER_NAME_MAX + 1];
+    errinfo aei = {0};
+    const char *name = jsonv_str(r->body, "username");
+    snprintf(actor, sizeof(actor), "%s", name ? name : "");
+    audit_ctx ctx = {NULL, actor, r->source};
+    json_t *detail = json_pack("{s:s,s:I}", "reason", "rate_limited", "retry_after_seconds",
+                               (json_int_t)retry_s);
+    err_t rc = audit_record(r->db, &ctx, "session.fail", "user", NULL, "failed", detail, &aei);
+    json_decref(detail);
+    if (rc)
+        return err_set(&r->ei, rc, NULL, "%s", aei.message);
+    r->retry_after_s = (int)retry_s;
+    return ERR_RATE_LIMITED;
+}
+
 static err_t h_session_create(http_req *r)
 {
     char token[SESSION_TOKEN_LEN + 1];
     user u;
+    int64_t retry_s = 0;
+    throttle_limit lim = {r->cfg->sign_in_burst, r->cfg->sign_in_interval_s > 0
+                                                     ? (int64_t)r->cfg->sign_in_interval_s * 1000000
+                                                     : THROTTLE_INTERVAL_US};
     err_t rc = CHECK_BODY(r, session_fields);
+    if (rc)
+        return rc;
+    rc = throttle_claim(r->db, r->source, &lim, time_now_us(), &retry_s, &r->ei);
+    if (rc == ERR_RATE_LIMITED)
+        return sign_in_throttled(r, retry_s);
     if (rc)
         return rc;
     rc = session_login(r->db, jsonv_str(r->body, "username"), jsonv_str(r->body, "password"),
                        r->source, token, &u, &r->ei);
+    if (!rc)
+        rc = throttle_release(r->db, r->source, &lim, time_now_us(), &r->ei);
     if (rc)
         return rc;
     snprintf(r->cookie, sizeof(r->cookie), "bs_session=%s; Path=/; HttpOnly; SameSite=Strict%s",
@@ -611,8 +642,8 @@ const http_route http_routes[] = {
      "Close a temperature alert with the action taken and the disposition of the stored "
      "products (a person, not an interface account)",
      "TemperatureAlertClose", "TemperatureAlert", 200},
-    {"POST", "/api/v1/work-orders", PERM_EQUIPMENT_RECORD, ROUTE_BODY,
-     http_equip_workorders_report, NULL, "equipment",
+    {"POST", "/api/v1/work-orders", PERM_EQUIPMENT_RECORD, ROUTE_BODY, http_equip_workorders_report,
+     NULL, "equipment",
      "Report a fault on an asset; high and critical ones take it out of service unless told "
      "otherwise",
      "WorkOrderReport", "WorkOrder", 201},

@@ -91,6 +91,11 @@ static enum MHD_Result queue(http_req *r, int status, const char *type, const ch
         MHD_add_response_header(resp, "Content-Disposition", r->disposition);
     if (status == 503)
         MHD_add_response_header(resp, "Retry-After", "1");
+    if (status == 429 && r->retry_after_s > 0) {
+        char secs[24];
+        snprintf(secs, sizeof(secs), "%d", r->retry_after_s);
+        MHD_add_response_header(resp, "Retry-After", secs);
+    }
     if (status == 401)
         MHD_add_response_header(resp, "WWW-Authenticate", "Bearer realm=\"benchside\"");
     ret = MHD_queue_response(conn, (unsigned)status, resp);
@@ -174,7 +179,8 @@ static enum MHD_Result queue_error(http_req *r, err_t code, const char *allow)
 }
 
 /* Match path against pattern, filling params; segments must be non-empty. */
-static bool match(http_req *r, const char *pattern, const char *path)
+static bool match(arena *a, const char *params[HTTP_MAX_PARAMS], const char *pattern,
+                  const char *path)
 {
     int np = 0;
     const char *p = pattern, *s = path;
@@ -185,8 +191,8 @@ static bool match(http_req *r, const char *pattern, const char *path)
             size_t n = se ? (size_t)(se - s) : strlen(s);
             if (!pe || n == 0 || np >= HTTP_MAX_PARAMS)
                 return false;
-            r->params[np++] = arena_strndup(&r->a, s, n);
-            if (!r->params[np - 1])
+            params[np++] = arena_strndup(a, s, n);
+            if (!params[np - 1])
                 return false;
             p = pe + 1;
             s += n;
@@ -200,9 +206,11 @@ static bool match(http_req *r, const char *pattern, const char *path)
     return *p == '\0' && *s == '\0';
 }
 
+/* A request without a connection is one a test or a fuzzer makes up: it has
+ * no query parameters and no headers. */
 const char *http_query(http_req *r, const char *key)
 {
-    return MHD_lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND, key);
+    return r->conn ? MHD_lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND, key) : NULL;
 }
 
 err_t http_query_limit(http_req *r, int def, int max, int *out)
@@ -336,7 +344,7 @@ err_t http_sign_in(http_req *r, perm_id perm, const char *what, bool quiet)
 
 const char *http_header(http_req *r, const char *name)
 {
-    return MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, name);
+    return r->conn ? MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, name) : NULL;
 }
 
 struct query_all {
@@ -366,9 +374,78 @@ static enum MHD_Result collect_query_arg(void *cls, enum MHD_ValueKind kind, con
 err_t http_query_all(http_req *r, http_param *out, size_t max, size_t *n)
 {
     struct query_all qa = {r, out, max, 0, false};
-    MHD_get_connection_values(r->conn, MHD_GET_ARGUMENT_KIND, collect_query_arg, &qa);
+    if (r->conn)
+        MHD_get_connection_values(r->conn, MHD_GET_ARGUMENT_KIND, collect_query_arg, &qa);
     *n = qa.n;
     return qa.nomem ? ERR_NOMEM : ERR_OK;
+}
+
+/* ---- cross-site requests ---- */
+
+#define ORIGIN_MAX 300
+
+bool http_origin_valid(const char *s)
+{
+    const char *host = !strncmp(s, "https://", 8)  ? s + 8
+                       : !strncmp(s, "http://", 7) ? s + 7
+                                                   : NULL;
+    size_t n = host ? strlen(host) : 0;
+    if (!n || n > ORIGIN_MAX)
+        return false;
+    for (size_t i = 0; i < n; i++) {
+        char c = host[i];
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+              c == '.' || c == '-' || c == ':' || c == '[' || c == ']'))
+            return false;
+    }
+    return true;
+}
+
+/* Whether origin (an Origin header) is this server: --origin when given,
+ * else the scheme and the Host header; without TLS here, https too (a proxy
+ * in front may hold it). Origins compare without regard to case. */
+static bool own_origin(http_req *r, const char *origin)
+{
+    if (r->cfg->origin)
+        return !strcasecmp(origin, r->cfg->origin);
+    const char *host = http_header(r, "Host");
+    const char *rest = !strncasecmp(origin, "https://", 8)             ? origin + 8
+                       : !r->tls && !strncasecmp(origin, "http://", 7) ? origin + 7
+                                                                       : NULL;
+    return rest && host && *host && !strcasecmp(rest, host);
+}
+
+/*
+ * A browser sends the session cookie with every request to this server,
+ * whichever site's page makes it. SameSite=Strict keeps it off requests
+ * another site starts; this is the second lock, for browsers that ignore
+ * SameSite and for sibling sites: a request that may change something and
+ * would be signed in by the cookie must carry an Origin header naming this
+ * server (browsers send one with every such request). A Bearer token is
+ * never sent by a browser on its own, so a request carrying one needs none.
+ * A public route (the sign-in) with another site's Origin is refused too, so
+ * that no site can sign a browser in to an account of its choosing.
+ */
+static err_t check_cross_site(http_req *r, bool signs_in)
+{
+    if (!strcmp(r->method, "GET") || !strcmp(r->method, "HEAD") || !strcmp(r->method, "OPTIONS"))
+        return ERR_OK;
+    const char *auth = http_header(r, "Authorization");
+    if (auth && !strncasecmp(auth, "Bearer ", 7))
+        return ERR_OK;
+    const char *origin = http_header(r, "Origin");
+    bool cookie =
+        signs_in && MHD_lookup_connection_value(r->conn, MHD_COOKIE_KIND, "bs_session") != NULL;
+    if (origin ? own_origin(r, origin) : !cookie)
+        return ERR_OK;
+    log_msg(LOG_WARN, r->id, "%s %s refused as cross-site (Origin %.100s)", r->method, r->path,
+            origin ? origin : "absent");
+    if (!origin)
+        return err_set(&r->ei, ERR_FORBIDDEN, NULL,
+                       "a request signed in by the session cookie that changes something must "
+                       "carry this server's Origin header (or use a Bearer token)");
+    return err_set(&r->ei, ERR_FORBIDDEN, NULL,
+                   "cross-site request refused: the Origin %.100s is not this server", origin);
 }
 
 /*
@@ -387,6 +464,9 @@ static enum MHD_Result dispatch_fhir(struct req_state *st)
                      r->cfg->max_body);
         goto reply;
     }
+    rc = check_cross_site(r, true);
+    if (rc)
+        goto reply;
     r->db = db_pool_acquire(r->cfg->pool, DB_WAIT_MS, &r->ei);
     if (!r->db) {
         rc = r->ei.code ? r->ei.code : ERR_DB_UNAVAILABLE;
@@ -419,16 +499,16 @@ reply:
     return ret;
 }
 
-/* Find the route; on a path match with another method, fill allow. */
-static const http_route *find_route(http_req *r, buf *allow)
+const http_route *http_route_find(arena *a, const char *method, const char *path,
+                                  const char *params[HTTP_MAX_PARAMS], buf *allow)
 {
     for (size_t i = 0; i < http_routes_len; i++) {
         const http_route *rt = &http_routes[i];
-        if (!match(r, rt->pattern, r->path))
+        if (!match(a, params, rt->pattern, path))
             continue;
         /* HEAD is GET without the body (libmicrohttpd drops it). */
         bool get = !strcmp(rt->method, "GET");
-        if (!strcmp(rt->method, r->method) || (get && !strcmp(r->method, "HEAD")))
+        if (!strcmp(rt->method, method) || (get && !strcmp(method, "HEAD")))
             return rt;
         if (allow->len)
             buf_puts(allow, ", ");
@@ -449,7 +529,7 @@ static enum MHD_Result dispatch(struct req_state *st)
         return dispatch_fhir(st);
     if (strncmp(r->path, "/api/", 5))
         return serve_asset(r);
-    rt = find_route(r, &allow);
+    rt = http_route_find(&r->a, r->method, r->path, r->params, &allow);
     if (!rt) {
         if (allow.len) {
             err_set(&r->ei, ERR_METHOD, NULL, "%s is not allowed on %.200s; allowed: %s", r->method,
@@ -469,6 +549,9 @@ static enum MHD_Result dispatch(struct req_state *st)
                      r->cfg->max_body);
         goto reply;
     }
+    rc = check_cross_site(r, rt->perm != PERM_PUBLIC);
+    if (rc)
+        goto reply;
     struct query_check qc = {rt->query, NULL};
     MHD_get_connection_values(r->conn, MHD_GET_ARGUMENT_KIND, check_query_arg, &qc);
     if (qc.bad) {
@@ -633,11 +716,9 @@ static int hex_value(char c)
  * decoded, it would cut the path short (/app.js%00.html would be /app.js), so
  * a path holding it matches nothing.
  */
-static size_t on_unescape(void *cls, struct MHD_Connection *conn, char *s)
+size_t http_unescape(char *s)
 {
     char *w = s;
-    (void)cls;
-    (void)conn;
     for (const char *r = s; *r;) {
         int hi, lo;
         if (r[0] == '%' && (hi = hex_value(r[1])) >= 0 && (lo = hex_value(r[2])) >= 0 &&
@@ -650,6 +731,13 @@ static size_t on_unescape(void *cls, struct MHD_Connection *conn, char *s)
     }
     *w = '\0';
     return (size_t)(w - s);
+}
+
+static size_t on_unescape(void *cls, struct MHD_Connection *conn, char *s)
+{
+    (void)cls;
+    (void)conn;
+    return http_unescape(s);
 }
 
 static void on_mhd_log(void *cls, const char *fmt, va_list ap)
@@ -756,7 +844,9 @@ err_t http_start(const http_config *cfg, http_server **out, errinfo *ei)
         MHD_OPTION_CONNECTION_LIMIT, (unsigned)1000, MHD_OPTION_STRICT_FOR_CLIENT, (int)1,
         MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(256 * 1024), MHD_OPTION_NOTIFY_COMPLETED,
         on_completed, s, MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, s, MHD_OPTION_UNESCAPE_CALLBACK,
-        on_unescape, s, MHD_OPTION_ARRAY, s->tls_cert ? tls_opts : no_opts, MHD_OPTION_END);
+        on_unescape, s, MHD_OPTION_ARRAY, s->tls_cert ? tls_opts : no_opts,
+        MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)(cfg->per_address > 0 ? cfg->per_address : 0),
+        MHD_OPTION_END);
     if (!s->daemon) {
         rc = err_set(ei, ERR_IO, "http", "cannot listen on %s port %d (in use, or no rights?)",
                      cfg->addr, cfg->port);

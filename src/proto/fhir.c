@@ -734,6 +734,7 @@ static const struct outcome_code outcome_codes[] = {
     {ERR_CONFLICT, "duplicate"},      {ERR_TOO_LARGE, "too-costly"},
     {ERR_DB_BUSY, "transient"},       {ERR_DB_UNAVAILABLE, "transient"},
     {ERR_TIMEOUT, "timeout"},         {ERR_UNPROCESSABLE, "business-rule"},
+    {ERR_RATE_LIMITED, "throttled"},
 };
 
 json_t *fhir_outcome(err_t code, const char *message, const char *expression)

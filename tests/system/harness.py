@@ -303,11 +303,14 @@ class ServerError(RuntimeError):
 
 class Server:
     """A `benchside serve` process on a free loopback port with a fresh database
-    and an admin user (ADMIN_USER / ADMIN_PASSWORD)."""
+    and an admin user (ADMIN_USER / ADMIN_PASSWORD). command="demo" runs
+    `benchside demo` instead (with create_admin=False: the demo makes its
+    own accounts and data)."""
 
     def __init__(self, extra_args=(), tls_cert=None, tls_key=None, db_url=None,
-                 sqlite_options="", force_sqlite=False, create_admin=True):
+                 sqlite_options="", force_sqlite=False, create_admin=True, command="serve"):
         require_binary()
+        self.command = command
         self.tmpdir = tempfile.mkdtemp(prefix="bs-sys-")
         self.extra_args = list(extra_args)
         self.tls = bool(tls_cert)
@@ -344,7 +347,7 @@ class Server:
         last_err = None
         for _attempt in range(3):
             self.port = free_port()
-            args = [bin_path(), "serve", "--db", self.db_url,
+            args = [bin_path(), self.command, "--db", self.db_url,
                     "--http", "%s:%d" % (self.host, self.port)]
             if self.tls:
                 args += ["--tls-cert", self.tls_cert, "--tls-key", self.tls_key]

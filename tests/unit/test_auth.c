@@ -28,6 +28,7 @@
 #include "auth/audit.h"
 #include "auth/perm.h"
 #include "auth/session.h"
+#include "auth/throttle.h"
 #include "auth/user.h"
 #include "base/err.h"
 #include "base/id.h"
@@ -1693,6 +1694,58 @@ static void test_tamper_rehash_middle(void **state)
     auth_tamper_end();
 }
 
+/* ---------------------------------------------------- the limit per address */
+
+static void throttle_expect(const char *source, const throttle_limit *lim, int64_t now, err_t want,
+                            int64_t want_retry_s)
+{
+    errinfo ei;
+    int64_t retry = -1;
+    err_clear(&ei);
+    assert_int_equal(throttle_claim(auth_db, source, lim, now, &retry, &ei), want);
+    assert_int_equal(retry, want_retry_s);
+    if (want == ERR_RATE_LIMITED)
+        assert_non_null(strstr(ei.message, "try again in"));
+}
+
+/* Three failures at once, then one every 10 s; a success gives its claim
+ * back; an address that has waited long enough is forgotten. */
+static void test_throttle(void **state)
+{
+    (void)state;
+    const throttle_limit lim = {3, 10000000};
+    const int64_t s = 1000000, t0 = 1700000000LL * s;
+    char src[64], other[64];
+    errinfo ei;
+    int64_t rows = -1;
+    snprintf(src, sizeof(src), "198.51.100.1-%s", auth_sfx);
+    snprintf(other, sizeof(other), "198.51.100.2-%s", auth_sfx);
+    for (int i = 0; i < 3; i++)
+        throttle_expect(src, &lim, t0, ERR_OK, 0);
+    throttle_expect(src, &lim, t0, ERR_RATE_LIMITED, 10); /* owes 30 s, may owe 20 */
+    throttle_expect(src, &lim, t0 + 4 * s, ERR_RATE_LIMITED, 6);
+    throttle_expect(other, &lim, t0, ERR_OK, 0); /* another address is not held */
+    throttle_expect(src, &lim, t0 + 10 * s, ERR_OK, 0);
+    throttle_expect(src, &lim, t0 + 10 * s, ERR_RATE_LIMITED, 10);
+    /* the attempt that succeeds gives its claim back */
+    assert_int_equal(throttle_release(auth_db, src, &lim, t0 + 10 * s, &ei), ERR_OK);
+    throttle_expect(src, &lim, t0 + 10 * s, ERR_OK, 0);
+    /* long after, a burst again; a release then forgets the address */
+    for (int i = 0; i < 3; i++)
+        throttle_expect(src, &lim, t0 + 1000 * s, ERR_OK, 0);
+    throttle_expect(src, &lim, t0 + 1000 * s, ERR_RATE_LIMITED, 10);
+    assert_int_equal(throttle_release(auth_db, src, &lim, t0 + 2000 * s, &ei), ERR_OK);
+    assert_int_equal(testdb_scalar(auth_db,
+                                   "SELECT COUNT(*) FROM sign_in_throttle WHERE source = ?", src,
+                                   &rows, &ei),
+                     ERR_OK);
+    assert_int_equal(rows, 0);
+    /* no limit: nothing is kept */
+    const throttle_limit off = {0, 10000000};
+    for (int i = 0; i < 10; i++)
+        throttle_expect(other, &off, t0, ERR_OK, 0);
+}
+
 int main(void)
 {
 #define AUTH_TAMPER(t) cmocka_unit_test_teardown(t, auth_rollback)
@@ -1717,6 +1770,7 @@ int main(void)
         cmocka_unit_test(test_audit_hash_chain),
         cmocka_unit_test(test_audit_list),
         cmocka_unit_test(test_audit_concurrent),
+        cmocka_unit_test(test_throttle),
         AUTH_TAMPER(test_audit_verify_ok),
         /* Last: each changes the trail in a transaction it rolls back. */
         AUTH_TAMPER(test_tamper_change_detail),
