@@ -30,8 +30,12 @@ typedef struct app_serve_opts {
     const char *mllp; /* ADDR:PORT for HL7 over MLLP; NULL: the default; "off": none */
     const char *astm; /* ADDR:PORT for ASTM over TCP; NULL: the default; "off": none */
     size_t max_message;
-    int heartbeat_s; /* between heartbeats of live-event streams; 0: 15 */
+    int heartbeat_s;  /* between heartbeats of live-event streams; 0: 15 */
+    const char *node; /* this node's name among several on one database; NULL: HOST-PID */
 } app_serve_opts;
+
+/* Whether name may name a node: 1 to 64 of A-Z a-z 0-9 . _ - */
+bool app_node_valid(const char *name);
 
 /* The database URL: the option, else $BENCHSIDE_DB, else sqlite:benchside.db. */
 const char *app_db_url(const char *option);

@@ -89,7 +89,8 @@ enum {
     OPT_DISPLAY,
     OPT_PWSTDIN,
     OPT_HELP,
-    OPT_HEARTBEAT
+    OPT_HEARTBEAT,
+    OPT_NODE,
 };
 
 static const char serve_usage[] =
@@ -99,7 +100,8 @@ static const char serve_usage[] =
     "  --mllp  HL7 v2 over MLLP from instruments and the EHR (default 0.0.0.0:2575)\n"
     "  --astm  ASTM E1381/E1394 over TCP (default 0.0.0.0:5000)\n"
     "  --max-message  largest instrument message accepted (default 1 MiB)\n"
-    "  --heartbeat-seconds N  between heartbeats of live-event streams (default 15)";
+    "  --heartbeat-seconds N  between heartbeats of live-event streams (default 15)\n"
+    "  --node NAME  this node among several on one PostgreSQL database (default HOST-PID)";
 static const char demo_usage[] =
     "benchside demo [--db URL] [--http ADDR:PORT] [--mllp ADDR:PORT|off] [--astm ADDR:PORT|off]\n"
     "  links listen on 127.0.0.1:2575 (MLLP) and 127.0.0.1:5000 (ASTM) by default";
@@ -119,6 +121,7 @@ static int run_server(int argc, char **argv, bool demo)
         {"max-message", required_argument, NULL, OPT_MAX_MESSAGE},
         {"help", no_argument, NULL, OPT_HELP},
         {"heartbeat-seconds", required_argument, NULL, OPT_HEARTBEAT},
+        {"node", required_argument, NULL, OPT_NODE},
         {NULL, 0, NULL, 0},
     };
     const char *usage = demo ? demo_usage : serve_usage;
@@ -185,6 +188,14 @@ static int run_server(int argc, char **argv, bool demo)
             if (str_to_int64(optarg, strlen(optarg), 1, 3600, &v))
                 return usage_error(usage, "--heartbeat-seconds wants 1 to 3600, got '%s'", optarg);
             o.heartbeat_s = (int)v;
+            break;
+        case OPT_NODE:
+            if (!app_node_valid(optarg))
+                return usage_error(usage,
+                                   "--node wants 1 to 64 letters, digits, '.', '_' or '-', got "
+                                   "'%s'",
+                                   optarg);
+            o.node = optarg;
             break;
         default:
             return usage_error(usage, "unknown or incomplete option");

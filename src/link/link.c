@@ -950,8 +950,14 @@ err_t link_start(const link_config *cfg, link_server **out, errinfo *ei)
             uv_timer_start(&s->reconcile, reconcile_cb, 0, RECONCILE_MS);
         }
     }
-    if (!rc && cfg->outbox)
-        rc = outbox_start(cfg->db_url, &s->outbox, ei);
+    if (!rc && cfg->outbox) {
+        char node[65];
+        if (cfg->node)
+            snprintf(node, sizeof(node), "%s", cfg->node);
+        else
+            link_node_default(node, sizeof(node));
+        rc = outbox_start(cfg->db_url, node, &s->outbox, ei);
+    }
     if (!rc) {
         s->writer_started = pthread_create(&s->writer_thread, NULL, writer_main, s) == 0;
         s->ckpt_started = pthread_create(&s->ckpt_thread, NULL, ckpt_main, s) == 0;
@@ -965,6 +971,15 @@ err_t link_start(const link_config *cfg, link_server **out, errinfo *ei)
     }
     *out = s;
     return ERR_OK;
+}
+
+void link_node_default(char *out, size_t n)
+{
+    char host[65] = "";
+    if (gethostname(host, sizeof(host) - 1) || !host[0])
+        snprintf(host, sizeof(host), "node");
+    host[sizeof(host) - 1] = '\0';
+    snprintf(out, n, "%.50s-%ld", host, (long)getpid());
 }
 
 int link_mllp_port(const link_server *s)

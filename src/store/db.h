@@ -96,6 +96,33 @@ err_t db_autocheckpoint(db *d, int pages, errinfo *ei);
  */
 err_t db_publish(db *d, const char *kind, const char *data, size_t len, errinfo *ei);
 
+/*
+ * Events shared between the nodes of one PostgreSQL database: once
+ * db_share_events() has named this process's node (at most 64 bytes, set
+ * at start-up before any connection publishes), the events a transaction
+ * on PostgreSQL publishes are also sent with NOTIFY on the channel
+ * DB_EVENTS_CHANNEL just before its COMMIT, so that they reach the other
+ * nodes when, and only when, it commits. A payload is the node's name on
+ * its first line, then one event a line, "kind data", as many as fit in
+ * DB_NOTIFY_MAX bytes (several payloads when they do not). SQLite has one
+ * node: nothing is sent there. NULL stops the sharing.
+ */
+#define DB_EVENTS_CHANNEL "benchside_events"
+#define DB_NOTIFY_MAX     7900 /* PostgreSQL takes payloads under 8000 bytes */
+void db_share_events(const char *node);
+
+/*
+ * The other side: a thread with a connection of its own that LISTENs on
+ * DB_EVENTS_CHANNEL and publishes on the process's event bus every event
+ * that another node sent (its own are on the bus already). A lost
+ * connection is made again every second; what was sent meanwhile is not
+ * seen here. For a SQLite URL there is nothing to listen to: ERR_OK and
+ * *out NULL. The caller stops it with db_listen_stop (NULL is fine).
+ */
+typedef struct db_listener db_listener;
+err_t db_listen_start(const char *url, db_listener **out, errinfo *ei);
+void db_listen_stop(db_listener *l);
+
 /* Prepare one statement with `?` placeholders. */
 err_t db_prepare(db *d, const char *sql, db_stmt **out, errinfo *ei);
 /* Parameters are numbered from 1. The value is copied. */

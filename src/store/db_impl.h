@@ -60,6 +60,14 @@ struct db_stmt {
     db *owner;
 };
 
+/* The listener of db_listen_start on PostgreSQL (pg.c); node is the name of
+ * this process, whose own events are skipped. */
+err_t db_pg_listen_start(const char *url, const char *node, db_listener **out, errinfo *ei);
+void db_pg_listen_stop(db_listener *l);
+/* Publish the events of one payload (db.h) on the process's bus unless
+ * they are node's own; *count (may be NULL) is how many were. */
+void db_events_received(const char *payload, size_t len, const char *node, int *count);
+
 extern const struct db_ops db_sqlite_ops;
 extern const struct db_ops db_pg_ops;
 
