@@ -144,6 +144,7 @@ err_t app_serve(const app_serve_opts *o, errinfo *ei)
     else
         link_node_default(node, sizeof(node));
     db_share_events(node);
+    log_set_node(node);
     rc = db_listen_start(o->db_url, &listener, ei);
     if (rc)
         goto done;

@@ -55,7 +55,8 @@ typedef enum {
     X(PERM_EQUIPMENT_MANAGE, "equipment.manage")                                                   \
     X(PERM_STOCK_READ, "stock.read")                                                               \
     X(PERM_STOCK_RECORD, "stock.record")                                                           \
-    X(PERM_STOCK_MANAGE, "stock.manage")
+    X(PERM_STOCK_MANAGE, "stock.manage")                                                           \
+    X(PERM_METRICS_READ, "metrics.read")
 
 typedef enum {
 #define PERM_ENUM(id, name) id,

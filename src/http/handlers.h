@@ -150,4 +150,7 @@ err_t http_stock_reagents_get(http_req *r);
 err_t http_stock_reagents_put(http_req *r);
 err_t http_stock_reagents_delete(http_req *r);
 
+/* h_ops.c: operations (GET /api/v1/metrics, also served at /metrics) */
+err_t http_metrics(http_req *r);
+
 #endif

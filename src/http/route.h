@@ -53,6 +53,8 @@ typedef struct http_req {
     const char *location;    /* Location header (arena), NULL for none */
     const char *allow;       /* Allow header of a 405 (static string), NULL for none */
     errinfo ei;              /* detail of a failure */
+    const char *route;       /* what it matched, for metrics: a pattern, "static", "/fhir/R4",
+                                "unmatched" (static strings) */
 } http_req;
 
 typedef err_t (*http_handler)(http_req *r);

@@ -16,6 +16,7 @@
 
 #include "base/arena.h"
 #include "base/log.h"
+#include "base/metrics.h"
 #include "base/str.h"
 #include "base/time.h"
 #include "proto/astm.h"
@@ -343,6 +344,17 @@ static int64_t backoff_s(int attempts)
     return b > BACKOFF_MAX_S ? BACKOFF_MAX_S : b;
 }
 
+/* Count an attempt for /metrics: kind "result" or "order". */
+static void count_out(const char *kind, bool ok)
+{
+    char labels[64];
+    snprintf(labels, sizeof(labels), "kind=\"%s\",outcome=\"%s\"", kind,
+             ok ? "delivered" : "failed");
+    metrics_count("benchside_messages_out_total",
+                  "Deliveries attempted: results to the EHRs and orders to analyzers, by outcome",
+                  labels, 1);
+}
+
 /* Deliver one result; its outcome is recorded in the database. */
 /*
  * Renew the claim on a row before its attempt; false when it is no longer
@@ -357,7 +369,7 @@ static bool still_ours(outbox_worker *w, db *d, const char *id, bool order)
     err_t rc = order ? delivery_order_hold(d, id, w->node, until, &ours, &ei)
                      : delivery_hold(d, id, w->node, until, &ours, &ei);
     if (rc)
-        log_warn("outbox: cannot renew the claim on %s: %s", id, ei.message);
+        log_msg(LOG_WARN, id, "outbox: cannot renew the claim: %s", ei.message);
     return ours;
 }
 
@@ -372,19 +384,21 @@ static void deliver(outbox_worker *w, db *d, const delivery_item *it)
         snprintf(why, sizeof(why), "the message could not be written");
     else
         ok = send_hl7(w, it->destination, it->send_to, &msg, control, why, sizeof(why));
+    count_out("result", ok);
     errinfo ei = {0};
     err_t rc;
     if (ok) {
         rc = delivery_done(d, it->id, control, &ei);
-        log_info("outbox: result %s delivered to %s (%s)", it->result_id, it->destination, control);
+        log_msg(LOG_INFO, it->id, "outbox: result %s delivered to %s (%s)", it->result_id,
+                it->destination, control);
     } else {
         int64_t b = backoff_s(it->attempts);
         rc = delivery_failed(d, it->id, why, time_now_us() + b * 1000000, &ei);
-        log_warn("outbox: result %s to %s: %s (attempt %d; next in %lld s)", it->result_id,
-                 it->destination, why, it->attempts + 1, (long long)b);
+        log_msg(LOG_WARN, it->id, "outbox: result %s to %s: %s (attempt %d; next in %lld s)",
+                it->result_id, it->destination, why, it->attempts + 1, (long long)b);
     }
     if (rc)
-        log_error("outbox: cannot record the delivery of %s: %s", it->id, ei.message);
+        log_msg(LOG_ERROR, it->id, "outbox: cannot record the delivery: %s", ei.message);
     buf_free(&msg);
 }
 
@@ -575,21 +589,22 @@ static void deliver_order(outbox_worker *w, db *d, const delivery_order *o)
         else
             ok = send_astm(o->in.send_to, &msg, why, sizeof(why));
     }
+    count_out("order", ok);
     char *text = json_dumps(tests, JSON_COMPACT);
     errinfo ei = {0};
     err_t rc;
     if (ok) {
         rc = delivery_order_done(d, o->id, control[0] ? control : NULL, text ? text : "[]", &ei);
-        log_info("outbox: orders for %s (%zu test(s)) delivered to %s", o->accession, o->ntests,
-                 o->in.name);
+        log_msg(LOG_INFO, o->id, "outbox: orders for %s (%zu test(s)) delivered to %s",
+                o->accession, o->ntests, o->in.name);
     } else {
         int64_t b = backoff_s(o->attempts);
         rc = delivery_order_failed(d, o->id, why, time_now_us() + b * 1000000, &ei);
-        log_warn("outbox: orders for %s to %s: %s (attempt %d; next in %lld s)", o->accession,
-                 o->in.name, why, o->attempts + 1, (long long)b);
+        log_msg(LOG_WARN, o->id, "outbox: orders for %s to %s: %s (attempt %d; next in %lld s)",
+                o->accession, o->in.name, why, o->attempts + 1, (long long)b);
     }
     if (rc)
-        log_error("outbox: cannot record the delivery of %s: %s", o->id, ei.message);
+        log_msg(LOG_ERROR, o->id, "outbox: cannot record the delivery: %s", ei.message);
     free(text);
     json_decref(tests);
     buf_free(&msg);
