@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "auth/user.h"
@@ -80,6 +81,33 @@ bool app_node_valid(const char *name)
             return false;
     }
     return true;
+}
+
+err_t app_restore_target_holds_data(const char *url, bool *holds, errinfo *ei)
+{
+    db *d = NULL;
+    int version = 0;
+    *holds = false;
+    if (url && !strncmp(url, "sqlite:", 7)) {
+        char path[4096];
+        const char *p = url + 7;
+        struct stat sb;
+        if (!strncmp(p, "//", 2))
+            p += 2;
+        size_t n = strcspn(p, "?");
+        if (n == 0 || n >= sizeof(path))
+            return err_set(ei, ERR_USAGE, "db", "the database path is empty or too long");
+        memcpy(path, p, n);
+        path[n] = '\0';
+        if (stat(path, &sb) || sb.st_size == 0)
+            return ERR_OK;
+    }
+    err_t rc = db_open(url, &d, ei);
+    if (!rc)
+        rc = migrate_version(d, &version, ei);
+    db_close(d);
+    *holds = !rc && version > 0;
+    return rc;
 }
 
 audit_ctx app_cli_actor(void)

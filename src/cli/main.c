@@ -1011,6 +1011,158 @@ done:
     return status;
 }
 
+/* ---- backups and the site check ---- */
+
+static const char backup_usage[] = "benchside backup FILE [--db URL]";
+static const char restore_usage[] = "benchside restore FILE [--db URL] [--yes]\n"
+                                    "  --yes  replace a database that holds data already";
+static const char doctor_usage[] =
+    "benchside doctor [--db URL] [--http ADDR:PORT] [--mllp ADDR:PORT|off] [--astm ADDR:PORT|off]\n"
+    "                 [--tls-cert FILE --tls-key FILE] [--full]\n"
+    "  checks what serve with the same options needs; --full verifies the whole audit chain\n"
+    "  exit status 0: nothing failed (warnings are printed), 1: something failed";
+
+enum { OPS_OPT_YES = 3000, OPS_OPT_FULL };
+
+/* Options of backup and restore: --db, --help, --yes (restore), one FILE. */
+static int file_options(int argc, char **argv, const char *usage, bool restore, const char **url,
+                        const char **file, bool *yes)
+{
+    static const struct option opts[] = {
+        {"db", required_argument, NULL, OPT_DB},
+        {"yes", no_argument, NULL, OPS_OPT_YES},
+        {"help", no_argument, NULL, OPT_HELP},
+        {NULL, 0, NULL, 0},
+    };
+    const char *db_opt = NULL;
+    int c;
+    while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+        if (c == OPT_DB) {
+            db_opt = optarg;
+        } else if (c == OPS_OPT_YES && restore) {
+            *yes = true;
+        } else if (c == OPT_HELP) {
+            printf("usage: %s\n", usage);
+            return 0;
+        } else {
+            return usage_error(usage, "unknown or incomplete option");
+        }
+    }
+    if (optind >= argc)
+        return usage_error(usage, "name the backup file");
+    if (optind + 1 < argc)
+        return usage_error(usage, "unexpected argument '%s'", argv[optind + 1]);
+    *file = argv[optind];
+    *url = app_db_url(db_opt);
+    return -1;
+}
+
+static int cmd_backup(int argc, char **argv)
+{
+    const char *url = NULL, *file = NULL;
+    errinfo ei;
+    err_clear(&ei);
+    int st = file_options(argc, argv, backup_usage, false, &url, &file, NULL);
+    if (st >= 0)
+        return st;
+    err_t rc = db_backup(url, file, &ei);
+    if (rc)
+        return fail(&ei, rc);
+    printf("backed up %s into %s\n", url, file);
+    return 0;
+}
+
+static int cmd_restore(int argc, char **argv)
+{
+    const char *url = NULL, *file = NULL;
+    bool yes = false, holds = false;
+    audit_verify_result v;
+    db *d = NULL;
+    int version = 0;
+    errinfo ei;
+    err_clear(&ei);
+    int st = file_options(argc, argv, restore_usage, true, &url, &file, &yes);
+    if (st >= 0)
+        return st;
+    err_t rc = app_restore_target_holds_data(url, &holds, &ei);
+    if (rc)
+        return fail(&ei, rc);
+    if (holds && !yes) {
+        fprintf(stderr,
+                "benchside: %s holds data already; restoring replaces all of it: add --yes\n", url);
+        return EXIT_FAILURE;
+    }
+    rc = db_restore(url, file, &ei);
+    /* The backup may be older than this program: bring it up to date. */
+    if (!rc)
+        rc = app_open_db(url, &d, &ei);
+    if (!rc)
+        rc = migrate_version(d, &version, &ei);
+    if (!rc)
+        rc = audit_head_check(d, &v, &ei);
+    db_close(d);
+    if (rc)
+        return fail(&ei, rc);
+    printf("restored %s into %s: schema version %d, %lld audit events (benchside audit verify "
+           "checks them all)\n",
+           file, url, version, (long long)v.events);
+    return 0;
+}
+
+static int cmd_doctor(int argc, char **argv)
+{
+    static const struct option opts[] = {
+        {"db", required_argument, NULL, OPT_DB},
+        {"http", required_argument, NULL, OPT_HTTP},
+        {"mllp", required_argument, NULL, OPT_MLLP},
+        {"astm", required_argument, NULL, OPT_ASTM},
+        {"tls-cert", required_argument, NULL, OPT_TLS_CERT},
+        {"tls-key", required_argument, NULL, OPT_TLS_KEY},
+        {"full", no_argument, NULL, OPS_OPT_FULL},
+        {"help", no_argument, NULL, OPT_HELP},
+        {NULL, 0, NULL, 0},
+    };
+    app_doctor_opts o = {0};
+    const char *db_opt = NULL;
+    int c;
+    while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+        switch (c) {
+        case OPT_DB:
+            db_opt = optarg;
+            break;
+        case OPT_HTTP:
+            o.http = optarg;
+            break;
+        case OPT_MLLP:
+            o.mllp = optarg;
+            break;
+        case OPT_ASTM:
+            o.astm = optarg;
+            break;
+        case OPT_TLS_CERT:
+            o.tls_cert = optarg;
+            break;
+        case OPT_TLS_KEY:
+            o.tls_key = optarg;
+            break;
+        case OPS_OPT_FULL:
+            o.full = true;
+            break;
+        case OPT_HELP:
+            printf("usage: %s\n", doctor_usage);
+            return 0;
+        default:
+            return usage_error(doctor_usage, "unknown or incomplete option");
+        }
+    }
+    if (optind < argc)
+        return usage_error(doctor_usage, "unexpected argument '%s'", argv[optind]);
+    o.db_url = app_db_url(db_opt);
+    int failed = app_doctor(&o, stdout);
+    fflush(stdout);
+    return failed ? EXIT_FAILURE : 0;
+}
+
 static int cmd_help(int argc, char **argv);
 
 static const struct cmd commands[] = {
@@ -1029,6 +1181,9 @@ static const struct cmd commands[] = {
     {"qc", cmd_qc, qc_usage, "judge control results (CSV) by the Westgard rules"},
     {"version", cmd_version, "benchside version", "print the version"},
     {"help", cmd_help, "benchside help", "list the commands"},
+    {"backup", cmd_backup, backup_usage, "copy the database into a file while it is in use"},
+    {"restore", cmd_restore, restore_usage, "replace the database with a backup"},
+    {"doctor", cmd_doctor, doctor_usage, "check a site's configuration"},
 };
 
 static int cmd_help(int argc, char **argv)

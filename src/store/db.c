@@ -186,6 +186,98 @@ void db_listen_stop(db_listener *l)
     db_pg_listen_stop(l);
 }
 
+err_t db_server_info(db *d, int *version, int64_t *clock_us, errinfo *ei)
+{
+    db_stmt *st = NULL;
+    bool row = false;
+    *version = 0;
+    *clock_us = 0;
+    err_t rc = db_query(d, &st, ei,
+                        d->ops->kind == DB_POSTGRES
+                            ? "SELECT CAST(current_setting('server_version_num') AS BIGINT),"
+                              " CAST(EXTRACT(EPOCH FROM clock_timestamp()) * 1000000 AS BIGINT)"
+                            : "SELECT CAST(sqlite_version() AS TEXT),"
+                              " CAST((julianday('now') - 2440587.5) * 86400000000 AS INTEGER)",
+                        "");
+    if (!rc)
+        rc = db_step(st, &row, ei);
+    if (!rc && row) {
+        if (d->ops->kind == DB_POSTGRES) {
+            *version = (int)db_col_int64(st, 0);
+        } else {
+            /* "3.40.1" as 3040001, as sqlite3_libversion_number() counts */
+            const char *v = db_col_text(st, 0);
+            int part[3] = {0, 0, 0}, k = 0;
+            for (; v && *v && k < 3; v++) {
+                if (*v == '.')
+                    k++;
+                else if (*v >= '0' && *v <= '9')
+                    part[k] = part[k] * 10 + (*v - '0');
+            }
+            *version = part[0] * 1000000 + part[1] * 1000 + part[2];
+        }
+        *clock_us = db_col_int64(st, 1);
+    }
+    db_finalize(st);
+    return rc;
+}
+
+/* ---- backups ---- */
+
+typedef enum { FILE_MISSING, FILE_OTHER, FILE_SQLITE, FILE_PGDUMP } file_kind;
+
+/* What file holds, by its first bytes. */
+static file_kind kind_of(const char *file)
+{
+    static const char sqlite_magic[16] = "SQLite format 3";
+    char head[16] = {0};
+    FILE *f = fopen(file, "rb");
+    if (!f)
+        return FILE_MISSING;
+    size_t n = fread(head, 1, sizeof(head), f);
+    fclose(f);
+    if (n == sizeof(head) && !memcmp(head, sqlite_magic, sizeof(sqlite_magic)))
+        return FILE_SQLITE;
+    if (n >= 5 && !memcmp(head, "PGDMP", 5))
+        return FILE_PGDUMP;
+    return FILE_OTHER;
+}
+
+err_t db_backup(const char *url, const char *file, errinfo *ei)
+{
+    const char *target = NULL;
+    const struct db_ops *ops = backend_for(url, &target);
+    if (!ops || !*target)
+        return err_set(ei, ERR_USAGE, "db", "not a database URL: '%.200s'", url ? url : "");
+    if (!file || !*file)
+        return err_set(ei, ERR_USAGE, "file", "name the backup file");
+    if (kind_of(file) != FILE_MISSING)
+        return err_set(ei, ERR_USAGE, "file", "%s exists already; a backup never overwrites", file);
+    return ops == &db_sqlite_ops ? db_sqlite_backup(target, file, ei)
+                                 : db_pg_backup(target, file, ei);
+}
+
+err_t db_restore(const char *url, const char *file, errinfo *ei)
+{
+    const char *target = NULL;
+    const struct db_ops *ops = backend_for(url, &target);
+    if (!ops || !*target)
+        return err_set(ei, ERR_USAGE, "db", "not a database URL: '%.200s'", url ? url : "");
+    file_kind k = kind_of(file ? file : "");
+    if (k == FILE_MISSING)
+        return err_set(ei, ERR_USAGE, "file", "cannot read %s", file ? file : "");
+    if (k == FILE_OTHER)
+        return err_set(ei, ERR_INVALID, "file", "%s is neither a SQLite backup nor a pg_dump file",
+                       file);
+    if ((k == FILE_SQLITE) != (ops == &db_sqlite_ops))
+        return err_set(ei, ERR_INVALID, "file",
+                       "%s is a %s backup; it restores into a %s database only", file,
+                       k == FILE_SQLITE ? "SQLite" : "PostgreSQL",
+                       k == FILE_SQLITE ? "sqlite:" : "postgresql:");
+    return ops == &db_sqlite_ops ? db_sqlite_restore(target, file, ei)
+                                 : db_pg_restore(target, file, ei);
+}
+
 /* The bus an event goes to; a full or missing bus loses the event, which
  * costs a live update and nothing stored. */
 static void pending_send(const char *kind, const char *data, size_t len)

@@ -123,6 +123,33 @@ typedef struct db_listener db_listener;
 err_t db_listen_start(const char *url, db_listener **out, errinfo *ei);
 void db_listen_stop(db_listener *l);
 
+/*
+ * Backups. db_backup copies the database at url into file (which it makes;
+ * an existing file is refused) while servers go on using it: SQLite through
+ * its online backup API, every page under one read transaction, into one
+ * self-contained file; PostgreSQL with pg_dump in its custom format, one
+ * snapshot. Either is written beside file as FILE.part and renamed when
+ * complete, so that file is never half a backup.
+ *
+ * db_restore replaces everything in the database at url with file's
+ * content: a SQLite backup into a sqlite: URL (refused, ERR_DB_BUSY, while
+ * a server holds the database), a pg_dump file into a postgresql: URL with
+ * pg_restore in one transaction. A file of the other backend, or that is
+ * no benchside backup, is refused (ERR_INVALID naming "file"). The caller
+ * applies the migrations afterwards (the backup may be older). pg_dump and
+ * pg_restore write their own messages on standard error.
+ */
+err_t db_backup(const char *url, const char *file, errinfo *ei);
+err_t db_restore(const char *url, const char *file, errinfo *ei);
+
+/*
+ * What the database server says of itself, for `benchside doctor`: its
+ * version as a number (PostgreSQL's server_version_num, 150004; SQLite's
+ * library version, 3040001) and its clock (UTC microseconds; SQLite has no
+ * server: this machine's).
+ */
+err_t db_server_info(db *d, int *version, int64_t *clock_us, errinfo *ei);
+
 /* Prepare one statement with `?` placeholders. */
 err_t db_prepare(db *d, const char *sql, db_stmt **out, errinfo *ei);
 /* Parameters are numbered from 1. The value is copied. */

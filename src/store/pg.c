@@ -10,15 +10,18 @@
  * insufficient resources to ERR_DB_BUSY, a lost or refused connection to
  * ERR_DB_UNAVAILABLE.
  */
+#include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
 #include <libpq-fe.h>
 #include <poll.h>
 #include <pthread.h>
+#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "base/log.h"
@@ -600,4 +603,56 @@ void db_pg_listen_stop(db_listener *l)
         close(l->stop_fds[1]);
     free(l->url);
     free(l);
+}
+
+/* ---- backup and restore with the PostgreSQL client programs ---- */
+
+/* Run argv (found on PATH) and wait; its output goes where ours does. */
+static err_t run_program(char *const argv[], errinfo *ei)
+{
+    pid_t pid = 0;
+    int status = 0;
+    int e = posix_spawnp(&pid, argv[0], NULL, NULL, argv, environ);
+    if (e)
+        return err_set(ei, ERR_SETUP, NULL,
+                       "cannot run %s: %s (is the PostgreSQL client installed?)", argv[0],
+                       strerror(e));
+    while (waitpid(pid, &status, 0) < 0)
+        if (errno != EINTR)
+            return err_set(ei, ERR_IO, NULL, "waiting for %s failed: %s", argv[0], strerror(errno));
+    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+        return err_set(ei, ERR_IO, NULL, "%s failed (exit status %d; its message is above)",
+                       argv[0], WIFEXITED(status) ? WEXITSTATUS(status) : -1);
+    return ERR_OK;
+}
+
+err_t db_pg_backup(const char *url, const char *file, errinfo *ei)
+{
+    char part[4200], fopt[4300], dopt[4200];
+    snprintf(part, sizeof(part), "%s.part", file);
+    snprintf(fopt, sizeof(fopt), "--file=%s", part);
+    snprintf(dopt, sizeof(dopt), "--dbname=%s", url);
+    /* One snapshot of the whole database, in the custom format pg_restore reads. */
+    char *argv[] = {"pg_dump", "--format=custom", "--no-owner", "--no-privileges", fopt, dopt,
+                    NULL};
+    unlink(part);
+    err_t rc = run_program(argv, ei);
+    if (!rc && rename(part, file))
+        rc = err_set(ei, ERR_IO, "file", "cannot rename %s to %s", part, file);
+    if (rc)
+        unlink(part);
+    return rc;
+}
+
+err_t db_pg_restore(const char *url, const char *file, errinfo *ei)
+{
+    char dopt[4200], path[4200];
+    snprintf(dopt, sizeof(dopt), "--dbname=%s", url);
+    snprintf(path, sizeof(path), "%s", file);
+    /* Everything it holds replaces what is there, in one transaction: a
+     * failure leaves the database as it was. */
+    char *argv[] = {
+        "pg_restore",           "--clean",         "--if-exists", "--no-owner", "--no-privileges",
+        "--single-transaction", "--exit-on-error", dopt,          path,         NULL};
+    return run_program(argv, ei);
 }
