@@ -139,6 +139,9 @@ err_t app_serve(const app_serve_opts *o, errinfo *ei)
     sigaddset(&set, SIGTERM);
     pthread_sigmask(SIG_BLOCK, &set, NULL);
     signal(SIGPIPE, SIG_IGN);
+    /* A file size limit makes a write fail (EFBIG), refused like a full disk,
+     * rather than end the server. */
+    signal(SIGXFSZ, SIG_IGN);
 
     rc = app_parse_listen(o->http ? o->http : APP_DEFAULT_HTTP, addr, sizeof(addr), &port, ei);
     if (rc)
