@@ -1084,7 +1084,9 @@ static int cmd_restore(int argc, char **argv)
     int st = file_options(argc, argv, restore_usage, true, &url, &file, &yes);
     if (st >= 0)
         return st;
-    err_t rc = app_restore_target_holds_data(url, &holds, &ei);
+    err_t rc = db_restore_check(url, file, &ei);
+    if (!rc)
+        rc = app_restore_target_holds_data(url, &holds, &ei);
     if (rc)
         return fail(&ei, rc);
     if (holds && !yes) {

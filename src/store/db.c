@@ -257,7 +257,7 @@ err_t db_backup(const char *url, const char *file, errinfo *ei)
                                  : db_pg_backup(target, file, ei);
 }
 
-err_t db_restore(const char *url, const char *file, errinfo *ei)
+err_t db_restore_check(const char *url, const char *file, errinfo *ei)
 {
     const char *target = NULL;
     const struct db_ops *ops = backend_for(url, &target);
@@ -274,6 +274,16 @@ err_t db_restore(const char *url, const char *file, errinfo *ei)
                        "%s is a %s backup; it restores into a %s database only", file,
                        k == FILE_SQLITE ? "SQLite" : "PostgreSQL",
                        k == FILE_SQLITE ? "sqlite:" : "postgresql:");
+    return ERR_OK;
+}
+
+err_t db_restore(const char *url, const char *file, errinfo *ei)
+{
+    const char *target = NULL;
+    const struct db_ops *ops = backend_for(url, &target);
+    err_t rc = db_restore_check(url, file, ei);
+    if (rc)
+        return rc;
     return ops == &db_sqlite_ops ? db_sqlite_restore(target, file, ei)
                                  : db_pg_restore(target, file, ei);
 }

@@ -141,6 +141,9 @@ void db_listen_stop(db_listener *l);
  */
 err_t db_backup(const char *url, const char *file, errinfo *ei);
 err_t db_restore(const char *url, const char *file, errinfo *ei);
+/* What db_restore checks before it touches anything: url is a database URL
+ * and file a backup of its backend. */
+err_t db_restore_check(const char *url, const char *file, errinfo *ei);
 
 /*
  * What the database server says of itself, for `benchside doctor`: its
