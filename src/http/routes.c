@@ -705,7 +705,7 @@ const http_route http_routes[] = {
     {"DELETE", "/api/v1/instruments/{name}/reagents/{item}", PERM_STOCK_RECORD, 0,
      http_stock_reagents_delete, NULL, "stock", "Take an item's lot out of use on an instrument",
      NULL, "StockReagents", 200},
-    {"GET", "/api/v1/metrics", PERM_METRICS_READ, ROUTE_QUIET, http_metrics, NULL, "operations",
+    {"GET", "/api/v1/metrics", PERM_METRICS_READ, 0, http_metrics, NULL, "operations",
      "The node's figures in the Prometheus text format (also at /metrics): requests by route and "
      "status and their latency, messages in and out, the outbox waiting, QC lockouts and alerts "
      "open",
