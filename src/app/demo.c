@@ -26,6 +26,8 @@
 #include "equip/templog.h"
 #include "equip/workorder.h"
 #include "qc/tolerance.h"
+#include "care/care.h"
+#include "care/competency.h"
 #include "link/sim.h"
 /* supplies */
 #include "base/jsonv.h"
@@ -565,6 +567,80 @@ static err_t demo_stock(db *d, const audit_ctx *ctx, errinfo *ei)
     return rc;
 }
 
+/* People and care: the demo analyzers are in the competency program (an
+ * ASCP certification required); the bench staff hold their certifications
+ * and satisfactory assessments, and the technician is the operator of
+ * record of both analyzers, so their results are still released
+ * automatically. */
+static err_t demo_care(db *d, errinfo *ei)
+{
+    static const char *const systems[] = {
+        "{\"code\":\"CHEM-1\",\"kind\":\"instrument\",\"name\":\"Chemistry analyzer\","
+        "\"certification\":\"ASCP\"}",
+        "{\"code\":\"HEME-1\",\"kind\":\"instrument\",\"name\":\"Hematology analyzer\","
+        "\"certification\":\"ASCP\"}",
+    };
+    /* who is assessed, by whom (with the assessor's demo password) */
+    static const struct {
+        const char *person, *assessor, *password;
+    } staff[] = {
+        {"tech", "supervisor", "demo-supervisor-pass"},
+        {"supervisor", "admin", "demo-admin-pass"},
+    };
+    audit_ctx ctx = {NULL, "demo", "local"};
+    char text[700], today[11], issued[11], expires[11];
+    json_error_t je;
+    user who, by;
+    care_today(today);
+    care_date_add_months(today, -14, issued);
+    care_date_add_months(issued, 36, expires);
+    err_t rc = ERR_OK;
+    for (size_t i = 0; !rc && i < sizeof(systems) / sizeof(systems[0]); i++) {
+        json_t *b = json_loads(systems[i], 0, &je), *o = NULL;
+        rc = b ? care_system_create(d, &ctx, b, &o, ei) : ERR_NOMEM;
+        json_decref(b);
+        json_decref(o);
+    }
+    for (size_t i = 0; !rc && i < sizeof(staff) / sizeof(staff[0]); i++) {
+        json_t *o = NULL;
+        snprintf(text, sizeof(text),
+                 "{\"user\":\"%s\",\"kind\":\"ASCP\",\"number\":\"MLS-%06zu\","
+                 "\"issuer\":\"ASCP Board of Certification\",\"issued_on\":\"%s\","
+                 "\"expires_on\":\"%s\"}",
+                 staff[i].person, 204410 + i, issued, expires);
+        json_t *b = json_loads(text, 0, &je);
+        rc = b ? care_cert_create(d, &ctx, b, &o, ei) : ERR_NOMEM;
+        json_decref(b);
+        json_decref(o);
+        if (!rc)
+            rc = user_get_by_name(d, staff[i].assessor, &by, ei);
+        audit_ctx actx = {by.id, by.username, "local"};
+        for (size_t k = 0; !rc && k < sizeof(systems) / sizeof(systems[0]); k++) {
+            snprintf(text, sizeof(text),
+                     "{\"user\":\"%s\",\"system\":\"%s\",\"assessed_on\":\"%s\","
+                     "\"password\":\"%s\",\"elements\":{\"direct_observation\":\"met\","
+                     "\"monitoring_records\":\"met\",\"review_worksheets\":\"met\","
+                     "\"maintenance_observation\":\"met\",\"blind_samples\":\"met\","
+                     "\"problem_solving\":\"met\"}}",
+                     staff[i].person, k == 0 ? "CHEM-1" : "HEME-1", today, staff[i].password);
+            b = json_loads(text, 0, &je);
+            rc = b ? care_assessment_create(d, &actx, &by, b, &o, ei) : ERR_NOMEM;
+            json_decref(b);
+            json_decref(o);
+        }
+    }
+    if (!rc)
+        rc = user_get_by_name(d, "tech", &who, ei);
+    audit_ctx tctx = {who.id, who.username, "local"};
+    for (size_t k = 0; !rc && k < sizeof(systems) / sizeof(systems[0]); k++) {
+        json_t *o = NULL, *b = json_pack("{s:s}", "instrument", k == 0 ? "CHEM-1" : "HEME-1");
+        rc = b ? care_operator_sign_on(d, &tctx, &who, false, b, &o, ei) : ERR_NOMEM;
+        json_decref(b);
+        json_decref(o);
+    }
+    return rc;
+}
+
 err_t app_demo_seed(db *d, bool *seeded, errinfo *ei)
 {
     audit_ctx ctx = {NULL, "demo", "local"};
@@ -597,6 +673,8 @@ err_t app_demo_seed(db *d, bool *seeded, errinfo *ei)
         rc = demo_equip_ops(d, &ctx, ei);
     if (!rc)
         rc = demo_stock(d, &ctx, ei);
+    if (!rc)
+        rc = demo_care(d, ei);
     if (rc)
         return rc;
     *seeded = true;

@@ -67,6 +67,14 @@ static const unsigned perm_roles[PERM__COUNT] = {
     [PERM_STOCK_MANAGE] = R(ROLE_ADMIN) | R(ROLE_SUPERVISOR),
     [PERM_SPECIMENS_HANDLE] =
         R(ROLE_ADMIN) | R(ROLE_SUPERVISOR) | R(ROLE_TECHNICIAN) | R(ROLE_INTERFACE),
+    /* People and care: staff read their records (certifications, competency,
+     * training, procedures, sterilization, schedules); the bench records
+     * vital signs, cycles, checklists, doses and appointments; supervisors
+     * assess, approve and assign. What names patients is read with
+     * patients.read, as every other patient record. */
+    [PERM_CARE_READ] = R(ROLE_ADMIN) | R(ROLE_SUPERVISOR) | R(ROLE_TECHNICIAN) | R(ROLE_BIOMED),
+    [PERM_CARE_RECORD] = R(ROLE_ADMIN) | R(ROLE_SUPERVISOR) | R(ROLE_TECHNICIAN),
+    [PERM_CARE_MANAGE] = R(ROLE_ADMIN) | R(ROLE_SUPERVISOR),
     /* The figures of /metrics: counts only, no patient data, but they tell
      * how busy the laboratory is, so not public. Those who run the site
      * (admin), those who run the bench (supervisor), and the machine

@@ -121,3 +121,17 @@ const char *jsonv_str(const json_t *obj, const char *name)
     json_t *v = json_object_get(obj, name);
     return json_is_string(v) ? json_string_value(v) : NULL;
 }
+
+err_t jsonv_check_item(const json_t *v, const char *where, const jsonv_field *fields, size_t n,
+                       errinfo *ei)
+{
+    char field[64];
+    errinfo e2 = {0};
+    if (!json_is_object(v))
+        return err_set(ei, ERR_INVALID, where, "%s must be an object", where);
+    err_t rc = jsonv_check(v, fields, n, &e2);
+    if (!rc)
+        return ERR_OK;
+    snprintf(field, sizeof(field), "%.30s.%.30s", where, e2.field);
+    return err_set(ei, rc, field, "%s: %.400s", where, e2.message);
+}

@@ -41,6 +41,12 @@ err_t jsonv_parse_object(const char *body, size_t len, json_t **out, errinfo *ei
  * ERR_INVALID naming the field in ei. Strings must be non-empty valid UTF-8. */
 err_t jsonv_check(const json_t *obj, const jsonv_field *fields, size_t n, errinfo *ei);
 
+/* Check v, a member of a larger body at where ("samples[2]"), against
+ * fields: ERR_INVALID naming where when v is not an object; the field at
+ * fault named with its path ("samples[2].test") otherwise. */
+err_t jsonv_check_item(const json_t *v, const char *where, const jsonv_field *fields, size_t n,
+                       errinfo *ei);
+
 /* The string value of obj[name], or NULL when absent or not a string. Borrowed. */
 const char *jsonv_str(const json_t *obj, const char *name);
 

@@ -21,6 +21,7 @@
 #include "base/log.h"
 #include "base/str.h"
 #include "app/tools.h"
+#include "care/news2.h"
 #include "config.h"
 #include "equip/asset.h"
 #include "equip/checklist.h"
@@ -1011,6 +1012,130 @@ done:
     return status;
 }
 
+static const char news2_usage[] =
+    "benchside news2 --rr N --spo2 N [--scale 2] [--oxygen] --sbp N --pulse N\n"
+    "                --acvpu A|C|V|P|U --temp N.N";
+
+static const char news2_help[] =
+    "Computes the National Early Warning Score 2 (Royal College of Physicians, 2017) of one\n"
+    "set of observations and prints it as JSON: the score, each parameter's value and\n"
+    "points, whether one parameter scored 3, the clinical risk band (low, low-medium,\n"
+    "medium, high) and the response it calls for. See docs/care.md.\n"
+    "\n"
+    "  --rr N        respiration rate per minute\n"
+    "  --spo2 N      oxygen saturation, %\n"
+    "  --scale 2     SpO2 scale 2 (hypercapnic respiratory failure, target 88-92%)\n"
+    "  --oxygen      on supplemental oxygen (default: air)\n"
+    "  --sbp N       systolic blood pressure, mmHg\n"
+    "  --pulse N     per minute\n"
+    "  --acvpu L     consciousness: Alert, new Confusion, Voice, Pain, Unresponsive\n"
+    "  --temp N.N    temperature, degrees Celsius\n"
+    "\n"
+    "Exit status 0 with the score printed, 1 when a value is no reading (a pulse of\n"
+    "900), 2 for bad usage (an option missing or not a number).";
+
+enum {
+    NEWS2_OPT_RR = 4000,
+    NEWS2_OPT_SPO2,
+    NEWS2_OPT_SCALE,
+    NEWS2_OPT_OXYGEN,
+    NEWS2_OPT_SBP,
+    NEWS2_OPT_PULSE,
+    NEWS2_OPT_ACVPU,
+    NEWS2_OPT_TEMP,
+};
+
+/* benchside news2: see news2_usage. */
+static int cmd_news2(int argc, char **argv)
+{
+    static const struct option opts[] = {
+        {"rr", required_argument, NULL, NEWS2_OPT_RR},
+        {"spo2", required_argument, NULL, NEWS2_OPT_SPO2},
+        {"scale", required_argument, NULL, NEWS2_OPT_SCALE},
+        {"oxygen", no_argument, NULL, NEWS2_OPT_OXYGEN},
+        {"sbp", required_argument, NULL, NEWS2_OPT_SBP},
+        {"pulse", required_argument, NULL, NEWS2_OPT_PULSE},
+        {"acvpu", required_argument, NULL, NEWS2_OPT_ACVPU},
+        {"temp", required_argument, NULL, NEWS2_OPT_TEMP},
+        {"help", no_argument, NULL, OPT_HELP},
+        {NULL, 0, NULL, 0},
+    };
+    /* which option sets which parameter */
+    static const struct {
+        int opt;
+        care_news2_param param;
+        const char *name;
+    } numeric[] = {
+        {NEWS2_OPT_RR, CARE_NEWS2_RR, "--rr"},       {NEWS2_OPT_SPO2, CARE_NEWS2_SPO2, "--spo2"},
+        {NEWS2_OPT_SBP, CARE_NEWS2_SBP, "--sbp"},    {NEWS2_OPT_PULSE, CARE_NEWS2_PULSE, "--pulse"},
+        {NEWS2_OPT_TEMP, CARE_NEWS2_TEMP, "--temp"},
+    };
+    const char *text[CARE_NEWS2_PARAMS] = {NULL};
+    care_news2_in in;
+    care_news2 s;
+    errinfo ei;
+    int c;
+    err_clear(&ei);
+    memset(&in, 0, sizeof(in));
+    in.scale = 1;
+    while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+        size_t k = 0;
+        while (k < sizeof(numeric) / sizeof(numeric[0]) && numeric[k].opt != c)
+            k++;
+        if (k < sizeof(numeric) / sizeof(numeric[0])) {
+            text[numeric[k].param] = optarg;
+            continue;
+        }
+        switch (c) {
+        case NEWS2_OPT_SCALE:
+            if (strcmp(optarg, "1") && strcmp(optarg, "2"))
+                return usage_error(news2_usage, "--scale must be 1 or 2");
+            in.scale = optarg[0] - '0';
+            break;
+        case NEWS2_OPT_OXYGEN:
+            in.oxygen = true;
+            break;
+        case NEWS2_OPT_ACVPU:
+            text[CARE_NEWS2_ACVPU] = optarg;
+            break;
+        case OPT_HELP:
+            printf("usage: %s\n\n%s\n", news2_usage, news2_help);
+            return 0;
+        default:
+            return usage_error(news2_usage, "unknown or incomplete option");
+        }
+    }
+    if (optind < argc)
+        return usage_error(news2_usage, "unexpected argument '%s'", argv[optind]);
+    for (size_t k = 0; k < sizeof(numeric) / sizeof(numeric[0]); k++) {
+        const char *v = text[numeric[k].param];
+        double d = 0;
+        if (!v)
+            return usage_error(news2_usage, "%s is needed", numeric[k].name);
+        if (str_to_double(v, strlen(v), &d))
+            return usage_error(news2_usage, "%s must be a number, not '%s'", numeric[k].name, v);
+        if (care_news2_set(&in, numeric[k].param, d, numeric[k].name + 2, &ei))
+            return fail(&ei, ERR_INVALID);
+    }
+    if (!text[CARE_NEWS2_ACVPU])
+        return usage_error(news2_usage, "--acvpu is needed");
+    char acvpu = care_news2_acvpu_of(text[CARE_NEWS2_ACVPU]);
+    if (!acvpu)
+        return usage_error(news2_usage, "--acvpu must be A, C, V, P or U");
+    care_news2_set(&in, CARE_NEWS2_ACVPU, acvpu, "acvpu", &ei);
+    care_news2_set(&in, CARE_NEWS2_AIR, in.oxygen, "oxygen", &ei);
+    care_news2_score(&in, &s);
+    json_t *j = care_news2_json(&in, &s);
+    /* 15 digits: a temperature of 37.9 reads 37.9, as the double it is */
+    if (!j || json_dumpf(j, stdout, JSON_COMPACT | JSON_REAL_PRECISION(15))) {
+        json_decref(j);
+        return EXIT_FAILURE;
+    }
+    json_decref(j);
+    putchar('\n');
+    return fflush(stdout) ? EXIT_FAILURE : 0;
+}
+
 /* ---- backups and the site check ---- */
 
 static const char backup_usage[] = "benchside backup FILE [--db URL]";
@@ -1183,6 +1308,7 @@ static const struct cmd commands[] = {
     {"qc", cmd_qc, qc_usage, "judge control results (CSV) by the Westgard rules"},
     {"version", cmd_version, "benchside version", "print the version"},
     {"help", cmd_help, "benchside help", "list the commands"},
+    {"news2", cmd_news2, news2_usage, "the National Early Warning Score 2 of a set of vital signs"},
     {"backup", cmd_backup, backup_usage, "copy the database into a file while it is in use"},
     {"restore", cmd_restore, restore_usage, "replace the database with a backup"},
     {"doctor", cmd_doctor, doctor_usage, "check a site's configuration"},

@@ -5,7 +5,8 @@
  * specimen's, the review rules, quality control (qc/qc.h: a lockout, QC
  * overdue), equipment (equip/fitness.h: the device is not fit for use),
  * supplies (stock/stock.h: a reagent lot expired, past its open-vial
- * stability or not verified); competency follows.
+ * stability or not verified); and people (care/competency.h: the person releasing, or for automatic
+ * release the instrument's operator of record, is not competent for the test system).
  */
 #include "lab/gate.h"
 
@@ -14,6 +15,7 @@
 #include <string.h>
 
 #include "base/time.h"
+#include "care/competency.h"
 #include "equip/fitness.h"
 #include "stock/stock.h"
 
@@ -37,6 +39,8 @@ struct gate_input {
     char device_unfit[256];
     /* supplies (stock/stock.h): why a reagent lot that measured it was unfit, "" when none */
     char reagent_lot[256];
+    /* people: who lacked what, "" when competence is not in question */
+    char competency[256];
 };
 
 typedef bool (*gate_fn)(const struct gate_input *in, char *msg, size_t n);
@@ -140,20 +144,28 @@ static bool qc_overdue(const struct gate_input *in, char *msg, size_t n)
     return true;
 }
 
+/* The rows whose module said why already: held when it did. */
+static bool said(const char *why, char *msg, size_t n)
+{
+    if (!why[0])
+        return false;
+    snprintf(msg, n, "%s", why);
+    return true;
+}
+
 static bool device_unfit(const struct gate_input *in, char *msg, size_t n)
 {
-    if (!in->device_unfit[0])
-        return false;
-    snprintf(msg, n, "%s", in->device_unfit);
-    return true;
+    return said(in->device_unfit, msg, n);
 }
 
 static bool reagent_lot(const struct gate_input *in, char *msg, size_t n)
 {
-    if (!in->reagent_lot[0])
-        return false;
-    snprintf(msg, n, "%s", in->reagent_lot);
-    return true;
+    return said(in->reagent_lot, msg, n);
+}
+
+static bool not_competent(const struct gate_input *in, char *msg, size_t n)
+{
+    return said(in->competency, msg, n);
 }
 
 static const struct gate_rule {
@@ -172,6 +184,7 @@ static const struct gate_rule {
     {"instrument-flag", true, instrument_flag},
     {"device-unfit", false, device_unfit},
     {"reagent-lot", false, reagent_lot},
+    {"competency", false, not_competent},
 };
 
 static const char sql_input[] =
@@ -203,7 +216,6 @@ err_t gate_check(db *d, const char *result_id, gate_mode mode, const char *user_
     db_stmt *st = NULL;
     bool row = false;
     json_t *arr = json_array();
-    (void)user_id; /* the competency check (people and care) will use it */
     *reasons = NULL;
     if (!arr)
         return ERR_NOMEM;
@@ -240,6 +252,10 @@ err_t gate_check(db *d, const char *result_id, gate_mode mode, const char *user_
     if (!rc)
         rc = stock_gate_reason(d, result_id, in.resulted_at, in.reagent_lot, sizeof(in.reagent_lot),
                                ei);
+    /* who releases (or, automatically, the operator of record) must be competent */
+    if (!rc)
+        rc = care_competency_gate(d, result_id, user_id, time_now_us(), in.competency,
+                                  sizeof(in.competency), ei);
     if (rc) {
         json_decref(arr);
         return rc;

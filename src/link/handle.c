@@ -12,6 +12,7 @@
 #include "base/arena.h"
 #include "base/jsonv.h"
 #include "base/time.h"
+#include "care/vitals.h"
 #include "lab/catalog.h"
 #include "lab/instrument.h"
 #include "lab/order.h"
@@ -780,6 +781,81 @@ static err_t hl7_results(db *d, const audit_ctx *ctx, const instrument *in, cons
                          0, o, ei);
 }
 
+/* A patient monitor's ORU^R01 (IHE PCD-01): the vital signs of its OBX
+ * segments are one set for the patient of PID-3, scored by NEWS2
+ * (care/vitals.h). Device and channel OBX segments carry no value and are
+ * passed over, as are observations marked invalid or deleted. */
+static err_t hl7_vitals(db *d, const audit_ctx *ctx, const instrument *in, const hl7_msg *m,
+                        arena *a, outcome *o, errinfo *ei)
+{
+    const hl7_delims *dl = &m->delims;
+    char mrn[PATIENT_MRN_MAX + 1] = "", when[TIME_ISO_LEN] = "";
+    json_t *obs = json_array(), *set = NULL, *body = NULL;
+    errinfo e2 = {0};
+    err_t rc = ERR_OK;
+    if (!obs)
+        return ERR_NOMEM;
+    for (size_t i = 0; i < hl7_segment_count(m) && !rc; i++) {
+        hl7_seg s = hl7_segment(m, i);
+        char code[64], name[64], value[64], unit[64], status[4];
+        if (!strcmp(s.id, "PID"))
+            hl7_text(hl7_get(&s, 3, 1, 1, 0), dl, a, mrn, sizeof(mrn));
+        if (strcmp(s.id, "OBX") && strcmp(s.id, "OBR"))
+            continue;
+        /* the time of the observation: OBX-14, else OBR-7 */
+        int64_t at = 0;
+        errinfo te = {0};
+        if (!when[0] &&
+            !hl7_ts_parse(hl7_get(&s, !strcmp(s.id, "OBX") ? 14 : 7, 0, 1, 0), &at, &te) && at)
+            time_format_iso(at, when);
+        if (strcmp(s.id, "OBX"))
+            continue;
+        hl7_text(hl7_get(&s, 3, 0, 1, 0), dl, a, code, sizeof(code));
+        hl7_text(hl7_get(&s, 3, 0, 2, 0), dl, a, name, sizeof(name));
+        hl7_text(hl7_get(&s, 5, 1, 0, 0), dl, a, value, sizeof(value));
+        hl7_text(hl7_get(&s, 6, 0, 0, 0), dl, a, unit, sizeof(unit));
+        hl7_text(hl7_get(&s, 11, 0, 1, 0), dl, a, status, sizeof(status));
+        if (!code[0] || !value[0] || (status[0] && !strchr("FRCP", status[0])))
+            continue;
+        json_t *one = json_pack("{s:s,s:s,s:s,s:i}", "code", code, "name", name[0] ? name : code,
+                                "value", value, "segment", (int)i + 1);
+        if (one && unit[0])
+            json_object_set_new(one, "unit", json_string(unit));
+        if (json_array_append_new(obs, one))
+            rc = ERR_NOMEM;
+    }
+    if (!rc && !mrn[0]) {
+        refuse(o, "error", "AE", 101, "PID-3", "the message names no patient (PID-3)");
+        snprintf(o->location, sizeof(o->location), "PID^1^3");
+        rc = ERR_INVALID;
+    }
+    if (!rc && !(body = json_pack("{s:s,s:O}", "mrn", mrn, "observations", obs)))
+        rc = ERR_NOMEM;
+    if (!rc && when[0])
+        json_object_set_new(body, "taken_at", json_string(when));
+    if (!rc) {
+        rc = care_vitals_monitor(d, ctx, in->name, body, &set, &e2);
+        if (rc) {
+            bool pid = !strcmp(e2.field, "mrn");
+            snprintf(e2.field, sizeof(e2.field), "%s", pid ? "PID-3" : "OBX-5");
+            rc = domain_refusal(rc, &e2, pid ? "PID" : "OBX", o, ei);
+            snprintf(o->location, sizeof(o->location), "%s", pid ? "PID^1^3" : "OBX");
+        }
+    }
+    if (!rc) {
+        json_t *news2 = json_object_get(set, "news2");
+        json_object_set_new(o->summary, "vitals", json_string(jsonv_str(set, "id")));
+        json_object_set_new(o->summary, "patient_id", json_string(jsonv_str(set, "patient_id")));
+        json_object_set(o->summary, "news2", json_object_get(news2, "score"));
+        json_object_set_new(o->summary, "alert",
+                            json_boolean(!json_is_null(json_object_get(set, "alert"))));
+    }
+    json_decref(set);
+    json_decref(body);
+    json_decref(obs);
+    return rc;
+}
+
 /* A specimen test (from specimen_tests_json) still to do, on this instrument. */
 static bool pending_here(const instrument *in, const json_t *t)
 {
@@ -979,6 +1055,8 @@ static err_t handle_hl7(db *d, const link_msg *m, link_reply *r, outcome *o, ins
         if (ehr)
             refuse(o, "rejected", "AR", 200, "MSH-9", "%s is an EHR: results come from analyzers",
                    in->name);
+        else if (!strcmp(in->kind, "monitor") && is(&h, "ORU", "R01"))
+            rc = hl7_vitals(d, &ac.ctx, in, &msg, &a, o, ei);
         else
             rc = hl7_results(d, &ac.ctx, in, &msg, &a, o, ei);
     } else if (is(&h, "ADT", NULL) &&

@@ -155,16 +155,9 @@ static const jsonv_field action_fields[] = {
 static err_t item_check(const json_t *item, const char *array, size_t i, const jsonv_field *fields,
                         size_t n, errinfo *ei)
 {
-    char path[32], field[64];
-    errinfo e2 = {0};
+    char path[32];
     snprintf(path, sizeof(path), "%.16s[%zu]", array, i);
-    if (!json_is_object(item))
-        return err_set(ei, ERR_INVALID, path, "%s must be an object", path);
-    err_t rc = jsonv_check(item, fields, n, &e2);
-    if (!rc)
-        return ERR_OK;
-    snprintf(field, sizeof(field), "%.20s.%.40s", path, e2.field);
-    return err_set(ei, rc, field, "%s: %.400s", path, e2.message);
+    return jsonv_check_item(item, path, fields, n, ei);
 }
 
 /* The test of a sample: a numeric test of the catalog, its code into code. */
