@@ -81,30 +81,38 @@ err_t ops_metrics(db *d, buf *out, errinfo *ei)
                                   "Resident memory of the server process", none, &rss, 1);
     if (!rc)
         rc = metrics_render(out);
-    const char *outbox[] = {"kind=\"result\"", "kind=\"order\""};
-    double outbox_v[] = {(double)g.outbox_results, (double)g.outbox_orders};
-    if (!rc)
-        rc = metrics_render_gauge(out, "benchside_outbox_pending",
-                                  "Rows of the outbox waiting to be delivered (results to the "
-                                  "EHRs, orders to analyzers)",
-                                  outbox, outbox_v, 2);
-    if (!rc)
-        rc = metrics_render_gauge(out, "benchside_outbox_oldest_pending_seconds",
-                                  "Age of the oldest result waiting for an EHR (0 when none)", none,
-                                  &g.outbox_oldest_s, 1);
-    const char *lock[] = {"kind=\"westgard\"", "kind=\"device-check\""};
-    double lock_v[] = {(double)g.lockouts_qc, (double)g.lockouts_checks};
-    if (!rc)
-        rc = metrics_render_gauge(out, "benchside_qc_lockouts_open",
-                                  "QC lockouts holding patient results: of a test (Westgard) or "
-                                  "of a device (tolerance checks)",
-                                  lock, lock_v, 2);
-    const char *alerts[] = {"kind=\"critical\"", "kind=\"pbqc\"", "kind=\"temperature\""};
-    double alerts_v[] = {(double)g.alerts_critical, (double)g.alerts_pbqc, (double)g.alerts_temp};
-    if (!rc)
-        rc = metrics_render_gauge(out, "benchside_alerts_open",
-                                  "Alerts open: critical values not called, patient-based QC "
-                                  "alerts not acknowledged, temperature excursions",
-                                  alerts, alerts_v, 3);
+    /* The figures read from the database, family by family. */
+    const struct {
+        const char *name, *help;
+        const char *labels[3];
+        double values[3];
+        int n;
+    } gauges[] = {
+        {"benchside_outbox_pending",
+         "Rows of the outbox waiting to be delivered (results to the EHRs, orders to analyzers)",
+         {"kind=\"result\"", "kind=\"order\""},
+         {(double)g.outbox_results, (double)g.outbox_orders},
+         2},
+        {"benchside_outbox_oldest_pending_seconds",
+         "Age of the oldest result waiting for an EHR (0 when none)",
+         {NULL},
+         {g.outbox_oldest_s},
+         1},
+        {"benchside_qc_lockouts_open",
+         "QC lockouts holding patient results: of a test (Westgard) or of a device (tolerance "
+         "checks)",
+         {"kind=\"westgard\"", "kind=\"device-check\""},
+         {(double)g.lockouts_qc, (double)g.lockouts_checks},
+         2},
+        {"benchside_alerts_open",
+         "Alerts open: critical values not called, patient-based QC alerts not acknowledged, "
+         "temperature excursions",
+         {"kind=\"critical\"", "kind=\"pbqc\"", "kind=\"temperature\""},
+         {(double)g.alerts_critical, (double)g.alerts_pbqc, (double)g.alerts_temp},
+         3},
+    };
+    for (size_t i = 0; i < sizeof(gauges) / sizeof(gauges[0]) && !rc; i++)
+        rc = metrics_render_gauge(out, gauges[i].name, gauges[i].help, gauges[i].labels,
+                                  gauges[i].values, gauges[i].n);
     return rc == ERR_NOMEM ? err_set(ei, ERR_NOMEM, NULL, NULL) : rc;
 }

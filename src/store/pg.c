@@ -626,22 +626,15 @@ static err_t run_program(char *const argv[], errinfo *ei)
     return ERR_OK;
 }
 
-err_t db_pg_backup(const char *url, const char *file, errinfo *ei)
+err_t db_pg_backup(const char *url, const char *part, errinfo *ei)
 {
-    char part[4200], fopt[4300], dopt[4200];
-    snprintf(part, sizeof(part), "%s.part", file);
+    char fopt[4300], dopt[4200];
     snprintf(fopt, sizeof(fopt), "--file=%s", part);
     snprintf(dopt, sizeof(dopt), "--dbname=%s", url);
     /* One snapshot of the whole database, in the custom format pg_restore reads. */
     char *argv[] = {"pg_dump", "--format=custom", "--no-owner", "--no-privileges", fopt, dopt,
                     NULL};
-    unlink(part);
-    err_t rc = run_program(argv, ei);
-    if (!rc && rename(part, file))
-        rc = err_set(ei, ERR_IO, "file", "cannot rename %s to %s", part, file);
-    if (rc)
-        unlink(part);
-    return rc;
+    return run_program(argv, ei);
 }
 
 err_t db_pg_restore(const char *url, const char *file, errinfo *ei)

@@ -531,15 +531,13 @@ static err_t check_benchside(sqlite3 *h, const char *what, errinfo *ei)
     return ERR_OK;
 }
 
-err_t db_sqlite_backup(const char *target, const char *file, errinfo *ei)
+err_t db_sqlite_backup(const char *target, const char *part, errinfo *ei)
 {
-    char path[4096], part[4200];
+    char path[4096];
     sqlite3 *from = NULL, *to = NULL;
     err_t rc = target_path(target, path, sizeof(path), ei);
     if (rc)
         return rc;
-    snprintf(part, sizeof(part), "%s.part", file);
-    unlink(part);
     /* Read only, and only an existing file: a wrong path must not make one. */
     int src = sqlite3_open_v2(path, &from, SQLITE_OPEN_READONLY, NULL);
     if (src == SQLITE_OK)
@@ -563,10 +561,6 @@ err_t db_sqlite_backup(const char *target, const char *file, errinfo *ei)
     if (to && sqlite3_close(to) != SQLITE_OK && !rc)
         rc = err_set(ei, ERR_IO, "file", "cannot close %s", part);
     sqlite3_close(from);
-    if (!rc && rename(part, file))
-        rc = err_set(ei, ERR_IO, "file", "cannot rename %s to %s", part, file);
-    if (rc)
-        unlink(part);
     return rc;
 }
 

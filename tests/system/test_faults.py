@@ -36,9 +36,7 @@ from tests.system.harness import ADMIN_PASSWORD, Server, free_port, pg_url, run_
     sanitizer_report, unique
 from tests.system.peers import MllpPeer
 from tests.system.test_lab import LabTestCase, load_demo
-
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-PG = os.path.join(ROOT, "scripts", "pg-test-server")
+from tests.system.test_pg_outage import PG, pg
 
 
 def sigkill(server):
@@ -52,6 +50,16 @@ def sigkill(server):
 
 def in_list(values):
     return ", ".join("'%s'" % v for v in values)
+
+
+def assert_each_stored_once(case, db_url, prefix, controls):
+    """Every control id of controls accepted once in the journal, and no other
+    of prefix."""
+    rows = sql_rows(db_url, "SELECT control_id, COUNT(*) FROM messages"
+                    " WHERE direction = 'in' AND status = 'accepted'"
+                    " AND control_id LIKE '%s%%' GROUP BY control_id" % prefix)
+    case.assertEqual({r[0] for r in rows}, set(controls))
+    case.assertEqual({r[1] for r in rows}, {"1"}, "a message stored twice")
 
 
 def flood_wait(cond, timeout):
@@ -94,11 +102,7 @@ class TestSigkillDuringIngest(LabTestCase):
         again = Flood(s.link_ports()[0], msgs, threads=4).start()
         self.assertTrue(again.join(120), "the resent messages were not all answered")
         self.assertEqual(sorted(again.acked), sorted(c for c, _ in msgs))
-        rows = sql_rows(s.db_url, "SELECT control_id, COUNT(*) FROM messages"
-                        " WHERE direction = 'in' AND status = 'accepted'"
-                        " AND control_id LIKE 'KR%' GROUP BY control_id")
-        self.assertEqual({r[0] for r in rows}, {c for c, _ in msgs})
-        self.assertEqual({r[1] for r in rows}, {"1"}, "a message stored twice")
+        assert_each_stored_once(self, s.db_url, "KR", [c for c, _ in msgs])
         dups = sql_rows(s.db_url, "SELECT control_id FROM messages WHERE status = 'duplicate'"
                         " AND control_id LIKE 'KR%'")
         self.assertLessEqual(set(acked), {r[0] for r in dups})
@@ -185,13 +189,6 @@ class TestSigkillDuringRelease(LabTestCase):
         self.assertIs(r.json["ok"], True, r.json)
 
 
-def pg(*args):
-    p = subprocess.run([PG, *args], capture_output=True, text=True, timeout=180)
-    if p.returncode != 0:
-        raise AssertionError("pg-test-server %s failed: %s" % (args[0], p.stderr))
-    return p.stdout.strip()
-
-
 @unittest.skipUnless(pg_url(), "PostgreSQL pass only (BENCHSIDE_TEST_PG)")
 class TestPostgresStoppedMidFlood(unittest.TestCase):
     """On a PostgreSQL server of its own, so that stopping it harms no other test."""
@@ -244,11 +241,7 @@ class TestPostgresStoppedMidFlood(unittest.TestCase):
 
         self.assertTrue(flood.join(180), "the flood did not finish after the database came back")
         self.assertEqual(sorted(flood.acked), sorted(c for c, _ in msgs))
-        rows = sql_rows(self.url, "SELECT control_id, COUNT(*) FROM messages"
-                        " WHERE direction = 'in' AND status = 'accepted'"
-                        " AND control_id LIKE 'PG%' GROUP BY control_id")
-        self.assertEqual({r[0] for r in rows}, {c for c, _ in msgs})
-        self.assertEqual({r[1] for r in rows}, {"1"})
+        assert_each_stored_once(self, self.url, "PG", [c for c, _ in msgs])
         self.assertEqual(sql_scalar(self.url, "SELECT COUNT(*) FROM results WHERE status ="
                                     " 'released'"), 2 * len(accs))
         self.assertEqual(s.get("/api/v1/health").status, 200)
