@@ -254,8 +254,17 @@ err_t db_backup(const char *url, const char *file, errinfo *ei)
         return err_set(ei, ERR_USAGE, "file", "name the backup file");
     if (kind_of(file) != FILE_MISSING)
         return err_set(ei, ERR_USAGE, "file", "%s exists already; a backup never overwrites", file);
-    return ops == &db_sqlite_ops ? db_sqlite_backup(target, file, ei)
-                                 : db_pg_backup(target, file, ei);
+    char part[4200];
+    if ((size_t)snprintf(part, sizeof(part), "%s.part", file) >= sizeof(part))
+        return err_set(ei, ERR_USAGE, "file", "the backup file's name is too long");
+    unlink(part);
+    err_t rc =
+        ops == &db_sqlite_ops ? db_sqlite_backup(target, part, ei) : db_pg_backup(target, part, ei);
+    if (!rc && rename(part, file))
+        rc = err_set(ei, ERR_IO, "file", "cannot rename %s to %s", part, file);
+    if (rc)
+        unlink(part);
+    return rc;
 }
 
 err_t db_restore_check(const char *url, const char *file, errinfo *ei)
