@@ -208,7 +208,7 @@ static void *claimer_main(void *arg)
         idle = n ? 0 : idle + 1;
         for (int i = 0; !c->rc && i < n; i++) {
             if (c->n < 64)
-                snprintf(c->ids[c->n++], ID_LEN + 1, "%s", items[i].id);
+                snprintf(c->ids[c->n++], ID_LEN + 1, "%.*s", ID_LEN, items[i].id);
             c->rc = delivery_done(d, items[i].id, "CTL", &ei);
         }
         if (!n)
