@@ -1807,6 +1807,11 @@ static json_t *operation(const http_route *rt)
                       "when events were missed, `event: session-ended` before it closes",
                       "content", "text/event-stream", "schema", "type", "string", "description",
                       "Server-Sent Events (LiveEvent objects as data)"));
+    else if (rt->response && !strcmp(rt->response, "Metrics"))
+        json_object_set_new(responses, code,
+                            json_pack("{s:s,s:{s:{s:{s:s}}}}", "description",
+                                      "Prometheus text exposition format, version 0.0.4", "content",
+                                      "text/plain", "schema", "type", "string"));
     else if (rt->response)
         json_object_set_new(responses, code,
                             json_pack("{s:s,s:{s:{s:{s:s+}}}}", "description", "Success", "content",
