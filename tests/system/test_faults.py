@@ -267,13 +267,14 @@ class FullDisk:
     def fill(self):
         """Take every free byte of the tmpfs; returns how many were written."""
         n = 0
-        with open(os.path.join(self.dir, "filler"), "wb") as f:
+        with open(os.path.join(self.dir, "filler"), "wb", buffering=0) as f:
             chunk = b"\0" * 65536
             while True:
                 try:
-                    f.write(chunk)
-                    f.flush()
-                    n += len(chunk)
+                    wrote = f.write(chunk)
+                    if not wrote:
+                        break
+                    n += wrote
                 except OSError as e:
                     if e.errno != errno.ENOSPC:
                         raise
