@@ -32,6 +32,7 @@ DB_SUITES = ("test_store", "test_auth", "test_lab", "test_catalog",
 DB_SUITES += ("test_equip_ops",)
 DB_SUITES += ("test_stock",)
 DB_SUITES += ("test_care",)
+DB_SUITES += ("test_scale",)
 
 passed = 0
 failed = 0

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "auth/user.h"
@@ -68,6 +69,47 @@ err_t app_open_existing_db(const char *url, db **out, errinfo *ei)
     return app_open_db(url, out, ei);
 }
 
+bool app_node_valid(const char *name)
+{
+    size_t n = name ? strlen(name) : 0;
+    if (n == 0 || n > 64)
+        return false;
+    for (size_t i = 0; i < n; i++) {
+        char c = name[i];
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+              c == '.' || c == '_' || c == '-'))
+            return false;
+    }
+    return true;
+}
+
+err_t app_restore_target_holds_data(const char *url, bool *holds, errinfo *ei)
+{
+    db *d = NULL;
+    int version = 0;
+    *holds = false;
+    if (url && !strncmp(url, "sqlite:", 7)) {
+        char path[4096];
+        const char *p = url + 7;
+        struct stat sb;
+        if (!strncmp(p, "//", 2))
+            p += 2;
+        size_t n = strcspn(p, "?");
+        if (n == 0 || n >= sizeof(path))
+            return err_set(ei, ERR_USAGE, "db", "the database path is empty or too long");
+        memcpy(path, p, n);
+        path[n] = '\0';
+        if (stat(path, &sb) || sb.st_size == 0)
+            return ERR_OK;
+    }
+    err_t rc = db_open(url, &d, ei);
+    if (!rc)
+        rc = migrate_version(d, &version, ei);
+    db_close(d);
+    *holds = !rc && version > 0;
+    return rc;
+}
+
 audit_ctx app_cli_actor(void)
 {
     static __thread char source[48];
@@ -85,7 +127,9 @@ err_t app_serve(const app_serve_opts *o, errinfo *ei)
     db_pool *pool = NULL;
     http_server *srv = NULL;
     link_server *links = NULL;
+    db_listener *listener = NULL;
     demo_analyzers *analyzers = NULL;
+    char node[65];
     sigset_t set;
     err_t rc;
 
@@ -95,6 +139,9 @@ err_t app_serve(const app_serve_opts *o, errinfo *ei)
     sigaddset(&set, SIGTERM);
     pthread_sigmask(SIG_BLOCK, &set, NULL);
     signal(SIGPIPE, SIG_IGN);
+    /* A file size limit makes a write fail (EFBIG), refused like a full disk,
+     * rather than end the server. */
+    signal(SIGXFSZ, SIG_IGN);
 
     rc = app_parse_listen(o->http ? o->http : APP_DEFAULT_HTTP, addr, sizeof(addr), &port, ei);
     if (rc)
@@ -120,6 +167,18 @@ err_t app_serve(const app_serve_opts *o, errinfo *ei)
     }
     db_close(d);
     d = NULL;
+
+    /* Several nodes on one PostgreSQL database: each tells the others of its
+     * events, and hears theirs (store/db.h). */
+    if (o->node)
+        snprintf(node, sizeof(node), "%s", o->node);
+    else
+        link_node_default(node, sizeof(node));
+    db_share_events(node);
+    log_set_node(node);
+    rc = db_listen_start(o->db_url, &listener, ei);
+    if (rc)
+        goto done;
 
     int threads = o->threads > 0 ? o->threads : 4;
     rc = db_pool_open(o->db_url, threads + 2, &pool, ei);
@@ -154,6 +213,7 @@ err_t app_serve(const app_serve_opts *o, errinfo *ei)
         .max_message = o->max_message,
         .serial = true,
         .outbox = true,
+        .node = node,
     };
     rc = link_start(&lc, &links, ei);
     if (rc)
@@ -165,8 +225,8 @@ err_t app_serve(const app_serve_opts *o, errinfo *ei)
         if (rc)
             goto done;
     }
-    log_info("benchside listening on %s://%s:%d (database %s)", o->tls_cert ? "https" : "http",
-             addr, http_port(srv), db_pool_url(pool));
+    log_info("benchside node %s listening on %s://%s:%d (database %s)", node,
+             o->tls_cert ? "https" : "http", addr, http_port(srv), db_pool_url(pool));
     if (o->demo)
         app_demo_print(o->db_url);
     printf("benchside is running on %s://%s:%d ; stop it with Ctrl-C\n",
@@ -179,6 +239,8 @@ done:
     app_demo_analyzers_stop(analyzers);
     link_stop(links);
     http_stop(srv);
+    db_listen_stop(listener);
+    db_share_events(NULL);
     db_pool_close(pool);
     db_close(d);
     return rc;

@@ -9,6 +9,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "auth/audit.h"
 #include "base/err.h"
@@ -30,7 +31,8 @@ typedef struct app_serve_opts {
     const char *mllp; /* ADDR:PORT for HL7 over MLLP; NULL: the default; "off": none */
     const char *astm; /* ADDR:PORT for ASTM over TCP; NULL: the default; "off": none */
     size_t max_message;
-    int heartbeat_s; /* between heartbeats of live-event streams; 0: 15 */
+    int heartbeat_s;  /* between heartbeats of live-event streams; 0: 15 */
+    const char *node; /* this node's name among several on one database; NULL: HOST-PID */
     /* security: see http_config */
     const char *origin;
     int per_address;        /* 0: no limit */
@@ -39,6 +41,9 @@ typedef struct app_serve_opts {
 } app_serve_opts;
 
 #define APP_PER_ADDRESS_DEFAULT 256 /* connections per client address */
+
+/* Whether name may name a node: 1 to 64 of A-Z a-z 0-9 . _ - */
+bool app_node_valid(const char *name);
 
 /* The database URL: the option, else $BENCHSIDE_DB, else sqlite:benchside.db. */
 const char *app_db_url(const char *option);
@@ -69,6 +74,26 @@ typedef struct demo_analyzers demo_analyzers;
 err_t app_demo_analyzers_start(const char *url, int mllp_port, int astm_port, demo_analyzers **out,
                                errinfo *ei);
 void app_demo_analyzers_stop(demo_analyzers *a);
+
+/* Whether the database at url holds benchside data already (a schema
+ * applied), so that restoring over it asks to be sure. A SQLite file that
+ * does not exist, or an empty one, holds none. */
+err_t app_restore_target_holds_data(const char *url, bool *holds, errinfo *ei);
+
+/* What `benchside doctor` checks: the database (reachable, migrated, an
+ * administrator, the audit chain's head, or with full the whole chain), the
+ * clock, the disk under a SQLite file, the TLS files, and whether the
+ * listening addresses are free (NULL: serve's defaults; "off": not used). */
+typedef struct app_doctor_opts {
+    const char *db_url;
+    const char *http, *mllp, *astm;
+    const char *tls_cert, *tls_key;
+    bool full;
+} app_doctor_opts;
+
+/* Run every check, one line each on out, then a summary line. Returns how
+ * many failed (0: the site can run; warnings are only printed). */
+int app_doctor(const app_doctor_opts *o, FILE *out);
 
 /* Print the demo sign-ins on stdout. */
 void app_demo_print(const char *url);

@@ -357,3 +357,60 @@ err_t audit_read(db *d, const audit_ctx *ctx, const char *action, const char *en
     }
     return rc;
 }
+
+static const char sql_last[] =
+    "SELECT seq, id, at, actor_id, actor, action, entity_type, entity_id, source, outcome,"
+    " detail, prev_hash, hash FROM audit_event ORDER BY seq DESC LIMIT 1";
+
+err_t audit_head_check(db *d, audit_verify_result *r, errinfo *ei)
+{
+    db_stmt *st = NULL;
+    bool row = false;
+    int64_t head = 0;
+    char head_hash[HASH_HEX] = "", hash[HASH_HEX], seqs[24], ats[24];
+    memset(r, 0, sizeof(*r));
+    r->ok = true;
+    err_t rc = db_query(d, &st, ei, sql_head, "");
+    if (!rc)
+        rc = db_step(st, &row, ei);
+    if (!rc && row) {
+        head = db_col_int64(st, 0);
+        snprintf(head_hash, sizeof(head_hash), "%s", db_col_text(st, 1) ? db_col_text(st, 1) : "");
+    } else if (!rc) {
+        broken(r, 0, "the audit head record is missing");
+    }
+    db_finalize(st);
+    st = NULL;
+    if (rc || !r->ok)
+        return rc;
+    r->events = head;
+    rc = db_query(d, &st, ei, sql_last, "");
+    if (!rc)
+        rc = db_step(st, &row, ei);
+    if (!rc && !row && head != 0)
+        broken(r, head, "the head says %lld events but the trail is empty", (long long)head);
+    if (!rc && row) {
+        const char *fields[F__COUNT];
+        for (int i = 0; i < F__COUNT; i++) {
+            const char *t = db_col_text(st, i);
+            fields[i] = t ? t : "";
+        }
+        int64_t seq = db_col_int64(st, 0);
+        snprintf(seqs, sizeof(seqs), "%lld", (long long)seq);
+        snprintf(ats, sizeof(ats), "%lld", (long long)db_col_int64(st, 2));
+        fields[F_SEQ] = seqs;
+        fields[F_AT] = ats;
+        event_hash(fields, hash);
+        if (seq != head)
+            broken(r, seq < head ? seq + 1 : head + 1,
+                   "the head ends at event %lld but the last event is %lld", (long long)head,
+                   (long long)seq);
+        else if (strcmp(hash, db_col_text(st, 12) ? db_col_text(st, 12) : ""))
+            broken(r, seq, "event %lld was changed: its hash does not match its content",
+                   (long long)seq);
+        else if (strcmp(hash, head_hash))
+            broken(r, seq, "the audit head hash does not match event %lld", (long long)seq);
+    }
+    db_finalize(st);
+    return rc;
+}

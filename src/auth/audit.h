@@ -75,4 +75,14 @@ typedef struct audit_filter {
  */
 err_t audit_list(db *d, const audit_filter *f, json_t **items, int64_t *next_seq, errinfo *ei);
 
+/*
+ * The head of the chain against its last event, in a few reads whatever the
+ * trail's length (for `benchside doctor`; audit_verify reads every event):
+ * the head's event is the last one, its hash recomputes from its content
+ * and equals the head's. r->events is the head's number. ERR_OK with r->ok
+ * false says what disagrees. A change further back shows only to
+ * audit_verify.
+ */
+err_t audit_head_check(db *d, audit_verify_result *r, errinfo *ei);
+
 #endif

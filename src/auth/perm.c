@@ -75,6 +75,12 @@ static const unsigned perm_roles[PERM__COUNT] = {
     [PERM_CARE_READ] = R(ROLE_ADMIN) | R(ROLE_SUPERVISOR) | R(ROLE_TECHNICIAN) | R(ROLE_BIOMED),
     [PERM_CARE_RECORD] = R(ROLE_ADMIN) | R(ROLE_SUPERVISOR) | R(ROLE_TECHNICIAN),
     [PERM_CARE_MANAGE] = R(ROLE_ADMIN) | R(ROLE_SUPERVISOR),
+    /* The figures of /metrics: counts only, no patient data, but they tell
+     * how busy the laboratory is, so not public. Those who run the site
+     * (admin), those who run the bench (supervisor), and the machine
+     * accounts (interface), so that a scraper signs in as a machine rather
+     * than as a person. */
+    [PERM_METRICS_READ] = R(ROLE_ADMIN) | R(ROLE_SUPERVISOR) | R(ROLE_INTERFACE),
 };
 
 perm_role perm_role_from_name(const char *name)

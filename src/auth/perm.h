@@ -58,7 +58,8 @@ typedef enum {
     X(PERM_STOCK_MANAGE, "stock.manage")                                                           \
     X(PERM_CARE_READ, "care.read")                                                                 \
     X(PERM_CARE_RECORD, "care.record")                                                             \
-    X(PERM_CARE_MANAGE, "care.manage")
+    X(PERM_CARE_MANAGE, "care.manage")                                                             \
+    X(PERM_METRICS_READ, "metrics.read")
 
 typedef enum {
 #define PERM_ENUM(id, name) id,

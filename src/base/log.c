@@ -14,6 +14,12 @@
 
 static log_level log_min = LOG_INFO;
 static int log_env_read;
+static char log_node[65];
+
+void log_set_node(const char *node)
+{
+    snprintf(log_node, sizeof(log_node), "%s", node ? node : "");
+}
 
 void log_set_level(log_level level)
 {
@@ -53,6 +59,10 @@ void log_msg(log_level level, const char *id, const char *fmt, ...)
 
     buf b = BUF_INIT;
     buf_printf(&b, "{\"t\":\"%s\",\"level\":\"%s\"", ts, names[level]);
+    if (log_node[0]) {
+        buf_puts(&b, ",\"node\":");
+        str_json_quote(&b, log_node, strlen(log_node));
+    }
     if (id) {
         buf_puts(&b, ",\"id\":");
         str_json_quote(&b, id, strlen(id));

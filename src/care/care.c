@@ -9,6 +9,7 @@
 
 #include "base/str.h"
 #include "base/time.h"
+#include "store/dbjson.h"
 #include "lab/result.h"
 
 void care_today(char out[11])
@@ -194,10 +195,13 @@ err_t care_close_with_note(db *d, const audit_ctx *ctx, const care_closing *c, c
                     id);
     if (!rc && changed != 1)
         rc = err_set(ei, ERR_CONFLICT, "id", "%s", c->refusal(*out));
+    const char *patient = jsonv_str(json_object_get(*out, "patient"), "id");
     if (!rc)
-        rc = care_audit(d, ctx, c->action, "patient",
-                        jsonv_str(json_object_get(*out, "patient"), "id"),
+        rc = care_audit(d, ctx, c->action, "patient", patient,
                         json_pack("{s:s,s:s}", "id", id, "note", note), ei);
+    if (!rc)
+        rc = db_publish_json(d, c->event,
+                             json_pack("{s:s,s:s}", c->id_key, id, "patient_id", patient), ei);
     json_decref(*out);
     *out = NULL;
     if (!rc)

@@ -100,7 +100,8 @@ err_t care_signed_begin(db *d, err_t rc, const audit_ctx *ctx, const user *u, co
  * read_sql (id its one parameter) with row into *out, then update_sql run
  * with (now, actor, note, id), which must change one row; otherwise
  * ERR_CONFLICT naming "id" with the message refusal(record) gives. The
- * record's "patient"."id" names the patient of the audit event action.
+ * record's "patient"."id" names the patient of the audit event action, and
+ * of the live event (db_publish) of kind event: {id_key: id, "patient_id"}.
  * *out is the record read again. For alerts: a NEWS2 alert acknowledged, a
  * dose above its reference level reviewed.
  */
@@ -110,6 +111,7 @@ typedef struct care_closing {
     const char *missing; /* ERR_NOT_FOUND's message */
     const char *action;
     const char *(*refusal)(const json_t *record);
+    const char *event, *id_key; /* the live event's kind, and the key of the id in it */
 } care_closing;
 
 err_t care_close_with_note(db *d, const audit_ctx *ctx, const care_closing *c, const char *id,

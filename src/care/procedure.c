@@ -790,6 +790,12 @@ err_t care_dose_record(db *d, const audit_ctx *ctx, const char *id, const json_t
         rc = care_audit(d, ctx, "care.dose.above-drl", "patient", jsonv_str(proc, "patient_id"),
                         json_pack("{s:s,s:s}", "procedure", id, "exam", jsonv_str(proc, "exam")),
                         ei);
+    if (!rc && above)
+        rc = db_publish_json(d, "care.dose.above-drl",
+                             json_pack("{s:s,s:s,s:s,s:s}", "procedure_id", id, "patient_id",
+                                       jsonv_str(proc, "patient_id"), "exam",
+                                       jsonv_str(proc, "exam"), "modality", modality),
+                             ei);
     json_decref(drl);
     return end_on(d, ctx, id, "care.dose.record", rc, proc,
                   json_pack("{s:s,s:O,s:b}", "procedure", id, "dose", body, "above_drl", above),
@@ -812,9 +818,14 @@ static const char *unreviewable(const json_t *entry)
 err_t care_dose_review(db *d, const audit_ctx *ctx, const char *id, const json_t *body,
                        json_t **out, errinfo *ei)
 {
-    static const care_closing closing = {
-        sql_dose_one,       sql_dose_review, dose_row, "no dose is recorded for this procedure",
-        "care.dose.review", unreviewable};
+    static const care_closing closing = {sql_dose_one,
+                                         sql_dose_review,
+                                         dose_row,
+                                         "no dose is recorded for this procedure",
+                                         "care.dose.review",
+                                         unreviewable,
+                                         "care.dose.reviewed",
+                                         "procedure_id"};
     return care_close_with_note(d, ctx, &closing, id, body, out, ei);
 }
 

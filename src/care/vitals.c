@@ -20,12 +20,14 @@
  * oxygen: the oxygen flow (L/min) and the inspired oxygen fraction. */
 #define OBS_O2_FLOW (CARE_NEWS2_PARAMS + 1)
 #define OBS_FIO2    (CARE_NEWS2_PARAMS + 2)
+/* The diastolic pressure: kept with the set, not scored. */
+#define OBS_DIA (CARE_NEWS2_PARAMS + 3)
 
 /* The observations a monitor's message may carry, by code (MDC numeric
  * code or LOINC) and MDC reference id. */
 static const struct observation_code {
     const char *code, *name;
-    int param; /* care_news2_param, or OBS_O2_FLOW, OBS_FIO2 */
+    int param; /* care_news2_param, or OBS_O2_FLOW, OBS_FIO2, OBS_DIA */
 } codes[] = {
     {"151562", "MDC_RESP_RATE", CARE_NEWS2_RR},
     {"9279-1", NULL, CARE_NEWS2_RR},
@@ -35,6 +37,9 @@ static const struct observation_code {
     {"150021", "MDC_PRESS_BLD_NONINV_SYS", CARE_NEWS2_SBP},
     {"150033", "MDC_PRESS_BLD_ART_SYS", CARE_NEWS2_SBP},
     {"8480-6", NULL, CARE_NEWS2_SBP},
+    {"150022", "MDC_PRESS_BLD_NONINV_DIA", OBS_DIA},
+    {"150034", "MDC_PRESS_BLD_ART_DIA", OBS_DIA},
+    {"8462-4", NULL, OBS_DIA},
     {"147842", "MDC_ECG_HEART_RATE", CARE_NEWS2_PULSE},
     {"149530", "MDC_PULS_OXIM_PULS_RATE", CARE_NEWS2_PULSE},
     {"149546", "MDC_PULS_RATE_NON_INV", CARE_NEWS2_PULSE},
@@ -50,7 +55,8 @@ static const struct observation_code {
 #define VITALS_COLS                                                                                \
     "SELECT v.id, v.patient_id, v.taken_at, v.source, v.respiration_rate, v.spo2, v.spo2_scale,"   \
     " v.oxygen, v.systolic_bp, v.pulse, v.acvpu, v.temperature, v.recorded_at, v.recorded_by,"     \
-    " a.id, a.reason, a.acknowledged_at FROM care_vitals v LEFT JOIN care_news2_alerts a"          \
+    " a.id, a.reason, a.acknowledged_at, v.diastolic_bp FROM care_vitals v"                        \
+    " LEFT JOIN care_news2_alerts a"                                                               \
     " ON a.vitals_id = v.id"
 #define ALERT_COLS                                                                                 \
     "SELECT a.id, a.vitals_id, a.patient_id, p.mrn, p.family, p.given, a.opened_at, a.score,"      \
@@ -68,9 +74,9 @@ static const char sql_scale_insert[] =
 static const char sql_vitals_insert[] =
     "INSERT INTO care_vitals (id, patient_id, taken_at, source, respiration_rate, spo2,"
     " spo2_scale, oxygen, systolic_bp, pulse, acvpu, temperature, score, complete, red, band,"
-    " recorded_at, recorded_by) VALUES (?, ?, ?, ?, CAST(? AS INTEGER), CAST(? AS INTEGER), ?,"
-    " CAST(? AS INTEGER), CAST(? AS INTEGER), CAST(? AS INTEGER), ?, CAST(? AS DOUBLE PRECISION),"
-    " ?, ?, ?, ?, ?, ?)";
+    " recorded_at, recorded_by, diastolic_bp) VALUES (?, ?, ?, ?, CAST(? AS INTEGER),"
+    " CAST(? AS INTEGER), ?, CAST(? AS INTEGER), CAST(? AS INTEGER), CAST(? AS INTEGER), ?,"
+    " CAST(? AS DOUBLE PRECISION), ?, ?, ?, ?, ?, ?, CAST(? AS INTEGER))";
 static const char sql_alert_insert[] =
     "INSERT INTO care_news2_alerts (id, vitals_id, patient_id, opened_at, score, band, reason)"
     " VALUES (?, ?, ?, ?, ?, ?, ?)";
@@ -112,10 +118,12 @@ static json_t *vitals_row(db_stmt *st)
                         ? json_null()
                         : json_pack("{s:s,s:s,s:b}", "id", db_col_text(st, 14), "reason",
                                     db_col_text(st, 15), "acknowledged", !db_col_null(st, 16));
-    return json_pack("{s:s,s:s,s:o,s:s,s:o,s:o,s:o,s:s}", "id", db_col_text(st, 0), "patient_id",
-                     db_col_text(st, 1), "taken_at", db_col_json_time(st, 2), "source",
-                     db_col_text(st, 3), "news2", care_news2_json(&in, &s), "alert", alert,
-                     "recorded_at", db_col_json_time(st, 12), "recorded_by", db_col_text(st, 13));
+    json_t *dia = db_col_null(st, 17) ? json_null() : json_integer(db_col_int64(st, 17));
+    return json_pack("{s:s,s:s,s:o,s:s,s:o,s:o,s:o,s:s,s:o}", "id", db_col_text(st, 0),
+                     "patient_id", db_col_text(st, 1), "taken_at", db_col_json_time(st, 2),
+                     "source", db_col_text(st, 3), "news2", care_news2_json(&in, &s), "alert",
+                     alert, "recorded_at", db_col_json_time(st, 12), "recorded_by",
+                     db_col_text(st, 13), "diastolic_bp", dia);
 }
 
 static json_t *alert_row(db_stmt *st)
@@ -181,9 +189,10 @@ static const char *col_text(const care_news2_in *in, care_news2_param p, char ou
 
 /* Score the set on the patient's scale, write it, and its alert. */
 static err_t record_set(db *d, const audit_ctx *ctx, const char *patient_id, int64_t taken_at,
-                        const char *source, care_news2_in *in, json_t **out, errinfo *ei)
+                        const char *source, care_news2_in *in, int dia, json_t **out, errinfo *ei)
 {
     char id[ID_LEN + 1], aid[ID_LEN + 1], reason[300], t[CARE_NEWS2_PARAMS][16], acvpu[2] = "";
+    char dia_text[16];
     db_stmt *st = NULL;
     bool row = false;
     care_news2 s;
@@ -202,13 +211,15 @@ static err_t record_set(db *d, const audit_ctx *ctx, const char *patient_id, int
     care_news2_score(in, &s);
     acvpu[0] = in->acvpu;
     id_new(id);
+    snprintf(dia_text, sizeof(dia_text), "%d", dia);
     if (!rc)
-        rc = db_run(d, ei, NULL, sql_vitals_insert, "ttitttitttttiiitit", id, patient_id, taken_at,
+        rc = db_run(d, ei, NULL, sql_vitals_insert, "ttitttitttttiiititt", id, patient_id, taken_at,
                     source, col_text(in, CARE_NEWS2_RR, t[0]), col_text(in, CARE_NEWS2_SPO2, t[1]),
                     (int64_t)in->scale, col_text(in, CARE_NEWS2_AIR, t[2]),
                     col_text(in, CARE_NEWS2_SBP, t[3]), col_text(in, CARE_NEWS2_PULSE, t[4]),
                     in->acvpu ? acvpu : NULL, col_text(in, CARE_NEWS2_TEMP, t[6]), (int64_t)s.total,
-                    (int64_t)s.complete, (int64_t)s.red, s.band, now, care_actor(ctx));
+                    (int64_t)s.complete, (int64_t)s.red, s.band, now, care_actor(ctx),
+                    dia ? dia_text : NULL);
     if (!rc)
         rc = care_audit(d, ctx, "care.vitals.record", "patient", patient_id,
                         json_pack("{s:s,s:s,s:i,s:s,s:b}", "vitals", id, "source", source, "score",
@@ -224,10 +235,40 @@ static err_t record_set(db *d, const audit_ctx *ctx, const char *patient_id, int
                             json_pack("{s:s,s:s,s:i,s:s}", "alert", aid, "vitals", id, "score",
                                       s.total, "reason", reason),
                             ei);
+        /* Live: the band says how urgent, as a result's flag does; the score
+         * and its reason (values) are read through the audited API. */
+        if (!rc)
+            rc = db_publish_json(d, "care.news2.raised",
+                                 json_pack("{s:s,s:s,s:s,s:s,s:b}", "alert_id", aid, "vitals_id",
+                                           id, "patient_id", patient_id, "band", s.band, "complete",
+                                           s.complete),
+                                 ei);
     }
     if (!rc)
         rc = care_get(d, sql_vitals_one, id, vitals_row, out, "id", "the vital signs are gone", ei);
     return care_finish(d, rc, out, ei);
+}
+
+/*
+ * The diastolic pressure value (mmHg, rounded to a whole number) into *dia:
+ * ERR_INVALID naming field when it is no reading, or not below the set's
+ * systolic pressure (which NEWS2 checked already).
+ */
+static err_t diastolic(const care_news2_in *in, double value, const char *field, int *dia,
+                       errinfo *ei)
+{
+    long v = isfinite(value) ? lround(value) : 0;
+    if (!isfinite(value) || v < CARE_DBP_MIN || v > CARE_DBP_MAX)
+        return err_set(ei, ERR_INVALID, field,
+                       "diastolic_bp: %g is outside %d to %d mmHg: not a reading (mistyped?)",
+                       value, CARE_DBP_MIN, CARE_DBP_MAX);
+    /* A diastolic at or above the systolic is two readings swapped or mistyped. */
+    if ((in->present & (1u << CARE_NEWS2_SBP)) && v >= in->sbp)
+        return err_set(ei, ERR_INVALID, field,
+                       "diastolic_bp: %ld is not below the systolic pressure (%d mmHg)", v,
+                       in->sbp);
+    *dia = (int)v;
+    return ERR_OK;
 }
 
 static const jsonv_field hand_fields[] = {
@@ -240,12 +281,15 @@ static const jsonv_field hand_fields[] = {
     {"pulse", JSONV_NUMBER, true, 0},
     {"acvpu", JSONV_STRING, true, 1},
     {"temperature", JSONV_NUMBER, true, 0},
+    {"diastolic_bp", JSONV_NUMBER, false, 0},
 };
 
 err_t care_vitals_record(db *d, const audit_ctx *ctx, const json_t *body, json_t **out, errinfo *ei)
 {
     care_news2_in in;
     int64_t now = time_now_us(), taken = now;
+    int dia = 0;
+    json_t *dbp = json_object_get(body, "diastolic_bp");
     *out = NULL;
     memset(&in, 0, sizeof(in));
     err_t rc = jsonv_check(body, hand_fields, CARE_NFIELDS(hand_fields), ei);
@@ -257,13 +301,15 @@ err_t care_vitals_record(db *d, const audit_ctx *ctx, const json_t *body, json_t
                                                : json_number_value(v);
         rc = care_news2_set(&in, (care_news2_param)p, value, name, ei);
     }
+    if (!rc && dbp && !json_is_null(dbp))
+        rc = diastolic(&in, json_number_value(dbp), "diastolic_bp", &dia, ei);
     if (!rc)
         rc = care_time(jsonv_str(body, "taken_at"), "taken_at", now, &taken, ei);
     if (!rc)
         rc = care_patient(d, jsonv_str(body, "patient_id"), "patient_id", ei);
     if (rc)
         return rc;
-    return record_set(d, ctx, jsonv_str(body, "patient_id"), taken, "hand", &in, out, ei);
+    return record_set(d, ctx, jsonv_str(body, "patient_id"), taken, "hand", &in, dia, out, ei);
 }
 
 /* ---- from monitors ---- */
@@ -287,9 +333,10 @@ static const struct observation_code *code_of(const char *code, const char *name
     return NULL;
 }
 
-/* Take one observation into in (a parameter given before keeps its value). */
-static err_t take(care_news2_in *in, const struct observation_code *c, const json_t *obs, size_t i,
-                  errinfo *ei)
+/* Take one observation into in, or its diastolic pressure into *dia_value
+ * (NAN until one comes; a parameter given before keeps its value). */
+static err_t take(care_news2_in *in, double *dia_value, const struct observation_code *c,
+                  const json_t *obs, size_t i, errinfo *ei)
 {
     const char *text = jsonv_str(obs, "value"), *unit = jsonv_str(obs, "unit");
     int seg = (int)json_integer_value(json_object_get(obs, "segment"));
@@ -298,7 +345,8 @@ static err_t take(care_news2_in *in, const struct observation_code *c, const jso
     errinfo e2 = {0};
     int param = c->param == OBS_O2_FLOW || c->param == OBS_FIO2 ? CARE_NEWS2_AIR : c->param;
     snprintf(field, sizeof(field), "observations[%zu].value", i);
-    if (in->present & (1u << param))
+    if ((c->param == OBS_DIA && !isnan(*dia_value)) ||
+        (c->param != OBS_DIA && (in->present & (1u << param))))
         return ERR_OK;
     if (param == CARE_NEWS2_ACVPU)
         v = care_news2_acvpu_of(text);
@@ -310,6 +358,11 @@ static err_t take(care_news2_in *in, const struct observation_code *c, const jso
         v = v > (v <= 1 ? 0.21 : 21); /* more than room air, as a fraction or % */
     else if (param == CARE_NEWS2_TEMP && unit && (strstr(unit, "FAHR") || strstr(unit, "degF")))
         v = (v - 32) * 5 / 9;
+    if (c->param == OBS_DIA) {
+        /* Checked once the systolic, which may come after it, is known. */
+        *dia_value = v;
+        return ERR_OK;
+    }
     if (care_news2_set(in, (care_news2_param)param, v, care_news2_name(param), &e2))
         return err_set(ei, ERR_INVALID, field, "segment %d: %s", seg, e2.message);
     return ERR_OK;
@@ -319,11 +372,14 @@ err_t care_vitals_monitor(db *d, const audit_ctx *ctx, const char *source, const
                           json_t **out, errinfo *ei)
 {
     care_news2_in in;
-    char patient_id[ID_LEN + 1] = "";
+    char patient_id[ID_LEN + 1] = "", field[48] = "";
     int64_t now = time_now_us(), taken = now;
     bool row = false;
     size_t i;
     json_t *obs;
+    double dia_value = NAN;
+    int dia = 0, dia_seg = 0;
+    errinfo e2 = {0};
     *out = NULL;
     memset(&in, 0, sizeof(in));
     err_t rc = jsonv_check(body, monitor_fields, CARE_NFIELDS(monitor_fields), ei);
@@ -335,9 +391,15 @@ err_t care_vitals_monitor(db *d, const audit_ctx *ctx, const char *source, const
                                  CARE_NFIELDS(observation_fields), ei);
         if (!rc)
             c = code_of(jsonv_str(obs, "code"), jsonv_str(obs, "name"));
+        if (!rc && c && c->param == OBS_DIA && isnan(dia_value)) {
+            snprintf(field, sizeof(field), "observations[%zu].value", i);
+            dia_seg = (int)json_integer_value(json_object_get(obs, "segment"));
+        }
         if (!rc && c)
-            rc = take(&in, c, obs, i, ei);
+            rc = take(&in, &dia_value, c, obs, i, ei);
     }
+    if (!rc && !isnan(dia_value) && diastolic(&in, dia_value, field, &dia, &e2))
+        rc = err_set(ei, ERR_INVALID, field, "segment %d: %s", dia_seg, e2.message);
     if (!rc && !(in.present & ((1u << CARE_NEWS2_PARAMS) - 1) & ~(1u << CARE_NEWS2_AIR)))
         rc = err_set(ei, ERR_INVALID, "observations",
                      "the message carries no vital sign that NEWS2 scores");
@@ -350,7 +412,7 @@ err_t care_vitals_monitor(db *d, const audit_ctx *ctx, const char *source, const
         rc = err_set(ei, ERR_NOT_FOUND, "mrn", "no patient has MRN %.32s", jsonv_str(body, "mrn"));
     if (rc)
         return rc;
-    return record_set(d, ctx, patient_id, taken, source, &in, out, ei);
+    return record_set(d, ctx, patient_id, taken, source, &in, dia, out, ei);
 }
 
 /* ---- reading ---- */
@@ -445,6 +507,8 @@ err_t care_news2_acknowledge(db *d, const audit_ctx *ctx, const char *id, const 
                                          alert_row,
                                          "no NEWS2 alert has this id",
                                          "care.news2.acknowledge",
-                                         acknowledged};
+                                         acknowledged,
+                                         "care.news2.acknowledged",
+                                         "alert_id"};
     return care_close_with_note(d, ctx, &closing, id, body, out, ei);
 }

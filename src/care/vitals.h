@@ -25,14 +25,18 @@
 #include "store/db.h"
 
 #define CARE_OBSERVATIONS_MAX 200 /* observations in one monitor message */
+#define CARE_DBP_MIN          20  /* a diastolic pressure outside these, mmHg, is no reading */
+#define CARE_DBP_MAX          200
 
 /*
  * Record a set entered by hand:
  *   {"patient_id","taken_at"?,"respiration_rate","spo2","oxygen":bool,
- *    "systolic_bp","pulse","acvpu":"A|C|V|P|U","temperature"}
+ *    "systolic_bp","pulse","acvpu":"A|C|V|P|U","temperature","diastolic_bp"?}
  * taken_at (ISO 8601, default now) not in the future. A value outside its
- * bounds (news2.h: a pulse of 900) is ERR_INVALID naming it. *out is the
- * set with its "news2" and its "alert" (or null). Audited as
+ * bounds (news2.h: a pulse of 900; the diastolic CARE_DBP_MIN to
+ * CARE_DBP_MAX and below the systolic) is ERR_INVALID naming it. *out is
+ * the set with its "news2", its "diastolic_bp" (NEWS2 does not score it;
+ * null when not measured) and its "alert" (or null). Audited as
  * care.vitals.record (and care.news2.alert).
  */
 err_t care_vitals_record(db *d, const audit_ctx *ctx, const json_t *body, json_t **out,
@@ -44,7 +48,8 @@ err_t care_vitals_record(db *d, const audit_ctx *ctx, const json_t *body, json_t
  *    "segment"}]}
  * Each observation is known by its code or name: IEEE 11073 MDC (150456 or
  * MDC_PULS_OXIM_SAT_O2, ...) or LOINC (59408-5, ...), and the local code
- * ACVPU; see the table in vitals.c. Unknown codes are skipped; a parameter
+ * ACVPU; see the table in vitals.c (the diastolic pressure too: 150022,
+ * 150034, 8462-4). Unknown codes are skipped; a parameter
  * given twice keeps its first value. A Fahrenheit temperature is converted.
  * ERR_NOT_FOUND naming "mrn" when no patient has that MRN; ERR_INVALID
  * naming "observations[i].value" (the message says its segment) for a value

@@ -98,7 +98,8 @@ enum {
     OPT_ORIGIN,
     OPT_PER_ADDRESS,
     OPT_SIGN_IN_FAILURES,
-    OPT_SIGN_IN_INTERVAL
+    OPT_SIGN_IN_INTERVAL,
+    OPT_NODE,
 };
 
 static const char serve_usage[] =
@@ -115,7 +116,8 @@ static const char serve_usage[] =
     "  --max-connections-per-address N  connections one client address may hold (default 256,\n"
     "                0: no limit; raise it behind a proxy that connects from one address)\n"
     "  --sign-in-failures N  failed sign-ins one address may make at once, then one every\n"
-    "                --sign-in-interval-seconds S (default 30 and 10 s; 0 failures: no limit)";
+    "                --sign-in-interval-seconds S (default 30 and 10 s; 0 failures: no limit)\n"
+    "  --node NAME  this node among several on one PostgreSQL database (default HOST-PID)";
 static const char demo_usage[] =
     "benchside demo [--db URL] [--http ADDR:PORT] [--mllp ADDR:PORT|off] [--astm ADDR:PORT|off]\n"
     "  links listen on 127.0.0.1:2575 (MLLP) and 127.0.0.1:5000 (ASTM) by default";
@@ -139,6 +141,7 @@ static int run_server(int argc, char **argv, bool demo)
         {"max-connections-per-address", required_argument, NULL, OPT_PER_ADDRESS},
         {"sign-in-failures", required_argument, NULL, OPT_SIGN_IN_FAILURES},
         {"sign-in-interval-seconds", required_argument, NULL, OPT_SIGN_IN_INTERVAL},
+        {"node", required_argument, NULL, OPT_NODE},
         {NULL, 0, NULL, 0},
     };
     const char *usage = demo ? demo_usage : serve_usage;
@@ -229,6 +232,14 @@ static int run_server(int argc, char **argv, bool demo)
                 return usage_error(usage, "--sign-in-interval-seconds wants 1 to 86400, got '%s'",
                                    optarg);
             o.sign_in_interval_s = (int)v;
+            break;
+        case OPT_NODE:
+            if (!app_node_valid(optarg))
+                return usage_error(usage,
+                                   "--node wants 1 to 64 letters, digits, '.', '_' or '-', got "
+                                   "'%s'",
+                                   optarg);
+            o.node = optarg;
             break;
         default:
             return usage_error(usage, "unknown or incomplete option");
@@ -1211,6 +1222,160 @@ static int cmd_routes(int argc, char **argv)
     return 0;
 }
 
+/* ---- backups and the site check ---- */
+
+static const char backup_usage[] = "benchside backup FILE [--db URL]";
+static const char restore_usage[] = "benchside restore FILE [--db URL] [--yes]\n"
+                                    "  --yes  replace a database that holds data already";
+static const char doctor_usage[] =
+    "benchside doctor [--db URL] [--http ADDR:PORT] [--mllp ADDR:PORT|off] [--astm ADDR:PORT|off]\n"
+    "                 [--tls-cert FILE --tls-key FILE] [--full]\n"
+    "  checks what serve with the same options needs; --full verifies the whole audit chain\n"
+    "  exit status 0: nothing failed (warnings are printed), 1: something failed";
+
+enum { OPS_OPT_YES = 3000, OPS_OPT_FULL };
+
+/* Options of backup and restore: --db, --help, --yes (restore), one FILE. */
+static int file_options(int argc, char **argv, const char *usage, bool restore, const char **url,
+                        const char **file, bool *yes)
+{
+    static const struct option opts[] = {
+        {"db", required_argument, NULL, OPT_DB},
+        {"yes", no_argument, NULL, OPS_OPT_YES},
+        {"help", no_argument, NULL, OPT_HELP},
+        {NULL, 0, NULL, 0},
+    };
+    const char *db_opt = NULL;
+    int c;
+    while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+        if (c == OPT_DB) {
+            db_opt = optarg;
+        } else if (c == OPS_OPT_YES && restore) {
+            *yes = true;
+        } else if (c == OPT_HELP) {
+            printf("usage: %s\n", usage);
+            return 0;
+        } else {
+            return usage_error(usage, "unknown or incomplete option");
+        }
+    }
+    if (optind >= argc)
+        return usage_error(usage, "name the backup file");
+    if (optind + 1 < argc)
+        return usage_error(usage, "unexpected argument '%s'", argv[optind + 1]);
+    *file = argv[optind];
+    *url = app_db_url(db_opt);
+    return -1;
+}
+
+static int cmd_backup(int argc, char **argv)
+{
+    const char *url = NULL, *file = NULL;
+    errinfo ei;
+    err_clear(&ei);
+    int st = file_options(argc, argv, backup_usage, false, &url, &file, NULL);
+    if (st >= 0)
+        return st;
+    err_t rc = db_backup(url, file, &ei);
+    if (rc)
+        return fail(&ei, rc);
+    printf("backed up %s into %s\n", url, file);
+    return 0;
+}
+
+static int cmd_restore(int argc, char **argv)
+{
+    const char *url = NULL, *file = NULL;
+    bool yes = false, holds = false;
+    audit_verify_result v;
+    db *d = NULL;
+    int version = 0;
+    errinfo ei;
+    err_clear(&ei);
+    int st = file_options(argc, argv, restore_usage, true, &url, &file, &yes);
+    if (st >= 0)
+        return st;
+    err_t rc = db_restore_check(url, file, &ei);
+    if (!rc)
+        rc = app_restore_target_holds_data(url, &holds, &ei);
+    if (rc)
+        return fail(&ei, rc);
+    if (holds && !yes) {
+        fprintf(stderr,
+                "benchside: %s holds data already; restoring replaces all of it: add --yes\n", url);
+        return EXIT_FAILURE;
+    }
+    rc = db_restore(url, file, &ei);
+    /* The backup may be older than this program: bring it up to date. */
+    if (!rc)
+        rc = app_open_db(url, &d, &ei);
+    if (!rc)
+        rc = migrate_version(d, &version, &ei);
+    if (!rc)
+        rc = audit_head_check(d, &v, &ei);
+    db_close(d);
+    if (rc)
+        return fail(&ei, rc);
+    printf("restored %s into %s: schema version %d, %lld audit events (benchside audit verify "
+           "checks them all)\n",
+           file, url, version, (long long)v.events);
+    return 0;
+}
+
+static int cmd_doctor(int argc, char **argv)
+{
+    static const struct option opts[] = {
+        {"db", required_argument, NULL, OPT_DB},
+        {"http", required_argument, NULL, OPT_HTTP},
+        {"mllp", required_argument, NULL, OPT_MLLP},
+        {"astm", required_argument, NULL, OPT_ASTM},
+        {"tls-cert", required_argument, NULL, OPT_TLS_CERT},
+        {"tls-key", required_argument, NULL, OPT_TLS_KEY},
+        {"full", no_argument, NULL, OPS_OPT_FULL},
+        {"help", no_argument, NULL, OPT_HELP},
+        {NULL, 0, NULL, 0},
+    };
+    app_doctor_opts o = {0};
+    const char *db_opt = NULL;
+    int c;
+    while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+        switch (c) {
+        case OPT_DB:
+            db_opt = optarg;
+            break;
+        case OPT_HTTP:
+            o.http = optarg;
+            break;
+        case OPT_MLLP:
+            o.mllp = optarg;
+            break;
+        case OPT_ASTM:
+            o.astm = optarg;
+            break;
+        case OPT_TLS_CERT:
+            o.tls_cert = optarg;
+            break;
+        case OPT_TLS_KEY:
+            o.tls_key = optarg;
+            break;
+        case OPS_OPT_FULL:
+            o.full = true;
+            break;
+        case OPT_HELP:
+            printf("usage: %s\n", doctor_usage);
+            return 0;
+        default:
+            return usage_error(doctor_usage, "unknown or incomplete option");
+        }
+    }
+    if (optind < argc)
+        return usage_error(doctor_usage, "unexpected argument '%s'", argv[optind]);
+    o.db_url = app_db_url(db_opt);
+    int failed = app_doctor(&o, stdout);
+    fflush(stdout);
+    return failed ? EXIT_FAILURE : 0;
+}
+
 static int cmd_help(int argc, char **argv);
 
 static const struct cmd commands[] = {
@@ -1232,6 +1397,9 @@ static const struct cmd commands[] = {
     {"news2", cmd_news2, news2_usage, "the National Early Warning Score 2 of a set of vital signs"},
     {"routes", cmd_routes, "benchside routes [--json]",
      "list the HTTP routes with the permission and roles each needs"},
+    {"backup", cmd_backup, backup_usage, "copy the database into a file while it is in use"},
+    {"restore", cmd_restore, restore_usage, "replace the database with a backup"},
+    {"doctor", cmd_doctor, doctor_usage, "check a site's configuration"},
 };
 
 static int cmd_help(int argc, char **argv)

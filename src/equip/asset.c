@@ -498,6 +498,11 @@ err_t equip_asset_set_status(db *d, const audit_ctx *ctx, const char *asset_id, 
         rc = audit_write(d, ctx, "equip.asset.status", "asset", asset_id, "ok", detail, ei);
         json_decref(detail);
     }
+    /* Out of service or retired, a device is not fit for use (equip/fitness.h). */
+    if (!rc)
+        rc = db_publish_json(
+            d, "device.status",
+            json_pack("{s:s,s:s,s:s}", "asset", tag, "status", status, "from", from), ei);
     /* back in service: what the gate held for this device may pass now */
     if (!rc && inst[0] && !strcmp(status, "in-service"))
         rc = equip_fitness_recheck(d, ctx, inst, NULL, ei);

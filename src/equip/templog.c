@@ -447,6 +447,10 @@ static err_t alert_open(db *d, const audit_ctx *ctx, const equip_storage_unit *u
                          detail, ei);
         json_decref(detail);
     }
+    /* The pages fetch the alert (and what is stored) through the audited read. */
+    if (!rc)
+        rc = db_publish_json(d, "device.temperature.opened",
+                             json_pack("{s:s,s:s}", "alert_id", a->id, "unit", u->name), ei);
     free(text);
     json_decref(stored);
     return rc;
@@ -712,6 +716,10 @@ err_t equip_templog_alert_close(db *d, const audit_ctx *ctx, const user *u, cons
                          detail, ei);
         json_decref(detail);
     }
+    if (!rc)
+        rc = db_publish_json(
+            d, "device.temperature.closed",
+            json_pack("{s:s,s:O}", "alert_id", id, "unit", json_object_get(before, "unit")), ei);
     if (!rc)
         rc = alert_full(d, id, out, ei);
     if (!rc)

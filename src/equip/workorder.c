@@ -402,6 +402,13 @@ err_t equip_workorder_report(db *d, const audit_ctx *ctx, const user *u, const j
         snprintf(reason, sizeof(reason), "work order %s (%s): %.100s", id, severity, fault);
         rc = asset_move(d, ctx, asset_id, status, "out-of-service", reason, ei);
     }
+    /* A high or critical fault is told to the workbenches at once: someone
+     * may be about to use the device. */
+    if (!rc && k >= 2)
+        rc = db_publish_json(d, "device.work_order.reported",
+                             json_pack("{s:s,s:s,s:s}", "work_order_id", id, "asset",
+                                       jsonv_str(body, "asset"), "severity", severity),
+                             ei);
     return finish(d, ctx, rc, "equip.work_order.report", id,
                   json_pack("{s:s,s:s,s:s,s:b}", "asset", jsonv_str(body, "asset"), "severity",
                             severity, "fault", fault, "out_of_service", out_of_service),

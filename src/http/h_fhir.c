@@ -50,7 +50,7 @@ static const struct fhir_type types[] = {
     {"Practitioner", PERM_PATIENTS_READ, LOOKUP_USERS, fhir_practitioner, NULL},
     {"ServiceRequest", PERM_PATIENTS_READ, LOOKUP_REQUESTS, fhir_service_request, "authored"},
     {"Specimen", PERM_PATIENTS_READ, LOOKUP_SPECIMENS, fhir_specimen, "collected"},
-    {"Observation", PERM_PATIENTS_READ, LOOKUP_RESULTS, fhir_observation, "date"},
+    {"Observation", PERM_PATIENTS_READ, LOOKUP_OBSERVATIONS, fhir_observation, "date"},
     {"DiagnosticReport", PERM_PATIENTS_READ, LOOKUP_REPORTS, fhir_diagnostic_report, "date"},
     {"Device", PERM_EQUIPMENT_READ, LOOKUP_ASSETS, fhir_device, NULL},
 };
@@ -201,7 +201,22 @@ static err_t status_param(http_req *r, struct search *s, const http_param *p)
     return ERR_OK;
 }
 
-/* A code: a LOINC or a catalog code; without a system, a LOINC-shaped code is LOINC. */
+/* Which of an Observation search's sides a code keeps: the vital sign it
+ * names (loinc: a LOINC code, else benchside's), or none. */
+static void vital_code(struct search *s, bool loinc, bool lab_too)
+{
+    const char *vital = fhir_vital_param(loinc, s->code);
+    s->q.vital = vital;
+    /* with a category given before, both narrow */
+    s->q.no_vitals = s->q.no_vitals || !vital;
+    s->q.no_lab = s->q.no_lab || !lab_too;
+    if (!vital && !lab_too)
+        s->nothing = true;
+}
+
+/* A code: a LOINC or a catalog code; without a system, a LOINC-shaped code
+ * is LOINC. An Observation's code may be a vital sign's too (LOINC, or in
+ * FHIR_SYS_OBSERVATION; without a system, one of those names). */
 static err_t code_param(http_req *r, struct search *s, const http_param *p)
 {
     const char *system;
@@ -219,12 +234,48 @@ static err_t code_param(http_req *r, struct search *s, const http_param *p)
     }
     bool is_loinc = system && n == strlen(FHIR_SYS_LOINC) && !strncmp(system, FHIR_SYS_LOINC, n);
     bool is_test = system && n == strlen(FHIR_SYS_TEST) && !strncmp(system, FHIR_SYS_TEST, n);
-    if (system && n && !is_loinc && !is_test)
+    bool observation = !strcmp(s->type->name, "Observation");
+    bool is_local = observation && system && n == strlen(FHIR_SYS_OBSERVATION) &&
+                    !strncmp(system, FHIR_SYS_OBSERVATION, n);
+    if (is_local) {
+        vital_code(s, false, false);
+    } else if (system && n && !is_loinc && !is_test) {
         s->nothing = true;
-    else if (is_loinc || (!is_test && catalog_loinc_valid(s->code, strlen(s->code))))
+    } else if (is_loinc || (!is_test && catalog_loinc_valid(s->code, strlen(s->code)))) {
         s->q.loinc = s->code;
-    else
+        if (observation)
+            vital_code(s, true, true);
+    } else {
         s->q.code = s->code;
+        if (observation && !is_test)
+            vital_code(s, false, true);
+        s->q.no_vitals = s->q.no_vitals || !s->q.vital;
+    }
+    return ERR_OK;
+}
+
+/* An Observation's category: laboratory (the results), vital-signs or
+ * survey (NEWS2) of the vital signs. */
+static err_t observation_category(http_req *r, struct search *s, const http_param *p)
+{
+    static const char *const vital[] = {"vital-signs", "survey"};
+    const char *system;
+    size_t n;
+    char code[FHIR_CODE_MAX + 1];
+    const char *sys = "http://terminology.hl7.org/CodeSystem/observation-category";
+    err_t rc = fhir_token(p->key, p->value, &system, &n, code, &r->ei);
+    if (rc || (system && n && (strlen(sys) != n || strncmp(system, sys, n)))) {
+        s->nothing = !rc;
+        return rc;
+    }
+    s->q.no_vitals = s->q.no_vitals || !strcmp(code, "laboratory");
+    for (size_t i = 0; i < sizeof(vital) / sizeof(vital[0]); i++)
+        if (!strcmp(code, vital[i])) {
+            s->q.category = vital[i];
+            s->q.no_lab = true;
+        }
+    if (strcmp(code, "laboratory") && !s->q.category)
+        s->nothing = true;
     return ERR_OK;
 }
 
@@ -233,6 +284,8 @@ static err_t category_param(http_req *r, struct search *s, const http_param *p)
     const char *system;
     size_t n;
     char code[FHIR_CODE_MAX + 1];
+    if (!strcmp(s->type->name, "Observation"))
+        return observation_category(r, s, p);
     err_t rc = fhir_token(p->key, p->value, &system, &n, code, &r->ei);
     bool report = !strcmp(s->type->name, "DiagnosticReport");
     const char *want = report ? "LAB" : "laboratory";

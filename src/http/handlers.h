@@ -221,5 +221,7 @@ err_t http_fhir_route(const char *method, const char *path, const char **type,
 /* h_fhir.c: append the FHIR routes (the metadata, the search and read of
  * each resource type served, the creation of a ServiceRequest). ERR_NOMEM. */
 err_t http_fhir_routes(json_t *list);
+/* h_ops.c: operations (GET /api/v1/metrics, also served at /metrics) */
+err_t http_metrics(http_req *r);
 
 #endif

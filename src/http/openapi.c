@@ -1277,7 +1277,10 @@ static const char schemas[] =
     "\"type\":\"boolean\"},\"systolic_bp\":{\"type\":\"number\",\"minimum\":40,\"maximum\":300}"
     ",\"pulse\":{\"type\":\"number\",\"minimum\":20,\"maximum\":300},\"acvpu\":{\"type\":\"stri"
     "ng\",\"enum\":[\"A\",\"C\",\"V\",\"P\",\"U\"]},\"temperature\":{\"type\":\"number\",\"mini"
-    "mum\":25,\"maximum\":45}},\"required\":[\"patient_id\",\"respiration_rate\",\"spo2\",\"oxy"
+    "mum\":25,\"maximum\":45},"
+    "\"diastolic_bp\":{\"type\":\"number\",\"minimum\":20,\"maximum\":200,\"description\":"
+    "\"mmHg, below systolic_bp; not scored by NEWS2\"}},"
+    "\"required\":[\"patient_id\",\"respiration_rate\",\"spo2\",\"oxy"
     "gen\",\"systolic_bp\",\"pulse\",\"acvpu\",\"temperature\"],\"additionalProperties\":false}"
     ",\"CareNews2\":{\"type\":\"object\",\"properties\":{\"score\":{\"type\":\"integer\",\"mini"
     "mum\":0,\"maximum\":20},\"complete\":{\"type\":\"boolean\"},\"red_parameter\":{\"type\":\""
@@ -1307,7 +1310,9 @@ static const char schemas[] =
     "\":{\"id\":{\"type\":\"string\"},\"reason\":{\"type\":\"string\"},\"acknowledged\":{\"type"
     "\":\"boolean\"}},\"required\":[\"id\",\"reason\",\"acknowledged\"],\"nullable\":true},\"re"
     "corded_at\":{\"type\":\"string\",\"format\":\"date-time\"},\"recorded_by\":{\"type\":\"str"
-    "ing\"}},\"required\":[\"id\",\"patient_id\",\"taken_at\",\"source\",\"news2\",\"alert\",\""
+    "ing\"},"
+    "\"diastolic_bp\":{\"type\":\"integer\",\"nullable\":true,\"description\":\"mmHg; null when"
+    " not measured\"}},\"required\":[\"id\",\"patient_id\",\"taken_at\",\"source\",\"news2\",\"alert\",\""
     "recorded_at\",\"recorded_by\"]},\"CareVitalsList\":{\"type\":\"object\",\"properties\":{\""
     "patient_id\":{\"type\":\"string\"},\"spo2_scale\":{\"type\":\"integer\",\"enum\":[1,2]},\""
     "items\":{\"type\":\"array\",\"items\":{\"$ref\":\"#/components/schemas/CareVitals\"}}},\"r"
@@ -1618,6 +1623,34 @@ static const char schemas[] =
     ":[\"id\",\"status\",\"reason\",\"patient\"],\"nullable\":true}},\"required\":[\"slot_id\","
     "\"resource\",\"resource_name\",\"starts_at\",\"ends_at\",\"appointment\"]}}},\"required\":"
     "[\"technician\",\"date\",\"slots\"]}"
+    ""
+    ",\"DeviceEvent\":{\"type\":\"object\",\"description\":\"The data of a live event of kind d"
+    "evice.* (GET /api/v1/events): the ids a page needs to fetch what changed, never a reading "
+    "or a fault's text. device.temperature.opened and .closed: alert_id, unit; device.work_orde"
+    "r.reported (severity high or critical): work_order_id, asset, severity; device.status: ass"
+    "et, status, from; device.qc.lockout.opened and .closed: lockout_id, check_id, device, code"
+    "\",\"required\":[\"at\"],\"properties\":{\"at\":{\"type\":\"string\",\"format\":\"date-tim"
+    "e\"},\"alert_id\":{\"type\":\"string\"},\"unit\":{\"type\":\"string\"},\"work_order_id\":{"
+    "\"type\":\"string\"},\"asset\":{\"type\":\"string\"},\"severity\":{\"type\":\"string\",\"e"
+    "num\":[\"high\",\"critical\"]},\"status\":{\"type\":\"string\",\"enum\":[\"in-service\",\""
+    "out-of-service\",\"retired\"]},\"from\":{\"type\":\"string\",\"enum\":[\"in-service\",\"ou"
+    "t-of-service\",\"retired\"]},\"lockout_id\":{\"type\":\"string\"},\"check_id\":{\"type\":\""
+    "string\"},\"device\":{\"type\":\"string\"},\"code\":{\"type\":\"string\"}},\"additionalPro"
+    "perties\":false}"
+    ",\"CareEvent\":{\"type\":\"object\",\"description\":\"The data of a care.* live event (GET"
+    " /api/v1/events): care.news2.raised, care.news2.acknowledged, care.dose.above-drl, care.do"
+    "se.reviewed. The ids a page needs to fetch what changed and the NEWS2 risk band, never a s"
+    "core, a dose or a name; patient_id only to roles with patients.read\",\"required\":[\"at\""
+    "],\"additionalProperties\":false,\"properties\":{\"at\":{\"type\":\"string\",\"format\":\""
+    "date-time\"},\"alert_id\":{\"type\":\"string\",\"description\":\"care.news2.*: the NEWS2 a"
+    "lert\"},\"vitals_id\":{\"type\":\"string\",\"description\":\"care.news2.raised: the set th"
+    "at raised it\"},\"band\":{\"type\":\"string\",\"enum\":[\"low\",\"low-medium\",\"medium\","
+    "\"high\"],\"description\":\"care.news2.raised: the clinical risk\"},\"complete\":{\"type\""
+    ":\"boolean\",\"description\":\"care.news2.raised: false when the set lacks parameters (the"
+    " score is a lower bound)\"},\"procedure_id\":{\"type\":\"string\",\"description\":\"care.d"
+    "ose.*: the procedure\"},\"exam\":{\"type\":\"string\",\"description\":\"care.dose.above-dr"
+    "l: the exam, e.g. CT-HEAD\"},\"modality\":{\"type\":\"string\",\"enum\":[\"ct\",\"xray\"]}"
+    ",\"patient_id\":{\"type\":\"string\"}}}"
     "}";
 
 /* Descriptions of query parameters, by name. */
@@ -1769,10 +1802,16 @@ static json_t *operation(const http_route *rt)
             responses, code,
             json_pack("{s:s,s:{s:{s:{s:s,s:s}}}}", "description",
                       "A stream of events, each `id`, `event` (its kind) and `data` (one JSON "
-                      "object, schema LiveEvent), and `: heartbeat` comments; `event: reset` "
+                      "object, schema LiveEvent; DeviceEvent for device.*), and `: heartbeat` "
+                      "comments; `event: reset` "
                       "when events were missed, `event: session-ended` before it closes",
                       "content", "text/event-stream", "schema", "type", "string", "description",
                       "Server-Sent Events (LiveEvent objects as data)"));
+    else if (rt->response && !strcmp(rt->response, "Metrics"))
+        json_object_set_new(responses, code,
+                            json_pack("{s:s,s:{s:{s:{s:s}}}}", "description",
+                                      "Prometheus text exposition format, version 0.0.4", "content",
+                                      "text/plain", "schema", "type", "string"));
     else if (rt->response)
         json_object_set_new(responses, code,
                             json_pack("{s:s,s:{s:{s:{s:s+}}}}", "description", "Success", "content",

@@ -54,6 +54,8 @@ typedef struct http_req {
     const char *allow;       /* Allow header of a 405 (static string), NULL for none */
     int retry_after_s;       /* Retry-After of a 429, in seconds */
     errinfo ei;              /* detail of a failure */
+    const char *route;       /* what it matched, for metrics: a pattern, "static", "/fhir/R4",
+                                "unmatched" (static strings) */
 } http_req;
 
 typedef err_t (*http_handler)(http_req *r);

@@ -944,6 +944,11 @@ const http_route http_routes[] = {
      "A technician's day (default: oneself, today): their slots with the appointments and "
      "patients (audited)",
      NULL, "CareDay", 200},
+    {"GET", "/api/v1/metrics", PERM_METRICS_READ, 0, http_metrics, NULL, "operations",
+     "The node's figures in the Prometheus text format (also at /metrics): requests by route and "
+     "status and their latency, messages in and out, the outbox waiting, QC lockouts and alerts "
+     "open",
+     NULL, "Metrics", 200},
 };
 
 const size_t http_routes_len = sizeof(http_routes) / sizeof(http_routes[0]);

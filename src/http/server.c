@@ -22,6 +22,7 @@
 #include "base/buf.h"
 #include "base/jsonv.h"
 #include "base/log.h"
+#include "base/metrics.h"
 #include "base/str.h"
 #include "base/time.h"
 #include "http/assets.h"
@@ -525,11 +526,21 @@ static enum MHD_Result dispatch(struct req_state *st)
     enum MHD_Result ret;
     err_t rc = ERR_OK;
 
-    if (!strcmp(r->path, "/fhir") || !strncmp(r->path, "/fhir/", 6))
+    /* Where a Prometheus scraper looks by default; the route is the API's. */
+    if (!strcmp(r->path, "/metrics"))
+        r->path = "/api/v1/metrics";
+    r->route = "unmatched";
+    if (!strcmp(r->path, "/fhir") || !strncmp(r->path, "/fhir/", 6)) {
+        r->route = "/fhir/R4";
         return dispatch_fhir(st);
-    if (strncmp(r->path, "/api/", 5))
+    }
+    if (strncmp(r->path, "/api/", 5)) {
+        r->route = "static";
         return serve_asset(r);
+    }
     rt = http_route_find(&r->a, r->method, r->path, r->params, &allow);
+    if (rt)
+        r->route = rt->pattern;
     if (!rt) {
         if (allow.len) {
             err_set(&r->ei, ERR_METHOD, NULL, "%s is not allowed on %.200s; allowed: %s", r->method,
@@ -676,6 +687,32 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     return dispatch(st);
 }
 
+/*
+ * Count an answered request for /metrics, by method, route (the pattern,
+ * never the path: bounded) and status; its latency unless it was a
+ * live-event stream, whose length is the stream's life.
+ */
+static void count_request(const http_req *r, int64_t us)
+{
+    static const char *const methods[] = {"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"};
+    const char *method = "other";
+    char labels[METRICS_LABELS_MAX + 1];
+    for (size_t i = 0; i < sizeof(methods) / sizeof(methods[0]); i++)
+        if (!strcmp(r->method, methods[i]))
+            method = methods[i];
+    int n = snprintf(labels, sizeof(labels), "method=\"%s\",route=\"%s\"", method,
+                     r->route ? r->route : "unmatched");
+    if (n > 0 && (size_t)n < sizeof(labels) && !r->stream)
+        metrics_observe("benchside_http_request_duration_seconds",
+                        "Time from a request's first byte to its answer, by method and route",
+                        labels, (double)us / 1e6);
+    if (n > 0 && (size_t)n + 16 < sizeof(labels)) {
+        snprintf(labels + n, sizeof(labels) - (size_t)n, ",status=\"%d\"", r->status);
+        metrics_count("benchside_http_requests_total",
+                      "HTTP requests answered, by method, route and status", labels, 1);
+    }
+}
+
 static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
                          enum MHD_RequestTerminationCode toe)
 {
@@ -684,10 +721,12 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     (void)conn;
     if (!st)
         return;
-    if (st->r.status)
+    if (st->r.status) {
+        int64_t us = time_mono_us() - st->started;
         log_msg(LOG_INFO, st->r.id, "%s %s %d %.1fms", st->r.method, st->r.path, st->r.status,
-                (double)(time_mono_us() - st->started) / 1000.0);
-    else if (toe != MHD_REQUEST_TERMINATED_COMPLETED_OK)
+                (double)us / 1000.0);
+        count_request(&st->r, us);
+    } else if (toe != MHD_REQUEST_TERMINATED_COMPLETED_OK)
         log_msg(LOG_INFO, st->r.id, "%s %s ended without a response (%d)", st->r.method, st->r.path,
                 (int)toe);
     json_decref(st->r.body);

@@ -19,6 +19,7 @@
  */
 #include "http/sse.h"
 
+#include <jansson.h>
 #include <microhttpd.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -68,25 +69,67 @@ struct http_sse_hub {
 };
 
 /*
- * Who may see which events: the permission a kind's prefix needs. A kind not
- * listed is shown to nobody, so a module that publishes something new decides
- * here who reads it.
+ * Who may see which events: the permission a kind's prefix needs, the
+ * longest prefix that matches deciding (so "device.qc." narrows "device.").
+ * A kind not listed is shown to nobody, so a module that publishes something
+ * new decides here who reads it.
  */
 static const struct {
     const char *prefix;
     perm_id perm;
 } kind_perms[] = {
-    {"result.", PERM_PATIENTS_READ},   {"critical.", PERM_PATIENTS_READ},
-    {"specimen.", PERM_PATIENTS_READ}, {"qc.", PERM_QC_READ},
-    {"device.", PERM_EQUIPMENT_READ},  {"stock.", PERM_STOCK_READ},
+    {"result.", PERM_PATIENTS_READ},
+    {"critical.", PERM_PATIENTS_READ},
+    {"specimen.", PERM_PATIENTS_READ},
+    {"qc.", PERM_QC_READ},
+    {"device.", PERM_EQUIPMENT_READ},
+    {"stock.", PERM_STOCK_READ},
+    /* a device's tolerance-QC lockout is QC's to read */
+    {"device.qc.", PERM_QC_READ},
+    {"care.", PERM_CARE_READ},
 };
+
+perm_id http_sse_kind_perm(const char *kind)
+{
+    perm_id perm = PERM_NONE;
+    size_t best = 0;
+    for (size_t i = 0; i < sizeof(kind_perms) / sizeof(kind_perms[0]); i++) {
+        size_t n = strlen(kind_perms[i].prefix);
+        if (n > best && !strncmp(kind, kind_perms[i].prefix, n)) {
+            best = n;
+            perm = kind_perms[i].perm;
+        }
+    }
+    return perm;
+}
 
 static bool may_see(perm_role role, const char *kind)
 {
-    for (size_t i = 0; i < sizeof(kind_perms) / sizeof(kind_perms[0]); i++)
-        if (!strncmp(kind, kind_perms[i].prefix, strlen(kind_perms[i].prefix)))
-            return perm_role_has(role, kind_perms[i].perm);
-    return false;
+    perm_id perm = http_sse_kind_perm(kind);
+    return perm != PERM_NONE && perm_role_has(role, perm);
+}
+
+/*
+ * The data of an event as role sees it: a "patient_id" only to those who
+ * read patients (a biomedical technician learns that a NEWS2 alert opened,
+ * not whose). A new string into *owned when something was left out (the
+ * caller frees it), else ev's own.
+ */
+static const char *data_for(perm_role role, const evbus_event *ev, char **owned)
+{
+    *owned = NULL;
+    if (perm_role_has(role, PERM_PATIENTS_READ) || !strstr(ev->data, "\"patient_id\""))
+        return ev->data;
+    json_t *o = json_loadb(ev->data, ev->len, 0, NULL);
+    if (o && !json_object_get(o, "patient_id")) {
+        json_decref(o);
+        return ev->data; /* the words were in a value */
+    }
+    if (o && json_object_del(o, "patient_id") == 0)
+        *owned = json_dumps(o, JSON_COMPACT);
+    json_decref(o);
+    /* Nothing is sent that could not be made without the id. */
+    return *owned ? *owned : "{}";
 }
 
 /* Make the reader run again: resume the connection if it is suspended. */
@@ -269,13 +312,15 @@ static bool fill(struct sse_stream *s)
             continue;
         }
         if (may_see(s->role, ev.kind)) {
-            char at[TIME_ISO_LEN];
+            char at[TIME_ISO_LEN], *owned;
+            const char *data = data_for(s->role, &ev, &owned);
             time_format_iso(ev.at, at);
             /* The data is the publisher's JSON object with its time added. */
-            bool more = ev.len > 2 && ev.data[0] == '{';
+            bool more = strlen(data) > 2 && data[0] == '{';
             buf_printf(&s->out, "id: %llu\nevent: %s\ndata: {\"at\":\"%s\"%s%s\n\n",
                        (unsigned long long)ev.id, ev.kind, at, more ? "," : "",
-                       more ? ev.data + 1 : "}");
+                       more ? data + 1 : "}");
+            free(owned);
             any = true;
         }
         evbus_event_clear(&ev);

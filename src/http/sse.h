@@ -37,6 +37,14 @@ void http_sse_hub_stop(http_sse_hub *h);
 /* Free the hub after the daemon has stopped. NULL is fine. */
 void http_sse_hub_free(http_sse_hub *h);
 
+/*
+ * The permission a role needs to see events of kind: that of the longest
+ * prefix in sse.c's table that kind starts with ("device.qc.lockout.opened":
+ * qc.read; "device.status": equipment.read), PERM_NONE (nobody) for a kind
+ * the table does not know.
+ */
+perm_id http_sse_kind_perm(const char *kind);
+
 /* The handler of GET /api/v1/events: opens the stream as r->stream. */
 err_t http_events(http_req *r);
 

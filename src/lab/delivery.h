@@ -47,14 +47,27 @@ typedef struct delivery_item {
 } delivery_item;
 
 /*
- * Up to max rows that are due at now, oldest first, at most one per patient
+ * Claim up to max rows that are due at now for node (a name unique to the
+ * running process, at most 64 bytes), oldest first, at most one per patient
  * and destination (a patient's later results wait for the earlier ones).
- * *n is how many were filled.
+ * Rows another node holds are left alone until its claim lapses; the rows
+ * taken are held by node until now + lease_us, in one transaction of their
+ * own. *n is how many were filled (0 on failure).
  */
-err_t delivery_due(db *d, int64_t now, delivery_item *items, int max, int *n, errinfo *ei);
+err_t delivery_due(db *d, const char *node, int64_t now, int64_t lease_us, delivery_item *items,
+                   int max, int *n, errinfo *ei);
+
+/* Extend node's claim on row id to until, just before it is sent: *ours is
+ * false when the claim lapsed and another node took the row (or it is
+ * delivered), and then the row must not be sent. */
+err_t delivery_hold(db *d, const char *id, const char *node, int64_t until, bool *ours,
+                    errinfo *ei);
+
+/* Give back every row node still holds (results and orders), as it stops. */
+err_t delivery_unclaim(db *d, const char *node, errinfo *ei);
 
 /* Record an attempt: delivered (with the control id sent), or failed with
- * why and the time of the next attempt. */
+ * why and the time of the next attempt. Either ends the claim. */
 err_t delivery_done(db *d, const char *id, const char *control_id, errinfo *ei);
 err_t delivery_failed(db *d, const char *id, const char *why, int64_t next_at, errinfo *ei);
 
@@ -84,8 +97,13 @@ typedef struct delivery_order {
     } tests[DELIVERY_ORDER_TESTS];
 } delivery_order;
 
-/* Up to max order rows due at now, oldest first; *n how many. */
-err_t delivery_orders_due(db *d, int64_t now, delivery_order *items, int max, int *n, errinfo *ei);
+/* Claim up to max order rows due at now for node, oldest first, as
+ * delivery_due does; *n how many. */
+err_t delivery_orders_due(db *d, const char *node, int64_t now, int64_t lease_us,
+                          delivery_order *items, int max, int *n, errinfo *ei);
+/* As delivery_hold, for an order row. */
+err_t delivery_order_hold(db *d, const char *id, const char *node, int64_t until, bool *ours,
+                          errinfo *ei);
 
 /* Record the outcome of an order row (tests: what was sent, JSON). */
 err_t delivery_order_done(db *d, const char *id, const char *control_id, const char *tests,

@@ -17,7 +17,8 @@
 #include "base/time.h"
 #include "store/dbjson.h"
 
-#define US_PER_DAY (86400LL * 1000000LL)
+#define US_PER_DAY    (86400LL * 1000000LL)
+#define LOOKUP_ID_MAX 64 /* an id a reader sends, bytes (FHIR's id) */
 
 /* What fills a placeholder. */
 enum bind_what {
@@ -37,6 +38,11 @@ enum bind_what {
     B_TO,
     B_DATE_FROM, /* the bounds as dates YYYY-MM-DD */
     B_DATE_TO,
+    B_CATEGORY,
+    B_VITAL,
+    B_VITAL_ID,    /* the id for its IS NULL test, its set's id, the id again */
+    B_WANT_LAB,    /* int64: 1 unless results are left out */
+    B_WANT_VITALS, /* int64: 1 unless vital signs are left out */
     B_END,
 };
 
@@ -53,6 +59,8 @@ struct search {
     bool sorted;              /* the page SQL takes the direction before LIMIT */
     json_t *(*view)(db_stmt *st);
     err_t (*more)(db *d, json_t *view, errinfo *ei); /* members from other queries */
+    /* the audit of a page of several entities; NULL: entity's alone */
+    err_t (*audit)(db *d, const audit_ctx *ctx, const lookup_query *q, json_t *items, errinfo *ei);
 };
 
 void lookup_query_init(lookup_query *q)
@@ -120,9 +128,29 @@ static const char *text_of(const lookup_query *q, enum bind_what w)
         return q->name;
     case B_GENDER:
         return q->gender;
+    case B_CATEGORY:
+        return q->category;
+    case B_VITAL:
+        return q->vital;
     default:
         return NULL;
     }
+}
+
+/* A vital sign's id is its set's and the observation's ("<set>-spo2"):
+ * the set's id lets the search use the table's key. */
+static err_t vital_id_bind(db_stmt *st, const char *id, int *i)
+{
+    char set[LOOKUP_ID_MAX + 1] = "";
+    const char *dash = id ? strrchr(id, '-') : NULL;
+    if (id)
+        snprintf(set, sizeof(set), "%.*s", (int)(dash ? dash - id : (long)strlen(id)), id);
+    err_t rc = db_bind_str(st, (*i)++, id);
+    if (!rc)
+        rc = db_bind_str(st, (*i)++, id ? set : NULL);
+    if (!rc)
+        rc = db_bind_str(st, (*i)++, id);
+    return rc;
 }
 
 static err_t bind_all(db_stmt *st, const struct bind *b, const lookup_query *q, int *i)
@@ -132,6 +160,14 @@ static err_t bind_all(db_stmt *st, const struct bind *b, const lookup_query *q, 
     for (; !rc && b->what != B_END; b++) {
         if (b->what == B_FROM || b->what == B_TO) {
             rc = db_bind_int64(st, (*i)++, b->what == B_FROM ? q->from : q->to);
+            continue;
+        }
+        if (b->what == B_WANT_LAB || b->what == B_WANT_VITALS) {
+            rc = db_bind_int64(st, (*i)++, b->what == B_WANT_LAB ? !q->no_lab : !q->no_vitals);
+            continue;
+        }
+        if (b->what == B_VITAL_ID) {
+            rc = vital_id_bind(st, q->id, i);
             continue;
         }
         if (b->what == B_DATE_FROM || b->what == B_DATE_TO) {
@@ -204,20 +240,29 @@ static err_t page_rows(db *d, const struct search *s, const lookup_query *q, jso
     return rc;
 }
 
+/* The audit event "<entity>.read" (read) or "<entity>.search" of the ids
+ * (stolen) of the views read, about entity_type entity_id. */
+static err_t audit_ids(db *d, const audit_ctx *ctx, const char *entity, bool read,
+                       const char *entity_type, const char *entity_id, json_t *ids, errinfo *ei)
+{
+    char action[48];
+    snprintf(action, sizeof(action), "%s.%s", entity, read ? "read" : "search");
+    json_t *detail = ids ? json_pack("{s:s,s:o}", "via", "fhir", "ids", ids) : NULL;
+    err_t rc =
+        detail ? audit_write(d, ctx, action, entity_type, entity_id, "ok", detail, ei) : ERR_NOMEM;
+    json_decref(detail);
+    return rc;
+}
+
 static err_t audit_page(db *d, const audit_ctx *ctx, const struct search *s, const lookup_query *q,
                         json_t *items, errinfo *ei)
 {
-    char action[48];
+    if (s->audit)
+        return s->audit(d, ctx, q, items, ei);
     json_t *ids = json_array(), *v;
     size_t k;
-    if (!ids)
-        return ERR_NOMEM;
     json_array_foreach(items, k, v) json_array_append(ids, json_object_get(v, "id"));
-    snprintf(action, sizeof(action), "%s.%s", s->entity, q->id ? "read" : "search");
-    json_t *detail = json_pack("{s:s,s:o}", "via", "fhir", "ids", ids);
-    err_t rc = detail ? audit_write(d, ctx, action, s->entity, q->id, "ok", detail, ei) : ERR_NOMEM;
-    json_decref(detail);
-    return rc;
+    return audit_ids(d, ctx, s->entity, q->id != NULL, s->entity, q->id, ids, ei);
 }
 
 static err_t run(db *d, const audit_ctx *ctx, const struct search *s, const lookup_query *q,
@@ -327,6 +372,7 @@ static const struct search patients = {
     false,
     patient_view,
     NULL,
+    NULL,
 };
 
 /* ------------------------------------------------------------ ordered items */
@@ -396,6 +442,7 @@ static const struct search items_search = {
     true,
     item_view,
     item_more,
+    NULL,
 };
 
 /* ---------------------------------------------------------------- specimens */
@@ -448,6 +495,7 @@ static const struct search specimens = {
     true,
     specimen_view,
     specimen_more,
+    NULL,
 };
 
 /* ------------------------------------------------------------------ results */
@@ -489,21 +537,152 @@ static json_t *result_view(db_stmt *st)
                      db_col_json_text(st, 20));
 }
 
+/* The columns of result_view (named where the observations' order needs them). */
+#define RESULT_COLS                                                                                \
+    "SELECT r.id, r.patient_id, r.specimen_id, (SELECT MIN(o2.id) FROM order_tests o2"             \
+    " WHERE o2.order_id = ot.order_id AND COALESCE(o2.panel_code, o2.test_code) ="                 \
+    " COALESCE(ot.panel_code, ot.test_code)), r.test_code, t.name, t.loinc, r.kind,"               \
+    " r.value_text, r.value_num, r.unit, r.ref_low, r.ref_high, r.ref_text, r.flag, r.status,"     \
+    " " RESULT_DATE " AS effective, COALESCE(r.released_at, r.resulted_at), u.id AS user_id,"      \
+    " COALESCE(NULLIF(r.released_by, 'auto-verification'), r.resulted_by), a.id AS asset_id"
+
 static const struct search results = {
     "result",
-    "SELECT r.id, r.patient_id, r.specimen_id, (SELECT MIN(o2.id) FROM order_tests o2"
-    " WHERE o2.order_id = ot.order_id AND COALESCE(o2.panel_code, o2.test_code) ="
-    " COALESCE(ot.panel_code, ot.test_code)), r.test_code, t.name, t.loinc, r.kind,"
-    " r.value_text, r.value_num, r.unit, r.ref_low, r.ref_high, r.ref_text, r.flag, r.status,"
-    " " RESULT_DATE ", COALESCE(r.released_at, r.resulted_at), u.id,"
-    " COALESCE(NULLIF(r.released_by, 'auto-verification'), r.resulted_by), a.id" RESULT_WHERE
-    " ORDER BY CASE WHEN ? = 1 THEN " RESULT_DATE " END DESC, " RESULT_DATE ", r.id"
-    " LIMIT ? OFFSET ?",
+    RESULT_COLS RESULT_WHERE " ORDER BY CASE WHEN ? = 1 THEN " RESULT_DATE " END DESC, " RESULT_DATE
+                             ", r.id LIMIT ? OFFSET ?",
     "SELECT COUNT(*)" RESULT_WHERE,
     result_binds,
     true,
     result_view,
     NULL,
+    NULL,
+};
+
+/* ------------------------------------------------------------- observations */
+
+/*
+ * Observations are the laboratory's results and the vital signs of
+ * care_vitals, one page of both in date order. A set of vital signs is
+ * several observations (proto/fhir.h, fhir_vital_sign): one per parameter
+ * it holds, its id the set's id and the parameter's name, and its NEWS2
+ * score. Each side has its own filters, so that each can use its table's
+ * keys; a filter one side has no counterpart for leaves that side out (a
+ * specimen, a catalog code), as do no_lab and no_vitals.
+ */
+#define VITAL_PARAMS                                                                               \
+    "(SELECT 'resp' AS k, 'vital-signs' AS cat UNION ALL SELECT 'spo2', 'vital-signs'"             \
+    " UNION ALL SELECT 'oxygen', 'vital-signs' UNION ALL SELECT 'bp', 'vital-signs'"               \
+    " UNION ALL SELECT 'pulse', 'vital-signs' UNION ALL SELECT 'acvpu', 'vital-signs'"             \
+    " UNION ALL SELECT 'temp', 'vital-signs' UNION ALL SELECT 'news2', 'survey') k"
+#define VITAL_PRESENT                                                                              \
+    "((k.k = 'resp' AND v.respiration_rate IS NOT NULL) OR (k.k = 'spo2' AND v.spo2 IS NOT NULL)"  \
+    " OR (k.k = 'oxygen' AND v.oxygen IS NOT NULL) OR (k.k = 'bp' AND (v.systolic_bp IS NOT NULL"  \
+    " OR v.diastolic_bp IS NOT NULL)) OR (k.k = 'pulse' AND v.pulse IS NOT NULL)"                  \
+    " OR (k.k = 'acvpu' AND v.acvpu IS NOT NULL) OR (k.k = 'temp' AND v.temperature IS NOT NULL)"  \
+    " OR k.k = 'news2')"
+/* The vital signs in result_view's 21 columns (those a result has alone
+ * NULL), then the category and the set's own. */
+#define VITAL_SELECT                                                                               \
+    "SELECT v.id || '-' || k.k, v.patient_id, CAST(NULL AS TEXT), CAST(NULL AS TEXT),"             \
+    " CAST(NULL AS TEXT), CAST(NULL AS TEXT), CAST(NULL AS TEXT), CAST(NULL AS TEXT),"             \
+    " CAST(NULL AS TEXT), CAST(NULL AS DOUBLE PRECISION), CAST(NULL AS TEXT),"                     \
+    " CAST(NULL AS DOUBLE PRECISION), CAST(NULL AS DOUBLE PRECISION), CAST(NULL AS TEXT),"         \
+    " CAST(NULL AS TEXT), 'released', v.taken_at, v.recorded_at, u.id,"                            \
+    " CASE WHEN v.source = 'hand' THEN v.recorded_by END, a.id, k.cat, v.id, k.k,"                 \
+    " CASE WHEN v.source <> 'hand' THEN v.source END, v.respiration_rate, v.spo2, v.spo2_scale,"   \
+    " v.oxygen, v.systolic_bp, v.diastolic_bp, v.pulse, v.acvpu, v.temperature, v.score,"          \
+    " v.complete, v.band FROM care_vitals v CROSS JOIN " VITAL_PARAMS                              \
+    " LEFT JOIN users u ON v.source = 'hand' AND u.username = v.recorded_by"                       \
+    " LEFT JOIN assets a ON v.source <> 'hand' AND a.instrument = v.source"                        \
+    " WHERE " VITAL_PRESENT                                                                        \
+    " AND (CAST(? AS TEXT) IS NULL OR (v.id = ? AND v.id || '-' || k.k = ?))"                      \
+    " AND (CAST(? AS TEXT) IS NULL OR v.patient_id = ?)"                                           \
+    " AND (CAST(? AS TEXT) IS NULL OR k.k = ?)"                                                    \
+    " AND (CAST(? AS TEXT) IS NULL OR CAST(? AS TEXT) = 'released')"                               \
+    " AND CAST(? AS TEXT) IS NULL"                                                                 \
+    " AND (CAST(? AS TEXT) IS NULL OR k.cat = ?)"                                                  \
+    " AND v.taken_at >= ? AND v.taken_at < ? AND ? = 1"
+#define LAB_SELECT                                                                                 \
+    RESULT_COLS ", 'laboratory', CAST(NULL AS TEXT), CAST(NULL AS TEXT), CAST(NULL AS TEXT),"      \
+                " CAST(NULL AS INTEGER), CAST(NULL AS INTEGER), CAST(NULL AS INTEGER),"            \
+                " CAST(NULL AS INTEGER), CAST(NULL AS INTEGER), CAST(NULL AS INTEGER),"            \
+                " CAST(NULL AS INTEGER), CAST(NULL AS TEXT), CAST(NULL AS DOUBLE PRECISION),"      \
+                " CAST(NULL AS INTEGER), CAST(NULL AS INTEGER), CAST(NULL AS TEXT)" RESULT_WHERE   \
+                " AND ? = 1"
+#define OBSERVATION_FROM " FROM (" LAB_SELECT " UNION ALL " VITAL_SELECT ") o"
+
+static const struct bind observation_binds[] = {
+    {B_ID, 1},       {B_PATIENT, 1}, {B_CODE, 1},        {B_LOINC, 1},    {B_STATE, 1},
+    {B_SPECIMEN, 1}, {B_FROM, 0},    {B_TO, 0},          {B_WANT_LAB, 0}, {B_VITAL_ID, 0},
+    {B_PATIENT, 1},  {B_VITAL, 1},   {B_STATE, 1},       {B_SPECIMEN, 0}, {B_CATEGORY, 1},
+    {B_FROM, 0},     {B_TO, 0},      {B_WANT_VITALS, 0}, {B_END, 0},
+};
+
+/* An integer column, or null. */
+static json_t *col_int(db_stmt *st, int i)
+{
+    return db_col_null(st, i) ? json_null() : json_integer(db_col_int64(st, i));
+}
+
+static json_t *observation_view(db_stmt *st)
+{
+    if (!strcmp(db_col_text(st, 21), "laboratory"))
+        return result_view(st);
+    return json_pack(
+        "{s:s,s:s,s:s,s:s,s:s,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o,"
+        "s:o,s:o}",
+        "id", db_col_text(st, 0), "patient_id", db_col_text(st, 1), "category", db_col_text(st, 21),
+        "set_id", db_col_text(st, 22), "param", db_col_text(st, 23), "effective",
+        db_col_json_time(st, 16), "issued", db_col_json_time(st, 17), "performer_id",
+        db_col_json_text(st, 18), "performer", db_col_json_text(st, 19), "device_id",
+        db_col_json_text(st, 20), "device", db_col_json_text(st, 24), "respiration_rate",
+        col_int(st, 25), "spo2", col_int(st, 26), "spo2_scale", col_int(st, 27), "oxygen",
+        col_int(st, 28), "systolic_bp", col_int(st, 29), "diastolic_bp", col_int(st, 30), "pulse",
+        col_int(st, 31), "acvpu", db_col_json_text(st, 32), "temperature", db_col_json_num(st, 33),
+        "score", col_int(st, 34), "complete", json_boolean(db_col_int64(st, 35) != 0), "band",
+        db_col_json_text(st, 36));
+}
+
+/*
+ * A page holds results and vital signs: the results are audited as results
+ * are (result.read, result.search, also for a page with nothing), the vital
+ * signs as the REST API audits them (care.vitals.read, care.vitals.search:
+ * of the patient read, or searched for).
+ */
+static err_t observation_audit(db *d, const audit_ctx *ctx, const lookup_query *q, json_t *items,
+                               errinfo *ei)
+{
+    json_t *lab = json_array(), *vitals = json_array(), *v;
+    const char *patient = q->patient;
+    size_t k;
+    err_t rc = ERR_OK;
+    json_array_foreach(items, k, v)
+    {
+        bool vital = json_object_get(v, "category") != NULL;
+        json_array_append(vital ? vitals : lab, json_object_get(v, "id"));
+        if (vital && q->id)
+            patient = json_string_value(json_object_get(v, "patient_id"));
+    }
+    if (json_array_size(lab) || !json_array_size(vitals))
+        rc = audit_ids(d, ctx, "result", q->id != NULL, "result", q->id, json_incref(lab), ei);
+    if (!rc && json_array_size(vitals))
+        rc = audit_ids(d, ctx, "care.vitals", q->id != NULL, "patient", patient,
+                       json_incref(vitals), ei);
+    json_decref(lab);
+    json_decref(vitals);
+    return rc;
+}
+
+static const struct search observations = {
+    "result",
+    "SELECT o.*" OBSERVATION_FROM " ORDER BY CASE WHEN ? = 1 THEN o.effective END DESC,"
+    " o.effective, o.id LIMIT ? OFFSET ?",
+    "SELECT COUNT(*)" OBSERVATION_FROM,
+    observation_binds,
+    true,
+    observation_view,
+    NULL,
+    observation_audit,
 };
 
 /* ------------------------------------------------------------------ reports */
@@ -592,6 +771,7 @@ static const struct search reports = {
     true,
     report_view,
     report_more,
+    NULL,
 };
 
 /* ------------------------------------------------------------ users, assets */
@@ -618,6 +798,7 @@ static const struct search users = {
     user_binds,
     false,
     user_view,
+    NULL,
     NULL,
 };
 
@@ -650,6 +831,7 @@ static const struct search assets = {
     false,
     asset_view,
     NULL,
+    NULL,
 };
 
 /* The searches in the order of lookup_kind. */
@@ -657,7 +839,7 @@ static const struct search *const searches[] = {
     [LOOKUP_PATIENTS] = &patients,   [LOOKUP_REQUESTS] = &items_search,
     [LOOKUP_SPECIMENS] = &specimens, [LOOKUP_RESULTS] = &results,
     [LOOKUP_REPORTS] = &reports,     [LOOKUP_USERS] = &users,
-    [LOOKUP_ASSETS] = &assets,
+    [LOOKUP_ASSETS] = &assets,       [LOOKUP_OBSERVATIONS] = &observations,
 };
 
 err_t lookup_search(db *d, const audit_ctx *ctx, lookup_kind kind, const lookup_query *q,

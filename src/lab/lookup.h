@@ -39,6 +39,9 @@ typedef struct lookup_query {
     const char *type;       /* specimen type (any case), asset class */
     const char *family, *given, *name; /* prefixes, ASCII letters in any case */
     const char *gender;                /* female, male, other, unknown */
+    const char *category;              /* observations: laboratory, vital-signs, survey */
+    const char *vital;                 /* observations: the vital sign (fhir.h's param) */
+    bool no_lab, no_vitals;            /* observations: leave out results, vital signs */
     int64_t from, to; /* the record's date in [from, to); INT64_MIN, INT64_MAX: open */
     bool descending;  /* newest first (searches by date) */
     int count;        /* page size 0..LOOKUP_PAGE_MAX; 0 only counts */
@@ -57,6 +60,7 @@ typedef enum {
     LOOKUP_REPORTS,
     LOOKUP_USERS,
     LOOKUP_ASSETS,
+    LOOKUP_OBSERVATIONS,
 } lookup_kind;
 
 /*
@@ -86,6 +90,16 @@ typedef enum {
  * LOOKUP_USERS: id, identifier (username), name (display name or username).
  * LOOKUP_ASSETS: id, identifier (tag), type (class), state (in-service, or
  *   inactive for out-of-service and retired). View: the register's.
+ * LOOKUP_OBSERVATIONS: the results (as LOOKUP_RESULTS) and the vital signs
+ *   of care_vitals together, in date order. A set of vital signs is one
+ *   view per parameter it holds and one of its NEWS2 (see fhir_vital_sign
+ *   for the params and the view), each with its "category" (vital-signs,
+ *   survey; a result's view has none), its id "<set id>-<param>". Vital
+ *   signs take id, patient, vital, category, state (released: they are
+ *   final), dates on the time taken; a specimen or a catalog code leaves
+ *   them out, as no_vitals does; no_lab leaves out the results. Audited as
+ *   result.* (the results, or an empty page) and care.vitals.read /
+ *   care.vitals.search (entity the patient) for the vital signs.
  */
 err_t lookup_search(db *d, const audit_ctx *ctx, lookup_kind kind, const lookup_query *q,
                     json_t **items, int64_t *total, errinfo *ei);

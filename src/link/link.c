@@ -16,6 +16,7 @@
 
 #include "base/buf.h"
 #include "base/log.h"
+#include "base/metrics.h"
 #include "base/str.h"
 #include "base/time.h"
 #include "lab/instrument.h"
@@ -704,6 +705,26 @@ static bool run_batch(db *d, job **jobs, size_t n)
     return rc == ERR_OK;
 }
 
+static const char in_name[] = "benchside_messages_in_total";
+static const char in_help[] = "Messages received from instruments and EHRs, by protocol and what "
+                              "became of them (not-stored: the commit failed and no reply was "
+                              "sent)";
+
+/* Count by messages of protocol with status, for /metrics. */
+static void count_in_as(const char *protocol, const char *status, int64_t by)
+{
+    char labels[96];
+    snprintf(labels, sizeof(labels), "protocol=\"%s\",status=\"%s\"", protocol, status);
+    metrics_count(in_name, in_help, labels, by);
+}
+
+/* Count a message the writer is done with. */
+static void count_in(const job *j)
+{
+    const char *status = j->rc ? "not-stored" : j->fault ? "rejected" : j->reply.status;
+    count_in_as(j->msg.proto == LINK_HL7 ? "hl7" : "astm", status[0] ? status : "unknown", 1);
+}
+
 static void *writer_main(void *arg)
 {
     link_server *s = arg;
@@ -741,6 +762,8 @@ static void *writer_main(void *arg)
             db_close(d); /* opened again for the next batch */
             d = NULL;
         }
+        for (size_t i = 0; i < n; i++)
+            count_in(batch[i]);
         pthread_mutex_lock(&s->lock);
         for (size_t i = 0; i < n; i++)
             q_push(&s->done, batch[i]);
@@ -930,6 +953,11 @@ err_t link_start(const link_config *cfg, link_server **out, errinfo *ei)
     pthread_mutex_init(&s->lock, NULL);
     pthread_cond_init(&s->wake, NULL);
     pthread_cond_init(&s->ckpt_wake, NULL);
+    /* The series a scraper watches exist from the start, at 0. */
+    count_in_as("hl7", "accepted", 0);
+    count_in_as("astm", "accepted", 0);
+    count_in_as("hl7", "not-stored", 0);
+    count_in_as("astm", "not-stored", 0);
     uv_loop_init(&s->loop);
     uv_async_init(&s->loop, &s->stop_async, stop_cb);
     uv_async_init(&s->loop, &s->done_async, done_cb);
@@ -950,8 +978,14 @@ err_t link_start(const link_config *cfg, link_server **out, errinfo *ei)
             uv_timer_start(&s->reconcile, reconcile_cb, 0, RECONCILE_MS);
         }
     }
-    if (!rc && cfg->outbox)
-        rc = outbox_start(cfg->db_url, &s->outbox, ei);
+    if (!rc && cfg->outbox) {
+        char node[65];
+        if (cfg->node)
+            snprintf(node, sizeof(node), "%s", cfg->node);
+        else
+            link_node_default(node, sizeof(node));
+        rc = outbox_start(cfg->db_url, node, &s->outbox, ei);
+    }
     if (!rc) {
         s->writer_started = pthread_create(&s->writer_thread, NULL, writer_main, s) == 0;
         s->ckpt_started = pthread_create(&s->ckpt_thread, NULL, ckpt_main, s) == 0;
@@ -965,6 +999,15 @@ err_t link_start(const link_config *cfg, link_server **out, errinfo *ei)
     }
     *out = s;
     return ERR_OK;
+}
+
+void link_node_default(char *out, size_t n)
+{
+    char host[65] = "";
+    if (gethostname(host, sizeof(host) - 1) || !host[0])
+        snprintf(host, sizeof(host), "node");
+    host[sizeof(host) - 1] = '\0';
+    snprintf(out, n, "%.50s-%ld", host, (long)getpid());
 }
 
 int link_mllp_port(const link_server *s)

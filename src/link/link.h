@@ -42,12 +42,18 @@ typedef struct link_config {
     int batch_max;      /* most messages in one commit; 0 = 256 */
     bool serial;        /* open the serial lines of the instrument register */
     bool outbox;        /* deliver the outbox to the EHRs */
+    const char *node;   /* this process among the nodes sharing the database,
+                           unique to it (outbox claims); NULL: HOST-PID */
 } link_config;
 
 typedef struct link_server link_server;
 
 /* Open the listeners and start the threads. */
 err_t link_start(const link_config *c, link_server **out, errinfo *ei);
+
+/* A node name unique to this process on this machine: HOST-PID (out of n
+ * bytes, at most 64 used). */
+void link_node_default(char *out, size_t n);
 
 /* The ports listened on (useful with port 0), or 0 when that listener is off. */
 int link_mllp_port(const link_server *s);

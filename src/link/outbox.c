@@ -16,6 +16,7 @@
 
 #include "base/arena.h"
 #include "base/log.h"
+#include "base/metrics.h"
 #include "base/str.h"
 #include "base/time.h"
 #include "proto/astm.h"
@@ -30,6 +31,10 @@
 #define CONNECT_MS     5000
 #define BACKOFF_MAX_S  300
 #define DESTS_MAX      8
+/* How long a claimed row stays this node's (lab/delivery.h): longer than
+ * one attempt can take (connecting, sending, waiting for the ACK), since
+ * the claim is renewed before each attempt. */
+#define LEASE_US (120 * 1000000LL)
 
 typedef struct dest_conn {
     char name[65], addr[129];
@@ -39,6 +44,7 @@ typedef struct dest_conn {
 
 struct outbox_worker {
     char *url;
+    char node[65];
     pthread_t thread;
     pthread_mutex_t lock;
     pthread_cond_t wake;
@@ -338,29 +344,61 @@ static int64_t backoff_s(int attempts)
     return b > BACKOFF_MAX_S ? BACKOFF_MAX_S : b;
 }
 
+/* Count an attempt for /metrics: kind "result" or "order". */
+static void count_out(const char *kind, bool ok)
+{
+    char labels[64];
+    snprintf(labels, sizeof(labels), "kind=\"%s\",outcome=\"%s\"", kind,
+             ok ? "delivered" : "failed");
+    metrics_count("benchside_messages_out_total",
+                  "Deliveries attempted: results to the EHRs and orders to analyzers, by outcome",
+                  labels, 1);
+}
+
 /* Deliver one result; its outcome is recorded in the database. */
+/*
+ * Renew the claim on a row before its attempt; false when it is no longer
+ * this node's (its lease lapsed while earlier rows were sent and another
+ * node took it), so that it is not sent twice.
+ */
+static bool still_ours(outbox_worker *w, db *d, const char *id, bool order)
+{
+    errinfo ei = {0};
+    bool ours = false;
+    int64_t until = time_now_us() + LEASE_US;
+    err_t rc = order ? delivery_order_hold(d, id, w->node, until, &ours, &ei)
+                     : delivery_hold(d, id, w->node, until, &ours, &ei);
+    if (rc)
+        log_msg(LOG_WARN, id, "outbox: cannot renew the claim: %s", ei.message);
+    return ours;
+}
+
 static void deliver(outbox_worker *w, db *d, const delivery_item *it)
 {
     char control[ID_LEN + 1], why[256] = "";
     buf msg = BUF_INIT;
     bool ok = false;
+    if (!still_ours(w, d, it->id, false))
+        return;
     if (outbox_oru(it, &msg, control))
         snprintf(why, sizeof(why), "the message could not be written");
     else
         ok = send_hl7(w, it->destination, it->send_to, &msg, control, why, sizeof(why));
+    count_out("result", ok);
     errinfo ei = {0};
     err_t rc;
     if (ok) {
         rc = delivery_done(d, it->id, control, &ei);
-        log_info("outbox: result %s delivered to %s (%s)", it->result_id, it->destination, control);
+        log_msg(LOG_INFO, it->id, "outbox: result %s delivered to %s (%s)", it->result_id,
+                it->destination, control);
     } else {
         int64_t b = backoff_s(it->attempts);
         rc = delivery_failed(d, it->id, why, time_now_us() + b * 1000000, &ei);
-        log_warn("outbox: result %s to %s: %s (attempt %d; next in %lld s)", it->result_id,
-                 it->destination, why, it->attempts + 1, (long long)b);
+        log_msg(LOG_WARN, it->id, "outbox: result %s to %s: %s (attempt %d; next in %lld s)",
+                it->result_id, it->destination, why, it->attempts + 1, (long long)b);
     }
     if (rc)
-        log_error("outbox: cannot record the delivery of %s: %s", it->id, ei.message);
+        log_msg(LOG_ERROR, it->id, "outbox: cannot record the delivery: %s", ei.message);
     buf_free(&msg);
 }
 
@@ -533,6 +571,8 @@ static void deliver_order(outbox_worker *w, db *d, const delivery_order *o)
     char control[ID_LEN + 1] = "", why[256] = "";
     buf msg = BUF_INIT;
     bool ok = false;
+    if (!still_ours(w, d, o->id, true))
+        return;
     json_t *tests = json_array();
     for (size_t i = 0; i < o->ntests; i++)
         json_array_append_new(tests, json_string(o->tests[i].code));
@@ -549,21 +589,22 @@ static void deliver_order(outbox_worker *w, db *d, const delivery_order *o)
         else
             ok = send_astm(o->in.send_to, &msg, why, sizeof(why));
     }
+    count_out("order", ok);
     char *text = json_dumps(tests, JSON_COMPACT);
     errinfo ei = {0};
     err_t rc;
     if (ok) {
         rc = delivery_order_done(d, o->id, control[0] ? control : NULL, text ? text : "[]", &ei);
-        log_info("outbox: orders for %s (%zu test(s)) delivered to %s", o->accession, o->ntests,
-                 o->in.name);
+        log_msg(LOG_INFO, o->id, "outbox: orders for %s (%zu test(s)) delivered to %s",
+                o->accession, o->ntests, o->in.name);
     } else {
         int64_t b = backoff_s(o->attempts);
         rc = delivery_order_failed(d, o->id, why, time_now_us() + b * 1000000, &ei);
-        log_warn("outbox: orders for %s to %s: %s (attempt %d; next in %lld s)", o->accession,
-                 o->in.name, why, o->attempts + 1, (long long)b);
+        log_msg(LOG_WARN, o->id, "outbox: orders for %s to %s: %s (attempt %d; next in %lld s)",
+                o->accession, o->in.name, why, o->attempts + 1, (long long)b);
     }
     if (rc)
-        log_error("outbox: cannot record the delivery of %s: %s", o->id, ei.message);
+        log_msg(LOG_ERROR, o->id, "outbox: cannot record the delivery: %s", ei.message);
     free(text);
     json_decref(tests);
     buf_free(&msg);
@@ -602,8 +643,8 @@ static void *worker_main(void *arg)
             continue;
         }
         int n = 0, m = 0;
-        if (delivery_due(d, time_now_us(), items, BATCH, &n, &ei) ||
-            delivery_orders_due(d, time_now_us(), orders, BATCH, &m, &ei)) {
+        if (delivery_due(d, w->node, time_now_us(), LEASE_US, items, BATCH, &n, &ei) ||
+            delivery_orders_due(d, w->node, time_now_us(), LEASE_US, orders, BATCH, &m, &ei)) {
             log_error("outbox: cannot read the outbox: %s", ei.message);
             db_close(d);
             d = NULL;
@@ -614,6 +655,11 @@ static void *worker_main(void *arg)
         for (int i = 0; i < n && !stopping(w); i++)
             deliver(w, d, &items[i]);
     }
+    /* What was claimed and not sent goes back at once rather than when its
+     * lease lapses. */
+    errinfo uei = {0};
+    if (d && delivery_unclaim(d, w->node, &uei))
+        log_warn("outbox: cannot give back the rows claimed: %s", uei.message);
     free(items);
     free(orders);
     for (int i = 0; i < w->ndests; i++) {
@@ -624,7 +670,7 @@ static void *worker_main(void *arg)
     return NULL;
 }
 
-err_t outbox_start(const char *db_url, outbox_worker **out, errinfo *ei)
+err_t outbox_start(const char *db_url, const char *node, outbox_worker **out, errinfo *ei)
 {
     outbox_worker *w = calloc(1, sizeof(*w));
     *out = NULL;
@@ -632,6 +678,7 @@ err_t outbox_start(const char *db_url, outbox_worker **out, errinfo *ei)
         free(w);
         return ERR_NOMEM;
     }
+    snprintf(w->node, sizeof(w->node), "%s", node);
     pthread_mutex_init(&w->lock, NULL);
     pthread_cond_init(&w->wake, NULL);
     if (pthread_create(&w->thread, NULL, worker_main, w)) {

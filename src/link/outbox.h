@@ -6,6 +6,8 @@
  * answer within 30 s, no connection) is retried with a backoff doubling from
  * 1 s up to 5 minutes. A patient's results go in the order they were
  * released; the rows are in the database, so delivery survives restarts.
+ * Several nodes on one database share the work: each row is claimed, for a
+ * lease, by the node that sends it (lab/delivery.h).
  */
 #ifndef BENCHSIDE_LINK_OUTBOX_H
 #define BENCHSIDE_LINK_OUTBOX_H
@@ -17,8 +19,13 @@
 
 typedef struct outbox_worker outbox_worker;
 
-/* Start the worker thread (its own connection to db_url). */
-err_t outbox_start(const char *db_url, outbox_worker **out, errinfo *ei);
+/*
+ * Start the worker thread (its own connection to db_url). node names this
+ * process among the nodes sharing the database (at most 64 bytes): the rows
+ * it sends are claimed in its name, so that several nodes deliver each row
+ * once; what it still holds when it stops is given back.
+ */
+err_t outbox_start(const char *db_url, const char *node, outbox_worker **out, errinfo *ei);
 
 /* Stop and join it; NULL is ignored. */
 void outbox_stop(outbox_worker *w);

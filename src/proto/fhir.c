@@ -22,6 +22,8 @@
 #define SYS_INTERPRET     "http://terminology.hl7.org/CodeSystem/v3-ObservationInterpretation"
 #define SYS_STATUS_REASON "http://terminology.hl7.org/CodeSystem/device-status-reason"
 #define SYS_SNOMED        "http://snomed.info/sct"
+#define SYS_ABSENT        "http://terminology.hl7.org/CodeSystem/data-absent-reason"
+#define PROFILE_BASE      "http://hl7.org/fhir/StructureDefinition/"
 #define US_PER_S          1000000LL
 #define US_PER_DAY        (86400LL * US_PER_S)
 
@@ -72,6 +74,18 @@ static json_t *ref(const char *type, const char *id)
     return json_pack("{s:s}", "reference", text);
 }
 
+/* A reference to type/id with display, or one with the display alone when
+ * there is no id; NULL when there is neither. */
+static json_t *ref_or_display(const char *type, const char *id, const char *display)
+{
+    json_t *r = ref(type, id);
+    if (!r && display)
+        r = json_object();
+    if (r)
+        put_str(r, "display", display);
+    return r;
+}
+
 /* A list of references to type from an array of ids. */
 static json_t *refs(const char *type, const json_t *ids)
 {
@@ -120,16 +134,23 @@ static json_t *test_code(const json_t *v)
     return c;
 }
 
+/* A quantity in UCUM whose unit for people may differ from its code (value
+ * stolen; an integer stays an integer). No unit, no system. */
+static json_t *ucum(json_t *value, const char *unit, const char *code)
+{
+    json_t *q = json_pack("{s:o}", "value", value);
+    if (q && code && *code) {
+        put_str(q, "unit", unit);
+        put_str(q, "system", FHIR_SYS_UCUM);
+        put_str(q, "code", code);
+    }
+    return q;
+}
+
 /* A UCUM quantity (the unit is UCUM throughout the catalog). */
 static json_t *quantity(double value, const char *unit)
 {
-    json_t *q = json_pack("{s:f}", "value", value);
-    if (q && unit && *unit) {
-        put_str(q, "unit", unit);
-        put_str(q, "system", FHIR_SYS_UCUM);
-        put_str(q, "code", unit);
-    }
-    return q;
+    return ucum(json_real(value), unit, unit);
 }
 
 static const char *map_word(const char *const (*table)[2], size_t n, const char *from)
@@ -331,8 +352,22 @@ static const char *const interpretations[][2] = {
     {"A", "Abnormal"}, {"N", "Normal"},
 };
 
+/* What every Observation says of its patient, time and performer. */
+static void put_subject_and_times(json_t *r, const json_t *v)
+{
+    put(r, "subject", ref("Patient", vs(v, "patient_id")));
+    put_str(r, "effectiveDateTime", vs(v, "effective"));
+    put_str(r, "issued", vs(v, "issued"));
+    json_t *perf = ref_or_display("Practitioner", vs(v, "performer_id"), vs(v, "performer"));
+    if (perf)
+        put(r, "performer", json_pack("[o]", perf));
+}
+
 json_t *fhir_observation(const json_t *v)
 {
+    const char *category = vs(v, "category");
+    if (category && strcmp(category, "laboratory"))
+        return fhir_vital_sign(v);
     json_t *r = resource("Observation", vs(v, "id"));
     if (!r)
         return NULL;
@@ -343,16 +378,7 @@ json_t *fhir_observation(const json_t *v)
     put_str(r, "status", st ? st : "unknown");
     put(r, "category", json_pack("[o]", concept(SYS_OBS_CATEGORY, "laboratory", "Laboratory")));
     put(r, "code", test_code(v));
-    put(r, "subject", ref("Patient", vs(v, "patient_id")));
-    put_str(r, "effectiveDateTime", vs(v, "effective"));
-    put_str(r, "issued", vs(v, "issued"));
-    json_t *perf = ref("Practitioner", vs(v, "performer_id"));
-    if (!perf && vs(v, "performer"))
-        perf = json_object();
-    if (perf) {
-        put_str(perf, "display", vs(v, "performer"));
-        put(r, "performer", json_pack("[o]", perf));
-    }
+    put_subject_and_times(r, v);
     const char *kind = vs(v, "kind"), *unit = vs(v, "unit");
     json_t *num = json_object_get(v, "value_num");
     bool numeric = kind && !strcmp(kind, "numeric") && json_is_number(num);
@@ -382,6 +408,168 @@ json_t *fhir_observation(const json_t *v)
         put(r, "referenceRange", json_pack("[o]", range));
     else
         json_decref(range);
+    return r;
+}
+
+/* ------------------------------------------------------- vital signs */
+
+/* The observations of a set of vital signs (fhir.h lists them). */
+static const struct vital {
+    const char *param;  /* the view's "param", the end of the id */
+    const char *member; /* the view member that holds its value */
+    const char *loinc, *display;
+    const char *loinc2, *display2; /* a second LOINC coding, more specific */
+    const char *local;             /* the code in FHIR_SYS_OBSERVATION when no LOINC */
+    const char *unit, *ucum;       /* a quantity's unit for people and in UCUM */
+    const char *profile;           /* the R4 vital-signs profile it meets */
+} vital_table[] = {
+    {"resp", "respiration_rate", "9279-1", "Respiratory rate", NULL, NULL, NULL, "breaths/minute",
+     "/min", "resprate"},
+    {"spo2", "spo2", "2708-6", "Oxygen saturation in Arterial blood", "59408-5",
+     "Oxygen saturation in Arterial blood by Pulse oximetry", NULL, "%", "%", "oxygensat"},
+    {"oxygen", "oxygen", NULL, "On supplemental oxygen", NULL, NULL, "oxygen", NULL, NULL, NULL},
+    {"bp", "systolic_bp", "85354-9", "Blood pressure panel with all children optional", NULL, NULL,
+     NULL, "mmHg", "mm[Hg]", "bp"},
+    {"pulse", "pulse", "8867-4", "Heart rate", NULL, NULL, NULL, "beats/minute", "/min",
+     "heartrate"},
+    {"acvpu", "acvpu", NULL, "Level of consciousness (ACVPU)", NULL, NULL, "acvpu", NULL, NULL,
+     NULL},
+    {"temp", "temperature", "8310-5", "Body temperature", NULL, NULL, NULL, "C", "Cel", "bodytemp"},
+    {"news2", "score", NULL, "NEWS2 total score", NULL, NULL, "news2", NULL, NULL, NULL},
+};
+
+#define NVITALS (sizeof(vital_table) / sizeof(vital_table[0]))
+
+static const char *const acvpu_names[][2] = {
+    {"A", "Alert"},
+    {"C", "New confusion"},
+    {"V", "Responds to voice"},
+    {"P", "Responds to pain"},
+    {"U", "Unresponsive"},
+};
+
+static const char *const news2_risks[][2] = {
+    {"low", "Low clinical risk"},
+    {"low-medium", "Low-medium clinical risk"},
+    {"medium", "Medium clinical risk"},
+    {"high", "High clinical risk"},
+};
+
+const char *fhir_vital_param(bool loinc, const char *code)
+{
+    for (size_t i = 0; code && i < NVITALS; i++) {
+        const struct vital *x = &vital_table[i];
+        if (loinc ? (x->loinc && !strcmp(x->loinc, code)) || (x->loinc2 && !strcmp(x->loinc2, code))
+                  : x->local && !strcmp(x->local, code))
+            return x->param;
+    }
+    return NULL;
+}
+
+/* A component of the blood pressure panel: its value, or why there is none. */
+static json_t *bp_component(const char *loinc, const char *display, const json_t *value)
+{
+    json_t *c = json_pack("{s:o}", "code", concept(FHIR_SYS_LOINC, loinc, display));
+    if (!c)
+        return NULL;
+    if (json_is_number(value))
+        put(c, "valueQuantity", ucum(json_deep_copy(value), "mmHg", "mm[Hg]"));
+    else
+        put(c, "dataAbsentReason", concept(SYS_ABSENT, "unknown", "Unknown"));
+    return c;
+}
+
+/* The set's observations NEWS2 scored, for the score's derivedFrom. */
+static json_t *news2_sources(const json_t *v)
+{
+    json_t *list = json_array();
+    const char *set = vs(v, "set_id");
+    for (size_t i = 0; list && set && i < NVITALS; i++) {
+        const struct vital *x = &vital_table[i];
+        json_t *value = json_object_get(v, x->member);
+        char id[FHIR_ID_MAX + 1];
+        if (!strcmp(x->param, "news2") || !value || json_is_null(value))
+            continue;
+        snprintf(id, sizeof(id), "%s-%s", set, x->param);
+        json_array_append_new(list, ref("Observation", id));
+    }
+    return list;
+}
+
+/* The value of one vital-sign observation (x) of the set v into r. */
+static void vital_value(json_t *r, const struct vital *x, const json_t *v)
+{
+    json_t *value = json_object_get(v, x->member);
+    if (!strcmp(x->param, "bp")) {
+        put(r, "component",
+            json_pack("[o,o]", bp_component("8480-6", "Systolic blood pressure", value),
+                      bp_component("8462-4", "Diastolic blood pressure",
+                                   json_object_get(v, "diastolic_bp"))));
+    } else if (!strcmp(x->param, "oxygen")) {
+        json_object_set_new(r, "valueBoolean", json_boolean(json_integer_value(value) != 0));
+    } else if (!strcmp(x->param, "acvpu")) {
+        const char *letter = json_string_value(value), *name = MAP(acvpu_names, letter);
+        json_t *c = concept(FHIR_SYS_ACVPU, letter, name);
+        put_str(c, "text", name);
+        put(r, "valueCodeableConcept", c);
+    } else if (!strcmp(x->param, "news2")) {
+        const char *band = vs(v, "band");
+        put(r, "valueInteger", json_integer(json_integer_value(value)));
+        if (band) {
+            json_t *c = concept(FHIR_SYS_NEWS2_RISK, band, MAP(news2_risks, band));
+            put_str(c, "text", MAP(news2_risks, band));
+            put(r, "interpretation", json_pack("[o]", c));
+        }
+        /* A monitor measures what it measures: the score is then a floor. */
+        if (json_is_false(json_object_get(v, "complete")))
+            put(r, "note",
+                json_pack("[{s:s}]", "text",
+                          "Not every parameter was measured: the score is a lower "
+                          "bound"));
+        put(r, "derivedFrom", news2_sources(v));
+    } else if (json_is_number(value)) {
+        put(r, "valueQuantity", ucum(json_deep_copy(value), x->unit, x->ucum));
+    }
+    if (!strcmp(x->param, "spo2") && json_integer_value(json_object_get(v, "spo2_scale")) == 2)
+        put(r, "note",
+            json_pack("[{s:s}]", "text",
+                      "Scored on NEWS2 SpO2 scale 2 (hypercapnic respiratory failure, "
+                      "target 88-92%)"));
+}
+
+json_t *fhir_vital_sign(const json_t *v)
+{
+    const struct vital *x = NULL;
+    const char *param = vs(v, "param");
+    for (size_t i = 0; param && i < NVITALS && !x; i++)
+        if (!strcmp(vital_table[i].param, param))
+            x = &vital_table[i];
+    json_t *r = resource("Observation", vs(v, "id"));
+    if (!r || !x)
+        return r;
+    if (x->profile) {
+        char url[96];
+        snprintf(url, sizeof(url), PROFILE_BASE "%s", x->profile);
+        put(r, "meta", json_pack("{s:[s]}", "profile", url));
+    }
+    put_str(r, "status", "final");
+    bool score = !strcmp(x->param, "news2");
+    put(r, "category",
+        json_pack("[o]", score ? concept(SYS_OBS_CATEGORY, "survey", "Survey")
+                               : concept(SYS_OBS_CATEGORY, "vital-signs", "Vital Signs")));
+    json_t *code = json_object(), *codings = json_array();
+    if (x->loinc)
+        json_array_append_new(codings, coding(FHIR_SYS_LOINC, x->loinc, x->display));
+    if (x->loinc2)
+        json_array_append_new(codings, coding(FHIR_SYS_LOINC, x->loinc2, x->display2));
+    if (x->local)
+        json_array_append_new(codings, coding(FHIR_SYS_OBSERVATION, x->local, x->display));
+    put(code, "coding", codings);
+    put_str(code, "text", x->display);
+    put(r, "code", code);
+    put_subject_and_times(r, v);
+    put(r, "device", ref_or_display("Device", vs(v, "device_id"), vs(v, "device")));
+    vital_value(r, x, v);
     return r;
 }
 
@@ -476,6 +664,20 @@ static const char *params_of(const char *type, const char **include)
     return NULL;
 }
 
+/* The R4 vital-signs profiles of the table, once each. */
+static json_t *vital_profiles(void)
+{
+    json_t *list = json_array();
+    for (size_t i = 0; list && i < NVITALS; i++) {
+        char url[96];
+        if (!vital_table[i].profile)
+            continue;
+        snprintf(url, sizeof(url), PROFILE_BASE "%s", vital_table[i].profile);
+        json_array_append_new(list, json_string(url));
+    }
+    return list;
+}
+
 json_t *fhir_capability(const char *version, const char *now)
 {
     json_t *res = json_array();
@@ -500,6 +702,9 @@ json_t *fhir_capability(const char *version, const char *now)
                                 inter, "versioning", "no-version", "searchParam", sp);
         if (one && capability[i].include)
             json_object_set_new(one, "searchInclude", json_pack("[s]", capability[i].include));
+        /* The vital-sign observations declare the R4 profiles they meet. */
+        if (one && !strcmp(capability[i].type, "Observation"))
+            put(one, "supportedProfile", vital_profiles());
         json_array_append_new(res, one);
     }
     return json_pack(

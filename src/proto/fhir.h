@@ -30,6 +30,12 @@
 #define FHIR_SYS_LOINC     "http://loinc.org"
 #define FHIR_SYS_UCUM      "http://unitsofmeasure.org"
 #define FHIR_SYS_ICD10CM   "http://hl7.org/fhir/sid/icd-10-cm"
+/* Codes of the observations of a vital-signs set that have no LOINC code of
+ * their own: acvpu (consciousness), oxygen (on supplemental oxygen), news2
+ * (the NEWS2 total score). */
+#define FHIR_SYS_OBSERVATION "urn:benchside:observation"
+#define FHIR_SYS_ACVPU       "urn:benchside:acvpu"      /* A, C, V, P, U */
+#define FHIR_SYS_NEWS2_RISK  "urn:benchside:news2-risk" /* low, low-medium, medium, high */
 
 #define FHIR_CODE_MAX    64  /* a code in a token or a coding, bytes */
 #define FHIR_ID_MAX      64  /* a resource id, bytes (the R4 id type) */
@@ -74,8 +80,39 @@ const char *fhir_specimen_type_name(const char *code);
  * coded","value","value_num","unit","ref_low","ref_high","ref_text","flag",
  * "status":"review|released|corrected","effective","issued","performer_id",
  * "performer","device_id"}.
+ *
+ * A view whose "category" is vital-signs or survey is one observation of a
+ * set of vital signs instead, mapped by fhir_vital_sign().
  */
 json_t *fhir_observation(const json_t *view);
+
+/*
+ * One Observation of a set of vital signs, from {"id","set_id","param",
+ * "patient_id","effective","issued","performer_id","performer","device_id",
+ * "device","respiration_rate","spo2","spo2_scale","oxygen","systolic_bp",
+ * "diastolic_bp","pulse","acvpu","temperature","score","complete","band"}
+ * (the whole set; null for what was not measured). param says which one:
+ *
+ *   resp    respiratory rate      LOINC 9279-1, /min        profile resprate
+ *   spo2    oxygen saturation     LOINC 2708-6, 59408-5, %  profile oxygensat
+ *   oxygen  on supplemental oxygen  local oxygen, boolean
+ *   bp      blood pressure panel  LOINC 85354-9: systolic 8480-6, diastolic
+ *           8462-4 in mm[Hg] (an absent one has dataAbsentReason)  profile bp
+ *   pulse   heart rate            LOINC 8867-4, /min        profile heartrate
+ *   acvpu   consciousness         local acvpu, FHIR_SYS_ACVPU concept
+ *   temp    body temperature      LOINC 8310-5, Cel         profile bodytemp
+ *   news2   NEWS2 total score     local news2, integer, category survey,
+ *           the risk band as interpretation, derivedFrom the set's others
+ *
+ * The others have category vital-signs; all are final. performer is the
+ * person who entered a set by hand, device the monitor that sent it (its
+ * asset, or its name as display).
+ */
+json_t *fhir_vital_sign(const json_t *view);
+
+/* The param (above) of a vital-sign code: a LOINC code when loinc, else a
+ * code of FHIR_SYS_OBSERVATION; NULL when no vital sign has it (static). */
+const char *fhir_vital_param(bool loinc, const char *code);
 
 /*
  * DiagnosticReport (one per order with results) from {"id","patient_id",

@@ -368,6 +368,18 @@ err_t qc_tolerance_check_update(db *d, const audit_ctx *ctx, const char *id, con
     return finish(d, rc, out, ei);
 }
 
+/* The live event of a lockout of check_id (chk: the check as
+ * qc_tolerance_check_get() gives it) opening or closing: ids, no values. */
+static err_t lockout_publish(db *d, const char *kind, const char *lockout_id, const char *check_id,
+                             const json_t *chk, errinfo *ei)
+{
+    return db_publish_json(d, kind,
+                           json_pack("{s:s,s:s,s:s,s:s}", "lockout_id", lockout_id, "check_id",
+                                     check_id, "device", jsonv_str(chk, "device"), "code",
+                                     jsonv_str(chk, "code")),
+                           ei);
+}
+
 err_t qc_tolerance_result_enter(db *d, const audit_ctx *ctx, const char *check_id,
                                 const json_t *body, json_t **out, errinfo *ei)
 {
@@ -436,6 +448,8 @@ err_t qc_tolerance_result_enter(db *d, const audit_ctx *ctx, const char *check_i
                              detail, ei);
             json_decref(detail);
         }
+        if (!rc)
+            rc = lockout_publish(d, "device.qc.lockout.opened", lock, check_id, chk, ei);
     }
     if (!rc) {
         json_t *detail =
@@ -586,6 +600,9 @@ err_t qc_tolerance_lockout_close(db *d, const audit_ctx *ctx, const user *u, con
     /* The patient results held while the device was unfit: the gate decides again. */
     if (!rc)
         rc = qc_tolerance_check_get(d, jsonv_str(cur, "check_id"), &chk, ei);
+    if (!rc)
+        rc =
+            lockout_publish(d, "device.qc.lockout.closed", id, jsonv_str(cur, "check_id"), chk, ei);
     const char *inst = chk ? jsonv_str(chk, "instrument") : NULL;
     if (!rc && inst)
         rc = result_recheck(d, ctx, NULL, inst, &released, ei);

@@ -11,7 +11,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
+#include "base/buf.h"
 #include "base/evbus.h"
 #include "base/log.h"
 #include "store/db_impl.h"
@@ -93,6 +95,209 @@ err_t db_autocheckpoint(db *d, int pages, errinfo *ei)
     return d->ops->autocheckpoint ? d->ops->autocheckpoint(d, pages, ei) : ERR_OK;
 }
 
+/* This process's node name while events are shared (db_share_events); set
+ * at start-up, before the threads that publish, and only read after. */
+static char share_node[65];
+
+void db_share_events(const char *node)
+{
+    snprintf(share_node, sizeof(share_node), "%s", node ? node : "");
+}
+
+static bool sharing(const db *d)
+{
+    return share_node[0] && d->ops->kind == DB_POSTGRES;
+}
+
+static const char sql_notify[] = "SELECT pg_notify('" DB_EVENTS_CHANNEL "', ?)";
+
+/* Send one payload: the node's line, then the lines gathered in b. */
+static err_t notify_send(db *d, buf *b, errinfo *ei)
+{
+    err_t rc = b->len ? db_run(d, ei, NULL, sql_notify, "t", b->data) : ERR_OK;
+    buf_reset(b);
+    return rc;
+}
+
+/*
+ * NOTIFY the events of the transaction about to commit, as few payloads as
+ * fit (db.h). An event that holds a newline or would not fit alone is not
+ * sent (the bus refuses such events too).
+ */
+static err_t notify_pending(db *d, errinfo *ei)
+{
+    buf b = BUF_INIT;
+    err_t rc = ERR_OK;
+    size_t head = strlen(share_node) + 1;
+    for (size_t i = 0; i < d->npending && !rc; i++) {
+        const struct db_pending *p = &d->pending[i];
+        size_t line = strlen(p->kind) + 1 + p->len + 1;
+        if (memchr(p->data, '\n', p->len) || head + line > DB_NOTIFY_MAX)
+            continue;
+        if (b.len && b.len + line > DB_NOTIFY_MAX)
+            rc = notify_send(d, &b, ei);
+        if (!rc && !b.len && buf_printf(&b, "%s\n", share_node))
+            rc = ERR_NOMEM;
+        if (!rc && buf_printf(&b, "%s %.*s\n", p->kind, (int)p->len, p->data))
+            rc = ERR_NOMEM;
+    }
+    if (!rc)
+        rc = notify_send(d, &b, ei);
+    buf_free(&b);
+    return rc;
+}
+
+void db_events_received(const char *payload, size_t len, const char *node, int *count)
+{
+    const char *end = payload + len, *nl = memchr(payload, '\n', len);
+    size_t nlen = nl ? (size_t)(nl - payload) : len;
+    evbus *bus = evbus_global();
+    if (count)
+        *count = 0;
+    /* Its own events are on the bus already, published at its commit. */
+    if (!nl || !bus || (nlen == strlen(node) && !memcmp(payload, node, nlen)))
+        return;
+    for (const char *p = nl + 1; p < end;) {
+        const char *e = memchr(p, '\n', (size_t)(end - p));
+        const char *sp = memchr(p, ' ', (size_t)((e ? e : end) - p));
+        char kind[EVBUS_KIND_MAX + 1];
+        if (!e)
+            e = end;
+        if (sp && (size_t)(sp - p) <= EVBUS_KIND_MAX) {
+            memcpy(kind, p, (size_t)(sp - p));
+            kind[sp - p] = '\0';
+            if (!evbus_publish(bus, kind, sp + 1, (size_t)(e - sp - 1), NULL) && count)
+                (*count)++;
+        }
+        p = e + 1;
+    }
+}
+
+err_t db_listen_start(const char *url, db_listener **out, errinfo *ei)
+{
+    const char *target = NULL;
+    *out = NULL;
+    if (backend_for(url, &target) != &db_pg_ops)
+        return ERR_OK;
+    return db_pg_listen_start(url, share_node, out, ei);
+}
+
+void db_listen_stop(db_listener *l)
+{
+    db_pg_listen_stop(l);
+}
+
+err_t db_server_info(db *d, int *version, int64_t *clock_us, errinfo *ei)
+{
+    db_stmt *st = NULL;
+    bool row = false;
+    *version = 0;
+    *clock_us = 0;
+    err_t rc = db_query(d, &st, ei,
+                        d->ops->kind == DB_POSTGRES
+                            ? "SELECT CAST(current_setting('server_version_num') AS BIGINT),"
+                              " CAST(EXTRACT(EPOCH FROM clock_timestamp()) * 1000000 AS BIGINT)"
+                            : "SELECT CAST(sqlite_version() AS TEXT),"
+                              " CAST((julianday('now') - 2440587.5) * 86400000000 AS INTEGER)",
+                        "");
+    if (!rc)
+        rc = db_step(st, &row, ei);
+    if (!rc && row) {
+        if (d->ops->kind == DB_POSTGRES) {
+            *version = (int)db_col_int64(st, 0);
+        } else {
+            /* "3.40.1" as 3040001, as sqlite3_libversion_number() counts */
+            const char *v = db_col_text(st, 0);
+            int part[3] = {0, 0, 0}, k = 0;
+            for (; v && *v && k < 3; v++) {
+                if (*v == '.')
+                    k++;
+                else if (*v >= '0' && *v <= '9')
+                    part[k] = part[k] * 10 + (*v - '0');
+            }
+            *version = part[0] * 1000000 + part[1] * 1000 + part[2];
+        }
+        *clock_us = db_col_int64(st, 1);
+    }
+    db_finalize(st);
+    return rc;
+}
+
+/* ---- backups ---- */
+
+typedef enum { FILE_MISSING, FILE_OTHER, FILE_SQLITE, FILE_PGDUMP } file_kind;
+
+/* What file holds, by its first bytes. */
+static file_kind kind_of(const char *file)
+{
+    static const char sqlite_magic[16] = "SQLite format 3";
+    char head[16] = {0};
+    FILE *f = fopen(file, "rb");
+    if (!f)
+        return FILE_MISSING;
+    size_t n = fread(head, 1, sizeof(head), f);
+    fclose(f);
+    if (n == sizeof(head) && !memcmp(head, sqlite_magic, sizeof(sqlite_magic)))
+        return FILE_SQLITE;
+    if (n >= 5 && !memcmp(head, "PGDMP", 5))
+        return FILE_PGDUMP;
+    return FILE_OTHER;
+}
+
+err_t db_backup(const char *url, const char *file, errinfo *ei)
+{
+    const char *target = NULL;
+    const struct db_ops *ops = backend_for(url, &target);
+    if (!ops || !*target)
+        return err_set(ei, ERR_USAGE, "db", "not a database URL: '%.200s'", url ? url : "");
+    if (!file || !*file)
+        return err_set(ei, ERR_USAGE, "file", "name the backup file");
+    if (kind_of(file) != FILE_MISSING)
+        return err_set(ei, ERR_USAGE, "file", "%s exists already; a backup never overwrites", file);
+    char part[4200];
+    if ((size_t)snprintf(part, sizeof(part), "%s.part", file) >= sizeof(part))
+        return err_set(ei, ERR_USAGE, "file", "the backup file's name is too long");
+    unlink(part);
+    err_t rc =
+        ops == &db_sqlite_ops ? db_sqlite_backup(target, part, ei) : db_pg_backup(target, part, ei);
+    if (!rc && rename(part, file))
+        rc = err_set(ei, ERR_IO, "file", "cannot rename %s to %s", part, file);
+    if (rc)
+        unlink(part);
+    return rc;
+}
+
+err_t db_restore_check(const char *url, const char *file, errinfo *ei)
+{
+    const char *target = NULL;
+    const struct db_ops *ops = backend_for(url, &target);
+    if (!ops || !*target)
+        return err_set(ei, ERR_USAGE, "db", "not a database URL: '%.200s'", url ? url : "");
+    file_kind k = kind_of(file ? file : "");
+    if (k == FILE_MISSING)
+        return err_set(ei, ERR_USAGE, "file", "cannot read %s", file ? file : "");
+    if (k == FILE_OTHER)
+        return err_set(ei, ERR_INVALID, "file", "%s is neither a SQLite backup nor a pg_dump file",
+                       file);
+    if ((k == FILE_SQLITE) != (ops == &db_sqlite_ops))
+        return err_set(ei, ERR_INVALID, "file",
+                       "%s is a %s backup; it restores into a %s database only", file,
+                       k == FILE_SQLITE ? "SQLite" : "PostgreSQL",
+                       k == FILE_SQLITE ? "sqlite:" : "postgresql:");
+    return ERR_OK;
+}
+
+err_t db_restore(const char *url, const char *file, errinfo *ei)
+{
+    const char *target = NULL;
+    const struct db_ops *ops = backend_for(url, &target);
+    err_t rc = db_restore_check(url, file, ei);
+    if (rc)
+        return rc;
+    return ops == &db_sqlite_ops ? db_sqlite_restore(target, file, ei)
+                                 : db_pg_restore(target, file, ei);
+}
+
 /* The bus an event goes to; a full or missing bus loses the event, which
  * costs a live update and nothing stored. */
 static void pending_send(const char *kind, const char *data, size_t len)
@@ -140,6 +345,19 @@ err_t db_publish(db *d, const char *kind, const char *data, size_t len, errinfo 
                        kind ? kind : "");
     if (d->depth == 0) {
         pending_send(kind, data, len);
+        if (sharing(d)) {
+            /* No transaction: the event happened already; tell the others now. */
+            struct db_pending one = {.depth = 0, .data = (char *)data, .len = len};
+            struct db_pending *keep = d->pending;
+            size_t n = d->npending;
+            snprintf(one.kind, sizeof(one.kind), "%s", kind);
+            d->pending = &one;
+            d->npending = 1;
+            err_t rc = notify_pending(d, ei);
+            d->pending = keep;
+            d->npending = n;
+            return rc;
+        }
         return ERR_OK;
     }
     if (d->npending == d->cap_pending) {
@@ -185,7 +403,10 @@ err_t db_commit(db *d, errinfo *ei)
         return err_set(ei, ERR_INTERNAL, NULL, "no transaction is open");
     if (d->depth > 1)
         snprintf(sql, sizeof(sql), "RELEASE SAVEPOINT sp%d", d->depth - 1);
-    err_t rc = d->ops->exec(d, d->depth > 1 ? sql : "COMMIT", ei);
+    /* NOTIFY inside the transaction: the others hear of it only if it commits. */
+    err_t rc = d->depth == 1 && d->npending && sharing(d) ? notify_pending(d, ei) : ERR_OK;
+    if (!rc)
+        rc = d->ops->exec(d, d->depth > 1 ? sql : "COMMIT", ei);
     if (rc) {
         db_rollback(d);
         return rc;

@@ -96,6 +96,63 @@ err_t db_autocheckpoint(db *d, int pages, errinfo *ei);
  */
 err_t db_publish(db *d, const char *kind, const char *data, size_t len, errinfo *ei);
 
+/*
+ * Events shared between the nodes of one PostgreSQL database: once
+ * db_share_events() has named this process's node (at most 64 bytes, set
+ * at start-up before any connection publishes), the events a transaction
+ * on PostgreSQL publishes are also sent with NOTIFY on the channel
+ * DB_EVENTS_CHANNEL just before its COMMIT, so that they reach the other
+ * nodes when, and only when, it commits. A payload is the node's name on
+ * its first line, then one event a line, "kind data", as many as fit in
+ * DB_NOTIFY_MAX bytes (several payloads when they do not). SQLite has one
+ * node: nothing is sent there. NULL stops the sharing.
+ */
+#define DB_EVENTS_CHANNEL "benchside_events"
+#define DB_NOTIFY_MAX     7900 /* PostgreSQL takes payloads under 8000 bytes */
+void db_share_events(const char *node);
+
+/*
+ * The other side: a thread with a connection of its own that LISTENs on
+ * DB_EVENTS_CHANNEL and publishes on the process's event bus every event
+ * that another node sent (its own are on the bus already). A lost
+ * connection is made again every second; what was sent meanwhile is not
+ * seen here. For a SQLite URL there is nothing to listen to: ERR_OK and
+ * *out NULL. The caller stops it with db_listen_stop (NULL is fine).
+ */
+typedef struct db_listener db_listener;
+err_t db_listen_start(const char *url, db_listener **out, errinfo *ei);
+void db_listen_stop(db_listener *l);
+
+/*
+ * Backups. db_backup copies the database at url into file (which it makes;
+ * an existing file is refused) while servers go on using it: SQLite through
+ * its online backup API, every page under one read transaction, into one
+ * self-contained file; PostgreSQL with pg_dump in its custom format, one
+ * snapshot. Either is written beside file as FILE.part and renamed when
+ * complete, so that file is never half a backup.
+ *
+ * db_restore replaces everything in the database at url with file's
+ * content: a SQLite backup into a sqlite: URL (refused, ERR_DB_BUSY, while
+ * a server holds the database), a pg_dump file into a postgresql: URL with
+ * pg_restore in one transaction. A file of the other backend, or that is
+ * no benchside backup, is refused (ERR_INVALID naming "file"). The caller
+ * applies the migrations afterwards (the backup may be older). pg_dump and
+ * pg_restore write their own messages on standard error.
+ */
+err_t db_backup(const char *url, const char *file, errinfo *ei);
+err_t db_restore(const char *url, const char *file, errinfo *ei);
+/* What db_restore checks before it touches anything: url is a database URL
+ * and file a backup of its backend. */
+err_t db_restore_check(const char *url, const char *file, errinfo *ei);
+
+/*
+ * What the database server says of itself, for `benchside doctor`: its
+ * version as a number (PostgreSQL's server_version_num, 150004; SQLite's
+ * library version, 3040001) and its clock (UTC microseconds; SQLite has no
+ * server: this machine's).
+ */
+err_t db_server_info(db *d, int *version, int64_t *clock_us, errinfo *ei);
+
 /* Prepare one statement with `?` placeholders. */
 err_t db_prepare(db *d, const char *sql, db_stmt **out, errinfo *ei);
 /* Parameters are numbered from 1. The value is copied. */

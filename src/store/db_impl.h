@@ -60,6 +60,21 @@ struct db_stmt {
     db *owner;
 };
 
+/* The listener of db_listen_start on PostgreSQL (pg.c); node is the name of
+ * this process, whose own events are skipped. */
+err_t db_pg_listen_start(const char *url, const char *node, db_listener **out, errinfo *ei);
+void db_pg_listen_stop(db_listener *l);
+/* Publish the events of one payload (db.h) on the process's bus unless
+ * they are node's own; *count (may be NULL) is how many were. */
+void db_events_received(const char *payload, size_t len, const char *node, int *count);
+
+/* Backups (db.h db_backup, db_restore), by backend; target as for open.
+ * A backup is written into part (db_backup renames it when complete). */
+err_t db_sqlite_backup(const char *target, const char *part, errinfo *ei);
+err_t db_sqlite_restore(const char *target, const char *file, errinfo *ei);
+err_t db_pg_backup(const char *url, const char *part, errinfo *ei);
+err_t db_pg_restore(const char *url, const char *file, errinfo *ei);
+
 extern const struct db_ops db_sqlite_ops;
 extern const struct db_ops db_pg_ops;
 

@@ -10,14 +10,21 @@
  * insufficient resources to ERR_DB_BUSY, a lost or refused connection to
  * ERR_DB_UNAVAILABLE.
  */
+#include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <libpq-fe.h>
 #include <poll.h>
+#include <pthread.h>
+#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
+#include "base/log.h"
 #include "base/str.h"
 #include "store/db_impl.h"
 
@@ -478,3 +485,167 @@ const struct db_ops db_pg_ops = {
     .reset = pg_reset,
     .finalize = pg_finalize,
 };
+
+/* ---- the listener of events from other nodes (db_listen_start) ---- */
+
+#define LISTEN_RETRY_MS 1000
+
+struct db_listener {
+    char *url;
+    char node[65];
+    pthread_t thread;
+    bool started;
+    int stop_fds[2]; /* a byte written to [1] wakes the thread to stop */
+};
+
+/* Connect and LISTEN; NULL when the database cannot be reached now. */
+static PGconn *listen_connect(const char *url)
+{
+    PGconn *c = PQconnectdb(url);
+    PGresult *res = NULL;
+    if (!c || PQstatus(c) != CONNECTION_OK)
+        goto fail;
+    PQsetNoticeProcessor(c, pg_notice_discard, NULL);
+    res = PQexec(c, "LISTEN " DB_EVENTS_CHANNEL);
+    if (PQresultStatus(res) != PGRES_COMMAND_OK)
+        goto fail;
+    PQclear(res);
+    return c;
+fail:
+    PQclear(res);
+    PQfinish(c);
+    return NULL;
+}
+
+/* Wait up to ms for the connection's socket (fd -1: none) or the stop pipe;
+ * true when asked to stop. */
+static bool listen_wait(struct db_listener *l, int fd, int ms)
+{
+    struct pollfd p[2] = {{.fd = l->stop_fds[0], .events = POLLIN}, {.fd = fd, .events = POLLIN}};
+    int n = poll(p, fd >= 0 ? 2 : 1, ms);
+    return n > 0 && (p[0].revents & POLLIN);
+}
+
+static void *listen_main(void *arg)
+{
+    struct db_listener *l = arg;
+    PGconn *c = NULL;
+    bool lost_logged = false;
+    for (;;) {
+        if (!c) {
+            c = listen_connect(l->url);
+            if (!c) {
+                if (!lost_logged)
+                    log_warn("events: cannot listen to the other nodes; trying every second");
+                lost_logged = true;
+                if (listen_wait(l, -1, LISTEN_RETRY_MS))
+                    break;
+                continue;
+            }
+            if (lost_logged)
+                log_info("events: listening to the other nodes again");
+            lost_logged = false;
+        }
+        if (listen_wait(l, PQsocket(c), LISTEN_RETRY_MS))
+            break;
+        if (!PQconsumeInput(c) || PQstatus(c) != CONNECTION_OK) {
+            log_warn("events: the connection listening to the other nodes was lost");
+            lost_logged = true;
+            PQfinish(c);
+            c = NULL;
+            continue;
+        }
+        PGnotify *n;
+        while ((n = PQnotifies(c)) != NULL) {
+            if (n->extra)
+                db_events_received(n->extra, strlen(n->extra), l->node, NULL);
+            PQfreemem(n);
+        }
+    }
+    PQfinish(c);
+    return NULL;
+}
+
+err_t db_pg_listen_start(const char *url, const char *node, db_listener **out, errinfo *ei)
+{
+    struct db_listener *l = calloc(1, sizeof(*l));
+    *out = NULL;
+    if (!l)
+        return err_set(ei, ERR_NOMEM, NULL, NULL);
+    l->stop_fds[0] = l->stop_fds[1] = -1;
+    snprintf(l->node, sizeof(l->node), "%s", node ? node : "");
+    l->url = strdup(url);
+    if (!l->url || pipe2(l->stop_fds, O_CLOEXEC)) {
+        db_pg_listen_stop(l);
+        return err_set(ei, ERR_NOMEM, NULL, "cannot start the event listener");
+    }
+    l->started = pthread_create(&l->thread, NULL, listen_main, l) == 0;
+    if (!l->started) {
+        db_pg_listen_stop(l);
+        return err_set(ei, ERR_SETUP, NULL, "cannot start the event listener thread");
+    }
+    *out = l;
+    return ERR_OK;
+}
+
+void db_pg_listen_stop(db_listener *l)
+{
+    if (!l)
+        return;
+    if (l->started) {
+        ssize_t w = write(l->stop_fds[1], "x", 1);
+        (void)w;
+        pthread_join(l->thread, NULL);
+    }
+    if (l->stop_fds[0] >= 0)
+        close(l->stop_fds[0]);
+    if (l->stop_fds[1] >= 0)
+        close(l->stop_fds[1]);
+    free(l->url);
+    free(l);
+}
+
+/* ---- backup and restore with the PostgreSQL client programs ---- */
+
+/* Run argv (found on PATH) and wait; its output goes where ours does. */
+static err_t run_program(char *const argv[], errinfo *ei)
+{
+    pid_t pid = 0;
+    int status = 0;
+    int e = posix_spawnp(&pid, argv[0], NULL, NULL, argv, environ);
+    if (e)
+        return err_set(ei, ERR_SETUP, NULL,
+                       "cannot run %s: %s (is the PostgreSQL client installed?)", argv[0],
+                       strerror(e));
+    while (waitpid(pid, &status, 0) < 0)
+        if (errno != EINTR)
+            return err_set(ei, ERR_IO, NULL, "waiting for %s failed: %s", argv[0], strerror(errno));
+    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+        return err_set(ei, ERR_IO, NULL, "%s failed (exit status %d; its message is above)",
+                       argv[0], WIFEXITED(status) ? WEXITSTATUS(status) : -1);
+    return ERR_OK;
+}
+
+err_t db_pg_backup(const char *url, const char *part, errinfo *ei)
+{
+    char fopt[4300], dopt[4200];
+    snprintf(fopt, sizeof(fopt), "--file=%s", part);
+    snprintf(dopt, sizeof(dopt), "--dbname=%s", url);
+    /* One snapshot of the whole database, in the custom format pg_restore reads. */
+    char *argv[] = {"pg_dump", "--format=custom", "--no-owner", "--no-privileges", fopt, dopt,
+                    NULL};
+    return run_program(argv, ei);
+}
+
+err_t db_pg_restore(const char *url, const char *file, errinfo *ei)
+{
+    char dopt[4200], path[4200];
+    snprintf(dopt, sizeof(dopt), "--dbname=%s", url);
+    snprintf(path, sizeof(path), "%s", file);
+    /* Everything it holds replaces what is there, in one transaction: a
+     * failure leaves the database as it was. */
+    char *argv[] = {
+        "pg_restore",           "--clean",         "--if-exists", "--no-owner", "--no-privileges",
+        "--single-transaction", "--exit-on-error", dopt,          path,         NULL};
+    return run_program(argv, ei);
+}

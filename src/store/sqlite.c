@@ -20,6 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "base/str.h"
 #include "store/db_impl.h"
@@ -486,3 +487,114 @@ const struct db_ops db_sqlite_ops = {
     .reset = sq_reset,
     .finalize = sq_finalize,
 };
+
+/* ---- backup and restore (db_backup, db_restore) ---- */
+
+/* The file path of a sqlite: target (without ?options) into path. */
+static err_t target_path(const char *target, char *path, size_t n, errinfo *ei)
+{
+    size_t plen = strcspn(target, "?");
+    if (plen == 0 || plen >= n)
+        return err_set(ei, ERR_USAGE, "db", "sqlite: the database path is empty or too long");
+    memcpy(path, target, plen);
+    path[plen] = '\0';
+    return ERR_OK;
+}
+
+/* Copy every page of from into to in one step (each side's main database). */
+static err_t copy_pages(sqlite3 *to, sqlite3 *from, sqlite3 *err_of, errinfo *ei)
+{
+    sqlite3_backup *b = sqlite3_backup_init(to, "main", from, "main");
+    if (!b)
+        return map_error(to, sqlite3_errcode(to), ei);
+    int src = sqlite3_backup_step(b, -1);
+    sqlite3_backup_finish(b);
+    if (src != SQLITE_DONE)
+        return map_error(err_of, src, ei);
+    return ERR_OK;
+}
+
+/* Whether h is a benchside database: it has the migrations' table. */
+static err_t check_benchside(sqlite3 *h, const char *what, errinfo *ei)
+{
+    sqlite3_stmt *st = NULL;
+    int src = sqlite3_prepare_v2(h,
+                                 "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table'"
+                                 " AND name IN ('schema_migrations', 'audit_event')",
+                                 -1, &st, NULL);
+    bool ok = src == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW && sqlite3_column_int(st, 0) == 2;
+    sqlite3_finalize(st);
+    if (src != SQLITE_OK)
+        return err_set(ei, ERR_INVALID, "file", "%s is not a SQLite database", what);
+    if (!ok)
+        return err_set(ei, ERR_INVALID, "file", "%s is not a benchside database", what);
+    return ERR_OK;
+}
+
+err_t db_sqlite_backup(const char *target, const char *part, errinfo *ei)
+{
+    char path[4096];
+    sqlite3 *from = NULL, *to = NULL;
+    err_t rc = target_path(target, path, sizeof(path), ei);
+    if (rc)
+        return rc;
+    /* Read only, and only an existing file: a wrong path must not make one. */
+    int src = sqlite3_open_v2(path, &from, SQLITE_OPEN_READONLY, NULL);
+    if (src == SQLITE_OK)
+        sqlite3_busy_timeout(from, 10000);
+    else
+        rc = err_set(ei, ERR_DB_UNAVAILABLE, "db", "cannot open %s: %s", path, sqlite3_errstr(src));
+    if (!rc)
+        rc = check_benchside(from, path, ei);
+    if (!rc && sqlite3_open_v2(part, &to, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL))
+        rc = err_set(ei, ERR_IO, "file", "cannot create %s: %s", part, sqlite3_errmsg(to));
+    /*
+     * One step copies every page under one read transaction: a consistent
+     * copy as of its start, while writers go on (WAL mode lets them).
+     */
+    if (!rc)
+        rc = copy_pages(to, from, from, ei);
+    /* One file on its own: no write-ahead log beside it. */
+    if (!rc && sqlite3_exec(to, "PRAGMA journal_mode=DELETE; PRAGMA quick_check;", NULL, NULL,
+                            NULL) != SQLITE_OK)
+        rc = map_error(to, sqlite3_errcode(to), ei);
+    if (to && sqlite3_close(to) != SQLITE_OK && !rc)
+        rc = err_set(ei, ERR_IO, "file", "cannot close %s", part);
+    sqlite3_close(from);
+    return rc;
+}
+
+err_t db_sqlite_restore(const char *target, const char *file, errinfo *ei)
+{
+    char path[4096];
+    sqlite3 *from = NULL, *to = NULL;
+    err_t rc = target_path(target, path, sizeof(path), ei);
+    if (rc)
+        return rc;
+    int src = sqlite3_open_v2(file, &from, SQLITE_OPEN_READONLY, NULL);
+    if (src != SQLITE_OK)
+        rc = err_set(ei, ERR_IO, "file", "cannot open %s: %s", file, sqlite3_errstr(src));
+    if (!rc)
+        rc = check_benchside(from, file, ei);
+    if (!rc && sqlite3_exec(from, "PRAGMA quick_check", NULL, NULL, NULL) != SQLITE_OK)
+        rc = err_set(ei, ERR_INVALID, "file", "%s does not pass SQLite's check", file);
+    if (!rc && sqlite3_open_v2(path, &to, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL))
+        rc = err_set(ei, ERR_DB_UNAVAILABLE, "db", "cannot open %s: %s", path, sqlite3_errmsg(to));
+    /*
+     * The copy needs the database to itself: a server still running on it
+     * holds it, and the restore is refused (busy) after a short wait rather
+     * than changing what the server is reading.
+     */
+    if (!rc) {
+        sqlite3_busy_timeout(to, 2000);
+        rc = copy_pages(to, from, to, ei);
+        if (rc == ERR_DB_BUSY)
+            rc = err_set(ei, ERR_DB_BUSY, "db",
+                         "%s is in use: stop the servers on it before restoring", path);
+    }
+    if (!rc && sqlite3_exec(to, "PRAGMA journal_mode=WAL", NULL, NULL, NULL) != SQLITE_OK)
+        rc = map_error(to, sqlite3_errcode(to), ei);
+    sqlite3_close(to);
+    sqlite3_close(from);
+    return rc;
+}

@@ -4,7 +4,7 @@
 // stays until every critical value's call is documented. All data goes
 // through the REST API (api.js); the server checks every permission again.
 
-import { api, get, setHooks } from './api.js';
+import { api, get, query, setHooks } from './api.js';
 import { pages } from './pages.js';
 import { describe, h, time } from './ui.js';
 
@@ -32,6 +32,7 @@ function showSignin(message) {
   $('who-box').hidden = true;
   $('nav').replaceChildren();
   $('banner').hidden = true;
+  $('toasts').replaceChildren();
   $('signin').hidden = false;
   $('signin-message').textContent = message ?? '';
   $('signin-message').className = message ? 'notice warn' : 'notice';
@@ -181,11 +182,40 @@ async function route() {
 
 window.addEventListener('hashchange', route);
 
+// ---- device alerts: a note at the top of every page until dismissed
+
+const DEVICE_KINDS = ['device.temperature.opened', 'device.temperature.closed',
+  'device.work_order.reported', 'device.status', 'device.qc.lockout.opened', 'device.qc.lockout.closed'];
+
+// What a device event says to someone on any page; null for the ones that
+// only refresh the equipment page. The data carries ids, never values.
+function deviceNote(kind, d) {
+  switch (kind) {
+    case 'device.temperature.opened': return `Temperature alert: ${d.unit} is outside its limits.`;
+    case 'device.work_order.reported': return `A ${d.severity} fault was reported on ${d.asset}.`;
+    case 'device.qc.lockout.opened': return `${d.device} is locked: its tolerance check ${d.code} failed.`;
+    default: return null;
+  }
+}
+
+function deviceToast(kind, data) {
+  const text = deviceNote(kind, data);
+  if (!text) return;
+  const box = $('toasts');
+  const note = h('div.toast', { role: 'alert' },
+    h('span', `${time(data.at)} · ${text} `),
+    h('a', { href: '#/equipment' + query({ asset: data.device ?? data.asset }) }, 'Open the equipment page'),
+    h('button.small.quiet', { type: 'button', onclick: () => note.remove() }, 'Dismiss'));
+  box.prepend(note);
+  // Only the latest few: the equipment page lists them all.
+  while (box.children.length > 4) box.lastElementChild.remove();
+}
+
 // ---- live events
 
 const KINDS = ['specimen.event', 'result.entered', 'result.released', 'result.corrected',
   'critical.raised', 'critical.called', 'qc.rejected', 'qc.lockout.opened', 'qc.lockout.closed',
-  'device.alert'];
+  ...DEVICE_KINDS];
 
 function live(text, kind) {
   const el = $('live');
@@ -214,6 +244,7 @@ function openEvents() {
       let data = {};
       try { data = JSON.parse(ev.data); } catch { /* keep {} */ }
       if (kind.startsWith('critical.')) refreshCriticals();
+      if (kind.startsWith('device.')) deviceToast(kind, data);
       state.page?.onEvent?.(kind, data);
     });
   }

@@ -4,11 +4,15 @@
 // supplies, people) adds its module here.
 
 import audit from './pages/audit.js';
+import equipment from './pages/equipment.js';
 import interfaces from './pages/interfaces.js';
+import people from './pages/people.js';
 import qc from './pages/qc.js';
 import receive from './pages/receive.js';
 import review from './pages/review.js';
 import specimen from './pages/specimen.js';
+import supplies from './pages/supplies.js';
 import worklist from './pages/worklist.js';
 
-export const pages = [worklist, receive, specimen, review, qc, interfaces, audit];
+export const pages = [worklist, receive, specimen, review, qc, interfaces, audit,
+  equipment, supplies, people];

@@ -111,6 +111,15 @@ export function time(iso) {
   return d.toLocaleString(undefined, { month: 'short', day: 'numeric', hour: '2-digit', minute: '2-digit' });
 }
 
+// A day with its year (for what may lie in another year: a last service).
+// A bare date (YYYY-MM-DD) is that day wherever the browser is.
+export function day(iso) {
+  if (!iso) return '';
+  const bare = /^\d{4}-\d\d-\d\d$/.test(iso);
+  return new Date(iso).toLocaleDateString(undefined,
+    { year: 'numeric', month: 'short', day: 'numeric', ...(bare ? { timeZone: 'UTC' } : {}) });
+}
+
 export function minutes(n) {
   if (n < 60) return `${n} min`;
   const hours = Math.floor(n / 60);
@@ -140,4 +149,27 @@ export function priorityBadge(p) {
 export function say(el, text, kind = 'ok') {
   el.className = 'notice ' + kind;
   el.textContent = text;
+}
+
+// An SVG document (text, as the server's charts come) as a data: URL for an
+// <img>, fetched beforehand as a background request so that a live refresh
+// of a chart does not count as activity.
+export function svgDataUrl(text) {
+  const bytes = new TextEncoder().encode(text);
+  let s = '';
+  for (const x of bytes) s += String.fromCharCode(x);
+  return 'data:image/svg+xml;base64,' + btoa(s);
+}
+
+// Replace el's children with parts (nested arrays flattened; null, undefined
+// and false left out, as h() does).
+export function fill(el, ...parts) {
+  el.replaceChildren(...parts.flat(Infinity).filter((c) => c !== null && c !== undefined && c !== false));
+}
+
+// Run load once, 300 ms after the last call for view (a burst of live events
+// costs one refresh); a failure is said in view.status.
+export function soon(view, load) {
+  clearTimeout(view.timer);
+  view.timer = setTimeout(() => load().catch((e) => say(view.status, describe(e), 'error')), 300);
 }

@@ -12,6 +12,7 @@ import { mkdtempSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
+import { after, before } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
 
@@ -132,6 +133,23 @@ export class Server {
     if (p.status !== 0) throw new Error(`benchside sim failed (${p.status}): ${p.stdout}\n${p.stderr}`);
     return JSON.parse(line);
   }
+}
+
+// What a test file's tests share: a server (with the extra arguments) and the
+// browser, started before the first test and stopped after the last; both
+// are in the returned object once the tests run.
+export function shared(extra = []) {
+  const env = {};
+  before(async () => {
+    env.srv = await new Server(extra).start();
+    env.chrome = await browser();
+    console.log(`# screenshots in ${OUT}`);
+  });
+  after(async () => {
+    await env.chrome?.close();
+    await env.srv?.stop();
+  });
+  return env;
 }
 
 export async function browser() {

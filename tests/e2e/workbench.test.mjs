@@ -36,7 +36,8 @@ test('sign in: the worklist, STAT first, with the role\'s pages', async () => {
   await p.getByRole('heading', { name: 'Worklist' }).waitFor();
   assert.match(await p.locator('#who').textContent(), /Demo Medical Technologist \(technician\)/);
   const nav = await p.locator('#nav a').allTextContents();
-  assert.deepEqual(nav, ['Worklist', 'Scan to receive', 'Specimen', 'Review and release', 'QC', 'Interfaces']);
+  assert.deepEqual(nav, ['Worklist', 'Scan to receive', 'Specimen', 'Review and release', 'QC', 'Interfaces',
+    'Equipment', 'Supplies', 'People']);
   // the technician has no audit page
   assert.ok(!nav.includes('Audit'));
   await p.getByRole('button', { name: /To review/ }).click();
@@ -271,7 +272,7 @@ test('keyboard alone, and every text at WCAG AA contrast', async () => {
   await p.keyboard.press('Enter');
   await p.locator('.scan-result.bad').waitFor();
   assert.deepEqual(await contrastProblems(p), []);
-  for (const name of ['Review and release', 'QC', 'Interfaces', 'Audit']) {
+  for (const name of ['Review and release', 'QC', 'Interfaces', 'Audit', 'Equipment', 'Supplies', 'People']) {
     await p.getByRole('link', { name }).click();
     await p.getByRole('heading', { level: 1 }).filter({ hasText: name === 'QC' ? 'Quality control' : name === 'Audit' ? 'Audit trail' : name }).waitFor();
     await p.waitForLoadState('networkidle');

@@ -267,6 +267,37 @@ def pcd01(app, mrn, obs, control):
     return "\r".join(lines)
 
 
+# What a monitor sends in these tests: SpO2 91, pulse 124, RR 24, BP 98/61,
+# 38.6 C (no consciousness, no oxygen).
+MONITOR_SET = [("150456", "MDC_PULS_OXIM_SAT_O2", "91", "262688^MDC_DIM_PERCENT^MDC"),
+               ("149530", "MDC_PULS_OXIM_PULS_RATE", "124", "264864^MDC_DIM_BEAT_PER_MIN^MDC"),
+               ("151562", "MDC_RESP_RATE", "24", "264928^MDC_DIM_RESP_PER_MIN^MDC"),
+               ("150021", "MDC_PRESS_BLD_NONINV_SYS", "98", "266016^MDC_DIM_MMHG^MDC"),
+               ("150022", "MDC_PRESS_BLD_NONINV_DIA", "61", "266016^MDC_DIM_MMHG^MDC"),
+               ("150344", "MDC_TEMP", "38.6", "268192^MDC_DIM_DEGC^MDC")]
+
+
+def new_monitor(test):
+    """A patient monitor of the interface register: (its name, its application)."""
+    name, app = unique("MON-"), unique("PCD")
+    test.call("PUT", "/api/v1/instruments", {"instruments": [{
+        "name": name, "kind": "monitor", "protocol": "hl7", "match": {"application": app}}]})
+    return name, app
+
+
+def monitor_sends(test, port, app, mrn, obs):
+    """obs sent by app as one PCD-01 message over MLLP, acknowledged AA; its control id."""
+    from tests.system.test_links import MllpClient, ctl, msa
+    c = MllpClient(port)
+    try:
+        control = ctl("V")
+        code, got, err = msa(c.send(pcd01(app, mrn, obs, control)))
+        test.assertEqual((code, got), ("AA", control), err)
+    finally:
+        c.close()
+    return control
+
+
 class TestVitalSigns(CareTestCase):
     """Vital signs by hand with NEWS2, the patient's SpO2 scale, the alerts; a
     monitor's PCD-01 message over MLLP records vitals and raises a NEWS2
@@ -291,7 +322,8 @@ class TestVitalSigns(CareTestCase):
         path = CARE + "/patients/%s/vitals" % p["id"]
         # a pulse of 900 and the like are refused, naming the field; nothing is written
         for field, value in (("pulse", 900), ("respiration_rate", 0), ("spo2", 101),
-                             ("temperature", 52.0), ("systolic_bp", 20), ("acvpu", "Z")):
+                             ("temperature", 52.0), ("systolic_bp", 20), ("acvpu", "Z"),
+                             ("diastolic_bp", 5), ("diastolic_bp", 118)):
             self.refused("POST", CARE + "/vitals", self.vitals_body(p["id"], **{field: value}),
                          400, "invalid", field=field, token=tech)
         body = self.vitals_body(p["id"])
@@ -305,7 +337,9 @@ class TestVitalSigns(CareTestCase):
 
         # pneumonia on oxygen: 2 + 1 + 2 + 0 + 2 + 0 + 0 = 7, high
         v = self.sample("CareVitals", self.call("POST", CARE + "/vitals", self.sample(
-            "CareVitalsCreate", self.vitals_body(p["id"])), token=tech, status=201).json)
+            "CareVitalsCreate", self.vitals_body(p["id"], diastolic_bp=76.4)), token=tech,
+            status=201).json)
+        self.assertEqual(v["diastolic_bp"], 76)  # kept beside the score, not scored
         n = v["news2"]
         self.assertEqual((n["score"], n["band"], n["complete"], n["alert"]),
                          (7, "high", True, True))
@@ -336,6 +370,7 @@ class TestVitalSigns(CareTestCase):
             p["id"], respiration_rate=18, spo2=97, pulse=80), token=tech, status=201).json
         self.assertEqual((v2["news2"]["parameters"]["spo2"], v2["news2"]["score"]),
                          ({"value": 97, "points": 3, "scale": 2}, 5))
+        self.assertIsNone(v2["diastolic_bp"])
         got = self.sample("CareVitalsList", self.call("GET", path).json)
         self.assertEqual((got["spo2_scale"], [x["id"] for x in got["items"]]),
                          (2, [v2["id"], v["id"]]))
@@ -369,26 +404,23 @@ class TestVitalSigns(CareTestCase):
     def test_monitor_pcd01_over_mllp(self):
         from tests.system.test_links import MllpClient, ctl, msa
         p = self.create_patient()
-        name, app = unique("MON-"), unique("PCD")
-        self.call("PUT", "/api/v1/instruments", {"instruments": [{
-            "name": name, "kind": "monitor", "protocol": "hl7", "match": {"application": app}}]})
-        obs = [("150456", "MDC_PULS_OXIM_SAT_O2", "91", "262688^MDC_DIM_PERCENT^MDC"),
-               ("149530", "MDC_PULS_OXIM_PULS_RATE", "124", "264864^MDC_DIM_BEAT_PER_MIN^MDC"),
-               ("151562", "MDC_RESP_RATE", "24", "264928^MDC_DIM_RESP_PER_MIN^MDC"),
-               ("150021", "MDC_PRESS_BLD_NONINV_SYS", "98", "266016^MDC_DIM_MMHG^MDC"),
-               ("150344", "MDC_TEMP", "38.6", "268192^MDC_DIM_DEGC^MDC")]
+        name, app = new_monitor(self)
+        control = monitor_sends(self, self.mllp_port, app, p["mrn"], MONITOR_SET)
         c = MllpClient(self.mllp_port)
         try:
-            control = ctl("V")
-            code, got, err = msa(c.send(pcd01(app, p["mrn"], obs, control)))
-            self.assertEqual((code, got), ("AA", control), err)
             # a pulse of 900 is no reading: AE naming the OBX, nothing stored
             bad = [("149530", "MDC_PULS_OXIM_PULS_RATE", "900", "")]
             code, _, err = msa(c.send(pcd01(app, p["mrn"], bad, ctl("V"))))
             self.assertEqual(code, "AE")
             self.assertIn("pulse: 900 is outside", "|".join(err))
+            # a diastolic pressure above the systolic: two readings swapped
+            swapped = [("150021", "MDC_PRESS_BLD_NONINV_SYS", "61", ""),
+                       ("150022", "MDC_PRESS_BLD_NONINV_DIA", "98", "")]
+            code, _, err = msa(c.send(pcd01(app, p["mrn"], swapped, ctl("V"))))
+            self.assertEqual(code, "AE")
+            self.assertIn("segment 8: diastolic_bp: 98 is not below the systolic", "|".join(err))
             # a patient the hospital has not registered: AE naming PID-3
-            code, _, err = msa(c.send(pcd01(app, "NO-" + p["mrn"], obs, ctl("V"))))
+            code, _, err = msa(c.send(pcd01(app, "NO-" + p["mrn"], MONITOR_SET, ctl("V"))))
             self.assertEqual(code, "AE")
             self.assertIn("no patient has MRN", "|".join(err))
         finally:
@@ -405,6 +437,7 @@ class TestVitalSigns(CareTestCase):
                          {"spo2": 3, "pulse": 2, "respiration_rate": 2, "systolic_bp": 2,
                           "temperature": 1})
         self.assertFalse(v["news2"]["complete"])
+        self.assertEqual(v["diastolic_bp"], 61)
         self.assertEqual(v["alert"]["reason"],
                          "NEWS2 10 or more (high); 3 points for spo2 (91)")
         alerts = self.call("GET", CARE + "/news2-alerts?open=true").json["items"]

@@ -1,10 +1,15 @@
 """System tests of live events, GET /api/v1/events (src/http/sse.c): a
 Server-Sent Events stream read while specimens are received and results
 entered, called and released; what each role sees (a clinician no QC, a
-biomedical technician no patient results); resuming after Last-Event-ID and
-the reset when the id is unknown; heartbeats; the stream ending with its
-session, and not keeping an idle session alive; a clean stop of the server
-with streams open."""
+biomedical technician no patient results); the devices' events (a sensor's
+reading out of range opening a temperature alert and its close, a high-severity
+work order taking a device out of service, a tolerance-QC lockout) reaching
+the roles that read equipment and not a clinician or an interface account;
+care events (a NEWS2 alert raised and acknowledged, a dose above its
+reference level and its review) with the patient's id only for those who
+read patients; resuming after Last-Event-ID and the reset when the id is
+unknown; heartbeats; the stream ending with its session, and not keeping an
+idle session alive; a clean stop of the server with streams open."""
 
 import http.client
 import json
@@ -15,7 +20,8 @@ import threading
 import time
 
 from tests.system.harness import Server, sanitizer_report
-from tests.system.test_lab import LabTestCase, patient_body
+from tests.system.test_equip_ops import ALERTS, ORDERS, EquipOpsTestCase
+from tests.system.test_lab import LabTestCase, patient_body, unique
 from tests.system.test_openapi import node_tool
 
 EVENTS = "/api/v1/events"
@@ -267,6 +273,96 @@ class TestLiveEvents(EventsTestCase):
         self.assertError(r, 405, "method_not_allowed")
 
 
+class TestCareEvents(EventsTestCase):
+    """care.* events: a NEWS2 alert raised and acknowledged, a dose above its
+    reference level and its review; care.read reads them, and only those who
+    read patients see whose they are. A monitor's set raises its alert from
+    the ingest writer's transaction."""
+
+    server_args = ("--mllp", "127.0.0.1:0")
+
+    def vitals(self, pid, **kw):
+        body = {"patient_id": pid, "respiration_rate": 23, "spo2": 94, "oxygen": True,
+                "systolic_bp": 118, "pulse": 112, "acvpu": "A", "temperature": 37.9}
+        body.update(kw)
+        return self.call("POST", "/api/v1/care/vitals", body, status=201).json
+
+    def test_news2_alerts_and_doses_above_their_level(self):
+        tech = self.stream(self.login_as("technician"))
+        biomed = self.stream(self.login_as("biomed"))
+        clinician = self.stream(self.login_as("clinician"))
+        for s in (tech, biomed, clinician):
+            self.assertEqual(s.resp.status, 200)
+        p = self.call("POST", "/api/v1/patients", patient_body(), status=201).json
+        # a set with nothing to say publishes nothing; NEWS2 7 raises the alert
+        self.vitals(p["id"], respiration_rate=16, spo2=97, oxygen=False, pulse=80)
+        v = self.vitals(p["id"])
+        raised = tech.next("care.news2.raised")
+        self.assertEqual({k: x for k, x in raised["data"].items() if k != "at"},
+                         {"alert_id": v["alert"]["id"], "vitals_id": v["id"],
+                          "patient_id": p["id"], "band": "high", "complete": True})
+        # the biomedical technician reads care, not patients: the alert, not whose
+        braised = biomed.next("care.news2.raised")
+        self.assertEqual(braised["id"], raised["id"])
+        self.assertEqual(braised["data"]["alert_id"], v["alert"]["id"])
+        self.assertNotIn("patient_id", braised["data"])
+        self.call("POST", "/api/v1/care/news2-alerts/%s/acknowledge" % v["alert"]["id"],
+                  {"note": "Registrar informed, hourly obs"})
+        ack = tech.next("care.news2.acknowledged")
+        self.assertEqual((ack["data"]["alert_id"], ack["data"]["patient_id"]),
+                         (v["alert"]["id"], p["id"]))
+        self.assertEqual(biomed.next("care.news2.acknowledged")["data"],
+                         {"at": ack["data"]["at"], "alert_id": v["alert"]["id"]})
+
+        # a head CT above its reference level, and its review
+        tag = unique("CT-")
+        self.call("POST", "/api/v1/assets", {
+            "tag": tag, "class": "ct", "manufacturer": "Maker", "model": "CT 64",
+            "serial": unique("SN"), "location": "Radiology", "risk_class": "high",
+            "owner": "Imaging"}, status=201)
+        proc = self.call("POST", "/api/v1/care/procedures", {
+            "patient_id": p["id"], "modality": "ct", "exam": "CT-HEAD", "device": tag,
+            "scheduled_at": "2026-11-21T09:00:00Z"}, status=201).json
+        path = "/api/v1/care/procedures/" + proc["id"]
+        self.call("POST", path + "/preparation", {"answers": [
+            {"item": "identity", "answer": "yes"}, {"item": "pregnancy", "answer": "no"}]})
+        self.call("POST", path + "/start", {})
+        self.call("POST", path + "/dose", {"ctdivol": 60, "dlp": 900}, status=201)
+        above = tech.next("care.dose.above-drl")
+        self.assertEqual({k: x for k, x in above["data"].items() if k != "at"},
+                         {"procedure_id": proc["id"], "patient_id": p["id"], "exam": "CT-HEAD",
+                          "modality": "ct"})
+        self.assertNotIn("patient_id", biomed.next("care.dose.above-drl")["data"])
+        self.call("POST", "/api/v1/care/doses/%s/review" % proc["id"],
+                  {"note": "Repeat sequence after motion"})
+        reviewed = tech.next("care.dose.reviewed")
+        self.assertEqual(reviewed["data"]["procedure_id"], proc["id"])
+        # the clinician reads patients, not care: a specimen's event comes,
+        # and nothing of care before it
+        acc = self.specimen(["GLU"])
+        self.call("POST", "/api/v1/specimens/%s/events" % acc, {"event": "collected"})
+        self.assertEqual(clinician.kinds_until("specimen.event"), ["specimen.event"])
+        self.assertEqual(tech.kinds_until("specimen.event"), ["specimen.event"])
+        self.assertMatchSchema("CareEvent", [e["data"] for e in (
+            raised, braised, ack, above, reviewed)])
+
+    def test_monitor_alert_over_mllp(self):
+        from tests.system.test_care import monitor_sends, new_monitor
+        tech = self.stream(self.login_as("technician"))
+        p = self.call("POST", "/api/v1/patients", patient_body(), status=201).json
+        _, app = new_monitor(self)
+        monitor_sends(self, self.server.link_ports()[0], app, p["mrn"], [
+            ("150456", "MDC_PULS_OXIM_SAT_O2", "89", "262688^MDC_DIM_PERCENT^MDC"),
+            ("151562", "MDC_RESP_RATE", "26", "264928^MDC_DIM_RESP_PER_MIN^MDC")])
+        raised = tech.next("care.news2.raised")
+        # SpO2 89 (3) + RR 26 (3): 6 or more, medium, from what the monitor measures
+        self.assertEqual((raised["data"]["patient_id"], raised["data"]["band"],
+                          raised["data"]["complete"]), (p["id"], "medium", False))
+        (v,) = self.call("GET", "/api/v1/care/patients/%s/vitals" % p["id"]).json["items"]
+        self.assertEqual((raised["data"]["vitals_id"], raised["data"]["alert_id"]),
+                         (v["id"], v["alert"]["id"]))
+
+
 class TestStreamLifetime(EventsTestCase):
     """Heartbeats every second, sessions idle after three."""
     server_args = ("--heartbeat-seconds", "1", "--session-idle-seconds", "3")
@@ -312,3 +408,69 @@ class TestStopWithStreamsOpen(EventsTestCase):
             self.assertTrue(s.ended.wait(10))
             s.close()
         self.assertIsNone(sanitizer_report(srv.stderr_text()))
+
+
+class TestDeviceEvents(EventsTestCase, EquipOpsTestCase):
+    def test_device_alerts_reach_who_reads_equipment(self):
+        tech = self.stream(self.login_as("technician"))
+        biomed = self.stream(self.login_as("biomed"))
+        clinician = self.stream(self.login_as("clinician"))
+        sensor_token = self.login_as("interface")
+        sensor = self.stream(sensor_token)
+        unit = self.unit()
+        tag = self.asset()
+
+        # a sensor's reading out of range opens the unit's alert
+        rec = self.readings(unit, {"celsius": 11.5, "sensor": "probe-1"}, token=sensor_token)
+        self.assertTrue(rec["alert_opened"])
+        alert_id = rec["alert"]["id"]
+        events = []
+        for s in (tech, biomed):
+            ev = s.next("device.temperature.opened")
+            self.assertEqual(ev["data"]["alert_id"], alert_id)
+            self.assertEqual(ev["data"]["unit"], unit)
+            self.assertNotIn("celsius", ev["data"])  # the page reads the alert itself
+            events.append(ev)
+        # another reading out of range joins the alert: nothing new to tell
+        self.readings(unit, {"celsius": 12.0, "sensor": "probe-1"}, token=sensor_token)
+        self.call("POST", "%s/%s/close" % (ALERTS, alert_id),
+                  {"action": "door left open; closed", "disposition": "controls moved"})
+        self.assertEqual(tech.kinds_until("device.temperature.closed"),
+                         ["device.temperature.closed"])
+
+        # a medium fault says nothing; a critical one, at once, with the device out of service
+        self.call("POST", ORDERS, {"asset": tag, "fault": "label printer jams",
+                                   "severity": "medium"}, status=201)
+        wo = self.call("POST", ORDERS, {"asset": tag, "fault": "sample probe crash",
+                                        "severity": "critical"}, status=201).json
+        kinds = tech.kinds_until("device.work_order.reported")
+        self.assertEqual(kinds, ["device.status", "device.work_order.reported"])
+        st = biomed.next("device.status")
+        self.assertEqual((st["data"]["asset"], st["data"]["status"], st["data"]["from"]),
+                         (tag, "out-of-service", "in-service"))
+        rep = biomed.next("device.work_order.reported")
+        self.assertEqual((rep["data"]["work_order_id"], rep["data"]["asset"],
+                          rep["data"]["severity"]), (wo["id"], tag, "critical"))
+        self.assertNotIn("fault", rep["data"])
+        events += [st, rep]
+
+        # a tolerance check failing locks the device
+        chk = self.call("POST", "/api/v1/qc/checks", {
+            "device": tag, "code": "PROBE-VOL", "name": "Sample probe volume", "unit": "uL",
+            "target": 10, "tolerance": 0.5, "frequency": "24h"}, status=201).json
+        res = self.call("POST", "/api/v1/qc/checks/%s/results" % chk["id"], {"value": 11.2},
+                        status=201).json
+        lock = biomed.next("device.qc.lockout.opened")
+        self.assertEqual((lock["data"]["lockout_id"], lock["data"]["check_id"],
+                          lock["data"]["device"], lock["data"]["code"]),
+                         (res["lockout"], chk["id"], tag, "PROBE-VOL"))
+        self.assertEqual(tech.next("device.qc.lockout.opened")["id"], lock["id"])
+        events.append(lock)
+
+        # the clinician and the interface account saw none of it: a specimen
+        # event, which both may read, is the first thing that reaches them
+        acc = self.specimen(["GLU"])
+        self.call("POST", "/api/v1/specimens/%s/events" % acc, {"event": "collected"})
+        self.assertEqual(clinician.kinds_until("specimen.event"), ["specimen.event"])
+        self.assertEqual(sensor.kinds_until("specimen.event"), ["specimen.event"])
+        self.assertMatchSchema("DeviceEvent", [e["data"] for e in events])

@@ -403,3 +403,191 @@ class TestFhirResources(FhirTestCase):
         self.assertEqual((dev["status"], dev["statusReason"][0]["text"]),
                          ("inactive", "rotor cracked"))
         self.assertEqual(self.get("/Device?identifier=%s&status=active" % tag)["total"], 0)
+
+
+class TestFhirVitalSigns(FhirTestCase):
+    """Vital signs recorded by hand and sent by a monitor (IHE PCD-01 over
+    MLLP) read back as Observations: the vital-signs profiles' codes and
+    units, the NEWS2 score, searches by category, code and date mixed with
+    laboratory results, paging, and the audit of each read."""
+
+    server_args = ("--mllp", "127.0.0.1:0")
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.mllp_port = cls.server.link_ports()[0]
+
+    def by_hand(self, pid, taken_at, **kw):
+        body = {"patient_id": pid, "taken_at": taken_at, "respiration_rate": 23, "spo2": 94,
+                "oxygen": True, "systolic_bp": 118, "pulse": 112, "acvpu": "A",
+                "temperature": 37.9}
+        body.update(kw)
+        return self.call("POST", "/api/v1/care/vitals", body, status=201).json
+
+    def ids(self, query):
+        b = self.get("/Observation?" + query + "&_count=100")
+        self.assertEqual(b["total"], len(b.get("entry", [])))
+        return sorted(e["resource"]["id"] for e in b.get("entry", []))
+
+    def test_by_hand_read_and_search_beside_laboratory_results(self):
+        p = self.new_patient(sex="female", birth_date="1955-04-01")
+        base = datetime.datetime.now(datetime.timezone.utc).date() - datetime.timedelta(days=3)
+        day1, day2 = base.isoformat(), (base + datetime.timedelta(days=1)).isoformat()
+        a = self.by_hand(p["id"], day1 + "T08:00:00Z", diastolic_bp=72)
+        b = self.by_hand(p["id"], day2 + "T09:30:00Z", respiration_rate=16, spo2=97,
+                         oxygen=False, pulse=80, acvpu="C", temperature=36.8)
+        self.assertEqual((a["news2"]["score"], b["news2"]["score"]), (7, 3))
+        # a laboratory result of the same patient, collected today
+        order = self.call("POST", "/api/v1/orders", {
+            "patient_id": p["id"], "tests": ["GLU"], "priority": "routine",
+            "clinician": "Dr. Rivera", "reasons": ["E11.9"]}, status=201).json
+        acc = order["specimens"][0]["accession"]
+        self.receive(acc)
+        glu = self.enter(acc, {"GLU": 90})["GLU"]
+        params = ("acvpu", "bp", "news2", "oxygen", "pulse", "resp", "spo2", "temp")
+        set_a = sorted("%s-%s" % (a["id"], k) for k in params)
+        set_b = sorted("%s-%s" % (b["id"], k) for k in params)
+        pid = "patient=" + p["id"]
+
+        # every observation of the patient: two sets of eight and the result
+        self.assertEqual(self.ids(pid), sorted(set_a + set_b + [glu["id"]]))
+
+        # one set's observations, each valid against the R4 schema
+        obs = {o["id"].rsplit("-", 1)[1]: o for o in
+               (self.get("/Observation/" + i) for i in set_a)}
+        for o in obs.values():
+            self.assertEqual((o["status"], o["subject"]["reference"],
+                              o["effectiveDateTime"]),
+                             ("final", "Patient/" + p["id"], day1 + "T08:00:00.000000Z"))
+            self.assertEqual(o["performer"][0]["display"], "admin")
+            self.assertTrue(o["performer"][0]["reference"].startswith("Practitioner/"))
+        self.assertEqual(obs["resp"]["code"]["coding"][0]["code"], "9279-1")
+        self.assertEqual(obs["resp"]["valueQuantity"],
+                         {"value": 23, "unit": "breaths/minute",
+                          "system": "http://unitsofmeasure.org", "code": "/min"})
+        self.assertEqual([c["code"] for c in obs["spo2"]["code"]["coding"]],
+                         ["2708-6", "59408-5"])
+        self.assertEqual(obs["spo2"]["valueQuantity"]["value"], 94)
+        self.assertEqual(obs["oxygen"]["valueBoolean"], True)
+        self.assertEqual(obs["pulse"]["valueQuantity"]["code"], "/min")
+        self.assertEqual(obs["temp"]["valueQuantity"],
+                         {"value": 37.9, "unit": "C", "system": "http://unitsofmeasure.org",
+                          "code": "Cel"})
+        self.assertEqual(obs["acvpu"]["valueCodeableConcept"]["coding"][0]["code"], "A")
+        self.assertEqual(obs["temp"]["meta"]["profile"],
+                         ["http://hl7.org/fhir/StructureDefinition/bodytemp"])
+        self.assertEqual([(c["code"]["coding"][0]["code"], c["valueQuantity"]["value"])
+                          for c in obs["bp"]["component"]], [("8480-6", 118), ("8462-4", 72)])
+        n = obs["news2"]
+        self.assertEqual((n["valueInteger"], n["category"][0]["coding"][0]["code"],
+                          n["interpretation"][0]["coding"][0]["code"]), (7, "survey", "high"))
+        self.assertEqual(sorted(r["reference"] for r in n["derivedFrom"]),
+                         sorted("Observation/" + i for i in set_a if not i.endswith("news2")))
+        self.assertNotIn("note", n)  # by hand: all seven, the score is whole
+        # the later set has no diastolic: the component says so
+        bp = self.get("/Observation/%s-bp" % b["id"])
+        self.assertEqual(bp["component"][1]["dataAbsentReason"]["coding"][0]["code"], "unknown")
+        self.assertEqual(self.get("/Observation/%s-acvpu" % b["id"])
+                         ["valueCodeableConcept"]["text"], "New confusion")
+        self.outcome("GET", "/Observation/%s-weight" % a["id"], 404, "not-found")
+
+        # category, code, status, specimen, _id
+        self.assertEqual(self.ids(pid + "&category=vital-signs"),
+                         sorted(i for i in set_a + set_b if not i.endswith("news2")))
+        self.assertEqual(self.ids(pid + "&category=survey"),
+                         sorted([a["id"] + "-news2", b["id"] + "-news2"]))
+        self.assertEqual(self.ids(pid + "&category=laboratory"), [glu["id"]])
+        self.assertEqual(self.ids(pid + "&category=" + quote(
+            "http://terminology.hl7.org/CodeSystem/observation-category|vital-signs")),
+            self.ids(pid + "&category=vital-signs"))
+        self.assertEqual(self.ids(pid + "&category=imaging"), [])
+        self.assertEqual(self.ids(pid + "&code=8867-4"),
+                         sorted([a["id"] + "-pulse", b["id"] + "-pulse"]))
+        self.assertEqual(self.ids(pid + "&code=" + quote(LOINC + "|59408-5")),
+                         sorted([a["id"] + "-spo2", b["id"] + "-spo2"]))
+        self.assertEqual(self.ids(pid + "&code=" + quote("urn:benchside:observation|news2")),
+                         sorted([a["id"] + "-news2", b["id"] + "-news2"]))
+        self.assertEqual(self.ids(pid + "&code=news2&category=vital-signs"), [])
+        self.assertEqual(self.ids(pid + "&code=GLU"), [glu["id"]])
+        self.assertEqual(self.ids(pid + "&code=2345-7"), [glu["id"]])
+        self.assertEqual(self.ids(pid + "&code=8480-6"), [])  # a component, not a code
+        self.assertEqual(self.ids(pid + "&code=" + quote("urn:benchside:test|pulse")), [])
+        self.assertEqual(len(self.ids(pid + "&status=final&category=vital-signs")), 14)
+        self.assertEqual(self.ids(pid + "&status=preliminary&category=vital-signs"), [])
+        self.assertEqual(self.ids(pid + "&specimen=" + order["specimens"][0]["id"]),
+                         [glu["id"]])
+        self.assertEqual(self.ids("_id=%s-temp" % b["id"]), [b["id"] + "-temp"])
+
+        # dates: a day, a minute, prefixes, together
+        self.assertEqual(self.ids(pid + "&date=" + day1), set_a)
+        self.assertEqual(self.ids(pid + "&date=%sT08:00Z" % day1), set_a)
+        self.assertEqual(self.ids(pid + "&date=lt" + day2), set_a)
+        self.assertEqual(self.ids("%s&date=ge%s&date=lt%s" % (
+            pid, day2, (base + datetime.timedelta(days=2)).isoformat())), set_b)
+        self.assertEqual(self.ids(pid + "&date=gt%sT09:30Z&category=vital-signs" % day2), [])
+
+        # pages, newest first: the result, then set b, then set a
+        got = self.client("search", "Observation", pid + "&_count=5&_sort=-date")
+        self.assertEqual((got["total"], got["pages"]), (17, 4))
+        self.assertEqual([o["id"] for o in got["resources"]][0], glu["id"])
+        self.assertEqual(sorted(o["id"] for o in got["resources"][1:9]), set_b)
+        self.assertEqual(sorted(o["id"] for o in got["resources"][9:]), set_a)
+        for o in got["resources"]:
+            self.assertValid(o)
+        count = self.get("/Observation?%s&category=vital-signs&_summary=count" % pid)
+        self.assertEqual((count["total"], "entry" in count), (14, False))
+
+        # audited: the read of one set's observation names its patient
+        reads = self.audit("care.vitals.read", entity_id=p["id"])
+        self.assertTrue(any(e["detail"].get("ids") == [a["id"] + "-news2"] and
+                            e["detail"]["via"] == "fhir" for e in reads))
+        searched = self.audit("care.vitals.search", entity_id=p["id"])
+        self.assertTrue(any(sorted(e["detail"]["ids"]) == set_b for e in searched))
+        self.assertTrue(any(glu["id"] in e["detail"].get("ids", [])
+                            for e in self.audit("result.search")))
+
+        # who may: patients.read (a clinician), not a biomedical technician
+        clinician = self.login_as("clinician")
+        self.assertEqual(self.get("/Observation/%s-pulse" % a["id"], token=clinician)
+                         ["valueQuantity"]["value"], 112)
+        self.outcome("GET", "/Observation/%s-pulse" % a["id"], 403, "forbidden",
+                     token=self.login_as("biomed"))
+
+    def test_monitor_pcd01_read_through_fhir(self):
+        from tests.system.test_care import MONITOR_SET, monitor_sends, new_monitor
+        p = self.new_patient()
+        name, app = new_monitor(self)
+        tag = unique("BME-")
+        asset = self.call("POST", "/api/v1/assets", {
+            "tag": tag, "class": "patient-monitor", "manufacturer": "Maker", "model": "M-40",
+            "serial": unique("SN"), "location": "ICU bed 4", "risk_class": "high",
+            "owner": "ICU", "instrument": name}, status=201).json
+        monitor_sends(self, self.mllp_port, app, p["mrn"], MONITOR_SET)
+        (v,) = self.call("GET", "/api/v1/care/patients/%s/vitals" % p["id"]).json["items"]
+
+        found = self.client("search", "Observation", "patient=%s&_count=3" % p["id"])
+        # what the monitor measures, and the score: no consciousness, no oxygen
+        self.assertEqual(sorted(o["id"] for o in found["resources"]),
+                         sorted("%s-%s" % (v["id"], k) for k in
+                                ("bp", "news2", "pulse", "resp", "spo2", "temp")))
+        self.assertEqual(found["pages"], 2)
+        by = {o["id"].rsplit("-", 1)[1]: o for o in found["resources"]}
+        for o in found["resources"]:
+            self.assertValid(o)
+            self.assertEqual(o["device"], {"reference": "Device/" + asset["id"],
+                                           "display": name})
+            self.assertNotIn("performer", o)
+            self.assertEqual(o["effectiveDateTime"], "2026-11-21T10:29:55.000000Z")
+        self.assertEqual(by["spo2"]["valueQuantity"]["value"], 91)
+        self.assertEqual(by["pulse"]["valueQuantity"]["value"], 124)
+        self.assertEqual(by["temp"]["valueQuantity"]["value"], 38.6)
+        self.assertEqual([x["valueQuantity"]["value"] for x in by["bp"]["component"]], [98, 61])
+        n = by["news2"]
+        self.assertEqual((n["valueInteger"], n["interpretation"][0]["coding"][0]["code"]),
+                         (10, "high"))
+        self.assertIn("lower bound", n["note"][0]["text"])
+        self.assertEqual(len(n["derivedFrom"]), 5)
+        # the device the observations name is the asset
+        dev = self.get("/Device/" + asset["id"])
+        self.assertEqual(dev["identifier"][0]["value"], tag)

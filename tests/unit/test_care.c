@@ -5,7 +5,8 @@
  * is satisfactory. Then on a real database: certifications and assessments
  * refused for bad input with nothing written, the release gate's
  * competency check for a person releasing and for automatic release by the
- * operator of record, the renewal that restores the privilege, reminders.
+ * operator of record, the renewal that restores the privilege, reminders;
+ * the live events of NEWS2 alerts and doses above their reference level.
  *
  * The database suite runs on BENCHSIDE_TEST_DB (a PostgreSQL database that
  * may be reused between runs) or a temporary SQLite file; names carry a
@@ -40,6 +41,7 @@
 #include "lab/patient.h"
 #include "lab/result.h"
 #include "lab/custody.h"
+#include "base/evbus.h"
 #include "testdb.h"
 
 #define CARE_PW  "correct horse battery"
@@ -808,6 +810,15 @@ static void test_vitals_by_hand(void **state)
                  "{\"patient_id\":\"x\",\"respiration_rate\":12,\"spo2\":97,\"oxygen\":false,"
                  "\"systolic_bp\":120,\"pulse\":70,\"acvpu\":\"A\"}",
                  ERR_MISSING_FIELD, "temperature");
+    /* the diastolic pressure: a reading, and below the systolic (118) */
+    static const char *const bad_dia[] = {"10", "201", "118", "130.2"};
+    for (size_t i = 0; i < sizeof(bad_dia) / sizeof(bad_dia[0]); i++) {
+        char with[700];
+        vitals_text(text, sizeof(text), pid, "23", "94", "true", "90", "A");
+        snprintf(with, sizeof(with), "%.*s,\"diastolic_bp\":%s}", (int)strlen(text) - 1, text,
+                 bad_dia[i]);
+        care_refused(care_vitals_record, with, ERR_INVALID, "diastolic_bp");
+    }
     assert_int_equal(care_scalar("SELECT COUNT(*) FROM care_vitals", NULL), before);
 
     /* pneumonia on oxygen: 2 + 1 + 2 + 0 + 2 + 0 + 0 = 7, high, an alert */
@@ -836,6 +847,14 @@ static void test_vitals_by_hand(void **state)
     assert_int_equal(care_do(care_vitals_record, text, &o, &ei), ERR_OK);
     assert_int_equal(care_score(o), 0);
     assert_true(json_is_null(json_object_get(o, "alert")));
+    assert_true(json_is_null(json_object_get(o, "diastolic_bp")));
+    json_decref(o);
+    /* with the diastolic, kept whole (72.5 is 73) and not scored */
+    char with[700];
+    snprintf(with, sizeof(with), "%.*s,\"diastolic_bp\":72.5}", (int)strlen(text) - 1, text);
+    assert_int_equal(care_do(care_vitals_record, with, &o, &ei), ERR_OK);
+    assert_int_equal(care_score(o), 0);
+    assert_int_equal(json_integer_value(json_object_get(o, "diastolic_bp")), 73);
     json_decref(o);
 
     /* scale 2 prescribed: 97% on oxygen now scores 3 for saturation */
@@ -858,9 +877,9 @@ static void test_vitals_by_hand(void **state)
     assert_int_equal(care_vitals_of(care_db, pid, &o, &ei), ERR_OK);
     assert_int_equal(json_integer_value(json_object_get(o, "spo2_scale")), 2);
     json_t *items = json_object_get(o, "items");
-    assert_int_equal(json_array_size(items), 4);
+    assert_int_equal(json_array_size(items), 5);
     assert_int_equal(care_score(json_array_get(items, 0)), 5);
-    assert_int_equal(care_score(json_array_get(items, 3)), 7);
+    assert_int_equal(care_score(json_array_get(items, 4)), 7);
     json_decref(o);
 
     /* the alert: listed open, acknowledged once */
@@ -961,6 +980,25 @@ static void test_vitals_from_monitor(void **state)
     assert_int_equal(care_score(o), 5);
     json_decref(o);
     json_decref(b);
+    /* the diastolic pressure, before its systolic in the message; the first
+     * of two kept */
+    snprintf(text, sizeof(text),
+             "{\"mrn\":\"%s\",\"observations\":[{\"code\":\"150022\",\"value\":\"64\","
+             "\"segment\":4},{\"code\":\"8462-4\",\"value\":\"70\",\"segment\":5},"
+             "{\"code\":\"150021\",\"value\":\"104\",\"segment\":6}]}",
+             mrn);
+    b = care_parse(text);
+    assert_int_equal(care_vitals_monitor(care_db, &care_sys, "MON-7", b, &o, &ei), ERR_OK);
+    assert_int_equal(json_integer_value(json_object_get(o, "diastolic_bp")), 64);
+    assert_int_equal(care_points(o, "systolic_bp"), 1);
+    json_decref(o);
+    json_decref(b);
+    snprintf(text, sizeof(text),
+             "{\"mrn\":\"%s\",\"observations\":[{\"code\":\"150021\",\"value\":\"64\","
+             "\"segment\":4},{\"code\":\"150022\",\"value\":\"104\",\"segment\":5}]}",
+             mrn);
+    care_refused_as(care_sys, text, "MON-7", ERR_INVALID, "observations[1].value",
+                    "segment 5: diastolic_bp: 104 is not below the systolic pressure (64 mmHg)");
 }
 
 /* -------------------------------------------------------- sterilization */
@@ -1734,6 +1772,102 @@ static const char *care_at(int minutes)
     return o;
 }
 
+/* ------------------------------------------------------------ live events */
+
+/* The events published since the last call, as "kind {data}" lines. */
+static void care_events(evbus_sub *sub, char *out, size_t n)
+{
+    evbus_event ev;
+    size_t used = 0;
+    out[0] = '\0';
+    while (evbus_next(sub, &ev) == EVBUS_EVENT) {
+        int k = snprintf(out + used, n - used, "%s %s\n", ev.kind, ev.data);
+        used += k > 0 && (size_t)k < n - used ? (size_t)k : 0;
+        evbus_event_clear(&ev);
+    }
+}
+
+static void test_live_events(void **state)
+{
+    (void)state;
+    char pid[ID_LEN + 1], mrn[40], text[900], got[2048], want[1024], ct[40], proc[ID_LEN + 1];
+    json_t *o = NULL;
+    errinfo ei;
+    evbus_sub *sub = NULL;
+    care_new_patient(pid, mrn);
+    assert_int_equal(evbus_subscribe(evbus_global(), 0, NULL, NULL, &sub), ERR_OK);
+
+    /* a set that raises an alert: its ids and band, never the score */
+    vitals_text(text, sizeof(text), pid, "23", "94", "true", "112", "A");
+    assert_int_equal(care_do(care_vitals_record, text, &o, &ei), ERR_OK);
+    char alert[ID_LEN + 1];
+    snprintf(alert, sizeof(alert), "%s", jsonv_str(json_object_get(o, "alert"), "id"));
+    care_events(sub, got, sizeof(got));
+    snprintf(want, sizeof(want),
+             "care.news2.raised {\"alert_id\":\"%s\",\"vitals_id\":\"%s\",\"patient_id\":"
+             "\"%s\",\"band\":\"high\",\"complete\":true}\n",
+             alert, jsonv_str(o, "id"), pid);
+    assert_string_equal(got, want);
+    json_decref(o);
+    /* a set with nothing to say, and a refused one: nothing */
+    vitals_text(text, sizeof(text), pid, "16", "97", "false", "80", "A");
+    assert_int_equal(care_do(care_vitals_record, text, &o, &ei), ERR_OK);
+    json_decref(o);
+    vitals_text(text, sizeof(text), pid, "23", "94", "true", "900", "A");
+    care_refused(care_vitals_record, text, ERR_INVALID, "pulse");
+    care_events(sub, got, sizeof(got));
+    assert_string_equal(got, "");
+    /* a monitor's set: a lower bound */
+    snprintf(text, sizeof(text),
+             "{\"mrn\":\"%s\",\"observations\":[{\"code\":\"147842\",\"value\":\"135\","
+             "\"segment\":4}]}",
+             mrn);
+    json_t *b = care_parse(text);
+    assert_int_equal(care_vitals_monitor(care_db, &care_sys, "MON-8", b, &o, &ei), ERR_OK);
+    json_decref(b);
+    care_events(sub, got, sizeof(got));
+    assert_non_null(strstr(got, "\"band\":\"low-medium\",\"complete\":false}"));
+    json_decref(o);
+
+    /* acknowledged once: one event; the refusal says nothing */
+    b = care_parse("{\"note\":\"Registrar informed\"}");
+    assert_int_equal(care_news2_acknowledge(care_db, &care_ctx, alert, b, &o, &ei), ERR_OK);
+    json_decref(o);
+    assert_int_equal(care_news2_acknowledge(care_db, &care_ctx, alert, b, &o, &ei), ERR_CONFLICT);
+    json_decref(b);
+    care_events(sub, got, sizeof(got));
+    snprintf(want, sizeof(want),
+             "care.news2.acknowledged {\"alert_id\":\"%s\",\"patient_id\":\"%s\"}\n", alert, pid);
+    assert_string_equal(got, want);
+
+    /* a head CT above its reference level, then reviewed */
+    care_device("ct", ct);
+    care_imaging(pid, "ct", "CT-HEAD", ct, false, proc);
+    assert_int_equal(care_on(care_procedure_prepare, proc,
+                             "{\"answers\":[{\"item\":\"identity\",\"answer\":\"yes\"},"
+                             "{\"item\":\"pregnancy\",\"answer\":\"no\"}]}",
+                             NULL, &ei),
+                     ERR_OK);
+    assert_int_equal(care_on(care_procedure_start, proc, NULL, NULL, &ei), ERR_OK);
+    care_events(sub, got, sizeof(got));
+    assert_string_equal(got, "");
+    assert_int_equal(care_on(care_dose_record, proc, "{\"ctdivol\":60,\"dlp\":900}", NULL, &ei),
+                     ERR_OK);
+    care_events(sub, got, sizeof(got));
+    snprintf(want, sizeof(want),
+             "care.dose.above-drl {\"procedure_id\":\"%s\",\"patient_id\":\"%s\",\"exam\":"
+             "\"CT-HEAD\",\"modality\":\"ct\"}\n",
+             proc, pid);
+    assert_string_equal(got, want);
+    assert_int_equal(care_on(care_dose_review, proc, "{\"note\":\"Protocol checked\"}", NULL, &ei),
+                     ERR_OK);
+    care_events(sub, got, sizeof(got));
+    snprintf(want, sizeof(want),
+             "care.dose.reviewed {\"procedure_id\":\"%s\",\"patient_id\":\"%s\"}\n", proc, pid);
+    assert_string_equal(got, want);
+    evbus_unsubscribe(sub);
+}
+
 static void test_appointments(void **state)
 {
     (void)state;
@@ -1946,6 +2080,7 @@ int main(void)
         cmocka_unit_test(test_training),
         cmocka_unit_test(test_imaging_preparation),
         cmocka_unit_test(test_dose_against_drl),
+        cmocka_unit_test(test_live_events),
         cmocka_unit_test(test_appointments),
     };
     int bad = cmocka_run_group_tests_name("care/pure", pure, NULL, NULL);

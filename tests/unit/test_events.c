@@ -4,9 +4,13 @@
  * another run seen as a gap, many readers at once, a reader that never reads
  * not holding a writer back, wake once per arming, bad input), events held
  * until their transaction commits (db_publish in src/store/db.c: savepoints
- * released and rolled back), and what the laboratory publishes (a result
+ * released and rolled back), what the laboratory publishes (a result
  * entered with its critical value, its call and release; a refused entry
- * publishing nothing).
+ * publishing nothing), and what the equipment publishes (a temperature
+ * excursion opening its alert and the alert closed, a high-severity work order
+ * and the device going out of service, a tolerance-QC lockout opening and
+ * closing; a refused request and a low-severity fault publishing nothing) with
+ * the permission each kind needs in the stream.
  *
  * The database part runs on BENCHSIDE_TEST_DB (PostgreSQL in tests/run.py's
  * second pass) or on a temporary SQLite file.
@@ -25,11 +29,17 @@
 #include <string.h>
 
 #include "base/evbus.h"
+#include "equip/asset.h"
+#include "equip/storage.h"
+#include "equip/templog.h"
+#include "equip/workorder.h"
+#include "http/sse.h"
 #include "lab/accession.h"
 #include "lab/custody.h"
 #include "lab/order.h"
 #include "lab/patient.h"
 #include "lab/result.h"
+#include "qc/tolerance.h"
 #include "store/db.h"
 #include "store/dbjson.h"
 #include "testdb.h"
@@ -517,6 +527,238 @@ static void test_laboratory_publishes(void **state)
     evbus_unsubscribe(s);
 }
 
+/* ---------------------------------------------------------------- devices */
+
+#define EV_PW "device events password 1"
+
+/* f(d, ctx, body, &out, ei) on the JSON text; the answer (NULL when refused,
+ * with *rc and ei). */
+static json_t *ev_call(err_t (*f)(db *, const audit_ctx *, const json_t *, json_t **, errinfo *),
+                       const char *text, err_t *rc, errinfo *ei)
+{
+    json_t *body = json_loads(text, 0, NULL), *out = NULL;
+    assert_non_null(body);
+    memset(ei, 0, sizeof(*ei));
+    *rc = f(ev_db, &ev_ctx, body, &out, ei);
+    json_decref(body);
+    return out;
+}
+
+/* A string member of an event's data, "" when absent. */
+static const char *ev_str(const json_t *e, const char *key)
+{
+    const char *v = json_string_value(json_object_get(e, key));
+    return v ? v : "";
+}
+
+/* Record a reading of celsius in unit as u: the unit's open alert after it
+ * into alert (ID_LEN + 1 bytes; "" when none). */
+static void ev_reading(const audit_ctx *ctx, const user *u, const char *unit, double celsius,
+                       char *alert)
+{
+    errinfo ei = {0};
+    json_t *out = NULL, *b = json_pack("{s:f}", "celsius", celsius);
+    assert_int_equal(equip_templog_record(ev_db, ctx, u, unit, b, &out, &ei), ERR_OK);
+    snprintf(alert, ID_LEN + 1, "%s", ev_str(json_object_get(out, "alert"), "id"));
+    json_decref(b);
+    json_decref(out);
+}
+
+/* Record a result of value on a tolerance check: its lockout (the open one
+ * after it) into lock (ID_LEN + 1 bytes; "" when none). */
+static void ev_check_result(const audit_ctx *ctx, const char *check, double value, char *lock)
+{
+    errinfo ei = {0};
+    json_t *out = NULL, *b = json_pack("{s:f}", "value", value);
+    assert_int_equal(qc_tolerance_result_enter(ev_db, ctx, check, b, &out, &ei), ERR_OK);
+    snprintf(lock, ID_LEN + 1, "%s", ev_str(out, "lockout"));
+    json_decref(b);
+    json_decref(out);
+}
+
+/* Close a tolerance-QC lockout signed with password, as u. */
+static err_t ev_lockout_close(const audit_ctx *ctx, const user *u, const char *lock,
+                              const char *password)
+{
+    errinfo ei = {0};
+    json_t *out = NULL,
+           *b = json_pack("{s:s,s:s}", "corrective_action", "probe replaced", "password", password);
+    err_t rc = qc_tolerance_lockout_close(ev_db, ctx, u, lock, b, &out, &ei);
+    json_decref(b);
+    json_decref(out);
+    return rc;
+}
+
+static void test_devices_publish(void **state)
+{
+    char tag[48], unit[48], text[512], got[512], alert[ID_LEN + 1], wo[ID_LEN + 1];
+    char check[ID_LEN + 1], lock[ID_LEN + 1], still[ID_LEN + 1], uname[USER_NAME_MAX + 1],
+        lower[11];
+    errinfo ei = {0};
+    err_t rc;
+    user u;
+    evbus_sub *s = NULL;
+    json_t *o, *e, *b;
+    (void)state;
+    testdb_suffix(lower, 10, true);
+    snprintf(uname, sizeof(uname), "ev-%s", lower);
+    assert_int_equal(user_create(ev_db, &ev_ctx, uname, "Biomed", "supervisor", EV_PW, &u, &ei),
+                     ERR_OK);
+    const audit_ctx ctx = {u.id, u.username, "test"};
+    snprintf(tag, sizeof(tag), "EV-FRIDGE-%s", ev_sfx);
+    snprintf(unit, sizeof(unit), "EV-F-%s", ev_sfx);
+    snprintf(text, sizeof(text),
+             "{\"tag\":\"%s\",\"class\":\"refrigerator\",\"manufacturer\":\"Acme\",\"model\":"
+             "\"R2\",\"serial\":\"%s\",\"location\":\"Core lab\",\"risk_class\":\"medium\","
+             "\"owner\":\"Laboratory\"}",
+             tag, tag);
+    json_decref(ev_call(equip_asset_create, text, &rc, &ei));
+    assert_int_equal(rc, ERR_OK);
+    snprintf(text, sizeof(text),
+             "{\"name\":\"%s\",\"kind\":\"refrigerator\",\"asset\":\"%s\",\"low\":2,\"high\":8}",
+             unit, tag);
+    json_decref(ev_call(equip_storage_create, text, &rc, &ei));
+    assert_int_equal(rc, ERR_OK);
+    assert_int_equal(evbus_subscribe(evbus_global(), 0, NULL, NULL, &s), ERR_OK);
+
+    /* 5.1 degrees is within 2-8: nothing to tell */
+    ev_reading(&ctx, &u, unit, 5.1, alert);
+    assert_string_equal(alert, "");
+    ev_drain(s, got, sizeof(got));
+    assert_string_equal(got, "");
+
+    /* 9.4 opens the unit's alert; 10.2 joins it and says nothing new */
+    ev_reading(&ctx, &u, unit, 9.4, alert);
+    e = ev_find(s, "device.temperature.opened");
+    assert_non_null(e);
+    assert_string_equal(ev_str(e, "alert_id"), alert);
+    assert_string_equal(ev_str(e, "unit"), unit);
+    assert_null(json_object_get(e, "celsius")); /* no values travel */
+    json_decref(e);
+    ev_reading(&ctx, &u, unit, 10.2, wo);
+    assert_string_equal(wo, alert);
+    ev_drain(s, got, sizeof(got));
+    assert_string_equal(got, "");
+
+    /* closed with what was done */
+    b = json_pack("{s:s,s:s}", "action", "door closed, compressor checked", "disposition",
+                  "reagents moved to FRIDGE-1");
+    assert_int_equal(equip_templog_alert_close(ev_db, &ctx, &u, alert, b, false, &o, &ei), ERR_OK);
+    json_decref(b);
+    json_decref(o);
+    e = ev_find(s, "device.temperature.closed");
+    assert_non_null(e);
+    assert_string_equal(ev_str(e, "alert_id"), alert);
+    assert_string_equal(ev_str(e, "unit"), unit);
+    json_decref(e);
+
+    /* a refused report and a low-severity fault publish nothing */
+    snprintf(text, sizeof(text), "{\"asset\":\"%s\",\"fault\":\"noisy\",\"severity\":\"severe\"}",
+             tag);
+    b = json_loads(text, 0, NULL);
+    assert_int_equal(equip_workorder_report(ev_db, &ctx, &u, b, &o, &ei), ERR_INVALID);
+    assert_string_equal(ei.field, "severity");
+    json_decref(b);
+    snprintf(text, sizeof(text), "{\"asset\":\"%s\",\"fault\":\"noisy fan\",\"severity\":\"low\"}",
+             tag);
+    b = json_loads(text, 0, NULL);
+    assert_int_equal(equip_workorder_report(ev_db, &ctx, &u, b, &o, &ei), ERR_OK);
+    json_decref(b);
+    json_decref(o);
+    ev_drain(s, got, sizeof(got));
+    assert_string_equal(got, "");
+
+    /* high: told at once, and the device is out of service */
+    snprintf(text, sizeof(text),
+             "{\"asset\":\"%s\",\"fault\":\"compressor stopped\",\"severity\":\"high\"}", tag);
+    b = json_loads(text, 0, NULL);
+    assert_int_equal(equip_workorder_report(ev_db, &ctx, &u, b, &o, &ei), ERR_OK);
+    json_decref(b);
+    snprintf(wo, sizeof(wo), "%s", ev_str(o, "id"));
+    json_decref(o);
+    e = ev_find(s, "device.status");
+    assert_non_null(e);
+    assert_string_equal(ev_str(e, "asset"), tag);
+    assert_string_equal(ev_str(e, "status"), "out-of-service");
+    assert_string_equal(ev_str(e, "from"), "in-service");
+    json_decref(e);
+    e = ev_find(s, "device.work_order.reported");
+    assert_non_null(e);
+    assert_string_equal(ev_str(e, "work_order_id"), wo);
+    assert_string_equal(ev_str(e, "asset"), tag);
+    assert_string_equal(ev_str(e, "severity"), "high");
+    assert_null(json_object_get(e, "fault"));
+    json_decref(e);
+
+    /* back in service after a passing verification */
+    b = json_pack("{s:s,s:s}", "verified", "holds 4 degrees for an hour", "outcome", "pass");
+    assert_int_equal(equip_workorder_return(ev_db, &ctx, &u, wo, b, &o, &ei), ERR_OK);
+    json_decref(b);
+    json_decref(o);
+    e = ev_find(s, "device.status");
+    assert_non_null(e);
+    assert_string_equal(ev_str(e, "status"), "in-service");
+    json_decref(e);
+
+    /* a tolerance check failing locks the device; passing and signed, it opens */
+    snprintf(text, sizeof(text),
+             "{\"device\":\"%s\",\"code\":\"TEMP-PROBE\",\"name\":\"Reference probe\","
+             "\"unit\":\"Cel\",\"target\":4,\"tolerance\":0.5,\"frequency\":\"24h\"}",
+             tag);
+    o = ev_call(qc_tolerance_check_create, text, &rc, &ei);
+    assert_int_equal(rc, ERR_OK);
+    snprintf(check, sizeof(check), "%s", ev_str(o, "id"));
+    json_decref(o);
+    ev_check_result(&ctx, check, 4.3, lock);
+    assert_string_equal(lock, "");
+    ev_drain(s, got, sizeof(got));
+    assert_string_equal(got, ""); /* a pass */
+    ev_check_result(&ctx, check, 5.1, lock);
+    e = ev_find(s, "device.qc.lockout.opened");
+    assert_non_null(e);
+    assert_string_equal(ev_str(e, "lockout_id"), lock);
+    assert_string_equal(ev_str(e, "check_id"), check);
+    assert_string_equal(ev_str(e, "device"), tag);
+    assert_string_equal(ev_str(e, "code"), "TEMP-PROBE");
+    assert_null(json_object_get(e, "value"));
+    json_decref(e);
+    ev_check_result(&ctx, check, 3.9, still); /* a pass: locked until the action is signed */
+    assert_string_equal(still, lock);
+    /* a wrong signature closes nothing and says nothing */
+    assert_int_equal(ev_lockout_close(&ctx, &u, lock, "not it"), ERR_INVALID);
+    ev_drain(s, got, sizeof(got));
+    assert_string_equal(got, "");
+    assert_int_equal(ev_lockout_close(&ctx, &u, lock, EV_PW), ERR_OK);
+    e = ev_find(s, "device.qc.lockout.closed");
+    assert_non_null(e);
+    assert_string_equal(ev_str(e, "lockout_id"), lock);
+    assert_string_equal(ev_str(e, "device"), tag);
+    json_decref(e);
+    evbus_unsubscribe(s);
+}
+
+/* Which permission a stream needs for each kind: the longest prefix decides. */
+static void test_kind_permissions(void **state)
+{
+    (void)state;
+    assert_int_equal(http_sse_kind_perm("device.temperature.opened"), PERM_EQUIPMENT_READ);
+    assert_int_equal(http_sse_kind_perm("device.work_order.reported"), PERM_EQUIPMENT_READ);
+    assert_int_equal(http_sse_kind_perm("device.status"), PERM_EQUIPMENT_READ);
+    assert_int_equal(http_sse_kind_perm("device.qc.lockout.opened"), PERM_QC_READ);
+    assert_int_equal(http_sse_kind_perm("device.qc.lockout.closed"), PERM_QC_READ);
+    assert_int_equal(http_sse_kind_perm("qc.lockout.opened"), PERM_QC_READ);
+    assert_int_equal(http_sse_kind_perm("result.entered"), PERM_PATIENTS_READ);
+    assert_int_equal(http_sse_kind_perm("stock.low"), PERM_STOCK_READ);
+    /* not listed, or only like a listed prefix: nobody */
+    assert_int_equal(http_sse_kind_perm("devices.x"), PERM_NONE);
+    assert_int_equal(http_sse_kind_perm("device"), PERM_NONE);
+    assert_int_equal(http_sse_kind_perm("audit.event"), PERM_NONE);
+    /* a biomedical technician reads devices and QC, a clinician neither */
+    assert_true(perm_role_has(ROLE_BIOMED, http_sse_kind_perm("device.qc.lockout.opened")));
+    assert_false(perm_role_has(ROLE_CLINICIAN, http_sse_kind_perm("device.status")));
+    assert_false(perm_role_has(ROLE_INTERFACE, http_sse_kind_perm("device.temperature.opened")));
+}
+
 static int ev_setup(void **state)
 {
     (void)state;
@@ -545,10 +787,12 @@ int main(void)
         cmocka_unit_test(test_bad_input),
         cmocka_unit_test(test_slow_reader_does_not_block),
         cmocka_unit_test(test_many_readers),
+        cmocka_unit_test(test_kind_permissions),
     };
     const struct CMUnitTest store[] = {
         cmocka_unit_test(test_published_on_commit),
         cmocka_unit_test(test_laboratory_publishes),
+        cmocka_unit_test(test_devices_publish),
     };
     int failed = cmocka_run_group_tests_name("evbus", bus, NULL, NULL);
     failed += cmocka_run_group_tests_name(testdb_group("events"), store, ev_setup, ev_teardown);

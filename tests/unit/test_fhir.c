@@ -5,7 +5,10 @@
  * values, each resource from its view (a high potassium with its range and
  * interpretation, a rejected specimen, a device out of service, a patient
  * whose identifier system is no URI), the ServiceRequest an EHR posts read
- * into an order and every refusal naming its FHIR path, and the
+ * into an order and every refusal naming its FHIR path, the observations
+ * of a set of vital signs (a monitor's set with its blood pressure panel and
+ * a NEWS2 that is a lower bound; a set by hand on oxygen, confused, scale 2,
+ * without its diastolic), and the
  * OperationOutcome of each error. Expected instants are written out as Unix
  * seconds computed apart from the code under test.
  */
@@ -218,6 +221,164 @@ static void test_observation_of_a_high_potassium(void **state)
     json_decref(o);
     json_decref(view);
 }
+/* One observation (param) of the set view. */
+static json_t *vital(json_t *view, const char *param)
+{
+    char id[64];
+    snprintf(id, sizeof(id), "%s-%s", json_string_value(json_object_get(view, "set_id")), param);
+    json_object_set_new(view, "id", json_string(id));
+    json_object_set_new(view, "param", json_string(param));
+    return fhir_observation(view);
+}
+
+static void test_vital_signs_of_a_monitor_set(void **state)
+{
+    (void)state;
+    /* A monitor's set: SpO2 91, pulse 124, RR 24, BP 98/61, 38.6 C; no
+     * consciousness or oxygen; NEWS2 10 or more. */
+    json_t *view = parse(
+        "{\"set_id\":\"V1\",\"category\":\"vital-signs\",\"patient_id\":\"P1\","
+        "\"effective\":\"2026-11-21T10:29:55.000000Z\",\"issued\":\"2026-11-21T10:30:01.000000Z\","
+        "\"performer_id\":null,\"performer\":null,\"device_id\":\"D9\",\"device\":\"MON-4\","
+        "\"respiration_rate\":24,\"spo2\":91,\"spo2_scale\":1,\"oxygen\":null,"
+        "\"systolic_bp\":98,\"diastolic_bp\":61,\"pulse\":124,\"acvpu\":null,"
+        "\"temperature\":38.6,\"score\":10,\"complete\":false,\"band\":\"high\"}");
+    json_t *o = vital(view, "resp");
+    assert_string_equal(at(o, "id"), "\"V1-resp\"");
+    assert_string_equal(at(o, "meta.profile"),
+                        "[\"http://hl7.org/fhir/StructureDefinition/resprate\"]");
+    assert_string_equal(at(o, "status"), "\"final\"");
+    assert_string_equal(at(o, "category"),
+                        "[{\"coding\":[{\"system\":\"http://terminology.hl7.org/CodeSystem/"
+                        "observation-category\",\"code\":\"vital-signs\",\"display\":"
+                        "\"Vital Signs\"}]}]");
+    assert_string_equal(at(o, "code"),
+                        "{\"coding\":[{\"system\":\"http://loinc.org\",\"code\":\"9279-1\","
+                        "\"display\":\"Respiratory rate\"}],\"text\":\"Respiratory rate\"}");
+    assert_string_equal(at(o, "valueQuantity"),
+                        "{\"value\":24,\"unit\":\"breaths/minute\",\"system\":"
+                        "\"http://unitsofmeasure.org\",\"code\":\"/min\"}");
+    assert_string_equal(at(o, "subject.reference"), "\"Patient/P1\"");
+    assert_string_equal(at(o, "effectiveDateTime"), "\"2026-11-21T10:29:55.000000Z\"");
+    assert_string_equal(at(o, "issued"), "\"2026-11-21T10:30:01.000000Z\"");
+    assert_string_equal(at(o, "device"), "{\"reference\":\"Device/D9\",\"display\":\"MON-4\"}");
+    assert_string_equal(at(o, "performer"), "(absent)");
+    json_decref(o);
+    /* SpO2: both LOINC codes, in %; no note on scale 1 */
+    o = vital(view, "spo2");
+    assert_string_equal(at(o, "code.coding.0.code"), "\"2708-6\"");
+    assert_string_equal(at(o, "code.coding.1.code"), "\"59408-5\"");
+    assert_string_equal(at(o, "valueQuantity.code"), "\"%\"");
+    assert_string_equal(at(o, "valueQuantity.value"), "91");
+    assert_string_equal(at(o, "meta.profile.0"),
+                        "\"http://hl7.org/fhir/StructureDefinition/oxygensat\"");
+    assert_string_equal(at(o, "note"), "(absent)");
+    json_decref(o);
+    /* the blood pressure panel: no value of its own, both components */
+    o = vital(view, "bp");
+    assert_string_equal(at(o, "code.coding.0.code"), "\"85354-9\"");
+    assert_string_equal(at(o, "valueQuantity"), "(absent)");
+    assert_string_equal(at(o, "component"),
+                        "[{\"code\":{\"coding\":[{\"system\":\"http://loinc.org\",\"code\":"
+                        "\"8480-6\",\"display\":\"Systolic blood pressure\"}]},\"valueQuantity\":"
+                        "{\"value\":98,\"unit\":\"mmHg\",\"system\":\"http://unitsofmeasure.org\","
+                        "\"code\":\"mm[Hg]\"}},{\"code\":{\"coding\":[{\"system\":"
+                        "\"http://loinc.org\",\"code\":\"8462-4\",\"display\":\"Diastolic blood "
+                        "pressure\"}]},\"valueQuantity\":{\"value\":61,\"unit\":\"mmHg\","
+                        "\"system\":\"http://unitsofmeasure.org\",\"code\":\"mm[Hg]\"}}]");
+    json_decref(o);
+    o = vital(view, "pulse");
+    assert_string_equal(at(o, "code.coding.0.code"), "\"8867-4\"");
+    assert_string_equal(at(o, "valueQuantity.unit"), "\"beats/minute\"");
+    json_decref(o);
+    o = vital(view, "temp");
+    assert_string_equal(at(o, "code.coding.0.code"), "\"8310-5\"");
+    assert_string_equal(at(o, "valueQuantity"), "{\"value\":38.6,\"unit\":\"C\",\"system\":"
+                                                "\"http://unitsofmeasure.org\",\"code\":\"Cel\"}");
+    json_decref(o);
+    /* the score: a survey, its band, a lower bound, from the five measured */
+    o = vital(view, "news2");
+    assert_string_equal(at(o, "category.0.coding.0.code"), "\"survey\"");
+    assert_string_equal(at(o, "code"),
+                        "{\"coding\":[{\"system\":\"urn:benchside:observation\",\"code\":"
+                        "\"news2\",\"display\":\"NEWS2 total score\"}],\"text\":"
+                        "\"NEWS2 total score\"}");
+    assert_string_equal(at(o, "valueInteger"), "10");
+    assert_string_equal(at(o, "meta"), "(absent)");
+    assert_string_equal(at(o, "interpretation"),
+                        "[{\"coding\":[{\"system\":\"urn:benchside:news2-risk\",\"code\":"
+                        "\"high\",\"display\":\"High clinical risk\"}],\"text\":\"High "
+                        "clinical risk\"}]");
+    assert_string_equal(at(o, "note.0.text"),
+                        "\"Not every parameter was measured: the score is a lower bound\"");
+    assert_string_equal(at(o, "derivedFrom"),
+                        "[{\"reference\":\"Observation/V1-resp\"},{\"reference\":"
+                        "\"Observation/V1-spo2\"},{\"reference\":\"Observation/V1-bp\"},"
+                        "{\"reference\":\"Observation/V1-pulse\"},{\"reference\":"
+                        "\"Observation/V1-temp\"}]");
+    json_decref(o);
+    json_decref(view);
+}
+
+static void test_vital_signs_by_hand(void **state)
+{
+    (void)state;
+    /* By hand, on oxygen, newly confused, scale 2, no diastolic: all seven */
+    json_t *view = parse(
+        "{\"set_id\":\"V2\",\"category\":\"vital-signs\",\"patient_id\":\"P1\","
+        "\"effective\":\"2026-11-21T08:00:00.000000Z\",\"issued\":\"2026-11-21T08:05:00.000000Z\","
+        "\"performer_id\":\"U1\",\"performer\":\"nurse\",\"device_id\":null,\"device\":null,"
+        "\"respiration_rate\":18,\"spo2\":90,\"spo2_scale\":2,\"oxygen\":1,"
+        "\"systolic_bp\":128,\"diastolic_bp\":null,\"pulse\":80,\"acvpu\":\"C\","
+        "\"temperature\":37,\"score\":5,\"complete\":true,\"band\":\"medium\"}");
+    json_t *o = vital(view, "oxygen");
+    assert_string_equal(at(o, "code"),
+                        "{\"coding\":[{\"system\":\"urn:benchside:observation\",\"code\":"
+                        "\"oxygen\",\"display\":\"On supplemental oxygen\"}],\"text\":"
+                        "\"On supplemental oxygen\"}");
+    assert_string_equal(at(o, "valueBoolean"), "true");
+    assert_string_equal(at(o, "meta"), "(absent)");
+    assert_string_equal(at(o, "performer"),
+                        "[{\"reference\":\"Practitioner/U1\",\"display\":\"nurse\"}]");
+    assert_string_equal(at(o, "device"), "(absent)");
+    json_decref(o);
+    o = vital(view, "acvpu");
+    assert_string_equal(at(o, "valueCodeableConcept"),
+                        "{\"coding\":[{\"system\":\"urn:benchside:acvpu\",\"code\":\"C\","
+                        "\"display\":\"New confusion\"}],\"text\":\"New confusion\"}");
+    json_decref(o);
+    o = vital(view, "spo2");
+    assert_string_equal(at(o, "note.0.text"),
+                        "\"Scored on NEWS2 SpO2 scale 2 (hypercapnic respiratory failure, "
+                        "target 88-92%)\"");
+    json_decref(o);
+    /* no diastolic: said absent, as the bp profile wants both components */
+    o = vital(view, "bp");
+    assert_string_equal(at(o, "component.0.valueQuantity.value"), "128");
+    assert_string_equal(at(o, "component.1.valueQuantity"), "(absent)");
+    assert_string_equal(at(o, "component.1.dataAbsentReason"),
+                        "{\"coding\":[{\"system\":\"http://terminology.hl7.org/CodeSystem/"
+                        "data-absent-reason\",\"code\":\"unknown\",\"display\":\"Unknown\"}]}");
+    json_decref(o);
+    o = vital(view, "news2");
+    assert_string_equal(at(o, "valueInteger"), "5");
+    assert_string_equal(at(o, "note"), "(absent)");
+    assert_int_equal(json_array_size(json_object_get(o, "derivedFrom")), 7);
+    assert_string_equal(at(o, "interpretation.0.coding.0.code"), "\"medium\"");
+    json_decref(o);
+    json_decref(view);
+
+    /* codes a search names */
+    assert_string_equal(fhir_vital_param(true, "59408-5"), "spo2");
+    assert_string_equal(fhir_vital_param(true, "2708-6"), "spo2");
+    assert_string_equal(fhir_vital_param(true, "85354-9"), "bp");
+    assert_null(fhir_vital_param(true, "8480-6")); /* a component, not an observation's code */
+    assert_null(fhir_vital_param(true, "2823-3"));
+    assert_string_equal(fhir_vital_param(false, "news2"), "news2");
+    assert_string_equal(fhir_vital_param(false, "acvpu"), "acvpu");
+    assert_null(fhir_vital_param(false, "9279-1"));
+}
+
 
 static void test_patient_specimen_device_report(void **state)
 {
@@ -406,6 +567,16 @@ static void test_outcome_and_bundle(void **state)
     assert_int_equal(json_array_size(json_object_get(json_array_get(json_object_get(cs, "rest"), 0),
                                                      "resource")),
                      7);
+    /* Observation declares the vital-signs profiles its vital signs meet */
+    json_t *obs = json_array_get(
+        json_object_get(json_array_get(json_object_get(cs, "rest"), 0), "resource"), 4);
+    assert_string_equal(at(obs, "type"), "\"Observation\"");
+    assert_string_equal(at(obs, "supportedProfile"),
+                        "[\"http://hl7.org/fhir/StructureDefinition/resprate\","
+                        "\"http://hl7.org/fhir/StructureDefinition/oxygensat\","
+                        "\"http://hl7.org/fhir/StructureDefinition/bp\","
+                        "\"http://hl7.org/fhir/StructureDefinition/heartrate\","
+                        "\"http://hl7.org/fhir/StructureDefinition/bodytemp\"]");
     json_decref(cs);
 }
 
@@ -416,6 +587,8 @@ int main(void)
         cmocka_unit_test(test_tokens_and_states),
         cmocka_unit_test(test_observation_of_a_high_potassium),
         cmocka_unit_test(test_patient_specimen_device_report),
+        cmocka_unit_test(test_vital_signs_of_a_monitor_set),
+        cmocka_unit_test(test_vital_signs_by_hand),
         cmocka_unit_test(test_order_parse),
         cmocka_unit_test(test_outcome_and_bundle),
     };

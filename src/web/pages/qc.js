@@ -3,23 +3,16 @@
 // and the corrective action that closes a lockout (signed with the password).
 
 import { get, post, query } from '../api.js';
-import { badge, describe, field, form, h, input, say, table, time } from '../ui.js';
+import { badge, describe, field, form, h, input, say, svgDataUrl, table, time } from '../ui.js';
 
 let view = null;
-
-function b64(text) {
-  const bytes = new TextEncoder().encode(text);
-  let s = '';
-  for (const x of bytes) s += String.fromCharCode(x);
-  return btoa(s);
-}
 
 async function chart(test, inst) {
   const box = view.chart;
   try {
     const svg = await get('/api/v1/qc/chart' + query({ test, instrument: inst, format: 'svg' }), { background: true });
     const img = h('img.chart', {
-      src: 'data:image/svg+xml;base64,' + b64(svg),
+      src: svgDataUrl(svg),
       alt: `Levey-Jennings chart of ${test}${inst ? ' on ' + inst : ''}: control values against the mean and 1, 2 and 3 SD`,
     });
     box.replaceChildren(img);
