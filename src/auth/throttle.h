@@ -6,7 +6,7 @@
  * spraying) or from probing names. This limit does: an address may fail to
  * sign in `burst` times at once, then once every `interval`; successful
  * sign-ins cost nothing. It is kept in the database (table sign_in_throttle,
- * migration 0016), so that several nodes share it and a restart does not
+ * migration 0017), so that several nodes share it and a restart does not
  * reset it.
  *
  * An attempt is claimed before its password is checked, in one statement,
