@@ -26,7 +26,7 @@
 
 #include "proto/fhir.h"
 
-#define S(x) ((int64_t)(x) * 1000000LL)
+#define S(x) ((int64_t)(x)*1000000LL)
 
 /* Unix seconds of the instants the examples use (from Python's datetime). */
 #define T_2026_01_01    1767225600LL
@@ -107,9 +107,8 @@ static void test_date_ranges(void **state)
     assert_int_equal(fhir_date_narrow("date", "ge2026", &lo, &hi, &ei), ERR_OK);
     assert_true(lo == S(T_2026_02_01));
 
-    static const char *const bad[] = {"2026-13",    "2026-02-30", "ne2026",     "sa2026",
-                                      "20",         "2026-2",     "2026-02-01X", "abcd",
-                                      "2026-02-01T", "ge"};
+    static const char *const bad[] = {"2026-13", "2026-02-30",  "ne2026", "sa2026",      "20",
+                                      "2026-2",  "2026-02-01X", "abcd",   "2026-02-01T", "ge"};
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         errinfo e = {0};
         lo = INT64_MIN;
@@ -379,7 +378,6 @@ static void test_vital_signs_by_hand(void **state)
     assert_null(fhir_vital_param(false, "9279-1"));
 }
 
-
 static void test_patient_specimen_device_report(void **state)
 {
     (void)state;
@@ -529,14 +527,15 @@ static void test_outcome_and_bundle(void **state)
 {
     (void)state;
     json_t *oo = fhir_outcome(ERR_INVALID, "date: bad", "date");
-    assert_string_equal(at(oo, "issue"), "[{\"severity\":\"error\",\"code\":\"invalid\","
-                                         "\"diagnostics\":\"date: bad\",\"expression\":[\"date\"]}]");
+    assert_string_equal(at(oo, "issue"),
+                        "[{\"severity\":\"error\",\"code\":\"invalid\","
+                        "\"diagnostics\":\"date: bad\",\"expression\":[\"date\"]}]");
     json_decref(oo);
     static const struct {
         err_t rc;
         const char *code;
-    } codes[] = {{ERR_NOT_FOUND, "\"not-found\""},     {ERR_UNAUTHORIZED, "\"login\""},
-                 {ERR_FORBIDDEN, "\"forbidden\""},     {ERR_CONFLICT, "\"duplicate\""},
+    } codes[] = {{ERR_NOT_FOUND, "\"not-found\""},         {ERR_UNAUTHORIZED, "\"login\""},
+                 {ERR_FORBIDDEN, "\"forbidden\""},         {ERR_CONFLICT, "\"duplicate\""},
                  {ERR_UNPROCESSABLE, "\"business-rule\""}, {ERR_DB, "\"exception\""},
                  {ERR_BAD_JSON, "\"structure\""}};
     for (size_t i = 0; i < sizeof(codes) / sizeof(codes[0]); i++) {
@@ -559,7 +558,8 @@ static void test_outcome_and_bundle(void **state)
     json_decref(b);
     b = fhir_searchset(json_array(), 0, "http://h/fhir/R4/Patient", NULL);
     assert_string_equal(at(b, "entry"), "(absent)");
-    assert_string_equal(at(b, "link"), "[{\"relation\":\"self\",\"url\":\"http://h/fhir/R4/Patient\"}]");
+    assert_string_equal(at(b, "link"),
+                        "[{\"relation\":\"self\",\"url\":\"http://h/fhir/R4/Patient\"}]");
     json_decref(b);
 
     json_t *cs = fhir_capability("0.1.0", "2026-01-01T00:00:00Z");
