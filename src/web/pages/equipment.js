@@ -24,9 +24,9 @@ function refreshSoon(...parts) {
   if (!v) return;
   for (const p of parts) v.pending.add(p);
   soon(v, () => {
-    const parts = [...v.pending];
+    const queued = [...v.pending];
     v.pending.clear();
-    return Promise.all(parts.map((p) => v.loaders[p](true)));
+    return Promise.all(queued.map((p) => v.loaders[p](true)));
   });
 }
 
