@@ -280,7 +280,7 @@ err_t care_slots_list(db *d, const char *resource, const char *date, bool free_o
     err_t rc = day_range(date, "date", &from, ei);
     if (!rc)
         rc = db_query(d, &st, ei, sql_slots_of, "tii", resource, from, from + DAY_US);
-    rc = care_collect(rc, st, slot_row, &all, ei);
+    rc = db_rows_json(rc, st, slot_row, &all, ei);
     if (rc || !free_only) {
         *items = all;
         return rc;
@@ -434,7 +434,7 @@ err_t care_day(db *d, const char *technician, const char *date, json_t **out, er
         rc = db_query(d, &st, ei, sql_day, "tii", u.id, from, from + DAY_US);
     if (rc)
         return rc;
-    rc = care_collect(rc, st, day_row, &slots, ei);
+    rc = db_rows_json(rc, st, day_row, &slots, ei);
     if (!rc && !(*out = json_pack("{s:s,s:s,s:o}", "technician", u.username, "date", date, "slots",
                                   slots)))
         rc = ERR_NOMEM;

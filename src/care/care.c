@@ -239,49 +239,16 @@ json_t *care_text_row(db_stmt *st)
     return json_string(db_col_text(st, 0));
 }
 
-err_t care_collect(err_t rc, db_stmt *st, care_row_fn row, json_t **items, errinfo *ei)
-{
-    bool more = false;
-    json_t *arr = NULL;
-    *items = NULL;
-    if (!rc && !(arr = json_array()))
-        rc = ERR_NOMEM;
-    while (!rc && !(rc = db_step(st, &more, ei)) && more)
-        if (json_array_append_new(arr, row(st)))
-            rc = ERR_NOMEM;
-    db_finalize(st);
-    if (rc)
-        json_decref(arr);
-    else
-        *items = arr;
-    return rc;
-}
-
-err_t care_one(err_t rc, db_stmt *st, care_row_fn row, json_t **out, const char *field,
-               const char *what, errinfo *ei)
-{
-    bool found = false;
-    *out = NULL;
-    if (!rc)
-        rc = db_step(st, &found, ei);
-    if (!rc && !found)
-        rc = err_set(ei, ERR_NOT_FOUND, field, "%s", what);
-    if (!rc && !(*out = row(st)))
-        rc = ERR_NOMEM;
-    db_finalize(st);
-    return rc;
-}
-
-err_t care_get(db *d, const char *sql, const char *key, care_row_fn row, json_t **out,
+err_t care_get(db *d, const char *sql, const char *key, db_row_fn row, json_t **out,
                const char *field, const char *what, errinfo *ei)
 {
     db_stmt *st = NULL;
     err_t rc = db_query(d, &st, ei, sql, "t", key);
-    return care_one(rc, st, row, out, field, what, ei);
+    return db_row_json(rc, st, row, out, field, what, ei);
 }
 
-err_t care_get_with_lines(db *d, const char *sql, const char *id, care_row_fn row,
-                          const char *missing, const char *lines_sql, care_row_fn line,
+err_t care_get_with_lines(db *d, const char *sql, const char *id, db_row_fn row,
+                          const char *missing, const char *lines_sql, db_row_fn line,
                           const char *key, json_t **out, errinfo *ei)
 {
     db_stmt *st = NULL;
@@ -289,7 +256,7 @@ err_t care_get_with_lines(db *d, const char *sql, const char *id, care_row_fn ro
     err_t rc = care_get(d, sql, id, row, out, "id", missing, ei);
     if (!rc) {
         rc = db_query(d, &st, ei, lines_sql, "t", id);
-        rc = care_collect(rc, st, line, &lines, ei);
+        rc = db_rows_json(rc, st, line, &lines, ei);
     }
     if (!rc && json_object_set_new(*out, key, lines))
         rc = ERR_NOMEM;
@@ -300,14 +267,14 @@ err_t care_get_with_lines(db *d, const char *sql, const char *id, care_row_fn ro
     return rc;
 }
 
-err_t care_list(db *d, const char *sql, care_row_fn row, json_t **items, errinfo *ei)
+err_t care_list(db *d, const char *sql, db_row_fn row, json_t **items, errinfo *ei)
 {
     db_stmt *st = NULL;
     err_t rc = db_query(d, &st, ei, sql, "");
-    return care_collect(rc, st, row, items, ei);
+    return db_rows_json(rc, st, row, items, ei);
 }
 
-err_t care_search(db *d, const audit_ctx *ctx, const char *sql, bool only, care_row_fn row,
+err_t care_search(db *d, const audit_ctx *ctx, const char *sql, bool only, db_row_fn row,
                   const char *action, const char *flag, json_t **items, errinfo *ei)
 {
     db_stmt *st = NULL;
@@ -316,7 +283,7 @@ err_t care_search(db *d, const audit_ctx *ctx, const char *sql, bool only, care_
     if (rc)
         return rc;
     rc = db_query(d, &st, ei, sql, "i", (int64_t)only);
-    rc = care_collect(rc, st, row, items, ei);
+    rc = db_rows_json(rc, st, row, items, ei);
     if (!rc)
         rc = care_audit(
             d, ctx, action, NULL, NULL,

@@ -22,6 +22,7 @@
 #include "base/jsonv.h"
 #include "equip/asset.h"
 #include "store/db.h"
+#include "store/dbjson.h"
 
 #define CARE_CODE_MAX 32   /* codes: a test system, a set, a document, a room: bytes */
 #define CARE_TEXT_MAX 128  /* names, numbers, issuers, titles: bytes */
@@ -127,47 +128,29 @@ err_t care_audit(db *d, const audit_ctx *ctx, const char *action, const char *en
 /* Whether the JSON array arr holds the string s. */
 bool care_has_string(const json_t *arr, const char *s);
 
-/* A function that makes the JSON of the current row of a statement. */
-typedef json_t *(*care_row_fn)(db_stmt *st);
-
-/* The first column of the row as a JSON string (a care_row_fn). */
+/* The first column of the row as a JSON string (a db_row_fn). */
 json_t *care_text_row(db_stmt *st);
 
-/*
- * The rows of st (prepared by db_query, whose return is rc: an error there
- * is returned as it is), each made by row, into a new array *items. st is
- * finalized here.
- */
-err_t care_collect(err_t rc, db_stmt *st, care_row_fn row, json_t **items, errinfo *ei);
-
-/*
- * The one row of st made by row into *out (new reference); no row is
- * ERR_NOT_FOUND naming field with the message what ("no cycle has id X").
- * st is finalized here.
- */
-err_t care_one(err_t rc, db_stmt *st, care_row_fn row, json_t **out, const char *field,
-               const char *what, errinfo *ei);
-
 /* The one row of sql with key as its one parameter, made by row (care_one). */
-err_t care_get(db *d, const char *sql, const char *key, care_row_fn row, json_t **out,
+err_t care_get(db *d, const char *sql, const char *key, db_row_fn row, json_t **out,
                const char *field, const char *what, errinfo *ei);
 
 /* A record and its lines: the row of sql (with id, made by row; no row is
  * ERR_NOT_FOUND naming "id" saying missing) with the rows of lines_sql
  * (with id, made by line) under key. *out is a new reference. */
-err_t care_get_with_lines(db *d, const char *sql, const char *id, care_row_fn row,
-                          const char *missing, const char *lines_sql, care_row_fn line,
+err_t care_get_with_lines(db *d, const char *sql, const char *id, db_row_fn row,
+                          const char *missing, const char *lines_sql, db_row_fn line,
                           const char *key, json_t **out, errinfo *ei);
 
 /* The rows of sql, which takes no parameter, made by row (care_collect). */
-err_t care_list(db *d, const char *sql, care_row_fn row, json_t **items, errinfo *ei);
+err_t care_list(db *d, const char *sql, db_row_fn row, json_t **items, errinfo *ei);
 
 /*
  * An audited search of what names patients: the rows of sql (whose one
  * parameter is only, 1 or 0) made by row into *items, and the audit event
  * action with {flag: only, "count"} in the same transaction.
  */
-err_t care_search(db *d, const audit_ctx *ctx, const char *sql, bool only, care_row_fn row,
+err_t care_search(db *d, const audit_ctx *ctx, const char *sql, bool only, db_row_fn row,
                   const char *action, const char *flag, json_t **items, errinfo *ei);
 
 /* The first column of the row of sql (key its one parameter) as text into

@@ -471,7 +471,7 @@ err_t care_cert_list(db *d, const char *username, json_t **items, errinfo *ei)
 {
     db_stmt *st = NULL;
     err_t rc = db_query(d, &st, ei, sql_cert_list, "tt", username, username);
-    return care_collect(rc, st, cert_row, items, ei);
+    return db_rows_json(rc, st, cert_row, items, ei);
 }
 
 /* ---- test systems ---- */
@@ -671,7 +671,7 @@ err_t care_staff_get(db *d, const char *username, json_t **out, errinfo *ei)
         rc = care_cert_list(d, u.username, &certs, ei);
     if (!rc) {
         rc = db_query(d, &st, ei, sql_assess_of, "t", u.username);
-        rc = care_collect(rc, st, assess_row, &assessments, ei);
+        rc = db_rows_json(rc, st, assess_row, &assessments, ei);
     }
     if (!rc)
         rc = care_system_list(d, &systems, ei);
@@ -730,7 +730,7 @@ err_t care_expiring(db *d, int within, json_t **items, errinfo *ei)
     time_civil_from_days(care_date_diff("1970-01-01", today) + within, &y, &m, &day);
     snprintf(until, sizeof(until), "%04d-%02d-%02d", (int)y, m, day);
     err_t rc = db_query(d, &st, ei, sql_expiring, "tt", until, until);
-    return care_collect(rc, st, expiring_row, items, ei);
+    return db_rows_json(rc, st, expiring_row, items, ei);
 }
 
 /* ---- operators of record ---- */

@@ -141,12 +141,12 @@ err_t care_doc_get(db *d, const char *code, json_t **out, errinfo *ei)
         rc = version_or_null(d, sql_draft, code, NULL, &draft, ei);
     if (!rc) {
         rc = db_query(d, &st, ei, sql_versions, "t", code);
-        rc = care_collect(rc, st, version_row, &versions, ei);
+        rc = db_rows_json(rc, st, version_row, &versions, ei);
     }
     const char *cid = jsonv_str(current, "id");
     if (!rc && cid) {
         rc = db_query(d, &st, ei, sql_reads, "t", cid);
-        rc = care_collect(rc, st, read_row, &reads, ei);
+        rc = db_rows_json(rc, st, read_row, &reads, ei);
     }
     if (!rc && cid)
         rc = unread(d, cid, audience, &not_read, ei);
@@ -175,7 +175,7 @@ err_t care_doc_list(db *d, json_t **items, errinfo *ei)
     size_t i;
     *items = NULL;
     err_t rc = list ? db_query(d, &st, ei, sql_doc_codes, "") : ERR_NOMEM;
-    rc = care_collect(rc, st, care_text_row, &codes, ei);
+    rc = db_rows_json(rc, st, care_text_row, &codes, ei);
     json_array_foreach(codes, i, c)
     {
         json_t *doc = NULL;

@@ -761,7 +761,7 @@ err_t care_dose_record(db *d, const audit_ctx *ctx, const char *id, const json_t
     if (!rc) {
         db_stmt *st = NULL;
         rc = db_query(d, &st, ei, sql_drl_one, "t", jsonv_str(proc, "exam"));
-        rc = care_one(rc, st, drl_row, &drl, "exam", "the exam has no reference level", ei);
+        rc = db_row_json(rc, st, drl_row, &drl, "exam", "the exam has no reference level", ei);
     }
     for (size_t q = 0; !rc && q < CARE_NFIELDS(quantities); q++) {
         const char *name = quantities[q].name;

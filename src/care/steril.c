@@ -333,7 +333,7 @@ err_t care_cycle_list(db *d, const char *sterilizer, json_t **items, errinfo *ei
 {
     db_stmt *st = NULL;
     err_t rc = db_query(d, &st, ei, sql_cycle_list, "tt", sterilizer, sterilizer);
-    return care_collect(rc, st, cycle_row, items, ei);
+    return db_rows_json(rc, st, cycle_row, items, ei);
 }
 
 static const jsonv_field biological_fields[] = {
@@ -406,7 +406,7 @@ err_t care_steril_recall(db *d, const char *id, json_t **out, errinfo *ei)
             break;
         st = NULL;
         rc = db_query(d, &st, ei, sql_recall_uses, "tt", id, jsonv_str(s, "set"));
-        rc = care_collect(rc, st, use_row, &uses, ei);
+        rc = db_rows_json(rc, st, use_row, &uses, ei);
         json_array_foreach(uses, k, u)
         {
             const char *pid = jsonv_str(json_object_get(u, "patient"), "id");

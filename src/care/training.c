@@ -188,7 +188,7 @@ static err_t codes_to_assign(db *d, const json_t *body, json_t **codes, errinfo 
     if (!rc && json_is_true(json_object_get(body, "new_staff"))) {
         db_stmt *st = NULL;
         rc = db_query(d, &st, ei, sql_new_staff, "");
-        rc = care_collect(rc, st, care_text_row, &checklist, ei);
+        rc = db_rows_json(rc, st, care_text_row, &checklist, ei);
         json_array_foreach(checklist, i, v)
         {
             if (!care_has_string(all, json_string_value(v)))
@@ -276,7 +276,7 @@ err_t care_training_list(db *d, const char *username, bool open_only, json_t **i
 {
     db_stmt *st = NULL;
     err_t rc = db_query(d, &st, ei, sql_assign_list, "tti", username, username, (int64_t)open_only);
-    return care_collect(rc, st, assign_row, items, ei);
+    return db_rows_json(rc, st, assign_row, items, ei);
 }
 
 static const jsonv_field sign_fields[] = {

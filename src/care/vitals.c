@@ -438,7 +438,7 @@ err_t care_vitals_of(db *d, const char *patient_id, json_t **out, errinfo *ei)
     st = NULL;
     if (!rc) {
         rc = db_query(d, &st, ei, sql_vitals_of, "t", patient_id);
-        rc = care_collect(rc, st, vitals_row, &items, ei);
+        rc = db_rows_json(rc, st, vitals_row, &items, ei);
     }
     if (!rc && !(*out = json_pack("{s:s,s:I,s:o}", "patient_id", patient_id, "spo2_scale",
                                   (json_int_t)scale, "items", items)))

@@ -453,7 +453,7 @@ err_t equip_checklist_list(db *d, json_t **items, errinfo *ei)
 {
     db_stmt *st = NULL;
     err_t rc = db_query(d, &st, ei, sql_all_latest, "");
-    return equip_rows(rc, st, template_row, items, ei);
+    return db_rows_json(rc, st, template_row, items, ei);
 }
 
 err_t equip_checklist_latest(db *d, const char *code, const char *field, int *version, char *kind,

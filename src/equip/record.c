@@ -81,38 +81,13 @@ err_t equip_record_list(db *d, const char *sql, const char *tag, json_t *(*row)(
     if (rc)
         return rc;
     rc = db_query(d, &st, ei, sql, "t", tag);
-    return equip_rows(rc, st, row, items, ei);
-}
-
-err_t equip_rows(err_t rc, db_stmt *st, json_t *(*row)(db_stmt *), json_t **items, errinfo *ei)
-{
-    bool more = false;
-    json_t *arr = rc ? NULL : json_array();
-    *items = NULL;
-    if (!rc && !arr)
-        rc = ERR_NOMEM;
-    while (!rc && !(rc = db_step(st, &more, ei)) && more)
-        if (json_array_append_new(arr, row(st)))
-            rc = ERR_NOMEM;
-    db_finalize(st);
-    if (rc)
-        json_decref(arr);
-    else
-        *items = arr;
-    return rc;
+    return db_rows_json(rc, st, row, items, ei);
 }
 
 err_t equip_row(err_t rc, db_stmt *st, json_t *(*row)(db_stmt *), json_t **out, const char *field,
                 const char *what, const char *key, errinfo *ei)
 {
-    bool found = false;
-    *out = NULL;
-    if (!rc)
-        rc = db_step(st, &found, ei);
-    if (!rc && !found)
-        rc = err_set(ei, ERR_NOT_FOUND, field, "no %s %.40s", what, key);
-    if (!rc && !(*out = row(st)))
-        rc = ERR_NOMEM;
-    db_finalize(st);
-    return rc;
+    char missing[160];
+    snprintf(missing, sizeof(missing), "no %s %.40s", what, key);
+    return db_row_json(rc, st, row, out, field, missing, ei);
 }

@@ -15,6 +15,7 @@
 #include "base/id.h"
 #include "equip/asset.h"
 #include "store/db.h"
+#include "store/dbjson.h"
 
 typedef struct equip_record_head {
     char asset_id[ID_LEN + 1];
@@ -54,13 +55,10 @@ err_t equip_record_list(db *d, const char *sql, const char *tag, json_t *(*row)(
                         json_t **items, errinfo *ei);
 
 /*
- * Reading helpers for every module of equip/: st is a statement from
- * db_query() and rc what db_query() returned; both finalize st.
- * equip_rows: every row made into JSON by row, as a new array in *items.
- * equip_row: the first row made into JSON by row in *out; no row is
- * ERR_NOT_FOUND naming field, "no <what> <key>".
+ * db_row_json (store/dbjson.h) with the message every module of equip/
+ * gives when the row is missing: "no <what> <key>". rc is what db_query()
+ * returned for st; st is finalized here.
  */
-err_t equip_rows(err_t rc, db_stmt *st, json_t *(*row)(db_stmt *), json_t **items, errinfo *ei);
 err_t equip_row(err_t rc, db_stmt *st, json_t *(*row)(db_stmt *), json_t **out, const char *field,
                 const char *what, const char *key, errinfo *ei);
 

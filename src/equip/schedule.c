@@ -314,7 +314,7 @@ err_t equip_schedule_list(db *d, const char *asset_tag, const char *cls, json_t 
     }
     err_t rc =
         db_query(d, &st, ei, sql_list, "tttt", asset_tag, cls, asset_tag ? asset_id : NULL, cls);
-    return equip_rows(rc, st, schedule_row, items, ei);
+    return db_rows_json(rc, st, schedule_row, items, ei);
 }
 
 err_t equip_schedule_delete(db *d, const audit_ctx *ctx, const char *id, errinfo *ei)

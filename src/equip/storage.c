@@ -55,7 +55,7 @@ err_t equip_storage_list(db *d, json_t **items, errinfo *ei)
 {
     db_stmt *st = NULL;
     err_t rc = db_query(d, &st, ei, sql_all, "");
-    return equip_rows(rc, st, unit_row, items, ei);
+    return db_rows_json(rc, st, unit_row, items, ei);
 }
 
 err_t equip_storage_find(db *d, const char *name, const char *field, equip_storage_unit *u,

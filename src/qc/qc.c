@@ -907,21 +907,10 @@ err_t qc_lockouts_list(db *d, bool open_only, json_t **items, errinfo *ei)
 {
     char sql[600];
     db_stmt *st = NULL;
-    bool row = false;
-    json_t *arr = json_array();
     snprintf(sql, sizeof(sql), "%s%s ORDER BY opened_at DESC LIMIT 500", sql_lockout_cols,
              open_only ? " WHERE closed_at IS NULL" : "");
-    err_t rc = arr ? db_query(d, &st, ei, sql, "") : ERR_NOMEM;
-    while (!rc && !(rc = db_step(st, &row, ei)) && row)
-        json_array_append_new(arr, lockout_row(st));
-    db_finalize(st);
-    st = NULL;
-    if (rc) {
-        json_decref(arr);
-        arr = NULL;
-    }
-    *items = arr;
-    return rc;
+    err_t rc = db_query(d, &st, ei, sql, "");
+    return db_rows_json(rc, st, lockout_row, items, ei);
 }
 
 /* One lockout (no audit), with the patient results since the last good QC. */

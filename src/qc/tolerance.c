@@ -482,11 +482,8 @@ err_t qc_tolerance_results_list(db *d, const char *check_id, int64_t from, int64
 {
     char sql[400];
     db_stmt *st = NULL;
-    bool row = false;
-    json_t *chk = NULL, *arr = json_array();
+    json_t *chk = NULL;
     *items = NULL;
-    if (!arr)
-        return ERR_NOMEM;
     err_t rc = qc_tolerance_check_get(d, check_id, &chk, ei);
     json_decref(chk);
     snprintf(sql, sizeof(sql),
@@ -494,15 +491,7 @@ err_t qc_tolerance_results_list(db *d, const char *check_id, int64_t from, int64
              sql_result_cols);
     if (!rc)
         rc = db_query(d, &st, ei, sql, "tii", check_id, from, to ? to : INT64_MAX);
-    while (!rc && !(rc = db_step(st, &row, ei)) && row)
-        json_array_append_new(arr, result_row(st));
-    db_finalize(st);
-    if (rc) {
-        json_decref(arr);
-        return rc;
-    }
-    *items = arr;
-    return ERR_OK;
+    return db_rows_json(rc, st, result_row, items, ei);
 }
 
 static json_t *lockout_row(db_stmt *st)
@@ -520,21 +509,10 @@ err_t qc_tolerance_lockouts_list(db *d, bool open_only, json_t **items, errinfo 
 {
     char sql[700];
     db_stmt *st = NULL;
-    bool row = false;
-    json_t *arr = json_array();
-    *items = NULL;
     snprintf(sql, sizeof(sql), "%s%s ORDER BY l.opened_at DESC LIMIT 500", sql_lockout_cols,
              open_only ? " WHERE l.closed_at IS NULL" : "");
-    err_t rc = arr ? db_query(d, &st, ei, sql, "") : ERR_NOMEM;
-    while (!rc && !(rc = db_step(st, &row, ei)) && row)
-        json_array_append_new(arr, lockout_row(st));
-    db_finalize(st);
-    if (rc) {
-        json_decref(arr);
-        return rc;
-    }
-    *items = arr;
-    return ERR_OK;
+    err_t rc = db_query(d, &st, ei, sql, "");
+    return db_rows_json(rc, st, lockout_row, items, ei);
 }
 
 static err_t lockout_get(db *d, const char *id, json_t **out, errinfo *ei)

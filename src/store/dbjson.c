@@ -44,3 +44,36 @@ err_t db_publish_json(db *d, const char *kind, json_t *data, errinfo *ei)
     json_decref(data);
     return rc;
 }
+
+err_t db_rows_json(err_t rc, db_stmt *st, db_row_fn row, json_t **items, errinfo *ei)
+{
+    bool more = false;
+    json_t *arr = NULL;
+    *items = NULL;
+    if (!rc && !(arr = json_array()))
+        rc = ERR_NOMEM;
+    while (!rc && !(rc = db_step(st, &more, ei)) && more)
+        if (json_array_append_new(arr, row(st)))
+            rc = ERR_NOMEM;
+    db_finalize(st);
+    if (rc)
+        json_decref(arr);
+    else
+        *items = arr;
+    return rc;
+}
+
+err_t db_row_json(err_t rc, db_stmt *st, db_row_fn row, json_t **out, const char *field,
+                  const char *missing, errinfo *ei)
+{
+    bool found = false;
+    *out = NULL;
+    if (!rc)
+        rc = db_step(st, &found, ei);
+    if (!rc && !found)
+        rc = err_set(ei, ERR_NOT_FOUND, field, "%s", missing);
+    if (!rc && !(*out = row(st)))
+        rc = ERR_NOMEM;
+    db_finalize(st);
+    return rc;
+}
