@@ -43,6 +43,19 @@ def log(msg):
     print(msg, flush=True)
 
 
+_phase = [None, 0.0]
+
+
+def phase(title):
+    """Begin a part of the run: say how long the one before took, then its title."""
+    now = time.time()
+    if _phase[0]:
+        log("   (%s: %.0f s)" % (_phase[0], now - _phase[1]))
+    _phase[0], _phase[1] = title, now
+    if title:
+        log("== " + title)
+
+
 def sanitizer_env():
     env = dict(os.environ)
     env["ASAN_OPTIONS"] = "detect_leaks=1:abort_on_error=0:strict_string_checks=1"
@@ -209,10 +222,10 @@ def main():
     builddir = os.path.join(ROOT, a.build)
     started = time.time()
 
-    log("== build (ASan + UBSan) in %s" % a.build)
+    phase("build (ASan + UBSan) in %s" % a.build)
     build(builddir)
     if not a.unit_only:
-        log("== npm test tools")
+        phase("npm test tools")
         npm_tools()
         npm_e2e()
     env = sanitizer_env()
@@ -220,21 +233,21 @@ def main():
     units = sorted(glob.glob(os.path.join(builddir, "tests", "test_*")))
     units = [u for u in units if os.access(u, os.X_OK) and not u.endswith(".p")]
 
-    log("== unit tests (database suites on SQLite)")
+    phase("unit tests (database suites on SQLite)")
     for exe in units:
         name = os.path.basename(exe)
         run_cmocka(exe, name + ("/sqlite" if name in DB_SUITES else ""), env)
     if not a.unit_only:
-        log("== system tests on SQLite")
+        phase("system tests on SQLite")
         run_system("system/sqlite", env)
-        log("== end-to-end tests in chromium")
+        phase("end-to-end tests in chromium")
         run_e2e("e2e/chromium", env, builddir)
 
     pgdir = None
     if not a.no_pg:
         pgdir = tempfile.mkdtemp(prefix="benchside-pg-")
         port = free_port()
-        log("== PostgreSQL on 127.0.0.1:%d" % port)
+        phase("PostgreSQL on 127.0.0.1:%d" % port)
         try:
             p = subprocess.run([os.path.join(ROOT, "scripts", "pg-test-server"), "start", pgdir,
                                 str(port)], capture_output=True, text=True, timeout=180)
@@ -251,7 +264,7 @@ def main():
                 pg_env = dict(env, BENCHSIDE_TEST_DB=q.stdout.strip().splitlines()[-1])
                 run_cmocka(exe, name + "/postgresql", pg_env)
             if not a.unit_only:
-                log("== system tests on PostgreSQL")
+                phase("system tests on PostgreSQL")
                 run_system("system/postgresql", dict(env, BENCHSIDE_TEST_PG=base_url))
         except Exception as e:  # the PostgreSQL run itself failed: count it
             global failed
@@ -264,9 +277,10 @@ def main():
             shutil.rmtree(pgdir, ignore_errors=True)
 
     if not a.unit_only:
-        log("== fuzz targets, a few seconds each on their corpora")
+        phase("fuzz targets, a few seconds each on their corpora")
         run_fuzz("fuzz", env)
 
+    phase(None)
     log("== done in %.0f s" % (time.time() - started))
     for f in failures:
         log("FAILED: " + f)

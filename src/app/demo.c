@@ -28,6 +28,7 @@
 #include "qc/tolerance.h"
 #include "care/care.h"
 #include "care/competency.h"
+#include "care/document.h"
 #include "link/sim.h"
 /* supplies */
 #include "base/jsonv.h"
@@ -567,6 +568,50 @@ static err_t demo_stock(db *d, const audit_ctx *ctx, errinfo *ei)
     return rc;
 }
 
+/* Procedure documents: two SOPs written by the administrator and approved
+ * by the supervisor, in force from today; the supervisor has signed that
+ * they read the chemistry one, so the technician is still to read both. */
+static err_t demo_documents(db *d, errinfo *ei)
+{
+    static const char *const docs[][3] = {
+        {"SOP-CHEM-001", "Daily start-up and QC of the chemistry analyzer",
+         "1. Check the reagent inventory and the on-board stability of open packs.\n"
+         "2. Run the daily maintenance checklist.\n3. Run two levels of QC for every "
+         "assay; release patient results only when the Westgard rules accept the run.\n"
+         "4. Record corrective action for every rejected run before patient testing."},
+        {"SOP-HEME-001", "Critical values: calling and documenting",
+         "1. A critical value is read back by the person who receives it.\n2. Call "
+         "within 30 minutes of verification; record whom, when and the read-back.\n"
+         "3. When nobody answers, escalate to the supervisor and record each attempt."},
+    };
+    audit_ctx actx = {NULL, "admin", "local"};
+    user sup;
+    char today[11];
+    care_today(today);
+    err_t rc = user_get_by_name(d, "supervisor", &sup, ei);
+    audit_ctx sctx = {sup.id, sup.username, "local"};
+    for (size_t i = 0; !rc && i < sizeof(docs) / sizeof(docs[0]); i++) {
+        json_t *o = NULL, *b = json_pack("{s:s,s:s,s:s}", "code", docs[i][0], "title", docs[i][1],
+                                         "text", docs[i][2]);
+        rc = b ? care_doc_create(d, &actx, b, &o, ei) : ERR_NOMEM;
+        json_decref(b);
+        json_decref(o);
+        o = NULL;
+        b = json_pack("{s:s,s:s}", "effective_on", today, "password", "demo-supervisor-pass");
+        if (!rc)
+            rc = b ? care_doc_approve(d, &sctx, &sup, docs[i][0], 1, b, &o, ei) : ERR_NOMEM;
+        json_decref(b);
+        json_decref(o);
+    }
+    if (!rc) {
+        json_t *o = NULL, *b = json_pack("{s:s}", "password", "demo-supervisor-pass");
+        rc = b ? care_doc_acknowledge(d, &sctx, &sup, docs[0][0], b, &o, ei) : ERR_NOMEM;
+        json_decref(b);
+        json_decref(o);
+    }
+    return rc;
+}
+
 /* People and care: the demo analyzers are in the competency program (an
  * ASCP certification required); the bench staff hold their certifications
  * and satisfactory assessments, and the technician is the operator of
@@ -638,6 +683,8 @@ static err_t demo_care(db *d, errinfo *ei)
         json_decref(b);
         json_decref(o);
     }
+    if (!rc)
+        rc = demo_documents(d, ei);
     return rc;
 }
 
