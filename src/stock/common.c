@@ -9,6 +9,7 @@
 #include "base/str.h"
 #include "base/time.h"
 #include "stock/stock_impl.h"
+#include "store/dbjson.h"
 
 static const char *const kinds[] = {
     "reagent", "control", "calibrator", "tube", "phlebotomy-supply", "ppe", "other", NULL,
@@ -217,6 +218,18 @@ err_t stock_item_tests(db *d, const char *item_id, json_t **out, errinfo *ei)
     db_stmt *st = NULL;
     err_t rc = db_query(d, &st, ei, sql_tests_of, "t", item_id);
     return stock_collect(d, st, rc, test_code_row, out, ei);
+}
+
+err_t stock_audit_event(db *d, const audit_ctx *ctx, const char *action, const char *entity_type,
+                        const char *id_key, const char *id, json_t *detail, errinfo *ei)
+{
+    err_t rc = detail ? audit_write(d, ctx, action, entity_type, id, "ok", detail, ei) : ERR_NOMEM;
+    if (!rc && json_object_set_new(detail, id_key, json_string(id)))
+        rc = ERR_NOMEM;
+    if (!rc)
+        return db_publish_json(d, action, detail, ei);
+    json_decref(detail);
+    return rc;
 }
 
 err_t stock_finish(db *d, err_t rc, json_t **out, errinfo *ei)

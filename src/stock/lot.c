@@ -501,8 +501,7 @@ err_t stock_movement_record(db *d, const audit_ctx *ctx, const json_t *body, jso
                       "change", stock_qty_text(m.to ? 0 : adjust, a), "new_lot", created);
         if (detail && m.to)
             json_object_set_new(detail, "to", json_string(m.to));
-        rc = audit_write(d, ctx, "stock.movement", "stock_lot", lot.id, "ok", detail, ei);
-        json_decref(detail);
+        rc = stock_audit_event(d, ctx, "stock.movement", "stock_lot", "lot_id", lot.id, detail, ei);
     }
     if (!rc)
         rc = answer(d, ids, lot.id, out, ei);

@@ -85,6 +85,14 @@ err_t stock_collect(db *d, db_stmt *st, err_t rc, stock_row_fn row, json_t **ite
 /* The codes of the catalog tests item_id serves, as a new array. */
 err_t stock_item_tests(db *d, const char *item_id, json_t **out, errinfo *ei);
 
+/*
+ * The audit event action on entity_type id with detail, and the live event
+ * of the same kind (stock.*) with detail and id under id_key, both in the
+ * caller's transaction. detail is consumed (NULL is ERR_NOMEM).
+ */
+err_t stock_audit_event(db *d, const audit_ctx *ctx, const char *action, const char *entity_type,
+                        const char *id_key, const char *id, json_t *detail, errinfo *ei);
+
 /* End a write: commit when rc is ERR_OK, else roll back and release *out
  * (set to NULL). Returns the outcome. */
 err_t stock_finish(db *d, err_t rc, json_t **out, errinfo *ei);

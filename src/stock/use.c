@@ -204,8 +204,8 @@ err_t stock_verification_record(db *d, const audit_ctx *ctx, const json_t *body,
                                    "compared_lot", compared ? json_string(compared) : json_null(),
                                    "samples", (json_int_t)samples, "accepted", accepted,
                                    "criterion", jsonv_str(body, "criterion"));
-        rc = audit_write(d, ctx, "stock.verification", "stock_lot", lot.id, "ok", detail, ei);
-        json_decref(detail);
+        rc = stock_audit_event(d, ctx, "stock.verification", "stock_lot", "lot_id", lot.id, detail,
+                               ei);
     }
     if (!rc && accepted)
         rc = recheck_lot(d, ctx, lot.id, released, ei);
@@ -400,8 +400,8 @@ err_t stock_reagent_put(db *d, const audit_ctx *ctx, const char *inst_name, cons
         json_t *detail = json_pack("{s:s,s:s,s:s,s:o,s:O}", "item", item.code, "lot", lot.lot,
                                    "location", location, "replaced",
                                    had ? json_string(prev_lot) : json_null(), "warnings", warnings);
-        rc = audit_write(d, ctx, "stock.reagent.in-use", "instrument", in.name, "ok", detail, ei);
-        json_decref(detail);
+        rc = stock_audit_event(d, ctx, "stock.reagent.in-use", "instrument", "instrument", in.name,
+                               detail, ei);
     }
     if (!rc)
         rc = stock_reagents_get(d, in.name, out, ei);
@@ -434,9 +434,8 @@ err_t stock_reagent_remove(db *d, const audit_ctx *ctx, const char *inst_name, c
         rc = err_set(ei, ERR_NOT_FOUND, "item", "no lot of %s is in use on %s", it.code, in.name);
     if (!rc) {
         json_t *detail = json_pack("{s:s}", "item", it.code);
-        rc = audit_write(d, ctx, "stock.reagent.out-of-use", "instrument", in.name, "ok", detail,
-                         ei);
-        json_decref(detail);
+        rc = stock_audit_event(d, ctx, "stock.reagent.out-of-use", "instrument", "instrument",
+                               in.name, detail, ei);
     }
     if (!rc)
         rc = stock_reagents_get(d, in.name, out, ei);

@@ -215,6 +215,7 @@ function deviceToast(kind, data) {
 
 const KINDS = ['specimen.event', 'result.entered', 'result.released', 'result.corrected',
   'critical.raised', 'critical.called', 'qc.rejected', 'qc.lockout.opened', 'qc.lockout.closed',
+  'stock.movement', 'stock.verification', 'stock.reagent.in-use', 'stock.reagent.out-of-use',
   ...DEVICE_KINDS];
 
 function live(text, kind) {

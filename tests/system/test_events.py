@@ -23,6 +23,7 @@ from tests.system.harness import Server, sanitizer_report
 from tests.system.test_equip_ops import ALERTS, ORDERS, EquipOpsTestCase
 from tests.system.test_lab import LabTestCase, patient_body, unique
 from tests.system.test_openapi import node_tool
+from tests.system.test_stock import StockTestCase
 
 EVENTS = "/api/v1/events"
 
@@ -474,3 +475,28 @@ class TestDeviceEvents(EventsTestCase, EquipOpsTestCase):
         self.assertEqual(clinician.kinds_until("specimen.event"), ["specimen.event"])
         self.assertEqual(sensor.kinds_until("specimen.event"), ["specimen.event"])
         self.assertMatchSchema("DeviceEvent", [e["data"] for e in events])
+
+
+class TestStockEvents(EventsTestCase, StockTestCase):
+    def test_movements_reach_who_reads_supplies(self):
+        """A receipt, a lot put in use and taken out of use reach the benches
+        that read supplies (stock.*), each naming what changed; a refused
+        movement says nothing; a clinician hears none of it."""
+        tech = self.stream(self.login_as("technician"))
+        clinician = self.stream(self.login_as("clinician"))
+        code = self.reagent("GLU")
+        lot = unique("L")
+        r = self.move("receive", code, lot, quantity=10, location=self.f1, expiry="2099-01-01")
+        ev = tech.next("stock.movement")
+        self.assertEqual((ev["data"]["lot_id"], ev["data"]["kind"], ev["data"]["item"],
+                          ev["data"]["lot"], ev["data"]["quantity"], ev["data"]["location"]),
+                         (r["lot"]["id"], "receive", code, lot, "10", self.f1))
+        self.move("use", code, lot, quantity=11, location=self.f1, status=409)
+        self.put_in_use(code, lot)
+        self.assertEqual(tech.kinds_until("stock.reagent.in-use"), ["stock.reagent.in-use"])
+        self.call("DELETE", "/api/v1/instruments/%s/reagents/%s" % (self.inst, code))
+        ev = tech.next("stock.reagent.out-of-use")
+        self.assertEqual((ev["data"]["item"], ev["data"]["instrument"]), (code, self.inst))
+        acc = self.specimen(["GLU"])
+        self.call("POST", "/api/v1/specimens/%s/events" % acc, {"event": "collected"})
+        self.assertEqual(clinician.kinds_until("specimen.event"), ["specimen.event"])

@@ -1775,18 +1775,6 @@ static const char *care_at(int minutes)
 /* ------------------------------------------------------------ live events */
 
 /* The events published since the last call, as "kind {data}" lines. */
-static void care_events(evbus_sub *sub, char *out, size_t n)
-{
-    evbus_event ev;
-    size_t used = 0;
-    out[0] = '\0';
-    while (evbus_next(sub, &ev) == EVBUS_EVENT) {
-        int k = snprintf(out + used, n - used, "%s %s\n", ev.kind, ev.data);
-        used += k > 0 && (size_t)k < n - used ? (size_t)k : 0;
-        evbus_event_clear(&ev);
-    }
-}
-
 static void test_live_events(void **state)
 {
     (void)state;
@@ -1802,7 +1790,7 @@ static void test_live_events(void **state)
     assert_int_equal(care_do(care_vitals_record, text, &o, &ei), ERR_OK);
     char alert[ID_LEN + 1];
     snprintf(alert, sizeof(alert), "%s", jsonv_str(json_object_get(o, "alert"), "id"));
-    care_events(sub, got, sizeof(got));
+    testdb_events(sub, got, sizeof(got));
     snprintf(want, sizeof(want),
              "care.news2.raised {\"alert_id\":\"%s\",\"vitals_id\":\"%s\",\"patient_id\":"
              "\"%s\",\"band\":\"high\",\"complete\":true}\n",
@@ -1815,7 +1803,7 @@ static void test_live_events(void **state)
     json_decref(o);
     vitals_text(text, sizeof(text), pid, "23", "94", "true", "900", "A");
     care_refused(care_vitals_record, text, ERR_INVALID, "pulse");
-    care_events(sub, got, sizeof(got));
+    testdb_events(sub, got, sizeof(got));
     assert_string_equal(got, "");
     /* a monitor's set: a lower bound */
     snprintf(text, sizeof(text),
@@ -1825,7 +1813,7 @@ static void test_live_events(void **state)
     json_t *b = care_parse(text);
     assert_int_equal(care_vitals_monitor(care_db, &care_sys, "MON-8", b, &o, &ei), ERR_OK);
     json_decref(b);
-    care_events(sub, got, sizeof(got));
+    testdb_events(sub, got, sizeof(got));
     assert_non_null(strstr(got, "\"band\":\"low-medium\",\"complete\":false}"));
     json_decref(o);
 
@@ -1835,7 +1823,7 @@ static void test_live_events(void **state)
     json_decref(o);
     assert_int_equal(care_news2_acknowledge(care_db, &care_ctx, alert, b, &o, &ei), ERR_CONFLICT);
     json_decref(b);
-    care_events(sub, got, sizeof(got));
+    testdb_events(sub, got, sizeof(got));
     snprintf(want, sizeof(want),
              "care.news2.acknowledged {\"alert_id\":\"%s\",\"patient_id\":\"%s\"}\n", alert, pid);
     assert_string_equal(got, want);
@@ -1849,11 +1837,11 @@ static void test_live_events(void **state)
                              NULL, &ei),
                      ERR_OK);
     assert_int_equal(care_on(care_procedure_start, proc, NULL, NULL, &ei), ERR_OK);
-    care_events(sub, got, sizeof(got));
+    testdb_events(sub, got, sizeof(got));
     assert_string_equal(got, "");
     assert_int_equal(care_on(care_dose_record, proc, "{\"ctdivol\":60,\"dlp\":900}", NULL, &ei),
                      ERR_OK);
-    care_events(sub, got, sizeof(got));
+    testdb_events(sub, got, sizeof(got));
     snprintf(want, sizeof(want),
              "care.dose.above-drl {\"procedure_id\":\"%s\",\"patient_id\":\"%s\",\"exam\":"
              "\"CT-HEAD\",\"modality\":\"ct\"}\n",
@@ -1861,7 +1849,7 @@ static void test_live_events(void **state)
     assert_string_equal(got, want);
     assert_int_equal(care_on(care_dose_review, proc, "{\"note\":\"Protocol checked\"}", NULL, &ei),
                      ERR_OK);
-    care_events(sub, got, sizeof(got));
+    testdb_events(sub, got, sizeof(got));
     snprintf(want, sizeof(want),
              "care.dose.reviewed {\"procedure_id\":\"%s\",\"patient_id\":\"%s\"}\n", proc, pid);
     assert_string_equal(got, want);

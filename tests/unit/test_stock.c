@@ -1113,6 +1113,59 @@ static void test_expired_and_open_lots_hold(void **state)
  * discrepancy and the reorder point, the reorder list the order; a count
  * that finds nothing puts the books right.
  */
+/* Live events: a movement, a lot put in use and taken out say so to the
+ * benches (stock.*); a refused movement says nothing. */
+static void test_live_events(void **state)
+{
+    (void)state;
+    const char *item = st_name("EVT"), *lot = st_name("E1");
+    char lot_id[ID_LEN + 1], got[2048], want[1024];
+    json_t *out = NULL, *warnings = NULL;
+    errinfo ei = {0};
+    evbus_sub *sub = NULL;
+    st_items(st_body("{\"items\":[{\"code\":\"%s\",\"name\":\"Glucose HK\",\"kind\":\"reagent\","
+                     "\"unit\":\"mL\",\"reorder_point\":5,\"reorder_quantity\":20,"
+                     "\"tests\":[\"GLU\"],\"uses_per_test\":0.5}]}",
+                     item));
+    assert_int_equal(evbus_subscribe(evbus_global(), 0, NULL, NULL, &sub), ERR_OK);
+    st_move_ok(st_body("{\"kind\":\"receive\",\"item\":\"%s\",\"lot\":\"%s\",\"quantity\":10,"
+                       "\"location\":\"%s\",\"expiry\":\"2099-01-01\"}",
+                       item, lot, f1),
+               &out);
+    st_lot_of(out, lot_id);
+    json_decref(out);
+    testdb_events(sub, got, sizeof(got));
+    snprintf(want, sizeof(want),
+             "stock.movement {\"kind\":\"receive\",\"item\":\"%s\",\"lot\":\"%s\","
+             "\"quantity\":\"10\",\"location\":\"%s\",\"change\":\"10\",\"new_lot\":true,"
+             "\"lot_id\":\"%s\"}\n",
+             item, lot, f1, lot_id);
+    assert_string_equal(got, want);
+
+    st_refused(st_body("{\"kind\":\"use\",\"item\":\"%s\",\"lot\":\"%s\",\"quantity\":11,"
+                       "\"location\":\"%s\"}",
+                       item, lot, f1),
+               ERR_CONFLICT, "quantity");
+    testdb_events(sub, got, sizeof(got));
+    assert_string_equal(got, "");
+
+    st_put(item, lot, &warnings);
+    json_decref(warnings);
+    testdb_events(sub, got, sizeof(got));
+    assert_non_null(strstr(got, "stock.reagent.in-use {"));
+    snprintf(want, sizeof(want), "\"instrument\":\"%s\"}\n", inst);
+    assert_non_null(strstr(got, want));
+    assert_ptr_equal(strchr(got, '\n'), got + strlen(got) - 1); /* one event */
+
+    assert_int_equal(stock_reagent_remove(st_db, &st_ctx, inst, item, &out, &ei), ERR_OK);
+    json_decref(out);
+    testdb_events(sub, got, sizeof(got));
+    snprintf(want, sizeof(want),
+             "stock.reagent.out-of-use {\"item\":\"%s\",\"instrument\":\"%s\"}\n", item, inst);
+    assert_string_equal(got, want);
+    evbus_unsubscribe(sub);
+}
+
 static void test_short_stock_alerts_and_reorder(void **state)
 {
     (void)state;
@@ -1297,6 +1350,7 @@ int main(void)
         cmocka_unit_test(test_consumption_and_verification),
         cmocka_unit_test(test_expired_and_open_lots_hold),
         cmocka_unit_test(test_short_stock_alerts_and_reorder),
+        cmocka_unit_test(test_live_events),
     };
     int bad = cmocka_run_group_tests_name("stock/calc", calc, NULL, NULL);
     bad += cmocka_run_group_tests_name(testdb_group("stock"), record, st_setup, st_teardown);

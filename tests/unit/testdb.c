@@ -150,3 +150,15 @@ err_t testdb_scalar(db *d, const char *sql, const char *arg, int64_t *out, errin
     db_finalize(st);
     return rc;
 }
+
+void testdb_events(evbus_sub *sub, char *out, size_t n)
+{
+    evbus_event ev;
+    size_t used = 0;
+    out[0] = '\0';
+    while (evbus_next(sub, &ev) == EVBUS_EVENT) {
+        int k = snprintf(out + used, n - used, "%s %s\n", ev.kind, ev.data);
+        used += k > 0 && (size_t)k < n - used ? (size_t)k : 0;
+        evbus_event_clear(&ev);
+    }
+}

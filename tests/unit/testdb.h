@@ -16,6 +16,7 @@
 #include <stddef.h>
 
 #include "auth/audit.h"
+#include "base/evbus.h"
 #include "store/db.h"
 
 /*
@@ -58,5 +59,9 @@ const char *testdb_group(const char *suite);
  * no row, or the database's error with ei filled.
  */
 err_t testdb_scalar(db *d, const char *sql, const char *arg, int64_t *out, errinfo *ei);
+
+/* The live events waiting for sub, one line each ("kind data\n"), into out
+ * (cut at n bytes); "" when none waits. */
+void testdb_events(evbus_sub *sub, char *out, size_t n);
 
 #endif
