@@ -6,7 +6,7 @@
 3. Start a throw-away PostgreSQL server on loopback and run the suites that
    read BENCHSIDE_TEST_DB (storage, auth) against it too.
 4. Run the system tests (tests/system/), which start the real server, on
-   SQLite and on PostgreSQL.
+   SQLite and on PostgreSQL, the two side by side.
 5. Run the end-to-end tests of the web workbench (tests/e2e/): playwright-core
    driving Debian's chromium against `benchside demo`; screenshots go to
    <build>/e2e-screenshots.
@@ -95,15 +95,27 @@ def run_cmocka(exe, label, env):
         sys.stdout.write(p.stderr[-6000:])
 
 
-def run_system(label, env):
-    """Run tests/system with unittest; count from its summary."""
+def start_system(env):
+    """Start tests/system with unittest in the background: (process, its output file)."""
+    out = tempfile.TemporaryFile(mode="w+")
+    proc = subprocess.Popen([sys.executable, "-m", "unittest", "discover", "-s", "tests/system",
+                             "-t", ".", "-v"], cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
+                            stderr=out, text=True)
+    return proc, out
+
+
+def finish_system(label, started):
+    """Wait for a run start_system began; count from its summary."""
     global passed, failed
-    if not glob.glob(os.path.join(ROOT, "tests", "system", "test_*.py")):
-        return
-    p = subprocess.run([sys.executable, "-m", "unittest", "discover", "-s", "tests/system",
-                        "-t", ".", "-v"], cwd=ROOT, env=env, capture_output=True, text=True,
-                       timeout=1800)
-    out = p.stderr
+    proc, fh = started
+    try:
+        proc.wait(timeout=1800)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+    fh.seek(0)
+    out = fh.read()
+    fh.close()
     ran = re.search(r"^Ran (\d+) tests?", out, re.M)
     total = int(ran.group(1)) if ran else 0
     m = re.search(r"^FAILED \((.*)\)$", out, re.M)
@@ -122,7 +134,7 @@ def run_system(label, env):
                 k, _, v = part.strip().partition("=")
                 if k == "skipped":
                     skipped = int(v)
-    if not ran or (p.returncode != 0 and bad == 0):
+    if not ran or (proc.returncode != 0 and bad == 0):
         bad = max(bad, 1)
     good = max(total - bad - skipped, 0)
     passed += good
@@ -237,17 +249,12 @@ def main():
     for exe in units:
         name = os.path.basename(exe)
         run_cmocka(exe, name + ("/sqlite" if name in DB_SUITES else ""), env)
-    if not a.unit_only:
-        phase("system tests on SQLite")
-        run_system("system/sqlite", env)
-        phase("end-to-end tests in chromium")
-        run_e2e("e2e/chromium", env, builddir)
 
-    pgdir = None
+    pgdir = pg_url = None
     if not a.no_pg:
         pgdir = tempfile.mkdtemp(prefix="benchside-pg-")
         port = free_port()
-        phase("PostgreSQL on 127.0.0.1:%d" % port)
+        phase("PostgreSQL on 127.0.0.1:%d: unit tests (database suites)" % port)
         try:
             p = subprocess.run([os.path.join(ROOT, "scripts", "pg-test-server"), "start", pgdir,
                                 str(port)], capture_output=True, text=True, timeout=180)
@@ -263,15 +270,28 @@ def main():
                                    timeout=60, check=True)
                 pg_env = dict(env, BENCHSIDE_TEST_DB=q.stdout.strip().splitlines()[-1])
                 run_cmocka(exe, name + "/postgresql", pg_env)
-            if not a.unit_only:
-                phase("system tests on PostgreSQL")
-                run_system("system/postgresql", dict(env, BENCHSIDE_TEST_PG=base_url))
+            pg_url = base_url
         except Exception as e:  # the PostgreSQL run itself failed: count it
             global failed
             failed += 1
             failures.append("postgresql: %s" % e)
             log("  PostgreSQL run failed: %s" % e)
-        finally:
+
+    try:
+        if not a.unit_only:
+            # The two backends' system tests share nothing (each server has its
+            # own database and ports), so they run side by side.
+            phase("system tests on SQLite%s" % (" and PostgreSQL, side by side" if pg_url else ""))
+            runs = [("system/sqlite", start_system(env))]
+            if pg_url:
+                runs.append(("system/postgresql",
+                             start_system(dict(env, BENCHSIDE_TEST_PG=pg_url))))
+            for label, started in runs:
+                finish_system(label, started)
+            phase("end-to-end tests in chromium")
+            run_e2e("e2e/chromium", env, builddir)
+    finally:
+        if pgdir:
             subprocess.run([os.path.join(ROOT, "scripts", "pg-test-server"), "stop", pgdir],
                            capture_output=True, timeout=120)
             shutil.rmtree(pgdir, ignore_errors=True)

@@ -118,6 +118,26 @@ audit_ctx app_cli_actor(void)
     return c;
 }
 
+/* The links of app_serve, for the HTTP threads that ask what they do: set
+ * once they run, cleared before they stop, read under the lock. */
+static pthread_mutex_t serve_links_lock = PTHREAD_MUTEX_INITIALIZER;
+static link_server *serve_links;
+
+static err_t serve_link_state(json_t **out)
+{
+    pthread_mutex_lock(&serve_links_lock);
+    err_t rc = link_connections(serve_links, out);
+    pthread_mutex_unlock(&serve_links_lock);
+    return rc;
+}
+
+static void serve_links_set(link_server *links)
+{
+    pthread_mutex_lock(&serve_links_lock);
+    serve_links = links;
+    pthread_mutex_unlock(&serve_links_lock);
+}
+
 err_t app_serve(const app_serve_opts *o, errinfo *ei)
 {
     char addr[128];
@@ -195,6 +215,7 @@ err_t app_serve(const app_serve_opts *o, errinfo *ei)
         .timeout_s = 30,
         .pool = pool,
         .heartbeat_s = o->heartbeat_s,
+        .link_state = serve_link_state,
         .origin = o->origin,
         .per_address = o->per_address,
         .sign_in_burst = o->sign_in_burst,
@@ -218,6 +239,7 @@ err_t app_serve(const app_serve_opts *o, errinfo *ei)
     rc = link_start(&lc, &links, ei);
     if (rc)
         goto done;
+    serve_links_set(links);
     printf("benchside links: mllp %d, astm %d\n", link_mllp_port(links), link_astm_port(links));
     if (o->demo) {
         rc = app_demo_analyzers_start(o->db_url, link_mllp_port(links), link_astm_port(links),
@@ -237,6 +259,7 @@ err_t app_serve(const app_serve_opts *o, errinfo *ei)
     log_info("stopping on signal %d", sig);
 done:
     app_demo_analyzers_stop(analyzers);
+    serve_links_set(NULL);
     link_stop(links);
     http_stop(srv);
     db_listen_stop(listener);

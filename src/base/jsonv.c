@@ -5,6 +5,8 @@
 
 #include <string.h>
 
+#include "base/time.h"
+
 err_t jsonv_parse_object(const char *body, size_t len, json_t **out, errinfo *ei)
 {
     json_error_t je;
@@ -134,4 +136,13 @@ err_t jsonv_check_item(const json_t *v, const char *where, const jsonv_field *fi
         return ERR_OK;
     snprintf(field, sizeof(field), "%.30s.%.30s", where, e2.field);
     return err_set(ei, rc, field, "%s: %.400s", where, e2.message);
+}
+
+json_t *jsonv_time(int64_t at)
+{
+    char iso[TIME_ISO_LEN];
+    if (!at)
+        return json_null();
+    time_format_iso(at, iso);
+    return json_string(iso);
 }

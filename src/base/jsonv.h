@@ -11,6 +11,7 @@
 #include <jansson.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "base/err.h"
 
@@ -49,5 +50,9 @@ err_t jsonv_check_item(const json_t *v, const char *where, const jsonv_field *fi
 
 /* The string value of obj[name], or NULL when absent or not a string. Borrowed. */
 const char *jsonv_str(const json_t *obj, const char *name);
+
+/* A time for an answer: UTC microseconds as an ISO 8601 string, JSON null
+ * for 0 (not happened yet). A new reference. */
+json_t *jsonv_time(int64_t at);
 
 #endif

@@ -37,6 +37,13 @@ err_t http_instruments_put(http_req *r)
     return r->out ? ERR_OK : ERR_NOMEM;
 }
 
+err_t http_links_state(http_req *r)
+{
+    if (!r->cfg->link_state)
+        return err_set(&r->ei, ERR_NOT_FOUND, NULL, "this process runs no instrument links");
+    return r->cfg->link_state(&r->out);
+}
+
 err_t http_messages_search(http_req *r)
 {
     audit_ctx ctx = http_actor(r);

@@ -40,6 +40,7 @@ err_t http_instruments_list(http_req *r);
 err_t http_instruments_get(http_req *r);
 err_t http_instruments_put(http_req *r);
 err_t http_messages_search(http_req *r);
+err_t http_links_state(http_req *r);
 err_t http_messages_get(http_req *r);
 err_t http_messages_replay(http_req *r);
 err_t http_outbox_list(http_req *r);

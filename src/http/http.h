@@ -9,6 +9,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <jansson.h>
+
 #include "base/err.h"
 #include "store/db.h"
 
@@ -23,6 +25,9 @@ typedef struct http_config {
     int timeout_s;           /* a connection idle this long is closed */
     db_pool *pool;           /* borrowed; outlives the server */
     int heartbeat_s;         /* seconds between heartbeats of live-event streams (0: 15) */
+    /* what this process's instrument links are doing now (link_connections);
+     * NULL when it runs none. Called from any request thread. */
+    err_t (*link_state)(json_t **out);
     /* security (docs/security.md) */
     const char *origin;     /* this server's origin as browsers address it
                                ("https://lab.example.org"); NULL: the scheme and the Host header */

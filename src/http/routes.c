@@ -398,6 +398,10 @@ const http_route http_routes[] = {
      "InstrumentImport", "InstrumentsImported", 200},
     {"GET", "/api/v1/instruments/{name}", PERM_INTERFACES_READ, 0, http_instruments_get, NULL,
      "interfaces", "One instrument with its test-code mappings", NULL, "Instrument", 200},
+    {"GET", "/api/v1/links", PERM_INTERFACES_READ, 0, http_links_state, NULL, "interfaces",
+     "What this node's instrument links are doing now: its listeners and each open connection or "
+     "serial line with the instrument it speaks for, its messages and the last one's status",
+     NULL, "LinkState", 200},
     {"GET", "/api/v1/messages", PERM_INTERFACES_READ, 0, http_messages_search,
      "instrument status type control_id peer from to limit cursor", "interfaces",
      "Search the message journal, newest first (audited)", NULL, "MessagePage", 200},

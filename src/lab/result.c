@@ -210,15 +210,6 @@ static err_t coded_allowed(db *d, const catalog_test *t, const char *value, bool
     return ERR_OK;
 }
 
-static json_t *opt_time(int64_t t)
-{
-    char iso[TIME_ISO_LEN];
-    if (!t)
-        return json_null();
-    time_format_iso(t, iso);
-    return json_string(iso);
-}
-
 static json_t *opt_str(const char *s)
 {
     return s && *s ? json_string(s) : json_null();
@@ -254,11 +245,11 @@ static err_t result_json(db *d, const char *id, json_t **out, errinfo *ei)
             opt_str(db_col_text(st, 15)), "instrument", opt_str(db_col_text(st, 16)),
             "instrument_flags", opt_str(db_col_text(st, 17)), "status", db_col_text(st, 18),
             "holds", holds ? holds : json_array(), "resulted_at", "", "resulted_by",
-            db_col_text(st, 21), "released_at", opt_time(db_col_int64(st, 22)), "released_by",
+            db_col_text(st, 21), "released_at", jsonv_time(db_col_int64(st, 22)), "released_by",
             opt_str(db_col_text(st, 23)), "release_mode", opt_str(db_col_text(st, 24)), "version",
             (json_int_t)db_col_int64(st, 25));
         if (r)
-            json_object_set_new(r, "resulted_at", opt_time(db_col_int64(st, 20)));
+            json_object_set_new(r, "resulted_at", jsonv_time(db_col_int64(st, 20)));
         else
             rc = ERR_NOMEM;
     }
@@ -274,7 +265,7 @@ static err_t result_json(db *d, const char *id, json_t **out, errinfo *ei)
             hist,
             json_pack("{s:I,s:s,s:o,s:s,s:o,s:s,s:s}", "version", (json_int_t)db_col_int64(st, 0),
                       "value", db_col_text(st, 1), "flag", opt_str(db_col_text(st, 2)), "status",
-                      db_col_text(st, 3), "replaced_at", opt_time(db_col_int64(st, 4)),
+                      db_col_text(st, 3), "replaced_at", jsonv_time(db_col_int64(st, 4)),
                       "replaced_by", db_col_text(st, 5), "reason", db_col_text(st, 6)));
     }
     db_finalize(st);
@@ -287,10 +278,10 @@ static err_t result_json(db *d, const char *id, json_t **out, errinfo *ei)
         json_t *alert = json_null();
         if (row)
             alert = json_pack(
-                "{s:o,s:o,s:o,s:o,s:b,s:o}", "opened_at", opt_time(db_col_int64(st, 0)),
-                "closed_at", opt_time(db_col_int64(st, 1)), "notified", opt_str(db_col_text(st, 2)),
-                "notified_at", opt_time(db_col_int64(st, 3)), "read_back", (int)db_col_int64(st, 4),
-                "closed_by", opt_str(db_col_text(st, 5)));
+                "{s:o,s:o,s:o,s:o,s:b,s:o}", "opened_at", jsonv_time(db_col_int64(st, 0)),
+                "closed_at", jsonv_time(db_col_int64(st, 1)), "notified",
+                opt_str(db_col_text(st, 2)), "notified_at", jsonv_time(db_col_int64(st, 3)),
+                "read_back", (int)db_col_int64(st, 4), "closed_by", opt_str(db_col_text(st, 5)));
         json_object_set_new(r, "critical_alert", alert);
         json_object_set_new(r, "history", hist);
         hist = NULL;

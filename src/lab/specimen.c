@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "base/jsonv.h"
 #include "base/time.h"
 #include "lab/label.h"
 #include "lab/patient.h"
@@ -84,15 +85,6 @@ err_t specimen_tests_json(db *d, const char *specimen_id, json_t **out, errinfo 
     return ERR_OK;
 }
 
-static json_t *time_or_null(int64_t t)
-{
-    char iso[TIME_ISO_LEN];
-    if (!t)
-        return json_null();
-    time_format_iso(t, iso);
-    return json_string(iso);
-}
-
 json_t *specimen_to_json(const specimen *s)
 {
     return json_pack(
@@ -100,7 +92,7 @@ json_t *specimen_to_json(const specimen *s)
         s->accession, "order_id", s->order_id, "patient_id", s->patient_id, "parent_id",
         s->parent_id[0] ? json_string(s->parent_id) : json_null(), "specimen_type",
         s->specimen_type, "container", s->container, "status", s->status, "priority", s->priority,
-        "collected_at", time_or_null(s->collected_at), "received_at", time_or_null(s->received_at),
+        "collected_at", jsonv_time(s->collected_at), "received_at", jsonv_time(s->received_at),
         "storage", s->storage[0] ? json_string(s->storage) : json_null(), "rejection_reason",
         s->rejection_reason[0] ? json_string(s->rejection_reason) : json_null());
 }

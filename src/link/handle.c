@@ -1405,6 +1405,7 @@ err_t link_handle(db *d, const link_msg *m, link_reply *r, errinfo *ei)
     r->stored = !rc && (!strcmp(o.status, "accepted") || !strcmp(o.status, "duplicate"));
     snprintf(r->status, sizeof(r->status), "%s", o.status);
     snprintf(r->error, sizeof(r->error), "%s", o.error);
+    snprintf(r->instrument, sizeof(r->instrument), "%s", in.name);
     json_decref(o.summary);
     return rc;
 }

@@ -28,6 +28,7 @@
 #include "base/buf.h"
 #include "base/err.h"
 #include "base/id.h"
+#include "lab/instrument.h"
 #include "store/db.h"
 
 typedef enum { LINK_HL7 = 1, LINK_ASTM = 2 } link_proto;
@@ -49,7 +50,8 @@ typedef struct link_reply {
     bool stored; /* ASTM: ACK the last frame (true) or NAK it */
     char status[12];
     char journal_id[ID_LEN + 1];
-    char error[384]; /* why it was refused, "" when it was not */
+    char error[384];                          /* why it was refused, "" when it was not */
+    char instrument[INSTRUMENT_NAME_MAX + 1]; /* the sender recognised, "" when none was */
 } link_reply;
 
 /* Handle m (see above) inside the open transaction of d; fill r (its buf is

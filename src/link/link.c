@@ -18,6 +18,7 @@
 #include "base/log.h"
 #include "base/metrics.h"
 #include "base/str.h"
+#include "base/jsonv.h"
 #include "base/time.h"
 #include "lab/instrument.h"
 #include "link/handle.h"
@@ -103,6 +104,10 @@ struct conn {
     e1381 e;
     buf sendq; /* ASTM: reply transmissions waiting for the line, each ended by '\0' */
     struct conn *next_serial;
+    /* what link_connections() tells, under the server's conns_lock */
+    struct conn *prev_live, *next_live;
+    int64_t connected_at, last_message_at, messages, not_accepted;
+    char last_status[12];
 };
 
 struct link_server {
@@ -127,6 +132,9 @@ struct link_server {
     /* serial lines open now */
     conn *serials;
     outbox_worker *outbox;
+    /* every connection and serial line open now, for link_connections() */
+    pthread_mutex_t conns_lock;
+    conn *live;
 };
 
 /* ---- connections ---- */
@@ -136,6 +144,37 @@ static bool is_serial(const conn *c)
     return !strcmp(c->transport, "serial");
 }
 
+/* Free a closed connection, taking it out of what link_connections() tells. */
+static void conn_destroy(conn *c)
+{
+    link_server *s = c->srv;
+    pthread_mutex_lock(&s->conns_lock);
+    if (c->prev_live)
+        c->prev_live->next_live = c->next_live;
+    else if (s->live == c)
+        s->live = c->next_live;
+    if (c->next_live)
+        c->next_live->prev_live = c->prev_live;
+    pthread_mutex_unlock(&s->conns_lock);
+    mllp_decoder_free(&c->mllp);
+    e1381_free(&c->e);
+    buf_free(&c->sendq);
+    free(c);
+}
+
+/* Tell link_connections() of a connection now open. */
+static void conn_live(conn *c)
+{
+    link_server *s = c->srv;
+    pthread_mutex_lock(&s->conns_lock);
+    c->connected_at = time_now_us();
+    c->next_live = s->live;
+    if (s->live)
+        s->live->prev_live = c;
+    s->live = c;
+    pthread_mutex_unlock(&s->conns_lock);
+}
+
 static void conn_free_cb(uv_handle_t *h)
 {
     conn *c = h->data;
@@ -143,10 +182,7 @@ static void conn_free_cb(uv_handle_t *h)
         return;
     if (c->waiting > 0)
         return; /* freed when its last job comes back */
-    mllp_decoder_free(&c->mllp);
-    e1381_free(&c->e);
-    buf_free(&c->sendq);
-    free(c);
+    conn_destroy(c);
 }
 
 static void conn_close(conn *c, const char *why)
@@ -555,6 +591,7 @@ static void on_connection(uv_stream_t *server, int status)
     uv_tcp_nodelay(&c->h.tcp, 1);
     peer_name(&c->h.tcp, c->peer, sizeof(c->peer), c->peer_ip, sizeof(c->peer_ip));
     log_info("link %s %s connected", c->transport, c->peer);
+    conn_live(c);
     start_conn(c);
 }
 
@@ -651,6 +688,7 @@ static err_t open_serial(void *cls, const instrument *in)
     log_info("link serial %s opened for %s (%d baud)", in->serial_device, in->name,
              in->serial_baud);
     /* A serial line is never idle-closed: the instrument is always there. */
+    conn_live(c);
     start_conn(c);
     return ERR_OK;
 }
@@ -827,15 +865,21 @@ static void finish_job(job *j)
     }
     c->waiting--;
     if (c->closing) {
-        if (c->waiting == 0 && c->open_handles == 0) {
-            mllp_decoder_free(&c->mllp);
-            e1381_free(&c->e);
-            buf_free(&c->sendq);
-            free(c);
-        }
+        if (c->waiting == 0 && c->open_handles == 0)
+            conn_destroy(c);
         job_free(j);
         return;
     }
+    pthread_mutex_lock(&c->srv->conns_lock);
+    c->messages++;
+    c->last_message_at = time_now_us();
+    const char *status = j->rc ? "not-stored" : j->fault ? "rejected" : j->reply.status;
+    if (strcmp(status, "accepted") && strcmp(status, "duplicate"))
+        c->not_accepted++;
+    snprintf(c->last_status, sizeof(c->last_status), "%s", status);
+    if (!j->rc && j->reply.instrument[0])
+        snprintf(c->instrument, sizeof(c->instrument), "%s", j->reply.instrument);
+    pthread_mutex_unlock(&c->srv->conns_lock);
     if (j->fault) {
         job_free(j);
         return;
@@ -951,6 +995,7 @@ err_t link_start(const link_config *cfg, link_server **out, errinfo *ei)
     if (s->cfg.batch_max <= 0)
         s->cfg.batch_max = 256;
     pthread_mutex_init(&s->lock, NULL);
+    pthread_mutex_init(&s->conns_lock, NULL);
     pthread_cond_init(&s->wake, NULL);
     pthread_cond_init(&s->ckpt_wake, NULL);
     /* The series a scraper watches exist from the start, at 0. */
@@ -1010,6 +1055,45 @@ void link_node_default(char *out, size_t n)
     snprintf(out, n, "%.50s-%ld", host, (long)getpid());
 }
 
+static json_t *conn_json(const conn *c)
+{
+    return json_pack("{s:s,s:s,s:s,s:o,s:o,s:o,s:I,s:I,s:o}", "transport", c->transport, "protocol",
+                     c->proto == LINK_HL7 ? "hl7" : "astm", "peer", c->peer, "instrument",
+                     c->instrument[0] ? json_string(c->instrument) : json_null(), "connected_at",
+                     jsonv_time(c->connected_at), "last_message_at", jsonv_time(c->last_message_at),
+                     "messages", (json_int_t)c->messages, "not_accepted",
+                     (json_int_t)c->not_accepted, "last_status",
+                     c->last_status[0] ? json_string(c->last_status) : json_null());
+}
+
+err_t link_connections(link_server *s, json_t **out)
+{
+    char node[65];
+    json_t *conns = json_array();
+    if (s && s->cfg.node)
+        snprintf(node, sizeof(node), "%s", s->cfg.node);
+    else
+        link_node_default(node, sizeof(node));
+    *out = NULL;
+    if (!conns)
+        return ERR_NOMEM;
+    err_t rc = ERR_OK;
+    if (s) {
+        pthread_mutex_lock(&s->conns_lock);
+        for (const conn *c = s->live; c && !rc; c = c->next_live)
+            if (json_array_append_new(conns, conn_json(c)))
+                rc = ERR_NOMEM;
+        pthread_mutex_unlock(&s->conns_lock);
+    }
+    if (!rc)
+        *out = json_pack("{s:s,s:{s:b,s:i},s:{s:b,s:i},s:o}", "node", node, "mllp", "listening",
+                         s && s->mllp_on, "port", link_mllp_port(s), "astm", "listening",
+                         s && s->astm_on, "port", link_astm_port(s), "connections", conns);
+    else
+        json_decref(conns);
+    return rc ? rc : *out ? ERR_OK : ERR_NOMEM;
+}
+
 int link_mllp_port(const link_server *s)
 {
     return s && s->mllp_on ? s->mllp_port : 0;
@@ -1052,6 +1136,7 @@ void link_stop(link_server *s)
     uv_loop_close(&s->loop);
     db_close(s->read_db);
     pthread_mutex_destroy(&s->lock);
+    pthread_mutex_destroy(&s->conns_lock);
     pthread_cond_destroy(&s->wake);
     pthread_cond_destroy(&s->ckpt_wake);
     free(s);

@@ -26,6 +26,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <jansson.h>
+
 #include "base/err.h"
 
 #define LINK_DEFAULT_MLLP "0.0.0.0:2575"
@@ -62,5 +64,17 @@ int link_astm_port(const link_server *s);
 /* Stop: close the listeners and connections, let the writer finish what it
  * holds (committed and answered, or not answered at all), join the threads. */
 void link_stop(link_server *s);
+
+/*
+ * What this process's links are doing now, as a new JSON object in *out:
+ * {"node","mllp":{"listening":bool,"port"},"astm":{...},"connections":[
+ * {"transport" (mllp, astm-tcp, serial),"protocol" (hl7, astm),"peer",
+ * "instrument" (recognised from its last message; the instrument of a
+ * serial line; else null),"connected_at","last_message_at" (null before
+ * the first),"messages","not_accepted" (rejected, in error or not
+ * stored),"last_status"}]}, newest connection first. s may be NULL (links
+ * not started): nothing listening, no connections. Safe from any thread.
+ */
+err_t link_connections(link_server *s, json_t **out);
 
 #endif

@@ -2,10 +2,13 @@
 // sign-in; a specimen received by typing its barcode and Enter; the analyzer
 // simulator's results appearing without a reload; the critical-value banner
 // staying until the call is documented, then a release signed with the
-// password; the QC chart; and the messages for a wrong password, an expired
+// password; the QC chart; the interfaces page with a connection open now;
+// and the messages for a wrong password, an expired
 // session and a refusal (403). Each test saves a screenshot.
 
 import assert from 'node:assert/strict';
+import { once } from 'node:events';
+import { connect } from 'node:net';
 import { after, before, test } from 'node:test';
 
 import { OUT, Server, browser, contrastProblems, page, shot, signIn } from './harness.mjs';
@@ -187,6 +190,23 @@ test('QC: the Levey-Jennings chart renders, with the lockout a rejection opens',
   await p.getByRole('button', { name: 'Close the lockout' }).click();
   await p.getByText(/no QC run has passed since the failure/i).waitFor();
   await shot(p, 'qc-lockout');
+  await p.context().close();
+});
+
+test('interfaces: the node listens, and a connection open now is told with what it sent', async () => {
+  const sock = connect(srv.mllp, '127.0.0.1');
+  await once(sock, 'connect');
+  const peer = `127.0.0.1:${sock.localPort}`;
+  const p = await page(chrome, srv);
+  await signIn(p, 'tech');
+  await p.getByRole('heading', { name: 'Worklist' }).waitFor();
+  await p.getByRole('link', { name: 'Interfaces' }).click();
+  await p.getByRole('heading', { name: 'Interfaces', level: 1 }).waitFor();
+  await p.getByText(`listening for HL7 over MLLP on port ${srv.mllp} and ASTM over TCP on port ${srv.astm}`).waitFor();
+  const row = p.getByRole('table', { name: /Connections open now/ }).locator('tr', { hasText: peer });
+  assert.match(await row.textContent(), /HL7 over mllp.*not recognised yet.*none yet/);
+  await shot(p, 'interfaces');
+  sock.destroy();
   await p.context().close();
 });
 

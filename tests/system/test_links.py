@@ -277,6 +277,44 @@ class TestEhrMessages(LinksTestCase):
         self.assertIn("may not send from 127.0.0.1", "|".join(err))
 
 
+class TestLinkState(LinksTestCase):
+    def test_connections_as_they_come_and_go(self):
+        """GET /api/v1/links: the listeners, and each connection with the
+        instrument recognised from its messages, its count of messages and of
+        those not accepted; a connection closed is gone from the list."""
+        def mine(port):
+            conns = self.call("GET", "/api/v1/links").json["connections"]
+            return [c for c in conns if c["peer"] == "127.0.0.1:%d" % port]
+
+        state = self.call("GET", "/api/v1/links").json
+        self.assertEqual((state["mllp"], state["astm"]),
+                         ({"listening": True, "port": self.mllp_port},
+                          {"listening": True, "port": self.astm_port}))
+        ehr, stranger = self.mllp(), self.mllp()
+        ehr_port, stranger_port = ehr.sock.getsockname()[1], stranger.sock.getsockname()[1]
+        (c,) = self.wait_for("the connection to be told", lambda: mine(ehr_port))
+        self.assertEqual((c["transport"], c["protocol"], c["instrument"], c["messages"],
+                          c["not_accepted"], c["last_status"], c["last_message_at"]),
+                         ("mllp", "hl7", None, 0, 0, None, None))
+        a04 = "\r".join([msh("EPIC", "HOSP", "ADT^A04^ADT_A01", ctl("S")), "EVN|A04",
+                         "PID|1||%s^^^HOSP^MR||Roux^Anna||19610203|F" % unique("S")])
+        self.assertEqual(msa(ehr.send(a04))[0], "AA")
+        text = orm(unique("M"), unique("P"), ["GLU^Glucose^L"]).replace("EPIC|HOSP", "WHO|WHERE")
+        self.assertEqual(msa(stranger.send(text))[0], "AR")
+        (c,) = mine(ehr_port)
+        self.assertEqual((c["instrument"], c["messages"], c["not_accepted"], c["last_status"]),
+                         ("EHR-1", 1, 0, "accepted"))
+        self.assertIsNotNone(c["last_message_at"])
+        (c,) = mine(stranger_port)
+        self.assertEqual((c["instrument"], c["messages"], c["not_accepted"], c["last_status"]),
+                         (None, 1, 1, "rejected"))
+        ehr.close()
+        self.wait_for("the closed connection to go", lambda: not mine(ehr_port))
+        self.assertEqual(len(mine(stranger_port)), 1)
+        # who may not read the interfaces may not read this either
+        self.call("GET", "/api/v1/links", token=self.login_as("clinician"), status=403)
+
+
 class TestResults(LinksTestCase):
     def test_query_results_release_and_delivery(self):
         mrn, placer, (acc,) = self.place(["GLU^Glucose^L", "K^Potassium^L"])
