@@ -108,6 +108,7 @@ struct conn {
     struct conn *prev_live, *next_live;
     int64_t connected_at, last_message_at, messages, not_accepted;
     char last_status[12];
+    char recognised[INSTRUMENT_NAME_MAX + 1]; /* the sender of its last message stored */
 };
 
 struct link_server {
@@ -878,7 +879,7 @@ static void finish_job(job *j)
         c->not_accepted++;
     snprintf(c->last_status, sizeof(c->last_status), "%s", status);
     if (!j->rc && j->reply.instrument[0])
-        snprintf(c->instrument, sizeof(c->instrument), "%s", j->reply.instrument);
+        snprintf(c->recognised, sizeof(c->recognised), "%s", j->reply.instrument);
     pthread_mutex_unlock(&c->srv->conns_lock);
     if (j->fault) {
         job_free(j);
@@ -1059,10 +1060,12 @@ static json_t *conn_json(const conn *c)
 {
     return json_pack("{s:s,s:s,s:s,s:o,s:o,s:o,s:I,s:I,s:o}", "transport", c->transport, "protocol",
                      c->proto == LINK_HL7 ? "hl7" : "astm", "peer", c->peer, "instrument",
-                     c->instrument[0] ? json_string(c->instrument) : json_null(), "connected_at",
-                     jsonv_time(c->connected_at), "last_message_at", jsonv_time(c->last_message_at),
-                     "messages", (json_int_t)c->messages, "not_accepted",
-                     (json_int_t)c->not_accepted, "last_status",
+                     c->instrument[0]   ? json_string(c->instrument)
+                     : c->recognised[0] ? json_string(c->recognised)
+                                        : json_null(),
+                     "connected_at", jsonv_time(c->connected_at), "last_message_at",
+                     jsonv_time(c->last_message_at), "messages", (json_int_t)c->messages,
+                     "not_accepted", (json_int_t)c->not_accepted, "last_status",
                      c->last_status[0] ? json_string(c->last_status) : json_null());
 }
 

@@ -7,6 +7,7 @@ restore` into a new database that `benchside audit verify` accepts."""
 import json
 import os
 import re
+import socket
 import subprocess
 import threading
 import time
@@ -54,6 +55,15 @@ def parse_metrics(text):
 
 class TestMetrics(LabTestCase):
     server_args = ("--mllp", "127.0.0.1:0")
+
+    def wait_for_value(self, fn, want, timeout=10):
+        """fn() once it is want, or its last value after timeout seconds."""
+        deadline = time.time() + timeout
+        v = fn()
+        while v != want and time.time() < deadline:
+            time.sleep(0.1)
+            v = fn()
+        return v
 
     def metrics(self, token=Ellipsis, path="/metrics"):
         r = self.server.request("GET", path, token=self.server.admin() if token is Ellipsis
@@ -127,6 +137,13 @@ class TestMetrics(LabTestCase):
                                     " WHERE closed_at IS NULL"))
         self.assertGreaterEqual(after["benchside_alerts_open"]['{kind="critical"}'], 1)
         self.assertEqual(after["benchside_qc_lockouts_open"]['{kind="westgard"}'], 0)
+        # the flood's connection is closed: none held now, and one while a sender holds one
+        self.assertEqual(types["benchside_link_connections"], "gauge")
+        with socket.create_connection(("127.0.0.1", s.link_ports()[0])):
+            held = self.wait_for_value(lambda: self.metrics()[0]["benchside_link_connections"]
+                                       ['{transport="mllp"}'], 1)
+        self.assertEqual(held, 1)
+        self.assertEqual(after["benchside_link_connections"]['{transport="astm-tcp"}'], 0)
 
     def test_logs_are_json_with_request_ids(self):
         r = self.server.get("/api/v1/health", headers={})
