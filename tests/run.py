@@ -286,8 +286,8 @@ def main():
             if pg_url:
                 runs.append(("system/postgresql",
                              start_system(dict(env, BENCHSIDE_TEST_PG=pg_url))))
-            for label, started in runs:
-                finish_system(label, started)
+            for label, proc in runs:
+                finish_system(label, proc)
             phase("end-to-end tests in chromium")
             run_e2e("e2e/chromium", env, builddir)
     finally:
