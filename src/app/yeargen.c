@@ -1286,7 +1286,7 @@ static err_t drop_indexes(db *d, saved_index *out, int cap, int *n, errinfo *ei)
     for (int i = 0; i < *n && !rc; i++) {
         char sql[160];
         /* Names come from sqlite_master, written by the migrations. */
-        snprintf(sql, sizeof(sql), "DROP INDEX %s", out[i].name);
+        snprintf(sql, sizeof(sql), "DROP INDEX %.95s", out[i].name);
         rc = db_exec(d, sql, ei);
     }
     return rc;
