@@ -4,7 +4,9 @@
  * The work is src/app/yeargen.c's; this program reads its options, applies
  * the migrations, runs it, and says what it wrote.
  *
- * usage: gen_year DB_URL [--patients N] [--results N] [--seed S] [--days D]
+ * usage: gen_year --version   (the generator's version: a database made by
+ *                              another holds other rows)
+ *        gen_year DB_URL [--patients N] [--results N] [--seed S] [--days D]
  *                        [--scale F] [--end ISO8601] [--prefix P] [--quiet]
  *   --patients  patients (default 1,000,000)
  *   --results   tests ordered, about the results (default 30,000,000)
@@ -80,6 +82,10 @@ int main(int argc, char **argv)
     int status = 1;
 
     yeargen_opts_init(&o);
+    if (argc == 2 && !strcmp(argv[1], "--version")) {
+        printf("%d\n", YEARGEN_VERSION);
+        return 0;
+    }
     if (argc < 2 || argv[1][0] == '-')
         return usage("a database URL is needed");
     for (int i = 2; i < argc; i++) {
