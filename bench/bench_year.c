@@ -26,6 +26,7 @@
 #include <string.h>
 
 #include "app/app.h"
+#include "bench_stats.h"
 #include "base/buf.h"
 #include "base/log.h"
 #include "base/str.h"
@@ -38,31 +39,13 @@
 
 static const audit_ctx ctx = {NULL, "bench", "bench"};
 
-static int cmp_i64(const void *a, const void *b)
-{
-    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
-    return x < y ? -1 : x > y;
-}
-
-static double pct_ms(const int64_t *v, size_t n, double p)
-{
-    if (n == 0)
-        return 0;
-    size_t k = (size_t)(p * (double)n + 0.999999);
-    if (k < 1)
-        k = 1;
-    if (k > n)
-        k = n;
-    return (double)v[k - 1] / 1000.0;
-}
-
 /* {"n","p50_ms","p95_ms","p99_ms","max_ms"} of v (sorted here). */
 static json_t *summary(int64_t *v, size_t n)
 {
-    qsort(v, n, sizeof(*v), cmp_i64);
-    return json_pack("{s:I,s:f,s:f,s:f,s:f}", "n", (json_int_t)n, "p50_ms", pct_ms(v, n, 0.50),
-                     "p95_ms", pct_ms(v, n, 0.95), "p99_ms", pct_ms(v, n, 0.99), "max_ms",
-                     n ? (double)v[n - 1] / 1000.0 : 0.0);
+    qsort(v, n, sizeof(*v), bench_cmp_i64);
+    return json_pack("{s:I,s:f,s:f,s:f,s:f}", "n", (json_int_t)n, "p50_ms",
+                     bench_pct_ms(v, n, 0.50), "p95_ms", bench_pct_ms(v, n, 0.95), "p99_ms",
+                     bench_pct_ms(v, n, 0.99), "max_ms", n ? (double)v[n - 1] / 1000.0 : 0.0);
 }
 
 static uint64_t next_random(uint64_t *s)

@@ -101,8 +101,6 @@ static double rng_normal(rng *r)
 
 /* ------------------------------------------------------------------- ids */
 
-static const char id_alphabet[] = "0123456789ABCDEFGHJKMNPQRSTVWXYZ";
-
 /* An id of base/id.h's form: 48 bits of the time's milliseconds, then 80
  * bits that are a running count (so that ids of one millisecond still grow)
  * and a hash of the options (so that loads with other prefixes do not
@@ -118,17 +116,7 @@ static void make_id(int64_t t_us, uint64_t count, uint64_t salt, char out[ID_LEN
     for (int i = 0; i < 4; i++)
         b[12 + i] = (unsigned char)(salt >> (8 * i));
     b[6] &= 0x7f;
-    int bit = -2;
-    for (int c = 0; c < ID_LEN; c++) {
-        int v = 0;
-        for (int k = 0; k < 5; k++, bit++) {
-            v <<= 1;
-            if (bit >= 0)
-                v |= (b[bit / 8] >> (7 - bit % 8)) & 1;
-        }
-        out[c] = id_alphabet[v];
-    }
-    out[ID_LEN] = '\0';
+    id_encode(b, out);
 }
 
 /* --------------------------------------------------------------- catalog */
@@ -499,12 +487,9 @@ static err_t bind_opt_int(db_stmt *st, int i, int64_t v)
  * Sequences continue those the database has already given out. */
 static err_t accession(gen *g, int64_t t, char out[ACCESSION_LEN + 1], errinfo *ei)
 {
-    int64_t y = 0, day = t / US_DAY, k = day - g->start / US_DAY;
-    int m = 0, dd = 0;
-    char key[16];
-    time_civil_from_days(day, &y, &m, &dd);
-    int64_t doy = day - time_days_from_civil(y, 1, 1) + 1;
-    snprintf(key, sizeof(key), "%02d%03d", (int)(y % 100), (int)doy);
+    int64_t k = t / US_DAY - g->start / US_DAY;
+    char key[ACCESSION_DAY_LEN + 1];
+    accession_day(t, key);
     if (k < 0 || k >= g->acc_days)
         return err_set(ei, ERR_INTERNAL, NULL, "accession day out of the year");
     if (g->acc_next[k] < 0) {
@@ -518,29 +503,17 @@ static err_t accession(gen *g, int64_t t, char out[ACCESSION_LEN + 1], errinfo *
         if (rc)
             return rc;
     }
-    int64_t seq = g->acc_next[k]++;
-    if (seq > 999999)
-        return err_set(ei, ERR_CONFLICT, NULL, "no accession numbers left for day %s", key);
-    char text[32];
-    snprintf(text, sizeof(text), "%.5s%06d", key, (int)seq);
-    memcpy(out, text, ACCESSION_LEN - 1);
-    out[ACCESSION_LEN - 1] = (char)accession_check_digit(out, ACCESSION_LEN - 1);
-    out[ACCESSION_LEN] = '\0';
-    return ERR_OK;
+    return accession_compose(key, g->acc_next[k]++, out, ei);
 }
 
 static err_t save_counters(gen *g, errinfo *ei)
 {
     err_t rc = ERR_OK;
     for (int64_t k = 0; k < g->acc_days && !rc; k++) {
+        char key[ACCESSION_DAY_LEN + 1];
         if (g->acc_next[k] < 0)
             continue;
-        int64_t y = 0, day = g->start / US_DAY + k;
-        int m = 0, dd = 0;
-        char key[16];
-        time_civil_from_days(day, &y, &m, &dd);
-        snprintf(key, sizeof(key), "%02d%03d", (int)(y % 100),
-                 (int)(day - time_days_from_civil(y, 1, 1) + 1));
+        accession_day(g->start + k * US_DAY, key);
         rc = db_run(g->d, ei, NULL, sql_counter_put, "ti", key, g->acc_next[k]);
     }
     return rc;
