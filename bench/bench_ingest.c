@@ -36,6 +36,7 @@
 #include <unistd.h>
 
 #include "app/app.h"
+#include "bench_stats.h"
 #include "auth/audit.h"
 #include "base/log.h"
 #include "base/str.h"
@@ -331,24 +332,6 @@ done:
     return NULL;
 }
 
-static int cmp_i64(const void *a, const void *b)
-{
-    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
-    return x < y ? -1 : x > y;
-}
-
-static double pct_ms(const int64_t *v, size_t n, double p)
-{
-    if (n == 0)
-        return 0;
-    size_t k = (size_t)(p * (double)n + 0.999999);
-    if (k < 1)
-        k = 1;
-    if (k > n)
-        k = n;
-    return (double)v[k - 1] / 1000.0;
-}
-
 /* CPU time of the whole process (every thread), user and system. */
 static int64_t cpu_us(void)
 {
@@ -455,7 +438,7 @@ int main(int argc, char **argv)
         for (size_t k = 0; k < got; k++)
             latency[nlat++] = clients[i].latency_us[k];
     }
-    qsort(latency, nlat, sizeof(*latency), cmp_i64);
+    qsort(latency, nlat, sizeof(*latency), bench_cmp_i64);
 
     /* A bench that loses data is not a result: read everything back. */
     int64_t stored = -1, released = -1, journalled = -1;
@@ -481,8 +464,8 @@ int main(int argc, char **argv)
            "\"audit_chain_ok\":%s,\"complete\":%s,\"setup_specimens\":%zu,\"setup_s\":%.1f}\n",
            db_backend_name(d), nc, RESULTS_PER, nc * WARMUP, timed_acked, timed_acked * RESULTS_PER,
            (double)wall_us / 1e6, per_second((double)(timed_acked * RESULTS_PER), wall_us),
-           per_second((double)timed_acked, wall_us), pct_ms(latency, nlat, 0.50),
-           pct_ms(latency, nlat, 0.99), nlat ? (double)latency[nlat - 1] / 1000.0 : 0.0,
+           per_second((double)timed_acked, wall_us), bench_pct_ms(latency, nlat, 0.50),
+           bench_pct_ms(latency, nlat, 0.99), nlat ? (double)latency[nlat - 1] / 1000.0 : 0.0,
            wall_us > 0 ? (double)timed_cpu_us / (double)wall_us : 0.0,
            timed_acked ? (double)timed_cpu_us / (double)(timed_acked * RESULTS_PER) : 0.0, acked,
            (long long)stored, (long long)released, (long long)journalled, (long long)av.events,

@@ -39,6 +39,11 @@ void id_new(char out[ID_LEN + 1])
     memcpy(b + 6, id_last_rand, 10);
     pthread_mutex_unlock(&id_lock);
 
+    id_encode(b, out);
+}
+
+void id_encode(const unsigned char b[16], char out[ID_LEN + 1])
+{
     /* 128 bits as 26 base32 digits: the first digit carries the top 3 bits. */
     int bit = -2; /* 26 * 5 = 130 bits: two leading zero bits */
     for (int c = 0; c < ID_LEN; c++) {

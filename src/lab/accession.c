@@ -48,27 +48,39 @@ err_t accession_check(const char *s, size_t n, errinfo *ei)
     return ERR_OK;
 }
 
+void accession_day(int64_t t, char out[ACCESSION_DAY_LEN + 1])
+{
+    int64_t y = 0, day = t >= 0 ? t / (86400LL * 1000000) : (t + 1) / (86400LL * 1000000) - 1;
+    int m = 0, d = 0;
+    time_civil_from_days(day, &y, &m, &d);
+    /* Day of the year from the date's own midnight and 1 January of its year. */
+    int64_t doy = day - time_days_from_civil(y, 1, 1) + 1;
+    unsigned yy = (unsigned)((y % 100 + 100) % 100), dd = (unsigned)((doy % 1000 + 1000) % 1000);
+    snprintf(out, ACCESSION_DAY_LEN + 1, "%02u%03u", yy, dd);
+}
+
+err_t accession_compose(const char *day, int64_t seq, char out[ACCESSION_LEN + 1], errinfo *ei)
+{
+    if (seq < 1 || seq > SEQ_MAX)
+        return err_set(ei, ERR_CONFLICT, NULL, "no accession numbers left for day %s", day);
+    /* 5 digits of day and 6 of sequence, then the check digit. */
+    char text[32];
+    snprintf(text, sizeof(text), "%.5s%06d", day, (int)seq);
+    memcpy(out, text, ACCESSION_LEN - 1);
+    out[ACCESSION_LEN - 1] = (char)accession_check_digit(out, ACCESSION_LEN - 1);
+    out[ACCESSION_LEN] = '\0';
+    return ERR_OK;
+}
+
 err_t accession_next(db *d, int64_t now, char out[ACCESSION_LEN + 1], errinfo *ei)
 {
-    char iso[TIME_ISO_LEN], day[16];
+    char day[ACCESSION_DAY_LEN + 1];
     db_stmt *st = NULL;
     bool row = false;
-    int64_t seq = 0, jan1 = 0;
+    int64_t seq = 0;
     err_t rc;
 
-    time_format_iso(now, iso);
-    /* Day of the year from the date's own midnight and 1 January of its year. */
-    char y[11];
-    memcpy(y, iso, 4);
-    memcpy(y + 4, "-01-01", 7);
-    rc = time_parse_iso(y, 10, &jan1, ei);
-    if (rc)
-        return rc;
-    int64_t doy = (now - jan1) / (86400LL * 1000000) + 1;
-    if (doy < 1 || doy > 366)
-        return err_set(ei, ERR_INTERNAL, NULL, "day of the year out of range");
-    snprintf(day, sizeof(day), "%.2s%03d", iso + 2, (int)doy % 1000);
-
+    accession_day(now, day);
     rc = db_run(d, ei, NULL, sql_seed, "t", day);
     if (rc)
         return rc;
@@ -80,13 +92,7 @@ err_t accession_next(db *d, int64_t now, char out[ACCESSION_LEN + 1], errinfo *e
     db_finalize(st);
     if (rc)
         return rc;
-    if (!row || seq < 1 || seq > SEQ_MAX)
-        return err_set(ei, ERR_CONFLICT, NULL, "no accession numbers left for day %s", day);
-    /* 5 digits of day and 6 of sequence, then the check digit. */
-    char text[32];
-    snprintf(text, sizeof(text), "%.5s%06d", day, (int)seq);
-    memcpy(out, text, ACCESSION_LEN - 1);
-    out[ACCESSION_LEN - 1] = (char)accession_check_digit(out, ACCESSION_LEN - 1);
-    out[ACCESSION_LEN] = '\0';
-    return ERR_OK;
+    if (!row)
+        seq = 0;
+    return accession_compose(day, seq, out, ei);
 }

@@ -31,4 +31,13 @@ err_t accession_check(const char *s, size_t n, errinfo *ei);
 /* The next number for the day of now, inside the caller's transaction. */
 err_t accession_next(db *d, int64_t now, char out[ACCESSION_LEN + 1], errinfo *ei);
 
+/* The day part of the accessions of time t (UTC microseconds): two digits of
+ * the year and three of the day of the year, "25153", and its NUL. */
+#define ACCESSION_DAY_LEN 5
+void accession_day(int64_t t, char out[ACCESSION_DAY_LEN + 1]);
+
+/* The accession of sequence seq (1..999999) of day (accession_day's) into
+ * out, with its check digit. ERR_CONFLICT when seq is out of range. */
+err_t accession_compose(const char *day, int64_t seq, char out[ACCESSION_LEN + 1], errinfo *ei);
+
 #endif

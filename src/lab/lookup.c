@@ -501,19 +501,28 @@ static const struct search specimens = {
 /* ------------------------------------------------------------------ results */
 
 #define RESULT_DATE "COALESCE(s.collected_at, r.resulted_at)"
-#define RESULT_WHERE                                                                               \
+#define RESULT_WHERE_OF(patient)                                                                   \
     " FROM results r JOIN tests t ON t.code = r.test_code JOIN specimens s ON s.id = "             \
     "r.specimen_id"                                                                                \
     " JOIN order_tests ot ON ot.id = r.order_test_id"                                              \
     " LEFT JOIN users u ON u.username = COALESCE(NULLIF(r.released_by, 'auto-verification'),"      \
     " r.resulted_by) LEFT JOIN assets a ON a.instrument = r.instrument"                            \
     " WHERE (CAST(? AS TEXT) IS NULL OR r.id = ?)"                                                 \
-    " AND (CAST(? AS TEXT) IS NULL OR r.patient_id = ?)"                                           \
-    " AND (CAST(? AS TEXT) IS NULL OR r.test_code = ?)"                                            \
+    " AND " patient " AND (CAST(? AS TEXT) IS NULL OR r.test_code = ?)"                            \
     " AND (CAST(? AS TEXT) IS NULL OR t.loinc = ?)"                                                \
     " AND (CAST(? AS TEXT) IS NULL OR r.status = ?)"                                               \
     " AND (CAST(? AS TEXT) IS NULL OR r.specimen_id = ?)"                                          \
     " AND " RESULT_DATE " >= ? AND " RESULT_DATE " < ?"
+
+/*
+ * The patient's clause of a search, of two forms with the same parameters:
+ * any patient when the parameter is NULL, or one. A search for one patient
+ * takes the second, whose plain equality the planners answer from the
+ * patient's index; the first makes SQLite read every result of the year.
+ */
+#define ANY_PATIENT(col) "(CAST(? AS TEXT) IS NULL OR " col " = ?)"
+#define ONE_PATIENT(col) "(CAST(? AS TEXT) IS NOT NULL AND " col " = ?)"
+#define RESULT_WHERE     RESULT_WHERE_OF(ANY_PATIENT("r.patient_id"))
 
 static const struct bind result_binds[] = {
     {B_ID, 1},       {B_PATIENT, 1}, {B_CODE, 1}, {B_LOINC, 1}, {B_STATE, 1},
@@ -558,6 +567,19 @@ static const struct search results = {
     NULL,
 };
 
+static const struct search results_of_patient = {
+    "result",
+    RESULT_COLS RESULT_WHERE_OF(
+        ONE_PATIENT("r.patient_id")) " ORDER BY CASE WHEN ? = 1 THEN " RESULT_DATE
+                                     " END DESC, " RESULT_DATE ", r.id LIMIT ? OFFSET ?",
+    "SELECT COUNT(*)" RESULT_WHERE_OF(ONE_PATIENT("r.patient_id")),
+    result_binds,
+    true,
+    result_view,
+    NULL,
+    NULL,
+};
+
 /* ------------------------------------------------------------- observations */
 
 /*
@@ -582,7 +604,7 @@ static const struct search results = {
     " OR k.k = 'news2')"
 /* The vital signs in result_view's 21 columns (those a result has alone
  * NULL), then the category and the set's own. */
-#define VITAL_SELECT                                                                               \
+#define VITAL_SELECT_OF(patient)                                                                   \
     "SELECT v.id || '-' || k.k, v.patient_id, CAST(NULL AS TEXT), CAST(NULL AS TEXT),"             \
     " CAST(NULL AS TEXT), CAST(NULL AS TEXT), CAST(NULL AS TEXT), CAST(NULL AS TEXT),"             \
     " CAST(NULL AS TEXT), CAST(NULL AS DOUBLE PRECISION), CAST(NULL AS TEXT),"                     \
@@ -596,20 +618,23 @@ static const struct search results = {
     " LEFT JOIN assets a ON v.source <> 'hand' AND a.instrument = v.source"                        \
     " WHERE " VITAL_PRESENT                                                                        \
     " AND (CAST(? AS TEXT) IS NULL OR (v.id = ? AND v.id || '-' || k.k = ?))"                      \
-    " AND (CAST(? AS TEXT) IS NULL OR v.patient_id = ?)"                                           \
-    " AND (CAST(? AS TEXT) IS NULL OR k.k = ?)"                                                    \
+    " AND " patient " AND (CAST(? AS TEXT) IS NULL OR k.k = ?)"                                    \
     " AND (CAST(? AS TEXT) IS NULL OR CAST(? AS TEXT) = 'released')"                               \
     " AND CAST(? AS TEXT) IS NULL"                                                                 \
     " AND (CAST(? AS TEXT) IS NULL OR k.cat = ?)"                                                  \
     " AND v.taken_at >= ? AND v.taken_at < ? AND ? = 1"
-#define LAB_SELECT                                                                                 \
-    RESULT_COLS ", 'laboratory', CAST(NULL AS TEXT), CAST(NULL AS TEXT), CAST(NULL AS TEXT),"      \
-                " CAST(NULL AS INTEGER), CAST(NULL AS INTEGER), CAST(NULL AS INTEGER),"            \
-                " CAST(NULL AS INTEGER), CAST(NULL AS INTEGER), CAST(NULL AS INTEGER),"            \
-                " CAST(NULL AS INTEGER), CAST(NULL AS TEXT), CAST(NULL AS DOUBLE PRECISION),"      \
-                " CAST(NULL AS INTEGER), CAST(NULL AS INTEGER), CAST(NULL AS TEXT)" RESULT_WHERE   \
-                " AND ? = 1"
-#define OBSERVATION_FROM " FROM (" LAB_SELECT " UNION ALL " VITAL_SELECT ") o"
+#define LAB_SELECT_OF(patient)                                                                     \
+    RESULT_COLS                                                                                    \
+        ", 'laboratory', CAST(NULL AS TEXT), CAST(NULL AS TEXT), CAST(NULL AS TEXT),"              \
+        " CAST(NULL AS INTEGER), CAST(NULL AS INTEGER), CAST(NULL AS INTEGER),"                    \
+        " CAST(NULL AS INTEGER), CAST(NULL AS INTEGER), CAST(NULL AS INTEGER),"                    \
+        " CAST(NULL AS INTEGER), CAST(NULL AS TEXT), CAST(NULL AS DOUBLE PRECISION),"              \
+        " CAST(NULL AS INTEGER), CAST(NULL AS INTEGER), CAST(NULL AS TEXT)" RESULT_WHERE_OF(       \
+            patient) " AND ? = 1"
+#define OBSERVATION_FROM_OF(patient)                                                               \
+    " FROM (" LAB_SELECT_OF(patient("r.patient_id")) " UNION ALL " VITAL_SELECT_OF(                \
+        patient("v.patient_id")) ") o"
+#define OBSERVATION_FROM OBSERVATION_FROM_OF(ANY_PATIENT)
 
 static const struct bind observation_binds[] = {
     {B_ID, 1},       {B_PATIENT, 1}, {B_CODE, 1},        {B_LOINC, 1},    {B_STATE, 1},
@@ -678,6 +703,18 @@ static const struct search observations = {
     "SELECT o.*" OBSERVATION_FROM " ORDER BY CASE WHEN ? = 1 THEN o.effective END DESC,"
     " o.effective, o.id LIMIT ? OFFSET ?",
     "SELECT COUNT(*)" OBSERVATION_FROM,
+    observation_binds,
+    true,
+    observation_view,
+    NULL,
+    observation_audit,
+};
+
+static const struct search observations_of_patient = {
+    "result",
+    "SELECT o.*" OBSERVATION_FROM_OF(ONE_PATIENT) " ORDER BY CASE WHEN ? = 1 THEN o.effective"
+                                                  " END DESC, o.effective, o.id LIMIT ? OFFSET ?",
+    "SELECT COUNT(*)" OBSERVATION_FROM_OF(ONE_PATIENT),
     observation_binds,
     true,
     observation_view,
@@ -847,7 +884,13 @@ err_t lookup_search(db *d, const audit_ctx *ctx, lookup_kind kind, const lookup_
 {
     if ((unsigned)kind >= sizeof(searches) / sizeof(searches[0]) || !searches[kind])
         return err_set(ei, ERR_INTERNAL, NULL, "no search %d", (int)kind);
-    return run(d, ctx, searches[kind], q, items, total, ei);
+    /* One patient's results through the patient's index (ANY_PATIENT). */
+    const struct search *s = searches[kind];
+    if (q->patient && kind == LOOKUP_RESULTS)
+        s = &results_of_patient;
+    else if (q->patient && kind == LOOKUP_OBSERVATIONS)
+        s = &observations_of_patient;
+    return run(d, ctx, s, q, items, total, ei);
 }
 
 /* ---------------------------------------------------------------- ordering */
