@@ -9,6 +9,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "auth/auditq.h"
 #include "base/err.h"
 #include "store/db.h"
 
@@ -22,6 +23,8 @@ typedef struct http_config {
     int threads;             /* worker threads */
     int timeout_s;           /* a connection idle this long is closed */
     db_pool *pool;           /* borrowed; outlives the server */
+    auditq *audit_writer;    /* borrowed, outlives the server; writes the audit events of reads
+                                (GET, HEAD) in group commits; NULL: each read commits its own */
     int heartbeat_s;         /* seconds between heartbeats of live-event streams (0: 15) */
     /* security (docs/security.md) */
     const char *origin;     /* this server's origin as browsers address it
