@@ -33,6 +33,7 @@ DB_SUITES += ("test_equip_ops",)
 DB_SUITES += ("test_stock",)
 DB_SUITES += ("test_care",)
 DB_SUITES += ("test_scale",)
+DB_SUITES += ("test_auditq",)
 
 passed = 0
 failed = 0

@@ -204,7 +204,8 @@ static err_t hold_event(audit_held *h, const audit_ctx *ctx, const char *action,
     memset(e, 0, sizeof(*e));
     e->at = time_now_us();
     e->detail = detail_text;
-    if (!copy_text(&e->actor_id, ctx->actor_id, "") || !copy_text(&e->actor, ctx->actor, "system") ||
+    if (!copy_text(&e->actor_id, ctx->actor_id, "") ||
+        !copy_text(&e->actor, ctx->actor, "system") ||
         !copy_text(&e->source, ctx->source, "system") || !copy_text(&e->action, action, "") ||
         !copy_text(&e->entity_type, entity_type, "") || !copy_text(&e->entity_id, entity_id, "") ||
         !copy_text(&e->outcome, outcome, "")) {
@@ -234,8 +235,8 @@ err_t audit_write_held(db *d, const audit_held *h, errinfo *ei)
     err_t rc = ERR_OK;
     for (size_t i = 0; i < h->n && !rc; i++) {
         const audit_event *e = &h->ev[i];
-        rc = write_event(d, e->at, e->actor_id, e->actor, e->action,
-                         e->entity_type, e->entity_id, e->source, e->outcome, e->detail, ei);
+        rc = write_event(d, e->at, e->actor_id, e->actor, e->action, e->entity_type, e->entity_id,
+                         e->source, e->outcome, e->detail, ei);
     }
     return rc;
 }

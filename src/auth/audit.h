@@ -75,8 +75,8 @@ err_t audit_write_held(db *d, const audit_held *h, errinfo *ei);
  * Append one event inside the caller's open transaction. entity_type and
  * entity_id may be NULL (stored as ""). outcome is "ok", "failed" or "denied".
  * detail may be NULL (stored as {}); it is not stolen. While the thread holds
- * events (audit_hold) the event is copied to the holder instead, stamped with the time of the call, and
- * no transaction is needed (ERR_NOMEM when the copy cannot be made).
+ * events (audit_hold) the event is copied to the holder instead, stamped with the time of the call,
+ * and no transaction is needed (ERR_NOMEM when the copy cannot be made).
  */
 err_t audit_write(db *d, const audit_ctx *ctx, const char *action, const char *entity_type,
                   const char *entity_id, const char *outcome, const json_t *detail, errinfo *ei);

@@ -96,8 +96,8 @@ static void *writer_main(void *arg)
             metrics_count("benchside_audit_read_events_total",
                           "Audit events of reads written by the audit writer", "", events);
         metrics_count("benchside_audit_read_commits_total",
-                      "Commits of the audit writer, by outcome", rc ? "outcome=\"failed\"" : "outcome=\"ok\"",
-                      1);
+                      "Commits of the audit writer, by outcome",
+                      rc ? "outcome=\"failed\"" : "outcome=\"ok\"", 1);
     }
     return NULL;
 }

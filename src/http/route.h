@@ -66,8 +66,8 @@ enum {
     ROUTE_BODY = 1u << 0,     /* takes a JSON object body */
     ROUTE_CONFLICT = 1u << 1, /* may answer 409 (besides every POST that creates) */
     ROUTE_QUIET = 1u << 2,    /* does not count as activity for the session's idle time-out */
-    ROUTE_WRITES = 1u << 3, /* a GET that writes more than its audit events: its connection is
-                               write-intent and its events are written in its own transaction */
+    ROUTE_WRITES = 1u << 3,   /* a GET that writes more than its audit events: its connection is
+                                 write-intent and its events are written in its own transaction */
 };
 
 typedef struct http_route {

@@ -50,7 +50,7 @@ struct http_server {
     http_config cfg;
     char *tls_cert, *tls_key;
     int port;
-    http_sse_hub *hub; /* live-event streams */
+    http_sse_hub *hub;    /* live-event streams */
     atomic_bool stopping; /* http_stop: reads wait for their audit on their thread */
     atomic_int suspended; /* requests suspended until their audit commits */
 };
@@ -70,8 +70,8 @@ struct req_state {
     bool fhir; /* answered by dispatch_fhir's rules */
     int64_t started;
     struct http_server *srv;
-    audit_held held;  /* the audit events of a read */
-    auditq_job job;   /* them, on their way to the audit writer */
+    audit_held held; /* the audit events of a read */
+    auditq_job job;  /* them, on their way to the audit writer */
     enum audit_phase phase;
     err_t rc;       /* the handler's outcome, kept while its events are written */
     err_t audit_rc; /* the audit writer's */
