@@ -298,6 +298,20 @@ def hl7_lines(a, ours, others, notes, was_pinned):
     return out
 
 
+def reads_lines(a):
+    """The section of bench/bench_reads.py (wrk against the server), or why it is missing."""
+    with tempfile.NamedTemporaryFile("r", suffix=".md") as out:
+        p = subprocess.run([sys.executable, os.path.join(ROOT, "bench", "bench_reads.py"),
+                            "--build", a.build, "--duration", str(a.reads_duration),
+                            "--section-out", out.name], capture_output=True, text=True,
+                           timeout=7200)
+        if p.returncode != 0:
+            why = (p.stderr.strip().splitlines() or ["exit status %d" % p.returncode])[-1]
+            return ["## Audited reads (bench/bench_reads.py)", "", "Not measured: " + why, ""]
+        print(p.stdout, end="")
+        return [""] + out.read().splitlines()
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--build", default="build")
@@ -312,6 +326,8 @@ def main():
                     help="the same on PostgreSQL (a statement is a round trip there: fewer)")
     ap.add_argument("--ingest-connections", type=int, default=32,
                     help="concurrent MLLP connections of the durable ingest bench")
+    ap.add_argument("--reads-duration", type=int, default=10,
+                    help="seconds of each scenario of the audited reads bench (wrk)")
     a = ap.parse_args()
     exe = os.path.join(ROOT, a.build, "bench", "bench_foundation")
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else 0.0
@@ -379,6 +395,7 @@ def main():
     lines.append("")
     lines += hl7_lines(a, *hl7)
     lines += ingest_lines(a, ingest)
+    lines += reads_lines(a)
     with open(os.path.join(ROOT, "docs", "performance.md"), "w") as fh:
         fh.write("\n".join(lines))
     for r in results + [hl7[0]] + hl7[1] + ingest:
