@@ -453,7 +453,7 @@ def section(a, results, verify, load, made_here):
 
 def wrk_version():
     p = subprocess.run(["wrk", "--version"], capture_output=True, text=True)
-    m = re.search(r"wrk ([\d.]+)", p.stdout + p.stderr)
+    m = re.search(r"wrk (?:debian/)?([\d.]+)", p.stdout + p.stderr)
     return m.group(1) if m else "?"
 
 
