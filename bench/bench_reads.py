@@ -227,16 +227,18 @@ def proc_cpu(pid):
 
 
 def metrics_count(client, routes):
-    """200 answers to GET on the given routes, from /metrics."""
+    """200 answers to GET on the given routes, and the audit writer's commits, from /metrics."""
     status, raw = client.call("GET", "/metrics")
     if status != 200:
         sys.exit("/metrics: %d" % status)
-    n = 0
+    n = commits = 0
     for line in raw.decode().splitlines():
         if line.startswith("benchside_http_requests_total{") and 'method="GET"' in line \
                 and 'status="200"' in line and any(r in line for r in routes):
             n += int(float(line.rsplit(" ", 1)[1]))
-    return n
+        if line.startswith('benchside_audit_read_commits_total{outcome="ok"}'):
+            commits = int(float(line.rsplit(" ", 1)[1]))
+    return n, commits
 
 
 def ms(text):
@@ -370,12 +372,13 @@ def main():
                 sys.exit("reads of %s write %r events each: not one number" % (kind, per))
             per_read = int(next(iter(per.values())))
             seq0 = dbq.audit_seq()
-            served0 = metrics_count(c, ROUTES[kind])
+            served0, commits0 = metrics_count(c, ROUTES[kind])
             cpu0 = proc_cpu(srv.pid)
             w = wrk_cpu_wrapped(a, port, lua, wenv)
             cpu1 = proc_cpu(srv.pid)
             time.sleep(0.5)  # the answers wrk abandoned at its end are written too
-            served = metrics_count(c, ROUTES[kind]) - served0
+            served, commits = metrics_count(c, ROUTES[kind])
+            served, commits = served - served0, commits - commits0
             events = dbq.audit_seq() - seq0
             mem = proc_status(srv.pid)
             r = {"scenario": kind, "backend": "sqlite" if dbq.path else "postgresql",
@@ -384,7 +387,7 @@ def main():
                  "p50_ms": w["p50_ms"], "p99_ms": w["p99_ms"], "non_2xx": w["non_2xx"],
                  "socket_errors": w["socket_errors"], "server_cpu_s": round(cpu1 - cpu0, 2),
                  "wrk_cpu_s": round(w["wrk_cpu_s"], 2), "served": served,
-                 "events_per_read": per_read, "events": events,
+                 "events_per_read": per_read, "events": events, "commits": commits,
                  "rss_start_mib": mem_start["VmRSS"], "rss_end_mib": mem["VmRSS"],
                  "hwm_end_mib": mem["VmHWM"]}
             r["events_ok"] = events == served * per_read
@@ -435,17 +438,20 @@ def section(a, results, verify, load, made_here):
             min(SAMPLE, r0.get("patients", 0))),
         "",
         "| scenario | requests/s | p50 ms | p99 ms | non-2xx | server CPU s | wrk CPU s | "
-        "server CPU µs a read | audit events = reads served × events a read | RSS MiB before → after (peak) |",
-        "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+        "server CPU µs a read | audit events = reads served × events a read | events a commit | "
+        "RSS MiB before → after (peak) |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
     ]
     for r in results:
         lines.append("| %s | %.0f | %.2f | %.2f | %d | %.1f | %.1f | %.0f | %s (%d = %d × %d) | "
-                     "%d → %d (%d) |" % (
+                     "%s | %d → %d (%d) |" % (
                          r["scenario"], r["per_s"], r["p50_ms"], r["p99_ms"], r["non_2xx"],
                          r["server_cpu_s"], r["wrk_cpu_s"],
                          r["server_cpu_s"] * 1e6 / max(r["served"], 1),
                          "yes" if r["events_ok"] else "NO", r["events"], r["served"],
-                         r["events_per_read"], r["rss_start_mib"], r["rss_end_mib"],
+                         r["events_per_read"],
+                         "%.1f" % (r["events"] / r["commits"]) if r.get("commits") else "-",
+                         r["rss_start_mib"], r["rss_end_mib"],
                          r["hwm_end_mib"]))
     lines += ["", "After the run: `benchside audit verify`: %s." % verify, ""]
     lines += limits(results)
