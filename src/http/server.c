@@ -477,12 +477,6 @@ static err_t check_cross_site(http_req *r, bool signs_in)
                    "cross-site request refused: the Origin %.100s is not this server", origin);
 }
 
-/*
- * /fhir/R4/...: one prefix with a dispatcher of its own (h_fhir.c), since
- * FHIR has its own paths, search parameters, content type and errors (an
- * OperationOutcome). The body, its size and the database connection are
- * handled here as for the REST API.
- */
 static enum MHD_Result answer(struct req_state *st, err_t rc);
 
 static bool is_read(const char *method)
@@ -502,6 +496,12 @@ static void hold_reads(struct req_state *st, unsigned route_flags)
     db_set_read_intent(r->db, true);
 }
 
+/*
+ * /fhir/R4/...: one prefix with a dispatcher of its own (h_fhir.c), since
+ * FHIR has its own paths, search parameters, content type and errors (an
+ * OperationOutcome). The body, its size and the database connection are
+ * handled here as for the REST API.
+ */
 static enum MHD_Result dispatch_fhir(struct req_state *st)
 {
     http_req *r = &st->r;
@@ -730,14 +730,17 @@ static enum MHD_Result answer(struct req_state *st, err_t rc)
     if (!st->held.n || !q)
         return finish(st, rc);
     st->rc = rc;
+    /* Counted before stopping is read (http_stop does the converse), so that
+     * either the stop waits for this request or this request does not suspend. */
+    atomic_fetch_add(&st->srv->suspended, 1);
     if (atomic_load(&st->srv->stopping)) {
         errinfo aei = {0};
+        atomic_fetch_sub(&st->srv->suspended, 1);
         st->audit_rc = auditq_write(q, &st->held, &aei);
         return finish_told(st);
     }
     st->phase = AUDIT_WAITING;
     st->job = (auditq_job){&st->held, audit_told, st, NULL};
-    atomic_fetch_add(&st->srv->suspended, 1);
     MHD_suspend_connection(r->conn);
     if (auditq_submit(q, &st->job))
         audit_told(st, ERR_DB_UNAVAILABLE);
