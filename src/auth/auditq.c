@@ -7,13 +7,12 @@
  * the more events a commit carries. The connection comes from a pool of
  * one, which makes a lost PostgreSQL connection again before each batch.
  *
- * On SQLite the copying of the write-ahead log into the database file
- * (a checkpoint, with its own fsync) is done after the reads of a commit
- * have been told, every AUDITQ_CHECKPOINT_EVERY commits, rather than by
- * whichever commit crosses SQLite's threshold: so it never delays an answer
- * and the reads that arrive meanwhile share the next commit.
- * AUDITQ_AUTOCHECKPOINT still bounds the log if those checkpoints cannot
- * finish (a long reader holding an old snapshot).
+ * On SQLite the copying of the write-ahead log into the database file (a
+ * checkpoint, with an fsync of its own) runs on a second thread with its
+ * own connection, woken after the writer's commits, as the ingest writer's
+ * does (link/link.c): a passive checkpoint blocks no one, so the writer's
+ * commits only append to the log and no read waits for the copying.
+ * AUDITQ_AUTOCHECKPOINT bounds the log if the checkpointer falls behind.
  */
 #include "auth/auditq.h"
 
@@ -26,9 +25,8 @@
 #include "base/metrics.h"
 #include "store/db.h"
 
-#define AUDITQ_DB_WAIT_MS       5000
-#define AUDITQ_CHECKPOINT_EVERY 64
-#define AUDITQ_AUTOCHECKPOINT   10000
+#define AUDITQ_DB_WAIT_MS     5000
+#define AUDITQ_AUTOCHECKPOINT 10000
 
 struct auditq {
     pthread_mutex_t lock;
@@ -39,7 +37,10 @@ struct auditq {
     auditq_job *head, *tail;
     bool stopping;
     auditq_stats stats;
-    int since_checkpoint; /* commits since the last checkpoint (writer only) */
+    char *url;
+    pthread_t ckpt_thread;
+    pthread_cond_t ckpt_wake; /* a commit made the log longer, or stop was asked */
+    bool ckpt_due, ckpt_started;
 };
 
 /* Write the events of the jobs from first on, in one transaction. */
@@ -63,15 +64,36 @@ static err_t write_batch(auditq *q, auditq_job *first, int64_t *events, errinfo 
     return rc;
 }
 
-/* Copy the log into the database file now that no read waits for it. A
- * failure costs a longer log, which the next checkpoint copies. */
-static void checkpoint(auditq *q)
+/* The checkpointer (see the top of this file). A failure costs a longer
+ * log, which the next round copies. PostgreSQL has nothing to copy. */
+static void *ckpt_main(void *arg)
 {
-    errinfo ei = {0};
-    db *d = db_pool_acquire(q->pool, AUDITQ_DB_WAIT_MS, &ei);
-    if (d && db_checkpoint(d, &ei))
-        log_warn("audit writer: checkpoint: %s", ei.message);
-    db_pool_release(q->pool, d);
+    auditq *q = arg;
+    db *d = NULL;
+    for (;;) {
+        errinfo ei = {0};
+        pthread_mutex_lock(&q->lock);
+        while (!q->ckpt_due && !q->stopping)
+            pthread_cond_wait(&q->ckpt_wake, &q->lock);
+        bool stop = q->stopping;
+        q->ckpt_due = false;
+        pthread_mutex_unlock(&q->lock);
+        if (stop)
+            break;
+        if (!d && db_open(q->url, &d, &ei)) {
+            log_warn("audit checkpointer: cannot open the database: %s", ei.message);
+            continue;
+        }
+        if (db_kind(d) != DB_SQLITE)
+            break;
+        if (db_checkpoint(d, &ei)) {
+            log_warn("audit checkpointer: %s", ei.message);
+            db_close(d);
+            d = NULL;
+        }
+    }
+    db_close(d);
+    return NULL;
 }
 
 static void *writer_main(void *arg)
@@ -109,6 +131,8 @@ static void *writer_main(void *arg)
         } else {
             q->stats.commits++;
             q->stats.events += events;
+            q->ckpt_due = true;
+            pthread_cond_signal(&q->ckpt_wake);
         }
         pthread_mutex_unlock(&q->lock);
         if (!rc)
@@ -124,10 +148,6 @@ static void *writer_main(void *arg)
         pthread_mutex_lock(&q->lock);
         pthread_cond_broadcast(&q->written);
         pthread_mutex_unlock(&q->lock);
-        if (!rc && ++q->since_checkpoint >= AUDITQ_CHECKPOINT_EVERY) {
-            q->since_checkpoint = 0;
-            checkpoint(q);
-        }
     }
     return NULL;
 }
@@ -142,6 +162,12 @@ err_t auditq_start(const char *url, auditq **out, errinfo *ei)
     pthread_mutex_init(&q->lock, NULL);
     pthread_cond_init(&q->work, NULL);
     pthread_cond_init(&q->written, NULL);
+    pthread_cond_init(&q->ckpt_wake, NULL);
+    q->url = strdup(url);
+    if (!q->url) {
+        rc = ERR_NOMEM;
+        goto fail;
+    }
     rc = db_pool_open(url, 1, &q->pool, ei);
     if (rc)
         goto fail;
@@ -154,6 +180,11 @@ err_t auditq_start(const char *url, auditq **out, errinfo *ei)
     db_pool_release(q->pool, d);
     if (rc)
         goto fail;
+    if (pthread_create(&q->ckpt_thread, NULL, ckpt_main, q)) {
+        rc = err_set(ei, ERR_INTERNAL, NULL, "cannot start the audit checkpointer thread");
+        goto fail;
+    }
+    q->ckpt_started = true;
     if (pthread_create(&q->thread, NULL, writer_main, q)) {
         rc = err_set(ei, ERR_INTERNAL, NULL, "cannot start the audit writer thread");
         goto fail;
@@ -161,7 +192,16 @@ err_t auditq_start(const char *url, auditq **out, errinfo *ei)
     *out = q;
     return ERR_OK;
 fail:
+    if (q->ckpt_started) {
+        pthread_mutex_lock(&q->lock);
+        q->stopping = true;
+        pthread_cond_signal(&q->ckpt_wake);
+        pthread_mutex_unlock(&q->lock);
+        pthread_join(q->ckpt_thread, NULL);
+    }
     db_pool_close(q->pool);
+    free(q->url);
+    pthread_cond_destroy(&q->ckpt_wake);
     pthread_cond_destroy(&q->written);
     pthread_cond_destroy(&q->work);
     pthread_mutex_destroy(&q->lock);
@@ -176,9 +216,13 @@ void auditq_stop(auditq *q)
     pthread_mutex_lock(&q->lock);
     q->stopping = true;
     pthread_cond_signal(&q->work);
+    pthread_cond_signal(&q->ckpt_wake);
     pthread_mutex_unlock(&q->lock);
     pthread_join(q->thread, NULL);
+    pthread_join(q->ckpt_thread, NULL);
     db_pool_close(q->pool);
+    free(q->url);
+    pthread_cond_destroy(&q->ckpt_wake);
     pthread_cond_destroy(&q->written);
     pthread_cond_destroy(&q->work);
     pthread_mutex_destroy(&q->lock);
