@@ -478,29 +478,30 @@ def limits(results):
         commits_s = r["commits"] / max(r["duration_s"], 1)
         per_commit = r["events"] / max(r["commits"], 1)
         out += [
-            "What limits it, from these figures. The signed-in read with no audit "
-            "(catalog) costs the server %.0f µs of CPU a request: 20,000 a second of it "
-            "alone would take %.1f of the 2 cores, and it reached %.0f/s with wrk beside it. "
-            "The audited REST read costs %.0f µs, yet the server was busy only %.2f cores "
-            "during that run: the reads wait for the audit writer. It made %.0f commits a "
-            "second of %.1f events each, %.1f ms a commit, and every read waits for the next "
-            "one. A commit's time grows with its events: each event adds a row to the audit table and its four "
-            "indexes, and the index by entity (patient id) puts the events of reads of "
-            "different patients on different pages, so every event adds about one 4 KiB page "
-            "to the write-ahead log that the commit writes and syncs. The writer, one thread "
-            "by design (the hash chain is one sequence), thus bounds audited reads on this "
-            "disk near %.0f a second, whatever the connections; more connections only make "
-            "larger, slower commits." % (
-                cpu_us("catalog"), 20000 * cpu_us("catalog") / 1e6, c["per_s"], cpu_us("rest"),
-                r["server_cpu_s"] / max(r["duration_s"], 1), commits_s, per_commit,
-                1000.0 / max(commits_s, 0.001), r["per_s"]), ""]
+            "What limits it, from these figures. CPU first: the signed-in read with no audit "
+            "(catalog) costs the server %.0f µs a request, %.1f cores at 20,000 a second; the "
+            "audited REST read costs %.0f µs (the session look-up, the patient, the JSON, the "
+            "event held, and its share of the audit writer's work), %.1f cores at 20,000 a "
+            "second: more than the machine has with wrk beside it, so with this code the "
+            "target cannot be met on 2 cores however the commits are grouped. The server was "
+            "busy %.2f cores during the REST run, wrk %.2f, and other work had the rest. The "
+            "audit writer made %.0f commits a second of %.1f events each (%.1f ms a commit), "
+            "and each read waits for the next one, which sets the latency more than the "
+            "rate. Each event adds a row to the audit table and its four indexes; the index "
+            "by entity (the patient) puts the events of reads of different patients on "
+            "different pages, so a commit writes and syncs about one 4 KiB page of log an "
+            "event." % (
+                cpu_us("catalog"), 20000 * cpu_us("catalog") / 1e6, cpu_us("rest"),
+                20000 * cpu_us("rest") / 1e6, r["server_cpu_s"] / max(r["duration_s"], 1),
+                r["wrk_cpu_s"] / max(r["duration_s"], 1), commits_s, per_commit,
+                1000.0 / max(commits_s, 0.001)), ""]
     if "fhir" in by:
         out += [
             "The FHIR Patient read costs %.0f µs of CPU a read with %d patients, %.0f times "
             "the REST read of the same patient: it runs the FHIR search statement with `_id` "
             "(lab/lookup.c), whose `(? IS NULL OR p.id = ?)` conditions keep SQLite from "
-            "using the primary key: its plan walks the birth-date index over every patient, "
-            "sorts them and counts them again for the total; it grows "
+            "using the primary key: its plan walks the birth-date index over every patient "
+            "and sorts them to keep the first; it grows "
             "with the patients and is what bounds the FHIR and mixed figures. The "
             "Observation search by patient costs %.0f µs a read (the same search statements, "
             "over a union of results and vital signs). A read by id that goes straight to "

@@ -152,6 +152,28 @@ static void *writer_main(void *arg)
     return NULL;
 }
 
+/* Ask the threads to end, wait for those started (the writer first writes
+ * what it took), and free q. */
+static void end(auditq *q, bool writer, bool ckpt)
+{
+    pthread_mutex_lock(&q->lock);
+    q->stopping = true;
+    pthread_cond_signal(&q->work);
+    pthread_cond_signal(&q->ckpt_wake);
+    pthread_mutex_unlock(&q->lock);
+    if (writer)
+        pthread_join(q->thread, NULL);
+    if (ckpt)
+        pthread_join(q->ckpt_thread, NULL);
+    db_pool_close(q->pool);
+    free(q->url);
+    pthread_cond_destroy(&q->ckpt_wake);
+    pthread_cond_destroy(&q->written);
+    pthread_cond_destroy(&q->work);
+    pthread_mutex_destroy(&q->lock);
+    free(q);
+}
+
 err_t auditq_start(const char *url, auditq **out, errinfo *ei)
 {
     auditq *q = calloc(1, sizeof(*q));
@@ -192,41 +214,14 @@ err_t auditq_start(const char *url, auditq **out, errinfo *ei)
     *out = q;
     return ERR_OK;
 fail:
-    if (q->ckpt_started) {
-        pthread_mutex_lock(&q->lock);
-        q->stopping = true;
-        pthread_cond_signal(&q->ckpt_wake);
-        pthread_mutex_unlock(&q->lock);
-        pthread_join(q->ckpt_thread, NULL);
-    }
-    db_pool_close(q->pool);
-    free(q->url);
-    pthread_cond_destroy(&q->ckpt_wake);
-    pthread_cond_destroy(&q->written);
-    pthread_cond_destroy(&q->work);
-    pthread_mutex_destroy(&q->lock);
-    free(q);
+    end(q, false, q->ckpt_started);
     return rc;
 }
 
 void auditq_stop(auditq *q)
 {
-    if (!q)
-        return;
-    pthread_mutex_lock(&q->lock);
-    q->stopping = true;
-    pthread_cond_signal(&q->work);
-    pthread_cond_signal(&q->ckpt_wake);
-    pthread_mutex_unlock(&q->lock);
-    pthread_join(q->thread, NULL);
-    pthread_join(q->ckpt_thread, NULL);
-    db_pool_close(q->pool);
-    free(q->url);
-    pthread_cond_destroy(&q->ckpt_wake);
-    pthread_cond_destroy(&q->written);
-    pthread_cond_destroy(&q->work);
-    pthread_mutex_destroy(&q->lock);
-    free(q);
+    if (q)
+        end(q, true, true);
 }
 
 err_t auditq_submit(auditq *q, auditq_job *job)
