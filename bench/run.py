@@ -503,19 +503,46 @@ def year_lines(a, y):
     return lines
 
 
+READS_TITLE = "## Audited reads (bench/bench_reads.py)"
+
+
 def write_year_only(lines):
     """Replace the year section of docs/performance.md, keeping the others."""
+    write_section_only(YEAR_TITLE, lines)
+
+
+def write_section_only(title, lines):
+    """Replace the section title of docs/performance.md by lines, keeping the others."""
     path = os.path.join(ROOT, "docs", "performance.md")
+    lines = list(lines)
+    while lines and lines[0] == "":
+        lines.pop(0)
     with open(path) as fh:
         text = fh.read().split("\n")
-    if YEAR_TITLE in text:
-        i = text.index(YEAR_TITLE)
+    if title in text:
+        i = text.index(title)
         j = next((k for k in range(i + 1, len(text)) if text[k].startswith("## ")), len(text))
         text = text[:i] + text[j:]
     while text and text[-1] == "":
         text.pop()
     with open(path, "w") as fh:
         fh.write("\n".join(text + [""] + lines))
+
+
+def reads_lines(a, year_path=None):
+    """The section of bench/bench_reads.py (wrk against the server), on the year's
+    database when it is given, or why it is missing."""
+    with tempfile.NamedTemporaryFile("r", suffix=".md") as out:
+        cmd = [sys.executable, os.path.join(ROOT, "bench", "bench_reads.py"), "--build",
+               a.build, "--duration", str(a.reads_duration), "--section-out", out.name]
+        if year_path:
+            cmd += ["--db", "sqlite:" + year_path]
+        p = subprocess.run(cmd, capture_output=True, text=True, timeout=7200)
+        if p.returncode != 0:
+            why = (p.stderr.strip().splitlines() or ["exit status %d" % p.returncode])[-1]
+            return [READS_TITLE, "", "Not measured: " + why, ""]
+        print(p.stdout, end="")
+        return [""] + out.read().splitlines()
 
 
 def main():
@@ -541,10 +568,13 @@ def main():
     ap.add_argument("--year-samples", type=int, default=200,
                     help="random patients for the report and the search")
     ap.add_argument("--year-repeat", type=int, default=50, help="calls of each worklist page")
+    ap.add_argument("--reads-duration", type=int, default=10,
+                    help="seconds of each scenario of the audited reads bench (wrk)")
     a = ap.parse_args()
     if a.only == "year":
         y = bench_year(a)
         write_year_only(year_lines(a, y))
+        write_section_only(READS_TITLE, reads_lines(a, y["path"]))
         print(json.dumps({k: y[k] for k in ("gen", "reads", "start_s", "start_rss_kib")}))
         print("wrote docs/performance.md")
         return
@@ -616,6 +646,7 @@ def main():
     lines += hl7_lines(a, *hl7)
     lines += ingest_lines(a, ingest)
     lines += year_lines(a, year)
+    lines += reads_lines(a, year["path"])
     with open(os.path.join(ROOT, "docs", "performance.md"), "w") as fh:
         fh.write("\n".join(lines))
     for r in results + [hl7[0]] + hl7[1] + ingest:

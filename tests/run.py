@@ -34,6 +34,7 @@ DB_SUITES += ("test_stock",)
 DB_SUITES += ("test_care",)
 DB_SUITES += ("test_scale",)
 DB_SUITES += ("test_year",)
+DB_SUITES += ("test_auditq",)
 
 passed = 0
 failed = 0

@@ -145,6 +145,7 @@ err_t app_serve(const app_serve_opts *o, errinfo *ei)
     int64_t admins = 0;
     db *d = NULL;
     db_pool *pool = NULL;
+    auditq *audit_writer = NULL;
     http_server *srv = NULL;
     link_server *links = NULL;
     db_listener *listener = NULL;
@@ -204,6 +205,10 @@ err_t app_serve(const app_serve_opts *o, errinfo *ei)
     rc = db_pool_open(o->db_url, threads + 2, &pool, ei);
     if (rc)
         goto done;
+    /* The audit events of reads, in group commits (auth/auditq.h). */
+    rc = auditq_start(o->db_url, &audit_writer, ei);
+    if (rc)
+        goto done;
     http_config cfg = {
         .addr = addr,
         .port = port,
@@ -214,6 +219,7 @@ err_t app_serve(const app_serve_opts *o, errinfo *ei)
         .threads = threads,
         .timeout_s = 30,
         .pool = pool,
+        .audit_writer = audit_writer,
         .heartbeat_s = o->heartbeat_s,
         .link_state = serve_link_state,
         .origin = o->origin,
@@ -262,6 +268,7 @@ done:
     serve_links_set(NULL);
     link_stop(links);
     http_stop(srv);
+    auditq_stop(audit_writer);
     db_listen_stop(listener);
     db_share_events(NULL);
     db_pool_close(pool);

@@ -76,22 +76,24 @@ static err_t event_hash(const char *const fields[F__COUNT], char out[HASH_HEX])
     return ERR_OK;
 }
 
-err_t audit_write(db *d, const audit_ctx *ctx, const char *action, const char *entity_type,
-                  const char *entity_id, const char *outcome, const json_t *detail, errinfo *ei)
+/*
+ * Append one event inside the open transaction. at is when it happened (0:
+ * now, read under the head's lock); an event is never timed before the one
+ * it follows, so times rise with the numbers.
+ */
+static err_t write_event(db *d, int64_t at, const char *actor_id, const char *actor,
+                         const char *action, const char *entity_type, const char *entity_id,
+                         const char *source, const char *outcome, const char *detail_text,
+                         errinfo *ei)
 {
     db_stmt *st = NULL;
     bool row = false;
     char prev[HASH_HEX], hash[HASH_HEX], id[ID_LEN + 1], seqs[24], ats[24];
-    char *detail_text = NULL;
-    int64_t seq, at;
+    int64_t seq;
     err_t rc;
 
     if (!db_in_transaction(d))
         return err_set(ei, ERR_INTERNAL, NULL, "audit_write needs an open transaction");
-    detail_text = detail ? json_dumps(detail, JSON_COMPACT | JSON_SORT_KEYS) : strdup("{}");
-    if (!detail_text)
-        return ERR_NOMEM;
-
     rc = db_prepare(d, sql_head_bump, &st, ei);
     if (rc)
         goto done;
@@ -105,7 +107,8 @@ err_t audit_write(db *d, const audit_ctx *ctx, const char *action, const char *e
     seq = db_col_int64(st, 0);
     memcpy(prev, db_col_text(st, 1), HASH_HEX);
     /* Read the clock under the lock, and never before the previous event. */
-    at = time_now_us();
+    if (at <= 0)
+        at = time_now_us();
     if (at < db_col_int64(st, 2))
         at = db_col_int64(st, 2);
     db_finalize(st);
@@ -118,12 +121,12 @@ err_t audit_write(db *d, const audit_ctx *ctx, const char *action, const char *e
         [F_SEQ] = seqs,
         [F_ID] = id,
         [F_AT] = ats,
-        [F_ACTOR_ID] = ctx->actor_id ? ctx->actor_id : "",
-        [F_ACTOR] = ctx->actor ? ctx->actor : "system",
+        [F_ACTOR_ID] = actor_id ? actor_id : "",
+        [F_ACTOR] = actor ? actor : "system",
         [F_ACTION] = action,
         [F_ETYPE] = entity_type ? entity_type : "",
         [F_EID] = entity_id ? entity_id : "",
-        [F_SOURCE] = ctx->source ? ctx->source : "system",
+        [F_SOURCE] = source ? source : "system",
         [F_OUTCOME] = outcome,
         [F_DETAIL] = detail_text,
         [F_PREV] = prev,
@@ -137,13 +140,112 @@ err_t audit_write(db *d, const audit_ctx *ctx, const char *action, const char *e
     rc = db_run(d, ei, NULL, sql_head_set, "ti", hash, at);
 done:
     db_finalize(st);
+    return rc;
+}
+
+/* The holder of the thread's events, while a read's handler runs. */
+static _Thread_local audit_held *held_here;
+
+audit_held *audit_hold(audit_held *h)
+{
+    audit_held *before = held_here;
+    held_here = h;
+    return before;
+}
+
+void audit_held_init(audit_held *h)
+{
+    memset(h, 0, sizeof(*h));
+}
+
+static void event_free(audit_event *e)
+{
+    free(e->actor_id);
+    free(e->actor);
+    free(e->source);
+    free(e->action);
+    free(e->entity_type);
+    free(e->entity_id);
+    free(e->outcome);
+    free(e->detail);
+}
+
+void audit_held_free(audit_held *h)
+{
+    for (size_t i = 0; i < h->n; i++)
+        event_free(&h->ev[i]);
+    free(h->ev);
+    audit_held_init(h);
+}
+
+/* strdup of s, or of dflt when s is NULL; false when memory ran out. */
+static bool copy_text(char **out, const char *s, const char *dflt)
+{
+    *out = strdup(s ? s : dflt);
+    return *out != NULL;
+}
+
+/* Append a copy of the event to h, timed now. detail_text is taken. */
+static err_t hold_event(audit_held *h, const audit_ctx *ctx, const char *action,
+                        const char *entity_type, const char *entity_id, const char *outcome,
+                        char *detail_text)
+{
+    if (h->n == h->cap) {
+        size_t cap = h->cap ? h->cap * 2 : 4;
+        audit_event *ev = realloc(h->ev, cap * sizeof(*ev));
+        if (!ev) {
+            free(detail_text);
+            return ERR_NOMEM;
+        }
+        h->ev = ev;
+        h->cap = cap;
+    }
+    audit_event *e = &h->ev[h->n];
+    memset(e, 0, sizeof(*e));
+    e->at = time_now_us();
+    e->detail = detail_text;
+    if (!copy_text(&e->actor_id, ctx->actor_id, "") ||
+        !copy_text(&e->actor, ctx->actor, "system") ||
+        !copy_text(&e->source, ctx->source, "system") || !copy_text(&e->action, action, "") ||
+        !copy_text(&e->entity_type, entity_type, "") || !copy_text(&e->entity_id, entity_id, "") ||
+        !copy_text(&e->outcome, outcome, "")) {
+        event_free(e);
+        return ERR_NOMEM;
+    }
+    h->n++;
+    return ERR_OK;
+}
+
+err_t audit_write(db *d, const audit_ctx *ctx, const char *action, const char *entity_type,
+                  const char *entity_id, const char *outcome, const json_t *detail, errinfo *ei)
+{
+    char *detail_text = detail ? json_dumps(detail, JSON_COMPACT | JSON_SORT_KEYS) : strdup("{}");
+    if (!detail_text)
+        return ERR_NOMEM;
+    if (held_here)
+        return hold_event(held_here, ctx, action, entity_type, entity_id, outcome, detail_text);
+    err_t rc = write_event(d, 0, ctx->actor_id, ctx->actor, action, entity_type, entity_id,
+                           ctx->source, outcome, detail_text, ei);
     free(detail_text);
+    return rc;
+}
+
+err_t audit_write_held(db *d, const audit_held *h, errinfo *ei)
+{
+    err_t rc = ERR_OK;
+    for (size_t i = 0; i < h->n && !rc; i++) {
+        const audit_event *e = &h->ev[i];
+        rc = write_event(d, e->at, e->actor_id, e->actor, e->action, e->entity_type, e->entity_id,
+                         e->source, e->outcome, e->detail, ei);
+    }
     return rc;
 }
 
 err_t audit_record(db *d, const audit_ctx *ctx, const char *action, const char *entity_type,
                    const char *entity_id, const char *outcome, const json_t *detail, errinfo *ei)
 {
+    if (held_here)
+        return audit_write(d, ctx, action, entity_type, entity_id, outcome, detail, ei);
     err_t rc = db_begin(d, ei);
     if (rc)
         return rc;

@@ -12,6 +12,15 @@
  * A write's audit event goes in the same transaction as the write:
  * audit_write() must be called inside db_begin()/db_commit(). audit_record()
  * is for events that stand alone (a refusal, a failed sign-in).
+ *
+ * A read's event may be held back instead (audit_held): while the HTTP
+ * dispatcher runs the handler of a GET it sets a holder for its thread
+ * (audit_hold), audit_write() and audit_record() append a copy of each event
+ * to it, and the dispatcher has the audit writer (auth/auditq.h) commit the
+ * events of many reads together before any byte of those reads is sent. The
+ * event keeps the time the read happened. (The holder is the thread's rather
+ * than a member of audit_ctx so that every event of the request is held,
+ * whoever builds its context, and contexts stay three borrowed strings.)
  */
 #ifndef BENCHSIDE_AUTH_AUDIT_H
 #define BENCHSIDE_AUTH_AUDIT_H
@@ -24,6 +33,19 @@
 #include "base/id.h"
 #include "store/db.h"
 
+/* One event held back, every string owned (audit_held_free frees them). */
+typedef struct audit_event {
+    int64_t at; /* when it happened, UTC microseconds */
+    char *actor_id, *actor, *source, *action, *entity_type, *entity_id, *outcome;
+    char *detail; /* compact JSON text with sorted keys */
+} audit_event;
+
+/* The events one request holds back, in the order they happened. */
+typedef struct audit_held {
+    audit_event *ev;
+    size_t n, cap;
+} audit_held;
+
 /* Who acts and from where. Strings are borrowed for the call. */
 typedef struct audit_ctx {
     const char *actor_id; /* user id, or NULL for the system or an unknown person */
@@ -32,9 +54,29 @@ typedef struct audit_ctx {
 } audit_ctx;
 
 /*
+ * Hold the events this thread writes in h (borrowed) until audit_hold(NULL).
+ * Returns the holder that was set before (NULL when none).
+ */
+audit_held *audit_hold(audit_held *h);
+
+/* An empty holder; audit_held_free() gives back what it holds and leaves it
+ * empty again. */
+void audit_held_init(audit_held *h);
+void audit_held_free(audit_held *h);
+
+/*
+ * Write the events h holds, in order, inside the caller's open transaction
+ * (each as audit_write would, at its own time: never before the event
+ * before it). ERR_OK leaves h as it was; the caller frees it.
+ */
+err_t audit_write_held(db *d, const audit_held *h, errinfo *ei);
+
+/*
  * Append one event inside the caller's open transaction. entity_type and
  * entity_id may be NULL (stored as ""). outcome is "ok", "failed" or "denied".
- * detail may be NULL (stored as {}); it is not stolen.
+ * detail may be NULL (stored as {}); it is not stolen. While the thread holds
+ * events (audit_hold) the event is copied to the holder instead, stamped with the time of the call,
+ * and no transaction is needed (ERR_NOMEM when the copy cannot be made).
  */
 err_t audit_write(db *d, const audit_ctx *ctx, const char *action, const char *entity_type,
                   const char *entity_id, const char *outcome, const json_t *detail, errinfo *ei);
@@ -48,7 +90,7 @@ err_t audit_read(db *d, const audit_ctx *ctx, const char *action, const char *en
                  const char *id, err_t (*read)(db *, const char *, json_t **, errinfo *),
                  json_t **out, errinfo *ei);
 
-/* The same in a transaction of its own. */
+/* The same in a transaction of its own (or held back, as audit_write). */
 err_t audit_record(db *d, const audit_ctx *ctx, const char *action, const char *entity_type,
                    const char *entity_id, const char *outcome, const json_t *detail, errinfo *ei);
 

@@ -11,6 +11,7 @@
 
 #include <jansson.h>
 
+#include "auth/auditq.h"
 #include "base/err.h"
 #include "store/db.h"
 
@@ -24,6 +25,8 @@ typedef struct http_config {
     int threads;             /* worker threads */
     int timeout_s;           /* a connection idle this long is closed */
     db_pool *pool;           /* borrowed; outlives the server */
+    auditq *audit_writer;    /* borrowed, outlives the server; writes the audit events of reads
+                                (GET, HEAD) in group commits; NULL: each read commits its own */
     int heartbeat_s;         /* seconds between heartbeats of live-event streams (0: 15) */
     /* what this process's instrument links are doing now (link_connections);
      * NULL when it runs none. Called from any request thread. */

@@ -32,6 +32,8 @@ typedef struct http_req {
     const char *params[HTTP_MAX_PARAMS]; /* {name} segments of the path, in order */
     json_t *body;                        /* the JSON body, for routes that take one */
     db *db;                              /* borrowed from the pool for the request */
+    audit_held *held; /* a read's audit events, held for the audit writer while its handler
+                         runs (audit_hold); NULL: written at once */
     bool signed_in;
     user user;                         /* the signed-in user */
     char token[SESSION_TOKEN_LEN + 1]; /* the session token, "" when none */
@@ -64,6 +66,8 @@ enum {
     ROUTE_BODY = 1u << 0,     /* takes a JSON object body */
     ROUTE_CONFLICT = 1u << 1, /* may answer 409 (besides every POST that creates) */
     ROUTE_QUIET = 1u << 2,    /* does not count as activity for the session's idle time-out */
+    ROUTE_WRITES = 1u << 3,   /* a GET that writes more than its audit events: its connection is
+                                 write-intent and its events are written in its own transaction */
 };
 
 typedef struct http_route {

@@ -7,15 +7,26 @@
  * connection (503), sign-in (401) and the route's permission (403, audited).
  * Every response carries the security headers. Handlers fill r->out or return
  * an error code with detail in r->ei; the dispatcher renders both.
+ *
+ * A read (GET, HEAD) holds its audit events back (auth/audit.h) on a
+ * read-intent connection (store/db.h), so that reads take no write lock.
+ * Once the handler is done and its connection is back in the pool, the
+ * request is suspended and its events go to the audit writer
+ * (auth/auditq.h); the writer's commit resumes it, and only then is its
+ * answer queued: a 503 instead when the commit failed, so that no read is
+ * shown whose audit is not durable. A suspended request holds no thread,
+ * so a few threads keep many reads waiting for the same commit.
  */
 #include <arpa/inet.h>
 #include <microhttpd.h>
 #include <netinet/in.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <sys/socket.h>
+#include <time.h>
 
 #include "auth/audit.h"
 #include "auth/session.h"
@@ -32,13 +43,23 @@
 
 #define TLS_FILE_MAX (1024 * 1024)
 #define DB_WAIT_MS   5000
+#define STOP_WAIT_MS 30000 /* what http_stop waits for reads whose audit is being written */
 
 struct http_server {
     struct MHD_Daemon *daemon;
     http_config cfg;
     char *tls_cert, *tls_key;
     int port;
-    http_sse_hub *hub; /* live-event streams */
+    http_sse_hub *hub;    /* live-event streams */
+    atomic_bool stopping; /* http_stop: reads wait for their audit on their thread */
+    atomic_int suspended; /* requests suspended until their audit commits */
+};
+
+/* Where a request is with its held audit events. */
+enum audit_phase {
+    AUDIT_NONE,    /* nothing held back, or not yet answered */
+    AUDIT_WAITING, /* suspended until the audit writer tells */
+    AUDIT_TOLD,    /* resumed: audit_rc says how the commit went */
 };
 
 /* One request in flight: what MHD keeps in *con_cls between calls. */
@@ -46,7 +67,14 @@ struct req_state {
     http_req r;
     buf body;
     bool too_large;
+    bool fhir; /* answered by dispatch_fhir's rules */
     int64_t started;
+    struct http_server *srv;
+    audit_held held; /* the audit events of a read */
+    auditq_job job;  /* them, on their way to the audit writer */
+    enum audit_phase phase;
+    err_t rc;       /* the handler's outcome, kept while its events are written */
+    err_t audit_rc; /* the audit writer's */
 };
 
 static const char csp[] = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' "
@@ -331,7 +359,7 @@ err_t http_sign_in(http_req *r, perm_id perm, const char *what, bool quiet)
     snprintf(r->token, sizeof(r->token), "%s", token);
     if (perm_role_has(r->user.role, perm))
         return ERR_OK;
-    audit_ctx ctx = {r->user.id, r->user.username, r->source};
+    audit_ctx ctx = http_actor(r);
     json_t *detail = json_pack("{s:s,s:s,s:s}", "method", r->method, "path", r->path, "permission",
                                perm_name(perm));
     rc = audit_record(r->db, &ctx, "permission.denied", "route", what, "denied", detail, &r->ei);
@@ -449,6 +477,25 @@ static err_t check_cross_site(http_req *r, bool signs_in)
                    "cross-site request refused: the Origin %.100s is not this server", origin);
 }
 
+static enum MHD_Result answer(struct req_state *st, err_t rc);
+
+static bool is_read(const char *method)
+{
+    return !strcmp(method, "GET") || !strcmp(method, "HEAD");
+}
+
+/* A read holds its audit events back on a read-intent connection (see the
+ * top of this file), unless there is no audit writer or its route writes. */
+static void hold_reads(struct req_state *st, unsigned route_flags)
+{
+    http_req *r = &st->r;
+    if (!r->cfg->audit_writer || !is_read(r->method) || (route_flags & ROUTE_WRITES))
+        return;
+    r->held = &st->held;
+    audit_hold(r->held);
+    db_set_read_intent(r->db, true);
+}
+
 /*
  * /fhir/R4/...: one prefix with a dispatcher of its own (h_fhir.c), since
  * FHIR has its own paths, search parameters, content type and errors (an
@@ -459,7 +506,7 @@ static enum MHD_Result dispatch_fhir(struct req_state *st)
 {
     http_req *r = &st->r;
     err_t rc = ERR_OK;
-    json_t *body = NULL;
+    st->fhir = true;
     if (st->too_large) {
         rc = err_set(&r->ei, ERR_TOO_LARGE, NULL, "the request body is larger than %zu bytes",
                      r->cfg->max_body);
@@ -473,6 +520,7 @@ static enum MHD_Result dispatch_fhir(struct req_state *st)
         rc = r->ei.code ? r->ei.code : ERR_DB_UNAVAILABLE;
         goto reply;
     }
+    hold_reads(st, 0);
     r->status = 200;
     rc = http_fhir_dispatch(r, st->body.data ? st->body.data : "", st->body.len);
 reply:
@@ -480,6 +528,14 @@ reply:
         db_pool_release(r->cfg->pool, r->db);
         r->db = NULL;
     }
+    return answer(st, rc);
+}
+
+/* The FHIR answer: the resource, or an OperationOutcome for rc. */
+static enum MHD_Result finish_fhir(struct req_state *st, err_t rc)
+{
+    http_req *r = &st->r;
+    json_t *body = NULL;
     if (rc) {
         r->status = err_http_status(rc);
         body = http_fhir_outcome(rc, public_message(r, rc),
@@ -589,6 +645,7 @@ static enum MHD_Result dispatch(struct req_state *st)
         rc = r->ei.code ? r->ei.code : ERR_DB_UNAVAILABLE;
         goto reply;
     }
+    hold_reads(st, rt->flags);
     if (rt->perm != PERM_PUBLIC) {
         rc = http_sign_in(r, rt->perm, rt->pattern, (rt->flags & ROUTE_QUIET) != 0);
         if (rc)
@@ -601,6 +658,13 @@ reply:
         db_pool_release(r->cfg->pool, r->db);
         r->db = NULL;
     }
+    return answer(st, rc);
+}
+
+/* The REST answer: the handler's body, or the error rc. */
+static enum MHD_Result finish_rest(struct req_state *st, err_t rc)
+{
+    http_req *r = &st->r;
     if (rc)
         return queue_error(r, rc, NULL);
     if (r->stream)
@@ -616,6 +680,71 @@ reply:
                      MHD_RESPMEM_MUST_COPY, NULL);
     }
     return queue_json(r, r->status, r->out, NULL);
+}
+
+static enum MHD_Result finish(struct req_state *st, err_t rc)
+{
+    return st->fhir ? finish_fhir(st, rc) : finish_rest(st, rc);
+}
+
+/* The audit writer has told (or could not take the events): answer. */
+static enum MHD_Result finish_told(struct req_state *st)
+{
+    http_req *r = &st->r;
+    st->phase = AUDIT_NONE;
+    audit_held_free(&st->held);
+    if (!st->audit_rc)
+        return finish(st, st->rc);
+    /* Nothing of the read is shown: its audit is not durable. */
+    err_set(&r->ei, ERR_DB_UNAVAILABLE, NULL,
+            "the audit event of this read could not be written; try again");
+    return finish(st, ERR_DB_UNAVAILABLE);
+}
+
+/* The writer's word on a suspended request's events (on its thread). */
+static void audit_told(void *arg, err_t rc)
+{
+    struct req_state *st = arg;
+    struct http_server *srv = st->srv;
+    struct MHD_Connection *conn = st->r.conn;
+    st->audit_rc = rc;
+    st->phase = AUDIT_TOLD;
+    /* From here the request may end on its own thread: st is not touched. */
+    MHD_resume_connection(conn);
+    atomic_fetch_sub(&srv->suspended, 1);
+}
+
+/*
+ * Answer rc once the events the request held are durable: at once when it
+ * held none; else suspended until the audit writer commits them (MHD calls
+ * on_request again after the resume), or on this thread while the server
+ * stops (no connection may stay suspended then).
+ */
+static enum MHD_Result answer(struct req_state *st, err_t rc)
+{
+    http_req *r = &st->r;
+    auditq *q = r->cfg->audit_writer;
+    if (r->held)
+        audit_hold(NULL);
+    r->held = NULL;
+    if (!st->held.n || !q)
+        return finish(st, rc);
+    st->rc = rc;
+    /* Counted before stopping is read (http_stop does the converse), so that
+     * either the stop waits for this request or this request does not suspend. */
+    atomic_fetch_add(&st->srv->suspended, 1);
+    if (atomic_load(&st->srv->stopping)) {
+        errinfo aei = {0};
+        atomic_fetch_sub(&st->srv->suspended, 1);
+        st->audit_rc = auditq_write(q, &st->held, &aei);
+        return finish_told(st);
+    }
+    st->phase = AUDIT_WAITING;
+    st->job = (auditq_job){&st->held, audit_told, st, NULL};
+    MHD_suspend_connection(r->conn);
+    if (auditq_submit(q, &st->job))
+        audit_told(st, ERR_DB_UNAVAILABLE);
+    return MHD_YES;
 }
 
 static void client_address(struct MHD_Connection *conn, char *out, size_t n)
@@ -648,6 +777,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
             return MHD_NO;
         *con_cls = st;
         st->started = time_mono_us();
+        st->srv = srv;
+        audit_held_init(&st->held);
         arena_init(&st->r.a, 4096);
         id_new(st->r.id);
         st->r.cfg = &srv->cfg;
@@ -672,6 +803,10 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         }
         return MHD_YES;
     }
+    if (st->phase == AUDIT_TOLD)
+        return finish_told(st);
+    if (st->phase == AUDIT_WAITING)
+        return MHD_YES; /* not called while suspended; nothing to do if it were */
     if (*upload_data_size) {
         if (!st->too_large) {
             if (st->body.len + *upload_data_size > srv->cfg.max_body) {
@@ -729,6 +864,7 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     } else if (toe != MHD_REQUEST_TERMINATED_COMPLETED_OK)
         log_msg(LOG_INFO, st->r.id, "%s %s ended without a response (%d)", st->r.method, st->r.path,
                 (int)toe);
+    audit_held_free(&st->held);
     json_decref(st->r.body);
     json_decref(st->r.out);
     json_decref(st->r.err_extra);
@@ -912,7 +1048,14 @@ void http_stop(http_server *s)
 {
     if (!s)
         return;
-    /* No connection may be left suspended when the daemon stops. */
+    /* No connection may be left suspended when the daemon stops: reads from
+     * now on wait for their audit on their own thread, and those suspended
+     * already are resumed by the audit writer (which outlives the server). */
+    atomic_store(&s->stopping, true);
+    for (int ms = 0; atomic_load(&s->suspended) > 0 && ms < STOP_WAIT_MS; ms++) {
+        struct timespec one = {0, 1000000L};
+        nanosleep(&one, NULL);
+    }
     http_sse_hub_stop(s->hub);
     MHD_stop_daemon(s->daemon);
     http_sse_hub_free(s->hub);

@@ -55,6 +55,7 @@ err_t db_open(const char *url, db **out, errinfo *ei)
         return rc;
     (*out)->ops = ops;
     (*out)->depth = 0;
+    (*out)->read_intent = false;
     (*out)->pending = NULL;
     (*out)->npending = (*out)->cap_pending = 0;
     return ERR_OK;
@@ -387,9 +388,9 @@ err_t db_begin(db *d, errinfo *ei)
     if (d->depth > 0)
         snprintf(sql, sizeof(sql), "SAVEPOINT sp%d", d->depth);
     err_t rc = d->ops->exec(d,
-                            d->depth > 0                ? sql
-                            : d->ops->kind == DB_SQLITE ? "BEGIN IMMEDIATE"
-                                                        : "BEGIN",
+                            d->depth > 0                                   ? sql
+                            : d->ops->kind == DB_SQLITE && !d->read_intent ? "BEGIN IMMEDIATE"
+                                                                           : "BEGIN",
                             ei);
     if (!rc)
         d->depth++;
@@ -431,6 +432,16 @@ void db_rollback(db *d)
     }
     pending_drop(d);
     d->depth--;
+}
+
+void db_set_read_intent(db *d, bool on)
+{
+    d->read_intent = on;
+}
+
+bool db_read_intent(const db *d)
+{
+    return d->read_intent;
 }
 
 bool db_in_transaction(const db *d)
@@ -744,6 +755,7 @@ void db_pool_release(db_pool *p, db *d)
         return;
     while (d->depth > 0)
         db_rollback(d);
+    d->read_intent = false;
     pthread_mutex_lock(&p->lock);
     p->free_list[p->nfree++] = d;
     pthread_cond_signal(&p->freed);

@@ -53,7 +53,8 @@ err_t db_exec(db *d, const char *sql, errinfo *ei);
 
 /*
  * Transactions. db_begin() takes the write lock at once on SQLite (BEGIN
- * IMMEDIATE) so that a transaction never fails half-way for a lock upgrade.
+ * IMMEDIATE) so that a transaction never fails half-way for a lock upgrade
+ * (unless the connection is read-intent, below).
  * db_rollback() is safe to call when no transaction is open.
  *
  * They nest: db_begin() inside an open transaction starts a savepoint, whose
@@ -67,6 +68,21 @@ err_t db_begin(db *d, errinfo *ei);
 err_t db_commit(db *d, errinfo *ei);
 void db_rollback(db *d);
 bool db_in_transaction(const db *d);
+
+/*
+ * Read intent: a connection that only reads in its transactions (an HTTP
+ * GET, whose audit events go to the audit writer) says so, and db_begin()
+ * then starts a deferred transaction on SQLite (BEGIN) that takes no write
+ * lock, so that such transactions run side by side in WAL mode. A write
+ * inside one could fail when another connection has written since it began
+ * (SQLITE_BUSY_SNAPSHOT): builds without NDEBUG refuse any statement that
+ * writes inside a read-intent transaction on SQLite (ERR_INTERNAL, logged),
+ * so that the tests find the code that does it. Statements outside a
+ * transaction may write (each commits on its own). db_pool_release() clears
+ * it. PostgreSQL runs either kind of transaction alike.
+ */
+void db_set_read_intent(db *d, bool on);
+bool db_read_intent(const db *d);
 /* Open transactions: 0 none, 1 one, 2 and more with savepoints inside it. */
 int db_transaction_depth(const db *d);
 

@@ -51,7 +51,8 @@ struct db_pending {
 
 struct db {
     const struct db_ops *ops;
-    int depth; /* open transactions: 0 none, 1 the outer one, more are savepoints */
+    int depth;        /* open transactions: 0 none, 1 the outer one, more are savepoints */
+    bool read_intent; /* db_set_read_intent: transactions only read */
     struct db_pending *pending; /* events published inside the open transaction */
     size_t npending, cap_pending;
 };

@@ -22,6 +22,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "base/log.h"
 #include "base/str.h"
 #include "store/db_impl.h"
 
@@ -387,8 +388,19 @@ static err_t sq_step(db_stmt *base, bool *row, errinfo *ei)
 {
     struct sqlite_stmt *s = (struct sqlite_stmt *)base;
     sqlite3 *h = sqlite3_db_handle(s->h);
-    int src = sqlite3_step(s->h);
     *row = false;
+#ifndef NDEBUG
+    /* A write inside a read-intent transaction (db.h, db_set_read_intent). */
+    const db *owner = s->base.owner;
+    if (owner->read_intent && owner->depth > 0 && !sqlite3_stmt_readonly(s->h)) {
+        log_error("sqlite: a statement that writes ran inside a read-intent transaction: %.200s",
+                  sqlite3_sql(s->h));
+        return err_set(ei, ERR_INTERNAL, NULL,
+                       "sqlite: a write inside a read-intent transaction: %.200s",
+                       sqlite3_sql(s->h));
+    }
+#endif
+    int src = sqlite3_step(s->h);
     if (src == SQLITE_ROW) {
         *row = true;
         return ERR_OK;
