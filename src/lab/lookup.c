@@ -7,6 +7,13 @@
  * client sends becomes SQL. A table of binds beside each text says which
  * query member fills each placeholder, in order. The same WHERE serves the
  * page and its count.
+ *
+ * Such a filter hides the column from the planners: "p.id = ?" inside an OR
+ * with a parameter cannot use the key, so a read by id would walk the
+ * table. So each statement is prepared for the filters the query gives:
+ * a filter whose value is not NULL has its "IS NULL OR" written "IS NOT
+ * NULL AND", which means the same for that value and leaves the equality
+ * where the planner uses the column's index (specialize()).
  */
 #include "lab/lookup.h"
 
@@ -137,33 +144,59 @@ static const char *text_of(const lookup_query *q, enum bind_what w)
     }
 }
 
+/* Where the values of the placeholders go: a statement, or (st NULL) the
+ * record of which of the first LOOKUP_PARAMS_MAX are NULL. */
+#define LOOKUP_PARAMS_MAX 64
+typedef struct binder {
+    db_stmt *st;
+    bool null[LOOKUP_PARAMS_MAX + 1]; /* by placeholder number, from 1 */
+} binder;
+
+static err_t bind_str(binder *b, int i, const char *v)
+{
+    if (b->st)
+        return db_bind_str(b->st, i, v);
+    if (i <= LOOKUP_PARAMS_MAX)
+        b->null[i] = v == NULL;
+    return ERR_OK;
+}
+
+static err_t bind_int(binder *b, int i, int64_t v)
+{
+    if (b->st)
+        return db_bind_int64(b->st, i, v);
+    if (i <= LOOKUP_PARAMS_MAX)
+        b->null[i] = false;
+    return ERR_OK;
+}
+
 /* A vital sign's id is its set's and the observation's ("<set>-spo2"):
  * the set's id lets the search use the table's key. */
-static err_t vital_id_bind(db_stmt *st, const char *id, int *i)
+static err_t vital_id_bind(binder *st, const char *id, int *i)
 {
     char set[LOOKUP_ID_MAX + 1] = "";
     const char *dash = id ? strrchr(id, '-') : NULL;
     if (id)
         snprintf(set, sizeof(set), "%.*s", (int)(dash ? dash - id : (long)strlen(id)), id);
-    err_t rc = db_bind_str(st, (*i)++, id);
+    err_t rc = bind_str(st, (*i)++, id);
     if (!rc)
-        rc = db_bind_str(st, (*i)++, id ? set : NULL);
+        rc = bind_str(st, (*i)++, id ? set : NULL);
     if (!rc)
-        rc = db_bind_str(st, (*i)++, id);
+        rc = bind_str(st, (*i)++, id);
     return rc;
 }
 
-static err_t bind_all(db_stmt *st, const struct bind *b, const lookup_query *q, int *i)
+static err_t bind_all(binder *st, const struct bind *b, const lookup_query *q, int *i)
 {
     err_t rc = ERR_OK;
     char day[11];
     for (; !rc && b->what != B_END; b++) {
         if (b->what == B_FROM || b->what == B_TO) {
-            rc = db_bind_int64(st, (*i)++, b->what == B_FROM ? q->from : q->to);
+            rc = bind_int(st, (*i)++, b->what == B_FROM ? q->from : q->to);
             continue;
         }
         if (b->what == B_WANT_LAB || b->what == B_WANT_VITALS) {
-            rc = db_bind_int64(st, (*i)++, b->what == B_WANT_LAB ? !q->no_lab : !q->no_vitals);
+            rc = bind_int(st, (*i)++, b->what == B_WANT_LAB ? !q->no_lab : !q->no_vitals);
             continue;
         }
         if (b->what == B_VITAL_ID) {
@@ -177,7 +210,7 @@ static err_t bind_all(db_stmt *st, const struct bind *b, const lookup_query *q, 
                 snprintf(day, sizeof(day), "%s", t == INT64_MIN ? "0000-00-00" : "9999-99-99");
             else
                 day_at_or_after(t, day);
-            rc = db_bind_str(st, (*i)++, day);
+            rc = bind_str(st, (*i)++, day);
             continue;
         }
         const char *v = text_of(q, b->what);
@@ -185,11 +218,81 @@ static err_t bind_all(db_stmt *st, const struct bind *b, const lookup_query *q, 
         char *pat = prefix ? prefix_pattern(v) : NULL;
         if (prefix && v && !pat)
             return ERR_NOMEM;
-        rc = db_bind_str(st, (*i)++, v);
+        rc = bind_str(st, (*i)++, v);
         for (int k = 0; !rc && k < b->reps; k++)
-            rc = db_bind_str(st, (*i)++, prefix ? pat : v);
+            rc = bind_str(st, (*i)++, prefix ? pat : v);
         free(pat);
     }
+    return rc;
+}
+
+static const char null_or[] = "(CAST(? AS TEXT) IS NULL OR ";
+static const char given_and[] = "(CAST(? AS TEXT) IS NOT NULL AND ";
+
+/*
+ * sql prepared for the query q with its binds: each filter
+ * "(CAST(? AS TEXT) IS NULL OR ...)" whose placeholder's value is not
+ * NULL, written "(CAST(? AS TEXT) IS NOT NULL AND ...)" (the same for that
+ * value; see the top of this file). A new string, NULL when out of memory.
+ */
+static char *specialize(const char *sql, const struct bind *binds, const lookup_query *q)
+{
+    binder rec = {0};
+    int n = 1, k = 0;
+    if (bind_all(&rec, binds, q, &n))
+        return NULL;
+    size_t len = strlen(sql), given = 0;
+    for (const char *p = sql; (p = strstr(p, null_or)); p += sizeof(null_or) - 1)
+        given++;
+    char *out = malloc(len + given * (sizeof(given_and) - sizeof(null_or)) + 1), *o = out;
+    if (!out)
+        return NULL;
+    for (const char *p = sql; *p;) {
+        bool quoted = false;
+        if (*p == '\'') {
+            /* a literal: copied as it is, its '?' no placeholder */
+            const char *end = strchr(p + 1, '\'');
+            size_t m = end ? (size_t)(end - p) + 1 : strlen(p);
+            memcpy(o, p, m);
+            o += m;
+            p += m;
+            quoted = true;
+        }
+        if (quoted)
+            continue;
+        if (!strncmp(p, null_or, sizeof(null_or) - 1)) {
+            k++;
+            bool not_null = k <= LOOKUP_PARAMS_MAX && !rec.null[k];
+            const char *text = not_null ? given_and : null_or;
+            size_t m = strlen(text);
+            memcpy(o, text, m);
+            o += m;
+            p += sizeof(null_or) - 1;
+            continue;
+        }
+        if (*p == '?')
+            k++;
+        *o++ = *p++;
+    }
+    *o = '\0';
+    return out;
+}
+
+/* Prepare sql for q (specialize) and bind its filters: *st, and in *i the
+ * next placeholder's number. */
+static err_t prepare_for(db *d, const char *sql, const struct search *s, const lookup_query *q,
+                         db_stmt **st, int *i, errinfo *ei)
+{
+    char *text = specialize(sql, s->binds, q);
+    *st = NULL;
+    *i = 1;
+    if (!text)
+        return err_set(ei, ERR_NOMEM, NULL, NULL);
+    err_t rc = db_prepare(d, text, st, ei);
+    free(text);
+    binder b = {.st = *st};
+    if (!rc)
+        rc = bind_all(&b, s->binds, q, i);
     return rc;
 }
 
@@ -199,9 +302,7 @@ static err_t count_rows(db *d, const struct search *s, const lookup_query *q, in
     db_stmt *st = NULL;
     bool row = false;
     int i = 1;
-    err_t rc = db_prepare(d, s->count_sql, &st, ei);
-    if (!rc)
-        rc = bind_all(st, s->binds, q, &i);
+    err_t rc = prepare_for(d, s->count_sql, s, q, &st, &i, ei);
     if (!rc)
         rc = db_step(st, &row, ei);
     if (!rc)
@@ -216,9 +317,7 @@ static err_t page_rows(db *d, const struct search *s, const lookup_query *q, jso
     db_stmt *st = NULL;
     bool row = false;
     int i = 1;
-    err_t rc = db_prepare(d, s->page_sql, &st, ei);
-    if (!rc)
-        rc = bind_all(st, s->binds, q, &i);
+    err_t rc = prepare_for(d, s->page_sql, s, q, &st, &i, ei);
     if (!rc && s->sorted)
         rc = db_bind_int64(st, i++, q->descending ? 1 : 0);
     if (!rc)
@@ -514,14 +613,9 @@ static const struct search specimens = {
     " AND (CAST(? AS TEXT) IS NULL OR r.specimen_id = ?)"                                          \
     " AND " RESULT_DATE " >= ? AND " RESULT_DATE " < ?"
 
-/*
- * The patient's clause of a search, of two forms with the same parameters:
- * any patient when the parameter is NULL, or one. A search for one patient
- * takes the second, whose plain equality the planners answer from the
- * patient's index; the first makes SQLite read every result of the year.
- */
+/* The patient's clause of a search (one patient's rows come through the
+ * patient's index once specialize() has written it for the patient). */
 #define ANY_PATIENT(col) "(CAST(? AS TEXT) IS NULL OR " col " = ?)"
-#define ONE_PATIENT(col) "(CAST(? AS TEXT) IS NOT NULL AND " col " = ?)"
 #define RESULT_WHERE     RESULT_WHERE_OF(ANY_PATIENT("r.patient_id"))
 
 static const struct bind result_binds[] = {
@@ -560,19 +654,6 @@ static const struct search results = {
     RESULT_COLS RESULT_WHERE " ORDER BY CASE WHEN ? = 1 THEN " RESULT_DATE " END DESC, " RESULT_DATE
                              ", r.id LIMIT ? OFFSET ?",
     "SELECT COUNT(*)" RESULT_WHERE,
-    result_binds,
-    true,
-    result_view,
-    NULL,
-    NULL,
-};
-
-static const struct search results_of_patient = {
-    "result",
-    RESULT_COLS RESULT_WHERE_OF(
-        ONE_PATIENT("r.patient_id")) " ORDER BY CASE WHEN ? = 1 THEN " RESULT_DATE
-                                     " END DESC, " RESULT_DATE ", r.id LIMIT ? OFFSET ?",
-    "SELECT COUNT(*)" RESULT_WHERE_OF(ONE_PATIENT("r.patient_id")),
     result_binds,
     true,
     result_view,
@@ -625,12 +706,12 @@ static const struct search results_of_patient = {
     " AND v.taken_at >= ? AND v.taken_at < ? AND ? = 1"
 #define LAB_SELECT_OF(patient)                                                                     \
     RESULT_COLS                                                                                    \
-        ", 'laboratory', CAST(NULL AS TEXT), CAST(NULL AS TEXT), CAST(NULL AS TEXT),"              \
-        " CAST(NULL AS INTEGER), CAST(NULL AS INTEGER), CAST(NULL AS INTEGER),"                    \
-        " CAST(NULL AS INTEGER), CAST(NULL AS INTEGER), CAST(NULL AS INTEGER),"                    \
-        " CAST(NULL AS INTEGER), CAST(NULL AS TEXT), CAST(NULL AS DOUBLE PRECISION),"              \
-        " CAST(NULL AS INTEGER), CAST(NULL AS INTEGER), CAST(NULL AS TEXT)" RESULT_WHERE_OF(       \
-            patient) " AND ? = 1"
+    ", 'laboratory', CAST(NULL AS TEXT), CAST(NULL AS TEXT), CAST(NULL AS TEXT),"                  \
+    " CAST(NULL AS INTEGER), CAST(NULL AS INTEGER), CAST(NULL AS INTEGER),"                        \
+    " CAST(NULL AS INTEGER), CAST(NULL AS INTEGER), CAST(NULL AS INTEGER),"                        \
+    " CAST(NULL AS INTEGER), CAST(NULL AS TEXT), CAST(NULL AS DOUBLE PRECISION),"                  \
+    " CAST(NULL AS INTEGER), CAST(NULL AS INTEGER), CAST(NULL AS TEXT)" RESULT_WHERE_OF(           \
+        patient) " AND ? = 1"
 #define OBSERVATION_FROM_OF(patient)                                                               \
     " FROM (" LAB_SELECT_OF(patient("r.patient_id")) " UNION ALL " VITAL_SELECT_OF(                \
         patient("v.patient_id")) ") o"
@@ -703,18 +784,6 @@ static const struct search observations = {
     "SELECT o.*" OBSERVATION_FROM " ORDER BY CASE WHEN ? = 1 THEN o.effective END DESC,"
     " o.effective, o.id LIMIT ? OFFSET ?",
     "SELECT COUNT(*)" OBSERVATION_FROM,
-    observation_binds,
-    true,
-    observation_view,
-    NULL,
-    observation_audit,
-};
-
-static const struct search observations_of_patient = {
-    "result",
-    "SELECT o.*" OBSERVATION_FROM_OF(ONE_PATIENT) " ORDER BY CASE WHEN ? = 1 THEN o.effective"
-                                                  " END DESC, o.effective, o.id LIMIT ? OFFSET ?",
-    "SELECT COUNT(*)" OBSERVATION_FROM_OF(ONE_PATIENT),
     observation_binds,
     true,
     observation_view,
@@ -884,13 +953,7 @@ err_t lookup_search(db *d, const audit_ctx *ctx, lookup_kind kind, const lookup_
 {
     if ((unsigned)kind >= sizeof(searches) / sizeof(searches[0]) || !searches[kind])
         return err_set(ei, ERR_INTERNAL, NULL, "no search %d", (int)kind);
-    /* One patient's results through the patient's index (ANY_PATIENT). */
-    const struct search *s = searches[kind];
-    if (q->patient && kind == LOOKUP_RESULTS)
-        s = &results_of_patient;
-    else if (q->patient && kind == LOOKUP_OBSERVATIONS)
-        s = &observations_of_patient;
-    return run(d, ctx, s, q, items, total, ei);
+    return run(d, ctx, searches[kind], q, items, total, ei);
 }
 
 /* ---------------------------------------------------------------- ordering */
