@@ -143,8 +143,13 @@ static err_t sq_open(const char *target, db **out, errinfo *ei)
     }
     sqlite3_extended_result_codes(d->h, 1);
     sqlite3_busy_timeout(d->h, (int)busy_ms);
+    /* A page cache of 16 MiB a connection (SQLite's default is 2 MiB): a
+     * year's indexes are large, and the pages a bench reads again and again
+     * (the open work, the day's results) stay in it rather than being read
+     * from the file each time. */
     src = sqlite3_exec(d->h,
-                       "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;",
+                       "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;"
+                       " PRAGMA cache_size=-16384;",
                        NULL, NULL, NULL);
     if (src != SQLITE_OK) {
         rc = map_error(d->h, src, ei);
