@@ -416,7 +416,8 @@ static const char sql_signature[] = "INSERT INTO signatures (id, result_id, user
 /* The worklist's state of a specimen (migration 0020), from the tests just
  * written, as worklist_touch would compute it. */
 static const char sql_worklist[] =
-    "UPDATE specimens SET wl_open = ?, wl_review = ?, wl_released_at = ? WHERE id = ?";
+    "INSERT INTO worklist_specimens (specimen_id, open_tests, open_stage, review_tests,"
+    " released_at) VALUES (?, ?, ?, ?, ?)";
 static const char sql_counter_get[] = "SELECT next FROM accession_counters WHERE day = ?";
 static const char sql_counter_put[] = "INSERT INTO accession_counters (day, next) VALUES (?, ?)"
                                       " ON CONFLICT (day) DO UPDATE SET next = excluded.next";
@@ -426,7 +427,8 @@ static const char sql_prefix_taken[] = "SELECT COUNT(*) FROM patients WHERE mrn 
 static const char sql_indexes[] =
     "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL"
     " AND tbl_name IN ('patients', 'orders', 'specimens', 'specimen_events', 'order_tests',"
-    " 'results', 'result_history', 'critical_alerts', 'signatures') ORDER BY name";
+    " 'results', 'result_history', 'critical_alerts', 'signatures', 'worklist_specimens')"
+    " ORDER BY name";
 
 enum {
     S_PATIENT,
@@ -1102,15 +1104,21 @@ static err_t write_specimen(gen *g, const gorder *x, const char *order_id, const
         rc = write_test(g, x, order_id, &s, &items[k], &open, ei);
     if (!rc && open)
         g->c->open_specimens++;
-    if (!rc && (s.wl_open || s.wl_review || s.wl_released)) {
+    if (!rc && nitems > 0) {
         st = g->st[S_WORKLIST];
-        rc = db_bind_int64(st, 1, s.wl_open);
+        rc = db_bind_str(st, 1, s.id);
         if (!rc)
-            rc = db_bind_int64(st, 2, s.wl_review);
+            rc = db_bind_int64(st, 2, s.wl_open);
         if (!rc)
-            rc = bind_opt_int(st, 3, s.wl_released);
+            rc = db_bind_str(st, 3,
+                             s.rejected               ? NULL
+                             : s.level == L_PENDING   ? "to-collect"
+                             : s.level == L_COLLECTED ? "to-receive"
+                                                      : "in-progress");
         if (!rc)
-            rc = db_bind_str(st, 4, s.id);
+            rc = db_bind_int64(st, 4, s.wl_review);
+        if (!rc)
+            rc = bind_opt_int(st, 5, s.wl_released);
         if (!rc)
             rc = insert(st, ei);
     }

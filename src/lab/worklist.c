@@ -23,19 +23,26 @@
 #define MINUTE_US     (60LL * 1000000)
 #define RELEASED_SPAN (24LL * 3600 * 1000000)
 
-/* The state of the specimens chosen by WHERE, from their tests. */
-#define WL_RECOMPUTE(where)                                                                        \
-    "UPDATE specimens SET wl_open = (SELECT COUNT(*) FROM order_tests ot"                          \
-    " WHERE ot.specimen_id = specimens.id AND ot.status IN ('ordered', 'in-progress')),"           \
-    " wl_review = (SELECT COUNT(*) FROM order_tests ot WHERE ot.specimen_id = specimens.id"        \
-    " AND ot.status = 'resulted'), wl_released_at = (SELECT MAX(r.released_at)"                    \
-    " FROM order_tests ot JOIN results r ON r.order_test_id = ot.id"                               \
-    " WHERE ot.specimen_id = specimens.id AND ot.status = 'released') WHERE " where
+/* The state of the specimens chosen by `key` (a list or a query giving
+ * their ids, with one parameter), from their tests: forgotten, then counted
+ * again. */
+#define WL_FORGET(key) "DELETE FROM worklist_specimens WHERE specimen_id IN (" key ")"
+#define WL_COUNT_AGAIN(key)                                                                        \
+    "INSERT INTO worklist_specimens (specimen_id, open_tests, open_stage, review_tests,"           \
+    " released_at) SELECT ot.specimen_id,"                                                         \
+    " SUM(CASE WHEN ot.status IN ('ordered', 'in-progress') THEN 1 ELSE 0 END),"                   \
+    " CASE WHEN s.status = 'pending' THEN 'to-collect' WHEN s.status = 'collected'"                \
+    " THEN 'to-receive' WHEN s.status IN ('received', 'in-process', 'stored')"                     \
+    " THEN 'in-progress' END,"                                                                     \
+    " SUM(CASE WHEN ot.status = 'resulted' THEN 1 ELSE 0 END),"                                    \
+    " MAX(CASE WHEN ot.status = 'released' THEN r.released_at END)"                                \
+    " FROM order_tests ot JOIN specimens s ON s.id = ot.specimen_id"                               \
+    " LEFT JOIN results r ON r.order_test_id = ot.id"                                              \
+    " WHERE ot.specimen_id IN (" key ") GROUP BY ot.specimen_id, s.status"
 
-static const char sql_touch[] = WL_RECOMPUTE("id = ?");
-static const char sql_touch_order[] = WL_RECOMPUTE("order_id = ?");
-static const char sql_touch_test[] =
-    WL_RECOMPUTE("id = (SELECT specimen_id FROM order_tests WHERE id = ?)");
+#define KEY_SPECIMEN "CAST(? AS TEXT)"
+#define KEY_ORDER    "SELECT id FROM specimens WHERE order_id = ?"
+#define KEY_TEST     "SELECT specimen_id FROM order_tests WHERE id = ?"
 
 /*
  * The test and instrument filters, on one test row (ot, its result r): 5
@@ -59,7 +66,7 @@ static const char sql_touch_test[] =
     " AND po.priority = ?))"                                                                       \
     " AND ((CAST(? AS TEXT) IS NULL AND CAST(? AS TEXT) IS NULL) OR EXISTS (SELECT 1"              \
     " FROM order_tests ot LEFT JOIN results r ON r.order_test_id = ot.id"                          \
-    " WHERE ot.specimen_id = s.id AND " tests " AND " WL_TEST_FILTERS "))"
+    " WHERE ot.specimen_id = w.specimen_id AND " tests " AND " WL_TEST_FILTERS "))"
 
 #define RANK(pri) "CASE " pri " WHEN 'stat' THEN 0 WHEN 'asap' THEN 1 ELSE 2 END"
 #define SINCE     "COALESCE(s.received_at, s.collected_at, s.created_at)"
@@ -67,7 +74,8 @@ static const char sql_touch_test[] =
 /* The specimens of a stage (`where` on s), with the filters: the page's
  * first specimens in the worklist's order, LIMIT the last parameter. */
 #define WL_CANDIDATES(where, tests)                                                                \
-    "SELECT s.id FROM specimens s JOIN orders o ON o.id = s.order_id WHERE " where                 \
+    "SELECT s.id FROM worklist_specimens w JOIN specimens s ON s.id = w.specimen_id"               \
+    " JOIN orders o ON o.id = s.order_id WHERE " where                                             \
     WL_SPECIMEN_FILTERS(tests) " ORDER BY " RANK("o.priority") ", " SINCE ", s.accession LIMIT ?"
 
 /*
@@ -96,18 +104,20 @@ static const char sql_touch_test[] =
                                  " ORDER BY rnk, since, s.accession, ot.test_code LIMIT 5000"
 
 #define WL_COUNT(where, tests)                                                                     \
-    "SELECT COUNT(*) FROM specimens s WHERE " where WL_SPECIMEN_FILTERS(tests)
+    "SELECT COUNT(*) FROM worklist_specimens w JOIN specimens s ON s.id = w.specimen_id"           \
+    " WHERE " where                                                                                \
+    WL_SPECIMEN_FILTERS(tests)
 
 /* Where each stage finds its specimens and which of their tests it shows;
  * the released stage's conditions take the time bound. */
 #define OPEN_TESTS     "ot.status IN ('ordered', 'in-progress')"
 #define REVIEW_TESTS   "ot.status = 'resulted'"
 #define RELEASED_TESTS "ot.status = 'released' AND r.released_at >= ?"
-#define AT_COLLECT     "s.wl_open > 0 AND s.status = 'pending'"
-#define AT_RECEIVE     "s.wl_open > 0 AND s.status = 'collected'"
-#define AT_BENCH       "s.wl_open > 0 AND s.status IN ('received', 'in-process', 'stored')"
-#define AT_REVIEW      "s.wl_review > 0"
-#define AT_RELEASED    "s.wl_released_at >= ?"
+#define AT_COLLECT     "w.open_tests > 0 AND w.open_stage = 'to-collect'"
+#define AT_RECEIVE     "w.open_tests > 0 AND w.open_stage = 'to-receive'"
+#define AT_BENCH       "w.open_tests > 0 AND w.open_stage = 'in-progress'"
+#define AT_REVIEW      "w.review_tests > 0"
+#define AT_RELEASED    "w.released_at >= ?"
 
 typedef struct stage_sql {
     const char *name;
@@ -347,17 +357,24 @@ done:
     return rc;
 }
 
+/* Forget the state of the specimens of key, then count it again. */
+static err_t touch(db *d, const char *forget, const char *count, const char *key, errinfo *ei)
+{
+    err_t rc = db_run(d, ei, NULL, forget, "t", key);
+    return rc ? rc : db_run(d, ei, NULL, count, "t", key);
+}
+
 err_t worklist_touch(db *d, const char *specimen_id, errinfo *ei)
 {
-    return db_run(d, ei, NULL, sql_touch, "t", specimen_id);
+    return touch(d, WL_FORGET(KEY_SPECIMEN), WL_COUNT_AGAIN(KEY_SPECIMEN), specimen_id, ei);
 }
 
 err_t worklist_touch_order(db *d, const char *order_id, errinfo *ei)
 {
-    return db_run(d, ei, NULL, sql_touch_order, "t", order_id);
+    return touch(d, WL_FORGET(KEY_ORDER), WL_COUNT_AGAIN(KEY_ORDER), order_id, ei);
 }
 
 err_t worklist_touch_test(db *d, const char *order_test_id, errinfo *ei)
 {
-    return db_run(d, ei, NULL, sql_touch_test, "t", order_test_id);
+    return touch(d, WL_FORGET(KEY_TEST), WL_COUNT_AGAIN(KEY_TEST), order_test_id, ei);
 }

@@ -1294,10 +1294,15 @@ static void test_gate_rejected_after_entry(void **state)
  */
 static void res_wl_check(const char *acc, int64_t open, int64_t review, bool released)
 {
-    int64_t wl_open = res_scalar("SELECT wl_open FROM specimens WHERE accession = ?", acc);
-    int64_t wl_review = res_scalar("SELECT wl_review FROM specimens WHERE accession = ?", acc);
-    int64_t wl_rel =
-        res_scalar("SELECT COALESCE(wl_released_at, 0) FROM specimens WHERE accession = ?", acc);
+    int64_t wl_open = res_scalar("SELECT w.open_tests FROM worklist_specimens w JOIN specimens s "
+                                 "ON s.id = w.specimen_id WHERE s.accession = ?",
+                                 acc);
+    int64_t wl_review = res_scalar("SELECT w.review_tests FROM worklist_specimens w JOIN specimens "
+                                   "s ON s.id = w.specimen_id WHERE s.accession = ?",
+                                   acc);
+    int64_t wl_rel = res_scalar("SELECT COALESCE(w.released_at, 0) FROM worklist_specimens w JOIN "
+                                "specimens s ON s.id = w.specimen_id WHERE s.accession = ?",
+                                acc);
     assert_int_equal(wl_open, res_scalar("SELECT COUNT(*) FROM order_tests ot JOIN specimens s"
                                          " ON s.id = ot.specimen_id WHERE s.accession = ?"
                                          " AND ot.status IN ('ordered', 'in-progress')",
@@ -1311,9 +1316,27 @@ static void res_wl_check(const char *acc, int64_t open, int64_t review, bool rel
                                         " specimens s ON s.id = ot.specimen_id WHERE"
                                         " s.accession = ? AND ot.status = 'released'",
                                         acc));
+    char stage[16], again[16];
+    res_text("SELECT COALESCE(w.open_stage, '') FROM worklist_specimens w JOIN specimens s"
+             " ON s.id = w.specimen_id WHERE s.accession = ?",
+             acc, NULL, stage, sizeof(stage));
+    res_text("SELECT CASE status WHEN 'pending' THEN 'to-collect' WHEN 'collected' THEN"
+             " 'to-receive' WHEN 'rejected' THEN '' ELSE 'in-progress' END FROM specimens"
+             " WHERE accession = ?",
+             acc, NULL, again, sizeof(again));
+    assert_string_equal(stage, again);
     assert_int_equal(wl_open, open);
     assert_int_equal(wl_review, review);
     assert_int_equal(wl_rel != 0, released);
+}
+
+/* The state put wrong on purpose really is wrong before it is touched. */
+static void res_wl_check_broken(const char *acc)
+{
+    assert_int_equal(res_scalar("SELECT w.open_tests FROM worklist_specimens w JOIN specimens s"
+                                " ON s.id = w.specimen_id WHERE s.accession = ?",
+                                acc),
+                     7);
 }
 
 static void test_worklist_state(void **state)
@@ -1341,12 +1364,16 @@ static void test_worklist_state(void **state)
     res_enter1(acc, "NA", "140", na);
     assert_string_equal(res_col(na, "status"), "released");
     res_wl_check(acc, 0, 1, true);
-    assert_int_equal(res_scalar("SELECT wl_released_at FROM specimens WHERE accession = ?", acc),
+    assert_int_equal(res_scalar("SELECT w.released_at FROM worklist_specimens w JOIN specimens s "
+                                "ON s.id = w.specimen_id WHERE s.accession = ?",
+                                acc),
                      res_col_int(na, "released_at"));
     /* released by hand: nothing left to do or review */
     assert_int_equal(res_release(RES_PW, NULL, &ei, k, NULL), ERR_OK);
     res_wl_check(acc, 0, 0, true);
-    assert_int_equal(res_scalar("SELECT wl_released_at FROM specimens WHERE accession = ?", acc),
+    assert_int_equal(res_scalar("SELECT w.released_at FROM worklist_specimens w JOIN specimens s "
+                                "ON s.id = w.specimen_id WHERE s.accession = ?",
+                                acc),
                      res_col_int(k, "released_at"));
     /* corrected: the test stays released, the state with it */
     assert_int_equal(
@@ -1373,10 +1400,11 @@ static void test_worklist_state(void **state)
     char sid[ID_LEN + 1];
     res_text("SELECT id FROM specimens WHERE accession = ?", acc, NULL, sid, sizeof(sid));
     assert_int_equal(db_run(res_db, &ei, NULL,
-                            "UPDATE specimens SET wl_open = 7, wl_review = 3,"
-                            " wl_released_at = NULL WHERE accession = ?",
-                            "t", acc),
+                            "UPDATE worklist_specimens SET open_tests = 7, review_tests = 3,"
+                            " released_at = NULL WHERE specimen_id = ?",
+                            "t", sid),
                      ERR_OK);
+    res_wl_check_broken(acc);
     assert_int_equal(worklist_touch(res_db, sid, &ei), ERR_OK);
     res_wl_check(acc, 0, 0, true);
 }

@@ -1,31 +1,45 @@
 -- The worklist's own state (src/lab/worklist.c): per specimen, what places it
 -- on the bench's worklist, so that a page reads the few thousand specimens
 -- with open work instead of the tests and results of a year. Every write
--- that changes a specimen's tests or status recomputes these from its
+-- that changes a specimen's tests or status recomputes its row from its
 -- order_tests and results in the same transaction (worklist_touch), so a
--- missed change cannot leave them drifting.
-
--- Its tests still to do (ordered or in progress): with the specimen's status
--- they place it to collect, to receive or in progress.
-ALTER TABLE specimens ADD COLUMN wl_open INTEGER NOT NULL DEFAULT 0;
--- Its tests resulted and waiting for review.
-ALTER TABLE specimens ADD COLUMN wl_review INTEGER NOT NULL DEFAULT 0;
--- When the last of its released tests was released (NULL: none): the
--- released tab shows the specimens released in the last 24 hours.
-ALTER TABLE specimens ADD COLUMN wl_released_at BIGINT;
+-- missed change cannot leave it drifting.
+--
+-- A table of its own rather than columns on specimens: filling it for the
+-- specimens already there writes new pages only, where an UPDATE of every
+-- specimen would copy the whole table into SQLite's statement journal.
+CREATE TABLE worklist_specimens (
+    specimen_id TEXT PRIMARY KEY REFERENCES specimens (id),
+    -- Its tests still to do (ordered or in progress): with the specimen's
+    -- status they place it to collect, to receive or in progress.
+    open_tests INTEGER NOT NULL,
+    -- Where those place it, from the specimen's status: to-collect (pending),
+    -- to-receive (collected), in-progress (received, in process, stored);
+    -- NULL for any other status (rejected, disposed), where they wait for
+    -- nothing the bench does.
+    open_stage TEXT,
+    -- Its tests resulted and waiting for review.
+    review_tests INTEGER NOT NULL,
+    -- When the last of its released tests was released (NULL: none): the
+    -- released tab shows the specimens released in the last 24 hours.
+    released_at BIGINT
+);
 
 -- The state of the specimens already there, as worklist_touch computes it.
-UPDATE specimens SET
-    wl_open = (SELECT COUNT(*) FROM order_tests ot WHERE ot.specimen_id = specimens.id
-               AND ot.status IN ('ordered', 'in-progress')),
-    wl_review = (SELECT COUNT(*) FROM order_tests ot WHERE ot.specimen_id = specimens.id
-                 AND ot.status = 'resulted'),
-    wl_released_at = (SELECT MAX(r.released_at) FROM order_tests ot
-                      JOIN results r ON r.order_test_id = ot.id
-                      WHERE ot.specimen_id = specimens.id AND ot.status = 'released');
+INSERT INTO worklist_specimens (specimen_id, open_tests, open_stage, review_tests, released_at)
+SELECT ot.specimen_id,
+       SUM(CASE WHEN ot.status IN ('ordered', 'in-progress') THEN 1 ELSE 0 END),
+       CASE WHEN s.status = 'pending' THEN 'to-collect'
+            WHEN s.status = 'collected' THEN 'to-receive'
+            WHEN s.status IN ('received', 'in-process', 'stored') THEN 'in-progress' END,
+       SUM(CASE WHEN ot.status = 'resulted' THEN 1 ELSE 0 END),
+       MAX(CASE WHEN ot.status = 'released' THEN r.released_at END)
+FROM order_tests ot JOIN specimens s ON s.id = ot.specimen_id
+LEFT JOIN results r ON r.order_test_id = ot.id
+GROUP BY ot.specimen_id, s.status;
 
 -- Partial, so that the millions of specimens done take no room: the
 -- worklist's WHERE repeats these conditions so both databases use them.
-CREATE INDEX specimens_wl_open ON specimens (status) WHERE wl_open > 0;
-CREATE INDEX specimens_wl_review ON specimens (id) WHERE wl_review > 0;
-CREATE INDEX specimens_wl_released ON specimens (wl_released_at);
+CREATE INDEX worklist_specimens_open ON worklist_specimens (open_stage) WHERE open_tests > 0;
+CREATE INDEX worklist_specimens_review ON worklist_specimens (specimen_id) WHERE review_tests > 0;
+CREATE INDEX worklist_specimens_released ON worklist_specimens (released_at);
