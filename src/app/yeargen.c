@@ -416,8 +416,8 @@ static const char sql_signature[] = "INSERT INTO signatures (id, result_id, user
 /* The worklist's state of a specimen (migration 0020), from the tests just
  * written, as worklist_touch would compute it. */
 static const char sql_worklist[] =
-    "INSERT INTO worklist_specimens (specimen_id, open_tests, open_stage, review_tests,"
-    " released_at) VALUES (?, ?, ?, ?, ?)";
+    "INSERT INTO worklist_specimens (specimen_id, open_tests, open_stage, review_tests, rnk,"
+    " since, released_at) VALUES (?, ?, ?, ?, ?, ?, ?)";
 static const char sql_counter_get[] = "SELECT next FROM accession_counters WHERE day = ?";
 static const char sql_counter_put[] = "INSERT INTO accession_counters (day, next) VALUES (?, ?)"
                                       " ON CONFLICT (day) DO UPDATE SET next = excluded.next";
@@ -1118,7 +1118,14 @@ static err_t write_specimen(gen *g, const gorder *x, const char *order_id, const
         if (!rc)
             rc = db_bind_int64(st, 4, s.wl_review);
         if (!rc)
-            rc = bind_opt_int(st, 5, s.wl_released);
+            rc = db_bind_int64(st, 5, 2 - x->priority); /* stat 0, asap 1, routine 2 */
+        if (!rc)
+            rc = db_bind_int64(st, 6,
+                               s.level >= L_RECEIVED    ? s.received
+                               : s.level >= L_COLLECTED ? s.collected
+                                                        : x->at);
+        if (!rc)
+            rc = bind_opt_int(st, 7, s.wl_released);
         if (!rc)
             rc = insert(st, ei);
     }

@@ -23,22 +23,31 @@
 #define MINUTE_US     (60LL * 1000000)
 #define RELEASED_SPAN (24LL * 3600 * 1000000)
 
+/* A specimen's place in the worklist's order: its priority's rank, then
+ * since when it waits. */
+#define RANK(pri) "CASE " pri " WHEN 'stat' THEN 0 WHEN 'asap' THEN 1 ELSE 2 END"
+#define SINCE     "COALESCE(s.received_at, s.collected_at, s.created_at)"
+
 /* The state of the specimens chosen by `key` (a list or a query giving
  * their ids, with one parameter), from their tests: forgotten, then counted
  * again. */
 #define WL_FORGET(key) "DELETE FROM worklist_specimens WHERE specimen_id IN (" key ")"
 #define WL_COUNT_AGAIN(key)                                                                        \
-    "INSERT INTO worklist_specimens (specimen_id, open_tests, open_stage, review_tests,"           \
-    " released_at) SELECT ot.specimen_id,"                                                         \
+    "INSERT INTO worklist_specimens (specimen_id, open_tests, open_stage, review_tests, rnk,"      \
+    " since, released_at) SELECT s.id,"                                                            \
     " SUM(CASE WHEN ot.status IN ('ordered', 'in-progress') THEN 1 ELSE 0 END),"                   \
     " CASE WHEN s.status = 'pending' THEN 'to-collect' WHEN s.status = 'collected'"                \
     " THEN 'to-receive' WHEN s.status IN ('received', 'in-process', 'stored')"                     \
     " THEN 'in-progress' END,"                                                                     \
-    " SUM(CASE WHEN ot.status = 'resulted' THEN 1 ELSE 0 END),"                                    \
-    " MAX(CASE WHEN ot.status = 'released' THEN r.released_at END)"                                \
-    " FROM order_tests ot JOIN specimens s ON s.id = ot.specimen_id"                               \
-    " LEFT JOIN results r ON r.order_test_id = ot.id"                                              \
-    " WHERE ot.specimen_id IN (" key ") GROUP BY ot.specimen_id, s.status"
+    " SUM(CASE WHEN ot.status = 'resulted' THEN 1 ELSE 0 END), " RANK(                             \
+        "o.priority") ", " SINCE ","                                                               \
+                      " MAX(CASE WHEN ot.status = 'released' THEN r.released_at END)"              \
+                      " FROM order_tests ot JOIN specimens s ON s.id = ot.specimen_id"             \
+                      " JOIN orders o ON o.id = s.order_id LEFT JOIN results r ON "                \
+                      "r.order_test_id = ot.id"                                                    \
+                      " WHERE ot.specimen_id IN (" key                                             \
+                      ") GROUP BY s.id, s.status, o.priority, s.received_at,"                      \
+                      " s.collected_at, s.created_at"
 
 #define KEY_SPECIMEN "CAST(? AS TEXT)"
 #define KEY_ORDER    "SELECT id FROM specimens WHERE order_id = ?"
@@ -54,29 +63,28 @@
     " WHERE m.test_code = ot.test_code AND m.instrument = ?))"
 
 /*
- * The filters on a specimen s, whose tests of the stage (those passing
- * `tests`) are looked at only when a test or instrument filter asks:
- * specimen type x2, priority x2, test, instrument, (the tests' own
- * parameters,) then WL_TEST_FILTERS's. A specimen's tests all belong to its
- * order, so its priority is its order's.
+ * The filters on the specimen of a state row w: its specimen and order are
+ * read only when the specimen type or priority filter asks, its tests of
+ * the stage (those passing `tests`) only when the test or instrument filter
+ * asks. Parameters: specimen type, priority, specimen type x2, priority x2,
+ * test, instrument, (the tests' own,) then WL_TEST_FILTERS's. A specimen's
+ * tests all belong to its order, so its priority is its order's.
  */
 #define WL_SPECIMEN_FILTERS(tests)                                                                 \
-    " AND (CAST(? AS TEXT) IS NULL OR s.specimen_type = ?)"                                        \
-    " AND (CAST(? AS TEXT) IS NULL OR EXISTS (SELECT 1 FROM orders po WHERE po.id = s.order_id"    \
-    " AND po.priority = ?))"                                                                       \
+    " AND ((CAST(? AS TEXT) IS NULL AND CAST(? AS TEXT) IS NULL) OR EXISTS (SELECT 1"              \
+    " FROM specimens fs JOIN orders fo ON fo.id = fs.order_id WHERE fs.id = w.specimen_id"         \
+    " AND (CAST(? AS TEXT) IS NULL OR fs.specimen_type = ?)"                                       \
+    " AND (CAST(? AS TEXT) IS NULL OR fo.priority = ?)))"                                          \
     " AND ((CAST(? AS TEXT) IS NULL AND CAST(? AS TEXT) IS NULL) OR EXISTS (SELECT 1"              \
     " FROM order_tests ot LEFT JOIN results r ON r.order_test_id = ot.id"                          \
     " WHERE ot.specimen_id = w.specimen_id AND " tests " AND " WL_TEST_FILTERS "))"
 
-#define RANK(pri) "CASE " pri " WHEN 'stat' THEN 0 WHEN 'asap' THEN 1 ELSE 2 END"
-#define SINCE     "COALESCE(s.received_at, s.collected_at, s.created_at)"
-
 /* The specimens of a stage (`where` on s), with the filters: the page's
  * first specimens in the worklist's order, LIMIT the last parameter. */
 #define WL_CANDIDATES(where, tests)                                                                \
-    "SELECT s.id FROM worklist_specimens w JOIN specimens s ON s.id = w.specimen_id"               \
-    " JOIN orders o ON o.id = s.order_id WHERE " where                                             \
-    WL_SPECIMEN_FILTERS(tests) " ORDER BY " RANK("o.priority") ", " SINCE ", s.accession LIMIT ?"
+    "SELECT w.specimen_id AS id FROM worklist_specimens w JOIN specimens s"                        \
+    " ON s.id = w.specimen_id WHERE " where                                                        \
+    WL_SPECIMEN_FILTERS(tests) " ORDER BY w.rnk, w.since, s.accession LIMIT ?"
 
 /*
  * The test rows of a page: those of the candidate specimens that are in the
@@ -104,9 +112,7 @@
                                  " ORDER BY rnk, since, s.accession, ot.test_code LIMIT 5000"
 
 #define WL_COUNT(where, tests)                                                                     \
-    "SELECT COUNT(*) FROM worklist_specimens w JOIN specimens s ON s.id = w.specimen_id"           \
-    " WHERE " where                                                                                \
-    WL_SPECIMEN_FILTERS(tests)
+    "SELECT COUNT(*) FROM worklist_specimens w WHERE " where WL_SPECIMEN_FILTERS(tests)
 
 /* Where each stage finds its specimens and which of their tests it shows;
  * the released stage's conditions take the time bound. */
@@ -178,6 +184,8 @@ static void bind_specimens(binder *b, const worklist_filter *f, bool released, i
 {
     if (released)
         bind_int(b, since);
+    bind_str(b, f->specimen_type);
+    bind_str(b, f->priority);
     bind_str(b, f->specimen_type);
     bind_str(b, f->specimen_type);
     bind_str(b, f->priority);

@@ -20,26 +20,37 @@ CREATE TABLE worklist_specimens (
     open_stage TEXT,
     -- Its tests resulted and waiting for review.
     review_tests INTEGER NOT NULL,
+    -- Its place in the worklist's order, copied from its order and its
+    -- custody so that a page is a walk along an index: the priority's rank
+    -- (0 stat, 1 asap, 2 routine), then since when it waits (received,
+    -- else collected, else created).
+    rnk INTEGER NOT NULL,
+    since BIGINT NOT NULL,
     -- When the last of its released tests was released (NULL: none): the
     -- released tab shows the specimens released in the last 24 hours.
     released_at BIGINT
 );
 
 -- The state of the specimens already there, as worklist_touch computes it.
-INSERT INTO worklist_specimens (specimen_id, open_tests, open_stage, review_tests, released_at)
-SELECT ot.specimen_id,
+INSERT INTO worklist_specimens (specimen_id, open_tests, open_stage, review_tests, rnk, since,
+                                released_at)
+SELECT s.id,
        SUM(CASE WHEN ot.status IN ('ordered', 'in-progress') THEN 1 ELSE 0 END),
        CASE WHEN s.status = 'pending' THEN 'to-collect'
             WHEN s.status = 'collected' THEN 'to-receive'
             WHEN s.status IN ('received', 'in-process', 'stored') THEN 'in-progress' END,
        SUM(CASE WHEN ot.status = 'resulted' THEN 1 ELSE 0 END),
+       CASE o.priority WHEN 'stat' THEN 0 WHEN 'asap' THEN 1 ELSE 2 END,
+       COALESCE(s.received_at, s.collected_at, s.created_at),
        MAX(CASE WHEN ot.status = 'released' THEN r.released_at END)
-FROM order_tests ot JOIN specimens s ON s.id = ot.specimen_id
+FROM order_tests ot JOIN specimens s ON s.id = ot.specimen_id JOIN orders o ON o.id = s.order_id
 LEFT JOIN results r ON r.order_test_id = ot.id
-GROUP BY ot.specimen_id, s.status;
+GROUP BY s.id, s.status, o.priority, s.received_at, s.collected_at, s.created_at;
 
 -- Partial, so that the millions of specimens done take no room: the
 -- worklist's WHERE repeats these conditions so both databases use them.
-CREATE INDEX worklist_specimens_open ON worklist_specimens (open_stage) WHERE open_tests > 0;
-CREATE INDEX worklist_specimens_review ON worklist_specimens (specimen_id) WHERE review_tests > 0;
-CREATE INDEX worklist_specimens_released ON worklist_specimens (released_at);
+-- The open tabs and the review tab are walked in the worklist's order.
+CREATE INDEX worklist_specimens_open ON worklist_specimens (open_stage, rnk, since)
+    WHERE open_tests > 0;
+CREATE INDEX worklist_specimens_review ON worklist_specimens (rnk, since) WHERE review_tests > 0;
+CREATE INDEX worklist_specimens_released ON worklist_specimens (released_at, rnk, since);
