@@ -1325,6 +1325,18 @@ static void res_wl_check(const char *acc, int64_t open, int64_t review, bool rel
              " WHERE accession = ?",
              acc, NULL, again, sizeof(again));
     assert_string_equal(stage, again);
+    /* its place: the order's priority rank, since when it waits */
+    assert_int_equal(res_scalar("SELECT w.rnk - CASE o.priority WHEN 'stat' THEN 0 WHEN 'asap'"
+                                " THEN 1 ELSE 2 END FROM worklist_specimens w JOIN specimens s"
+                                " ON s.id = w.specimen_id JOIN orders o ON o.id = s.order_id"
+                                " WHERE s.accession = ?",
+                                acc),
+                     0);
+    assert_int_equal(res_scalar("SELECT w.since - COALESCE(s.received_at, s.collected_at,"
+                                " s.created_at) FROM worklist_specimens w JOIN specimens s"
+                                " ON s.id = w.specimen_id WHERE s.accession = ?",
+                                acc),
+                     0);
     assert_int_equal(wl_open, open);
     assert_int_equal(wl_review, review);
     assert_int_equal(wl_rel != 0, released);
