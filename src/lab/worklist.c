@@ -2,10 +2,11 @@
  * worklist.c - the bench's worklist (see worklist.h).
  *
  * The worklist reads its own small state rather than the tests of a year:
- * each specimen carries the count of its tests to do, of those waiting for
- * review and the time its last test was released (migration 0020), which
- * worklist_touch recomputes in the transaction of every write that changes
- * them. The counts of the tabs and the candidate specimens of a page come
+ * a row a specimen (worklist_specimens, migration 0020) with the count of
+ * its tests to do and the stage they place it in, of those waiting for
+ * review, the time its last test was released and its place in the
+ * worklist's order, which worklist_touch recomputes in the transaction of
+ * every write that changes them. The counts of the tabs and the candidate specimens of a page come
  * from the partial indexes on that state (a few thousand rows however many
  * tests have been done); the test and instrument filters look at the
  * candidates' own tests; the page then reads the test rows of the specimens
@@ -79,7 +80,7 @@
     " FROM order_tests ot LEFT JOIN results r ON r.order_test_id = ot.id"                          \
     " WHERE ot.specimen_id = w.specimen_id AND " tests " AND " WL_TEST_FILTERS "))"
 
-/* The specimens of a stage (`where` on s), with the filters: the page's
+/* The specimens of a stage (`where` on the state w), with the filters: the page's
  * first specimens in the worklist's order, LIMIT the last parameter. */
 #define WL_CANDIDATES(where, tests)                                                                \
     "SELECT w.specimen_id AS id FROM worklist_specimens w JOIN specimens s"                        \
