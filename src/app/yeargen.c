@@ -413,6 +413,11 @@ static const char sql_alert[] =
     " read_back, closed_by) VALUES (?, ?, ?, ?, ?, ?, ?, ?)";
 static const char sql_signature[] = "INSERT INTO signatures (id, result_id, user_id, meaning,"
                                     " signed_at) VALUES (?, ?, ?, ?, ?)";
+/* The worklist's state of a specimen (migration 0020), from the tests just
+ * written, as worklist_touch would compute it. */
+static const char sql_worklist[] =
+    "INSERT INTO worklist_specimens (specimen_id, open_tests, open_stage, review_tests, rnk,"
+    " since, released_at) VALUES (?, ?, ?, ?, ?, ?, ?)";
 static const char sql_counter_get[] = "SELECT next FROM accession_counters WHERE day = ?";
 static const char sql_counter_put[] = "INSERT INTO accession_counters (day, next) VALUES (?, ?)"
                                       " ON CONFLICT (day) DO UPDATE SET next = excluded.next";
@@ -422,7 +427,8 @@ static const char sql_prefix_taken[] = "SELECT COUNT(*) FROM patients WHERE mrn 
 static const char sql_indexes[] =
     "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL"
     " AND tbl_name IN ('patients', 'orders', 'specimens', 'specimen_events', 'order_tests',"
-    " 'results', 'result_history', 'critical_alerts', 'signatures') ORDER BY name";
+    " 'results', 'result_history', 'critical_alerts', 'signatures', 'worklist_specimens')"
+    " ORDER BY name";
 
 enum {
     S_PATIENT,
@@ -434,6 +440,7 @@ enum {
     S_HISTORY,
     S_ALERT,
     S_SIGNATURE,
+    S_WORKLIST,
     S_N
 };
 
@@ -773,6 +780,8 @@ typedef struct spec {
     int64_t collected, received;
     int level;
     const char *rejected; /* the reason, or NULL */
+    /* The worklist's state: tests to do, to review, the last release. */
+    int64_t wl_open, wl_review, wl_released;
 } spec;
 
 static err_t write_event(gen *g, int64_t oat, const spec *s, const char *event, int64_t at,
@@ -826,8 +835,8 @@ static err_t write_signature(gen *g, int64_t oat, const char *result_id, const c
 }
 
 /* One test of an order: its row and, when it has come so far, its result. */
-static err_t write_test(gen *g, const gorder *x, const char *order_id, const spec *s,
-                        const item *it, bool *open, errinfo *ei)
+static err_t write_test(gen *g, const gorder *x, const char *order_id, spec *s, const item *it,
+                        bool *open, errinfo *ei)
 {
     rng *r = &g->r;
     const gtest *t = it->t;
@@ -865,6 +874,12 @@ static err_t write_test(gen *g, const gorder *x, const char *order_id, const spe
                          : s->level >= L_RECEIVED && t->instrument[0] && rng_chance(r, 0.5)
                              ? "in-progress"
                              : "ordered";
+    if (!strcmp(status, "released") && released > s->wl_released)
+        s->wl_released = released;
+    else if (!strcmp(status, "resulted"))
+        s->wl_review++;
+    else if (!strcmp(status, "ordered") || !strcmp(status, "in-progress"))
+        s->wl_open++;
     char reason[96] = "";
     if (s->rejected)
         snprintf(reason, sizeof(reason), "specimen rejected: %s", s->rejected);
@@ -1089,6 +1104,31 @@ static err_t write_specimen(gen *g, const gorder *x, const char *order_id, const
         rc = write_test(g, x, order_id, &s, &items[k], &open, ei);
     if (!rc && open)
         g->c->open_specimens++;
+    if (!rc && nitems > 0) {
+        st = g->st[S_WORKLIST];
+        rc = db_bind_str(st, 1, s.id);
+        if (!rc)
+            rc = db_bind_int64(st, 2, s.wl_open);
+        if (!rc)
+            rc = db_bind_str(st, 3,
+                             s.rejected               ? NULL
+                             : s.level == L_PENDING   ? "to-collect"
+                             : s.level == L_COLLECTED ? "to-receive"
+                                                      : "in-progress");
+        if (!rc)
+            rc = db_bind_int64(st, 4, s.wl_review);
+        if (!rc)
+            rc = db_bind_int64(st, 5, 2 - x->priority); /* stat 0, asap 1, routine 2 */
+        if (!rc)
+            rc = db_bind_int64(st, 6,
+                               s.level >= L_RECEIVED    ? s.received
+                               : s.level >= L_COLLECTED ? s.collected
+                                                        : x->at);
+        if (!rc)
+            rc = bind_opt_int(st, 7, s.wl_released);
+        if (!rc)
+            rc = insert(st, ei);
+    }
     return rc;
 }
 
@@ -1337,9 +1377,9 @@ err_t yeargen_run(db *d, const yeargen_opts *o, yeargen_counts *out, errinfo *ei
         if (!rc && fresh)
             rc = drop_indexes(d, idx, (int)(sizeof(idx) / sizeof(idx[0])), &nidx, ei);
     }
-    static const char *const sqls[S_N] = {sql_patient, sql_order, sql_specimen,
-                                          sql_event,   sql_test,  sql_result,
-                                          sql_history, sql_alert, sql_signature};
+    static const char *const sqls[S_N] = {sql_patient,   sql_order,   sql_specimen, sql_event,
+                                          sql_test,      sql_result,  sql_history,  sql_alert,
+                                          sql_signature, sql_worklist};
     for (int i = 0; i < S_N && !rc; i++)
         rc = db_prepare(d, sqls[i], &g.st[i], ei);
     if (!rc)

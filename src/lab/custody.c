@@ -14,6 +14,7 @@
 #include "lab/accession.h"
 #include "lab/patient.h"
 #include "lab/specimen.h"
+#include "lab/worklist.h"
 #include "store/dbjson.h"
 
 #define CLOCK_SKEW_US (2LL * 60 * 1000000) /* a device clock may run this far ahead */
@@ -175,6 +176,8 @@ static err_t move(db *d, const specimen *s, const char *to, int64_t collected, i
     db_finalize(st);
     if (!rc && changed != 1)
         rc = err_set(ei, ERR_CONFLICT, "event", "the specimen changed meanwhile; try again");
+    if (!rc)
+        rc = worklist_touch(d, s->id, ei);
     return rc;
 }
 
@@ -404,6 +407,10 @@ err_t custody_reject(db *d, const audit_ctx *ctx, const char *accession, const j
                         json_string_value(json_object_get(t, "code")),
                         json_string_value(json_object_get(t, "panel")), new_id);
     }
+    if (!rc)
+        rc = worklist_touch(d, s.id, ei);
+    if (!rc)
+        rc = worklist_touch(d, new_id, ei);
     if (rc)
         goto fail;
     detail = json_pack("{s:s,s:s}", "reason", reason, "recollection", new_acc);

@@ -14,6 +14,7 @@
 #include "lab/catalog.h"
 #include "lab/patient.h"
 #include "lab/specimen.h"
+#include "lab/worklist.h"
 
 static const char sql_order[] =
     "INSERT INTO orders (id, patient_id, priority, clinician, reasons, instructions, status,"
@@ -271,6 +272,8 @@ err_t order_create(db *d, const audit_ctx *ctx, const json_t *body, json_t **out
         if (!rc)
             json_array_append_new(codes, json_string(w[k].code));
     }
+    if (!rc)
+        rc = worklist_touch_order(d, order_id, ei);
     if (rc)
         goto fail;
     detail = json_pack("{s:s,s:O,s:O,s:s}", "patient_id", p.id, "tests", codes, "accessions",
@@ -399,6 +402,8 @@ err_t order_cancel_placed(db *d, const audit_ctx *ctx, const char *placer, const
         rc = db_run(d, ei, &changed, sql_cancel_tests, "tt", reason, order_id);
     if (!rc)
         rc = db_run(d, ei, NULL, sql_cancel_order, "t", order_id);
+    if (!rc)
+        rc = worklist_touch_order(d, order_id, ei);
     if (!rc) {
         json_t *detail = json_pack("{s:s,s:s,s:s,s:I}", "placer", placer, "placer_id", placer_id,
                                    "reason", reason, "tests", (json_int_t)changed);

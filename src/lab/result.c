@@ -18,6 +18,7 @@
 #include "lab/gate.h"
 #include "lab/patient.h"
 #include "lab/specimen.h"
+#include "lab/worklist.h"
 #include "qc/pbqc.h"
 #include "stock/stock.h"
 #include "store/dbjson.h"
@@ -308,6 +309,8 @@ static err_t release_one(db *d, const audit_ctx *ctx, const char *id, const char
     if (!rc)
         rc = db_run(d, ei, NULL, sql_test_status, "tt", "released", order_test_id);
     if (!rc)
+        rc = worklist_touch_test(d, order_test_id, ei);
+    if (!rc)
         rc = delivery_enqueue(d, id, 'F', ei);
     if (!rc && manual) {
         char sid[ID_LEN + 1];
@@ -349,6 +352,8 @@ static err_t auto_verify(db *d, const audit_ctx *ctx, const char *id, const char
     free(text);
     if (!rc)
         rc = db_run(d, ei, NULL, sql_test_status, "tt", "resulted", order_test_id);
+    if (!rc)
+        rc = worklist_touch_test(d, order_test_id, ei);
     return rc;
 }
 
@@ -1047,6 +1052,10 @@ err_t result_correct(db *d, const audit_ctx *ctx, const user *u, const char *id,
     }
     if (!rc)
         rc = db_run(d, ei, NULL, sql_signature, "tttti", sid, id, u->id, "correction", now);
+    /* The test stays released; its specimen's state is recomputed all the
+     * same, so that no write to a result can leave it stale. */
+    if (!rc)
+        rc = worklist_touch_test(d, json_string_value(json_object_get(cur, "order_test_id")), ei);
     if (!rc)
         rc = delivery_enqueue(d, id, 'C', ei);
     if (!rc && critical) {

@@ -1,12 +1,17 @@
 /*
  * worklist.c - the bench's worklist (see worklist.h).
  *
- * One query reads the open tests (and those released in the last day) with
- * the stage each puts its specimen in, through indexes that hold only those
- * (migration 0019), so that its cost follows the open work and not the
- * years of tests behind it; the same text, grouped, counts the
- * specimens of every stage for the tabs. Filters are bound parameters that
- * match everything when NULL.
+ * The worklist reads its own small state rather than the tests of a year:
+ * a row a specimen (worklist_specimens, migration 0020) with the count of
+ * its tests to do and the stage they place it in, of those waiting for
+ * review, the time its last test was released and its place in the
+ * worklist's order, which worklist_touch recomputes in the transaction of
+ * every write that changes them. The counts of the tabs and the candidate specimens of a page come
+ * from the partial indexes on that state (a few thousand rows however many
+ * tests have been done); the test and instrument filters look at the
+ * candidates' own tests; the page then reads the test rows of the specimens
+ * it shows, and only those. Filters are bound parameters that match
+ * everything when NULL.
  */
 #include "lab/worklist.h"
 
@@ -19,67 +24,123 @@
 #define MINUTE_US     (60LL * 1000000)
 #define RELEASED_SPAN (24LL * 3600 * 1000000)
 
-/* The columns of one test row, with the stage it puts its specimen in. */
-#define WL_COLS(stage)                                                                             \
-    "SELECT s.id AS sid, s.accession, s.status AS sstatus, o.priority, s.specimen_type,"           \
-    " s.container, s.collected_at, s.received_at, p.id AS patient_id, p.mrn, p.family, p.given,"   \
-    " ot.test_code AS code, t.name, ot.status AS tstatus, r.id AS result_id, r.flag,"              \
-    " r.instrument AS rinst,"                                                                      \
-    " CASE WHEN s.received_at IS NULL THEN NULL ELSE s.received_at + CAST(60000000 AS BIGINT) *"   \
-    " (CASE o.priority WHEN 'stat' THEN t.tat_stat_minutes WHEN 'asap' THEN t.tat_asap_minutes"    \
-    " ELSE t.tat_routine_minutes END) END AS due, " stage " AS stage,"                             \
-    " CASE o.priority WHEN 'stat' THEN 0 WHEN 'asap' THEN 1 ELSE 2 END AS rnk,"                    \
-    " COALESCE(s.received_at, s.collected_at, s.created_at) AS since"
-#define WL_JOINS                                                                                   \
-    " JOIN specimens s ON s.id = ot.specimen_id JOIN orders o ON o.id = ot.order_id"               \
-    " JOIN patients p ON p.id = s.patient_id JOIN tests t ON t.code = ot.test_code"
+/* A specimen's place in the worklist's order: its priority's rank, then
+ * since when it waits. */
+#define RANK(pri) "CASE " pri " WHEN 'stat' THEN 0 WHEN 'asap' THEN 1 ELSE 2 END"
+#define SINCE     "COALESCE(s.received_at, s.collected_at, s.created_at)"
+
+/* The state of the specimens chosen by `key` (a list or a query giving
+ * their ids, with one parameter), from their tests: forgotten, then counted
+ * again. */
+#define WL_FORGET(key) "DELETE FROM worklist_specimens WHERE specimen_id IN (" key ")"
+#define WL_COUNT_AGAIN(key)                                                                        \
+    "INSERT INTO worklist_specimens (specimen_id, open_tests, open_stage, review_tests, rnk,"      \
+    " since, released_at) SELECT s.id,"                                                            \
+    " SUM(CASE WHEN ot.status IN ('ordered', 'in-progress') THEN 1 ELSE 0 END),"                   \
+    " CASE WHEN s.status = 'pending' THEN 'to-collect' WHEN s.status = 'collected'"                \
+    " THEN 'to-receive' WHEN s.status IN ('received', 'in-process', 'stored')"                     \
+    " THEN 'in-progress' END,"                                                                     \
+    " SUM(CASE WHEN ot.status = 'resulted' THEN 1 ELSE 0 END), " RANK(                             \
+        "o.priority") ", " SINCE ","                                                               \
+                      " MAX(CASE WHEN ot.status = 'released' THEN r.released_at END)"              \
+                      " FROM order_tests ot JOIN specimens s ON s.id = ot.specimen_id"             \
+                      " JOIN orders o ON o.id = s.order_id LEFT JOIN results r ON "                \
+                      "r.order_test_id = ot.id"                                                    \
+                      " WHERE ot.specimen_id IN (" key                                             \
+                      ") GROUP BY s.id, s.status, o.priority, s.received_at,"                      \
+                      " s.collected_at, s.created_at"
+
+#define KEY_SPECIMEN "CAST(? AS TEXT)"
+#define KEY_ORDER    "SELECT id FROM specimens WHERE order_id = ?"
+#define KEY_TEST     "SELECT specimen_id FROM order_tests WHERE id = ?"
 
 /*
- * The tests of the worklist: those still open (found through the partial
- * index order_tests_open, whose list this WHERE repeats), and those released
- * since the time bound first (through results_released). Every other test
- * (cancelled, or released earlier) puts its specimen in no stage, so the
- * millions of a year are never read.
+ * The test and instrument filters, on one test row (ot, its result r): 5
+ * parameters, test x2 and instrument x3.
  */
-#define WL_ROWS_OF(open_only, released_only)                                                       \
-    "(" WL_COLS(                                                                                   \
-        "CASE WHEN ot.status = 'resulted' THEN 'to-review'"                                        \
-        " WHEN s.status = 'pending' THEN 'to-collect'"                                             \
-        " WHEN s.status = 'collected' THEN 'to-receive'"                                           \
-        " WHEN s.status IN ('received', 'in-process', 'stored') THEN 'in-progress'"                \
-        " ELSE NULL END") " FROM order_tests ot" WL_JOINS                                          \
-                          " LEFT JOIN results r ON r.order_test_id = ot.id"                        \
-                          " WHERE ot.status IN ('ordered', 'in-progress', 'resulted')" open_only   \
-                          " UNION ALL " WL_COLS(                                                   \
-                              "'released'") " FROM results r"                                      \
-                                            " JOIN order_tests ot ON ot.id = "                     \
-                                            "r.order_test_id" WL_JOINS " WHERE " released_only     \
-                                            "r.released_at >= ? AND ot.status = 'released') w"
-/* Both branches, for the counts of every stage. */
-#define WL_ROWS WL_ROWS_OF("", "")
-/* One stage's page reads one branch: the other's constant condition is
- * false (its parameter is the stage), so the planner skips it whole. */
-#define WL_ROWS_OF_STAGE                                                                           \
-    WL_ROWS_OF(" AND CAST(? AS TEXT) <> 'released'", "CAST(? AS TEXT) = 'released' AND ")
+#define WL_TEST_FILTERS                                                                            \
+    "(CAST(? AS TEXT) IS NULL OR ot.test_code = ?)"                                                \
+    " AND (CAST(? AS TEXT) IS NULL OR r.instrument = ? OR EXISTS (SELECT 1 FROM test_mappings m"   \
+    " WHERE m.test_code = ot.test_code AND m.instrument = ?))"
 
-#define WL_FILTERS                                                                                 \
-    " WHERE w.stage IS NOT NULL AND (CAST(? AS TEXT) IS NULL OR w.priority = ?)"                   \
-    " AND (CAST(? AS TEXT) IS NULL OR w.specimen_type = ?)"                                        \
-    " AND (CAST(? AS TEXT) IS NULL OR w.code = ?)"                                                 \
-    " AND (CAST(? AS TEXT) IS NULL OR w.rinst = ? OR EXISTS (SELECT 1 FROM test_mappings m"        \
-    " WHERE m.test_code = w.code AND m.instrument = ?))"
+/*
+ * The filters on the specimen of a state row w: its specimen and order are
+ * read only when the specimen type or priority filter asks, its tests of
+ * the stage (those passing `tests`) only when the test or instrument filter
+ * asks. Parameters: specimen type, priority, specimen type x2, priority x2,
+ * test, instrument, (the tests' own,) then WL_TEST_FILTERS's. A specimen's
+ * tests all belong to its order, so its priority is its order's.
+ */
+#define WL_SPECIMEN_FILTERS(tests)                                                                 \
+    " AND ((CAST(? AS TEXT) IS NULL AND CAST(? AS TEXT) IS NULL) OR EXISTS (SELECT 1"              \
+    " FROM specimens fs JOIN orders fo ON fo.id = fs.order_id WHERE fs.id = w.specimen_id"         \
+    " AND (CAST(? AS TEXT) IS NULL OR fs.specimen_type = ?)"                                       \
+    " AND (CAST(? AS TEXT) IS NULL OR fo.priority = ?)))"                                          \
+    " AND ((CAST(? AS TEXT) IS NULL AND CAST(? AS TEXT) IS NULL) OR EXISTS (SELECT 1"              \
+    " FROM order_tests ot LEFT JOIN results r ON r.order_test_id = ot.id"                          \
+    " WHERE ot.specimen_id = w.specimen_id AND " tests " AND " WL_TEST_FILTERS "))"
 
-static const char sql_rows[] =
-    "SELECT w.accession, w.sstatus, w.priority, w.specimen_type, w.container, w.collected_at,"
-    " w.received_at, w.patient_id, w.mrn, w.family, w.given, w.code, w.name, w.tstatus,"
-    " w.result_id, w.flag, w.due FROM " WL_ROWS_OF_STAGE WL_FILTERS
-    " AND w.stage = ? ORDER BY w.rnk, w.since, w.accession, w.code LIMIT 5000";
+/* The specimens of a stage (`where` on the state w), with the filters: the page's
+ * first specimens in the worklist's order, LIMIT the last parameter. */
+#define WL_CANDIDATES(where, tests)                                                                \
+    "SELECT w.specimen_id AS id FROM worklist_specimens w JOIN specimens s"                        \
+    " ON s.id = w.specimen_id WHERE " where                                                        \
+    WL_SPECIMEN_FILTERS(tests) " ORDER BY w.rnk, w.since, s.accession LIMIT ?"
 
-static const char sql_counts[] =
-    "SELECT w.stage, COUNT(DISTINCT w.sid) FROM " WL_ROWS WL_FILTERS " GROUP BY w.stage";
+/*
+ * The test rows of a page: those of the candidate specimens that are in the
+ * stage (`tests`) and pass the row filters (priority x2, then
+ * WL_TEST_FILTERS's), in the worklist's order.
+ */
+#define WL_PAGE(where, tests)                                                                      \
+    "SELECT s.accession, s.status, o.priority, s.specimen_type, s.container, s.collected_at,"      \
+    " s.received_at, p.id, p.mrn, p.family, p.given, ot.test_code, t.name, ot.status, r.id,"       \
+    " r.flag, CASE WHEN s.received_at IS NULL THEN NULL ELSE s.received_at +"                      \
+    " CAST(60000000 AS BIGINT) * (CASE o.priority WHEN 'stat' THEN t.tat_stat_minutes"             \
+    " WHEN 'asap' THEN t.tat_asap_minutes ELSE t.tat_routine_minutes END) END,"                    \
+    " " RANK(                                                                                      \
+        "o.priority") " AS rnk, " SINCE " AS since"                                                \
+                      " FROM (" WL_CANDIDATES(                                                     \
+                          where,                                                                   \
+                          tests) ") c JOIN order_tests ot ON ot.specimen_id = c.id"                \
+                                 " JOIN specimens s ON s.id = ot.specimen_id JOIN orders o ON "    \
+                                 "o.id = ot.order_id"                                              \
+                                 " JOIN patients p ON p.id = s.patient_id JOIN tests t ON t.code " \
+                                 "= ot.test_code"                                                  \
+                                 " LEFT JOIN results r ON r.order_test_id = ot.id WHERE " tests    \
+                                 " AND (CAST(? AS TEXT) IS NULL OR o.priority = ?) "               \
+                                 "AND " WL_TEST_FILTERS                                            \
+                                 " ORDER BY rnk, since, s.accession, ot.test_code LIMIT 5000"
 
-static const char *const stages[] = {"to-collect", "to-receive", "in-progress", "to-review",
-                                     "released"};
+#define WL_COUNT(where, tests)                                                                     \
+    "SELECT COUNT(*) FROM worklist_specimens w WHERE " where WL_SPECIMEN_FILTERS(tests)
+
+/* Where each stage finds its specimens and which of their tests it shows;
+ * the released stage's conditions take the time bound. */
+#define OPEN_TESTS     "ot.status IN ('ordered', 'in-progress')"
+#define REVIEW_TESTS   "ot.status = 'resulted'"
+#define RELEASED_TESTS "ot.status = 'released' AND r.released_at >= ?"
+#define AT_COLLECT     "w.open_tests > 0 AND w.open_stage = 'to-collect'"
+#define AT_RECEIVE     "w.open_tests > 0 AND w.open_stage = 'to-receive'"
+#define AT_BENCH       "w.open_tests > 0 AND w.open_stage = 'in-progress'"
+#define AT_REVIEW      "w.review_tests > 0"
+#define AT_RELEASED    "w.released_at >= ?"
+
+typedef struct stage_sql {
+    const char *name;
+    const char *count;
+    const char *page;
+} stage_sql;
+
+static const stage_sql stage_sqls[] = {
+    {"to-collect", WL_COUNT(AT_COLLECT, OPEN_TESTS), WL_PAGE(AT_COLLECT, OPEN_TESTS)},
+    {"to-receive", WL_COUNT(AT_RECEIVE, OPEN_TESTS), WL_PAGE(AT_RECEIVE, OPEN_TESTS)},
+    {"in-progress", WL_COUNT(AT_BENCH, OPEN_TESTS), WL_PAGE(AT_BENCH, OPEN_TESTS)},
+    {"to-review", WL_COUNT(AT_REVIEW, REVIEW_TESTS), WL_PAGE(AT_REVIEW, REVIEW_TESTS)},
+    {"released", WL_COUNT(AT_RELEASED, RELEASED_TESTS), WL_PAGE(AT_RELEASED, RELEASED_TESTS)},
+};
+#define RELEASED_STAGE 4
+
 static const char *const priorities[] = {"routine", "asap", "stat"};
 
 static bool one_of(const char *v, const char *const *list, size_t n)
@@ -90,32 +151,97 @@ static bool one_of(const char *v, const char *const *list, size_t n)
     return false;
 }
 
-/* Bind the filters shared by both statements, from parameter 1. */
-static err_t query(db *d, const char *sql, const worklist_filter *f, int64_t now, bool stage,
-                   db_stmt **st, errinfo *ei)
+/* A statement's parameters, bound in order from 1. */
+typedef struct binder {
+    db_stmt *st;
+    int i;
+    err_t rc;
+} binder;
+
+static void bind_str(binder *b, const char *v)
 {
-    /* (the stage twice,) since, priority x2, specimen_type x2, test x2,
-     * instrument x3, (and the stage) */
-    if (stage)
-        return db_query(d, st, ei, sql, "ttitttttttttt", f->stage, f->stage, now - RELEASED_SPAN,
-                        f->priority, f->priority, f->specimen_type, f->specimen_type, f->test,
-                        f->test, f->instrument, f->instrument, f->instrument, f->stage);
-    return db_query(d, st, ei, sql, "ittttttttt", now - RELEASED_SPAN, f->priority, f->priority,
-                    f->specimen_type, f->specimen_type, f->test, f->test, f->instrument,
-                    f->instrument, f->instrument);
+    if (!b->rc)
+        b->rc = db_bind_str(b->st, ++b->i, v);
+}
+
+static void bind_int(binder *b, int64_t v)
+{
+    if (!b->rc)
+        b->rc = db_bind_int64(b->st, ++b->i, v);
+}
+
+/* WL_TEST_FILTERS's parameters. */
+static void bind_test_filters(binder *b, const worklist_filter *f)
+{
+    bind_str(b, f->test);
+    bind_str(b, f->test);
+    bind_str(b, f->instrument);
+    bind_str(b, f->instrument);
+    bind_str(b, f->instrument);
+}
+
+/* The parameters of a stage's WHERE and WL_SPECIMEN_FILTERS. */
+static void bind_specimens(binder *b, const worklist_filter *f, bool released, int64_t since)
+{
+    if (released)
+        bind_int(b, since);
+    bind_str(b, f->specimen_type);
+    bind_str(b, f->priority);
+    bind_str(b, f->specimen_type);
+    bind_str(b, f->specimen_type);
+    bind_str(b, f->priority);
+    bind_str(b, f->priority);
+    bind_str(b, f->test);
+    bind_str(b, f->instrument);
+    if (released)
+        bind_int(b, since);
+    bind_test_filters(b, f);
 }
 
 static err_t counts(db *d, const worklist_filter *f, int64_t now, json_t *out, errinfo *ei)
 {
-    db_stmt *st = NULL;
-    bool row = false;
-    for (size_t i = 0; i < sizeof(stages) / sizeof(stages[0]); i++)
-        json_object_set_new(out, stages[i], json_integer(0));
-    err_t rc = query(d, sql_counts, f, now, false, &st, ei);
-    while (!rc && !(rc = db_step(st, &row, ei)) && row)
-        json_object_set_new(out, db_col_text(st, 0), json_integer(db_col_int64(st, 1)));
-    db_finalize(st);
+    err_t rc = ERR_OK;
+    for (size_t i = 0; i < sizeof(stage_sqls) / sizeof(stage_sqls[0]) && !rc; i++) {
+        binder b = {0};
+        bool row = false;
+        rc = db_prepare(d, stage_sqls[i].count, &b.st, ei);
+        if (rc)
+            break;
+        bind_specimens(&b, f, i == RELEASED_STAGE, now - RELEASED_SPAN);
+        rc = b.rc ? err_set(ei, b.rc, NULL, "cannot bind the worklist's filters") : ERR_OK;
+        if (!rc)
+            rc = db_step(b.st, &row, ei);
+        if (!rc && json_object_set_new(out, stage_sqls[i].name,
+                                       json_integer(row ? db_col_int64(b.st, 0) : 0)))
+            rc = ERR_NOMEM;
+        db_finalize(b.st);
+    }
     return rc;
+}
+
+/* The page of a stage, ready to step: its candidate specimens, then their rows. */
+static err_t page(db *d, const worklist_filter *f, size_t stage, int64_t now, db_stmt **st,
+                  errinfo *ei)
+{
+    binder b = {0};
+    bool released = stage == RELEASED_STAGE;
+    *st = NULL;
+    err_t rc = db_prepare(d, stage_sqls[stage].page, &b.st, ei);
+    if (rc)
+        return rc;
+    bind_specimens(&b, f, released, now - RELEASED_SPAN);
+    bind_int(&b, f->limit);
+    if (released)
+        bind_int(&b, now - RELEASED_SPAN);
+    bind_str(&b, f->priority);
+    bind_str(&b, f->priority);
+    bind_test_filters(&b, f);
+    if (b.rc) {
+        db_finalize(b.st);
+        return err_set(ei, b.rc, NULL, "cannot bind the worklist's filters");
+    }
+    *st = b.st;
+    return ERR_OK;
 }
 
 /* Close the specimen being built: its due time and lateness. */
@@ -134,15 +260,15 @@ static void finish(json_t *item, int64_t due, int64_t now)
                         json_integer(due && now > due ? (now - due) / MINUTE_US : 0));
 }
 
-static err_t rows(db *d, const worklist_filter *f, int64_t now, int limit, json_t *items,
-                  json_t *accessions, errinfo *ei)
+static err_t rows(db *d, const worklist_filter *f, size_t stage, int64_t now, int limit,
+                  json_t *items, json_t *accessions, errinfo *ei)
 {
     db_stmt *st = NULL;
     bool row = false;
     json_t *item = NULL;
     char cur[32] = "";
     int64_t due = 0;
-    err_t rc = query(d, sql_rows, f, now, true, &st, ei);
+    err_t rc = page(d, f, stage, now, &st, ei);
     while (!rc && !(rc = db_step(st, &row, ei)) && row) {
         const char *acc = db_col_text(st, 0);
         if (strcmp(acc, cur)) {
@@ -191,13 +317,17 @@ err_t worklist_list(db *d, const audit_ctx *ctx, const worklist_filter *fin, int
     worklist_filter f = *fin;
     json_t *items = NULL, *accs = NULL, *cnt = NULL;
     char at[TIME_ISO_LEN];
+    size_t stage = 0;
     err_t rc;
     *out = NULL;
     if (!f.stage)
         f.stage = "in-progress";
     if (!f.limit)
         f.limit = 200;
-    if (!one_of(f.stage, stages, sizeof(stages) / sizeof(stages[0])))
+    while (stage < sizeof(stage_sqls) / sizeof(stage_sqls[0]) &&
+           strcmp(f.stage, stage_sqls[stage].name))
+        stage++;
+    if (stage == sizeof(stage_sqls) / sizeof(stage_sqls[0]))
         return err_set(ei, ERR_INVALID, "stage",
                        "stage is to-collect, to-receive, in-progress, to-review or released");
     if (f.priority && !one_of(f.priority, priorities, sizeof(priorities) / sizeof(priorities[0])))
@@ -215,7 +345,7 @@ err_t worklist_list(db *d, const audit_ctx *ctx, const worklist_filter *fin, int
      * is answered only once its reading is on record. */
     rc = counts(d, &f, now, cnt, ei);
     if (!rc)
-        rc = rows(d, &f, now, f.limit, items, accs, ei);
+        rc = rows(d, &f, stage, now, f.limit, items, accs, ei);
     if (!rc) {
         json_t *detail = json_pack("{s:s,s:O}", "stage", f.stage, "accessions", accs);
         rc = detail ? audit_record(d, ctx, "specimen.search", "specimen", "", "ok", detail, ei)
@@ -234,4 +364,26 @@ done:
     json_decref(accs);
     json_decref(cnt);
     return rc;
+}
+
+/* Forget the state of the specimens of key, then count it again. */
+static err_t touch(db *d, const char *forget, const char *count, const char *key, errinfo *ei)
+{
+    err_t rc = db_run(d, ei, NULL, forget, "t", key);
+    return rc ? rc : db_run(d, ei, NULL, count, "t", key);
+}
+
+err_t worklist_touch(db *d, const char *specimen_id, errinfo *ei)
+{
+    return touch(d, WL_FORGET(KEY_SPECIMEN), WL_COUNT_AGAIN(KEY_SPECIMEN), specimen_id, ei);
+}
+
+err_t worklist_touch_order(db *d, const char *order_id, errinfo *ei)
+{
+    return touch(d, WL_FORGET(KEY_ORDER), WL_COUNT_AGAIN(KEY_ORDER), order_id, ei);
+}
+
+err_t worklist_touch_test(db *d, const char *order_test_id, errinfo *ei)
+{
+    return touch(d, WL_FORGET(KEY_TEST), WL_COUNT_AGAIN(KEY_TEST), order_test_id, ei);
 }

@@ -41,4 +41,19 @@ typedef struct worklist_filter {
 err_t worklist_list(db *d, const audit_ctx *ctx, const worklist_filter *f, int64_t now,
                     json_t **out, errinfo *ei);
 
+/*
+ * The worklist's state of one specimen (its row of worklist_specimens,
+ * migration 0020) recomputed from its tests and results.
+ * Called inside the transaction of every write that changes a specimen's
+ * tests, their status or the specimen's status, so the worklist never reads
+ * a stale state; recomputing (not counting changes) makes it idempotent.
+ * A specimen without tests has no row. Returns ERR_OK or the database's
+ * error; a specimen that does not exist is no error.
+ */
+err_t worklist_touch(db *d, const char *specimen_id, errinfo *ei);
+/* The same for every specimen of an order. */
+err_t worklist_touch_order(db *d, const char *order_id, errinfo *ei);
+/* The same for the specimen of one order test (order_tests.id). */
+err_t worklist_touch_test(db *d, const char *order_test_id, errinfo *ei);
+
 #endif

@@ -35,6 +35,7 @@
 #include "lab/order.h"
 #include "lab/patient.h"
 #include "lab/result.h"
+#include "lab/worklist.h"
 #include "store/db.h"
 #include "testdb.h"
 
@@ -1284,6 +1285,142 @@ static void test_gate_rejected_after_entry(void **state)
     assert_string_equal(res_col(id, "status"), "review");
 }
 
+/* ---------------------------------------------------------- worklist state */
+
+/*
+ * The worklist's state of the specimen of acc (migration 0020) against a
+ * recomputation from its tests and results, and against what the step
+ * expects: tests to do, to review, and whether one is released.
+ */
+static void res_wl_check(const char *acc, int64_t open, int64_t review, bool released)
+{
+    int64_t wl_open = res_scalar("SELECT w.open_tests FROM worklist_specimens w JOIN specimens s "
+                                 "ON s.id = w.specimen_id WHERE s.accession = ?",
+                                 acc);
+    int64_t wl_review = res_scalar("SELECT w.review_tests FROM worklist_specimens w JOIN specimens "
+                                   "s ON s.id = w.specimen_id WHERE s.accession = ?",
+                                   acc);
+    int64_t wl_rel = res_scalar("SELECT COALESCE(w.released_at, 0) FROM worklist_specimens w JOIN "
+                                "specimens s ON s.id = w.specimen_id WHERE s.accession = ?",
+                                acc);
+    assert_int_equal(wl_open, res_scalar("SELECT COUNT(*) FROM order_tests ot JOIN specimens s"
+                                         " ON s.id = ot.specimen_id WHERE s.accession = ?"
+                                         " AND ot.status IN ('ordered', 'in-progress')",
+                                         acc));
+    assert_int_equal(wl_review, res_scalar("SELECT COUNT(*) FROM order_tests ot JOIN specimens s"
+                                           " ON s.id = ot.specimen_id WHERE s.accession = ?"
+                                           " AND ot.status = 'resulted'",
+                                           acc));
+    assert_int_equal(wl_rel, res_scalar("SELECT COALESCE(MAX(r.released_at), 0) FROM order_tests"
+                                        " ot JOIN results r ON r.order_test_id = ot.id JOIN"
+                                        " specimens s ON s.id = ot.specimen_id WHERE"
+                                        " s.accession = ? AND ot.status = 'released'",
+                                        acc));
+    char stage[16], again[16];
+    res_text("SELECT COALESCE(w.open_stage, '') FROM worklist_specimens w JOIN specimens s"
+             " ON s.id = w.specimen_id WHERE s.accession = ?",
+             acc, NULL, stage, sizeof(stage));
+    res_text("SELECT CASE status WHEN 'pending' THEN 'to-collect' WHEN 'collected' THEN"
+             " 'to-receive' WHEN 'rejected' THEN '' ELSE 'in-progress' END FROM specimens"
+             " WHERE accession = ?",
+             acc, NULL, again, sizeof(again));
+    assert_string_equal(stage, again);
+    /* its place: the order's priority rank, since when it waits */
+    assert_int_equal(res_scalar("SELECT w.rnk - CASE o.priority WHEN 'stat' THEN 0 WHEN 'asap'"
+                                " THEN 1 ELSE 2 END FROM worklist_specimens w JOIN specimens s"
+                                " ON s.id = w.specimen_id JOIN orders o ON o.id = s.order_id"
+                                " WHERE s.accession = ?",
+                                acc),
+                     0);
+    assert_int_equal(res_scalar("SELECT w.since - COALESCE(s.received_at, s.collected_at,"
+                                " s.created_at) FROM worklist_specimens w JOIN specimens s"
+                                " ON s.id = w.specimen_id WHERE s.accession = ?",
+                                acc),
+                     0);
+    assert_int_equal(wl_open, open);
+    assert_int_equal(wl_review, review);
+    assert_int_equal(wl_rel != 0, released);
+}
+
+/* The state put wrong on purpose really is wrong before it is touched. */
+static void res_wl_check_broken(const char *acc)
+{
+    assert_int_equal(res_scalar("SELECT w.open_tests FROM worklist_specimens w JOIN specimens s"
+                                " ON s.id = w.specimen_id WHERE s.accession = ?",
+                                acc),
+                     7);
+}
+
+static void test_worklist_state(void **state)
+{
+    (void)state;
+    patient p;
+    char acc[ACCESSION_LEN + 1], acc2[ACCESSION_LEN + 1], k[ID_LEN + 1], na[ID_LEN + 1];
+    errinfo ei = {0};
+    json_t *o = NULL;
+    json_error_t je;
+    res_patient("female", NULL, &p);
+
+    /* ordered: two tests to do */
+    res_specimen(&p, "[\"K\", \"NA\"]", 0, NULL, acc);
+    res_wl_check(acc, 2, 0, false);
+    /* collected, received: still to do, the specimen's status places it */
+    assert_int_equal(res_event(acc, "{\"event\":\"collected\"}", &ei), ERR_OK);
+    res_wl_check(acc, 2, 0, false);
+    assert_int_equal(res_event(acc, "{\"event\":\"received\"}", &ei), ERR_OK);
+    res_wl_check(acc, 2, 0, false);
+    /* resulted: K high waits for review, NA normal is released at once */
+    res_enter1(acc, "K", "5.6", k);
+    assert_string_equal(res_col(k, "status"), "review");
+    res_wl_check(acc, 1, 1, false);
+    res_enter1(acc, "NA", "140", na);
+    assert_string_equal(res_col(na, "status"), "released");
+    res_wl_check(acc, 0, 1, true);
+    assert_int_equal(res_scalar("SELECT w.released_at FROM worklist_specimens w JOIN specimens s "
+                                "ON s.id = w.specimen_id WHERE s.accession = ?",
+                                acc),
+                     res_col_int(na, "released_at"));
+    /* released by hand: nothing left to do or review */
+    assert_int_equal(res_release(RES_PW, NULL, &ei, k, NULL), ERR_OK);
+    res_wl_check(acc, 0, 0, true);
+    assert_int_equal(res_scalar("SELECT w.released_at FROM worklist_specimens w JOIN specimens s "
+                                "ON s.id = w.specimen_id WHERE s.accession = ?",
+                                acc),
+                     res_col_int(k, "released_at"));
+    /* corrected: the test stays released, the state with it */
+    assert_int_equal(
+        res_correct(k, "{\"value\":4.1,\"reason\":\"wrong sample\",\"password\":\"" RES_PW "\"}",
+                    NULL, &ei),
+        ERR_OK);
+    res_wl_check(acc, 0, 0, true);
+
+    /* rejected with a test in review and one to do: the one to do is
+     * cancelled and ordered again on the recollection */
+    res_specimen(&p, "[\"K\", \"NA\"]", 2, NULL, acc2);
+    res_enter1(acc2, "K", "5.6", k);
+    res_wl_check(acc2, 1, 1, false);
+    json_t *rb = json_loads("{\"reason\":\"hemolyzed\"}", 0, &je);
+    assert_int_equal(custody_reject(res_db, &res_sys, acc2, rb, &o, &ei), ERR_OK);
+    json_decref(rb);
+    const char *racc =
+        json_string_value(json_object_get(json_object_get(o, "recollection"), "accession"));
+    res_wl_check(acc2, 0, 1, false);
+    res_wl_check(racc, 1, 0, false);
+    json_decref(o);
+
+    /* the state put wrong on purpose is put right by the next touch */
+    char sid[ID_LEN + 1];
+    res_text("SELECT id FROM specimens WHERE accession = ?", acc, NULL, sid, sizeof(sid));
+    assert_int_equal(db_run(res_db, &ei, NULL,
+                            "UPDATE worklist_specimens SET open_tests = 7, review_tests = 3,"
+                            " released_at = NULL WHERE specimen_id = ?",
+                            "t", sid),
+                     ERR_OK);
+    res_wl_check_broken(acc);
+    assert_int_equal(worklist_touch(res_db, sid, &ei), ERR_OK);
+    res_wl_check(acc, 0, 0, true);
+}
+
 /* ------------------------------------------------------------------ setup */
 
 static int res_setup(void **state)
@@ -1338,6 +1475,7 @@ int main(void)
         cmocka_unit_test(test_correction),
         cmocka_unit_test(test_gate_stability),
         cmocka_unit_test(test_gate_rejected_after_entry),
+        cmocka_unit_test(test_worklist_state),
     };
     return cmocka_run_group_tests_name(testdb_group("results"), tests, res_setup, res_teardown);
 }

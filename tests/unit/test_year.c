@@ -303,6 +303,34 @@ static void test_worklist_shows_the_open_work(void **state)
     json_decref(page);
 }
 
+/* The worklist's state the generator wrote is what worklist_touch computes
+ * from the tests, for every one of our specimens. */
+static void test_worklist_state_as_touch_computes(void **state)
+{
+    (void)state;
+    int64_t ours = yr_count("SELECT COUNT(*) FROM specimens r" OURS
+                            " JOIN worklist_specimens w ON w.specimen_id = r.id",
+                            yr_like);
+    assert_true(ours > 0);
+    assert_int_equal(yr_count("SELECT COUNT(*) FROM specimens r" OURS, yr_like), ours);
+    int64_t wrong = yr_count(
+        "SELECT COUNT(*) FROM specimens r" OURS " JOIN orders o ON o.id = r.order_id"
+        " JOIN worklist_specimens w ON w.specimen_id = r.id"
+        " WHERE w.open_tests <> (SELECT COUNT(*) FROM order_tests ot WHERE ot.specimen_id = r.id"
+        " AND ot.status IN ('ordered', 'in-progress'))"
+        " OR w.review_tests <> (SELECT COUNT(*) FROM order_tests ot"
+        " WHERE ot.specimen_id = r.id AND ot.status = 'resulted')"
+        " OR COALESCE(w.released_at, 0) <> COALESCE((SELECT MAX(x.released_at) FROM order_tests"
+        " ot JOIN results x ON x.order_test_id = ot.id WHERE ot.specimen_id = r.id"
+        " AND ot.status = 'released'), 0)"
+        " OR COALESCE(w.open_stage, '') <> CASE r.status WHEN 'pending' THEN 'to-collect'"
+        " WHEN 'collected' THEN 'to-receive' WHEN 'received' THEN 'in-progress' ELSE '' END"
+        " OR w.rnk <> CASE o.priority WHEN 'stat' THEN 0 WHEN 'asap' THEN 1 ELSE 2 END"
+        " OR w.since <> COALESCE(r.received_at, r.collected_at, r.created_at)",
+        yr_like);
+    assert_int_equal(wrong, 0);
+}
+
 static void test_report_renders_and_audit_verifies(void **state)
 {
     (void)state;
@@ -442,6 +470,7 @@ int main(void)
         cmocka_unit_test(test_criticals_corrections_and_signatures),
         cmocka_unit_test(test_accessions_and_custody),
         cmocka_unit_test(test_worklist_shows_the_open_work),
+        cmocka_unit_test(test_worklist_state_as_touch_computes),
         cmocka_unit_test(test_report_renders_and_audit_verifies),
         cmocka_unit_test(test_same_options_same_data),
         cmocka_unit_test(test_bad_options),
