@@ -31,7 +31,7 @@
 
 /* Bumped whenever the rows generated for the same options change, so that a
  * database made by an earlier generator is known to be stale. */
-#define YEARGEN_VERSION 1
+#define YEARGEN_VERSION 2 /* 2: the worklist state of migration 0020 */
 
 #define YEARGEN_PREFIX_MAX 12
 
