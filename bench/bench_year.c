@@ -56,18 +56,6 @@ static uint64_t next_random(uint64_t *s)
     return *s;
 }
 
-static err_t scalar(db *d, const char *sql, const char *arg, int64_t *out, errinfo *ei)
-{
-    db_stmt *st = NULL;
-    bool row = false;
-    err_t rc = arg ? db_query(d, &st, ei, sql, "t", arg) : db_query(d, &st, ei, sql, "");
-    if (!rc)
-        rc = db_step(st, &row, ei);
-    *out = !rc && row ? db_col_int64(st, 0) : 0;
-    db_finalize(st);
-    return rc;
-}
-
 /* Pages of a PDF cairo wrote: its page objects. */
 static int pdf_pages(const buf *b)
 {
@@ -94,10 +82,10 @@ static err_t one_report(db *d, const char *pid, reports *r, errinfo *ei)
 {
     buf b = BUF_INIT;
     int64_t results = 0;
-    err_t rc = scalar(d,
-                      "SELECT COUNT(*) FROM results WHERE patient_id = ?"
-                      " AND status IN ('released', 'corrected')",
-                      pid, &results, ei);
+    err_t rc = db_scalar(d,
+                         "SELECT COUNT(*) FROM results WHERE patient_id = ?"
+                         " AND status IN ('released', 'corrected')",
+                         pid, &results, ei);
     int64_t t0 = time_mono_us();
     if (!rc)
         rc = report_patient_pdf(d, &ctx, pid, &b, ei);
@@ -218,8 +206,8 @@ int main(int argc, char **argv)
         goto fail;
     char like[40];
     snprintf(like, sizeof(like), "%s%08d", prefix, 1);
-    if (scalar(d, "SELECT COUNT(*) FROM patients", NULL, &patients, &ei) ||
-        scalar(d, "SELECT MAX(released_at) FROM results", NULL, &now, &ei))
+    if (db_scalar(d, "SELECT COUNT(*) FROM patients", NULL, &patients, &ei) ||
+        db_scalar(d, "SELECT MAX(released_at) FROM results", NULL, &now, &ei))
         goto fail;
     if (patients < 1 || now == 0) {
         err_set(&ei, ERR_NOT_FOUND, NULL, "no year in this database: run gen_year first");

@@ -1227,23 +1227,11 @@ void yeargen_opts_init(yeargen_opts *o)
     };
 }
 
-static err_t scalar(db *d, const char *sql, const char *arg, int64_t *out, errinfo *ei)
-{
-    db_stmt *st = NULL;
-    bool row = false;
-    err_t rc = arg ? db_query(d, &st, ei, sql, "t", arg) : db_query(d, &st, ei, sql, "");
-    if (!rc)
-        rc = db_step(st, &row, ei);
-    *out = !rc && row ? db_col_int64(st, 0) : 0;
-    db_finalize(st);
-    return rc;
-}
-
 static err_t ensure_catalog(db *d, const audit_ctx *ctx, errinfo *ei)
 {
     int64_t n = 0;
     int tests = 0, panels = 0;
-    err_t rc = scalar(d, sql_have_catalog, NULL, &n, ei);
+    err_t rc = db_scalar(d, sql_have_catalog, NULL, &n, ei);
     if (rc || n > 0)
         return rc;
     json_error_t je;
@@ -1329,12 +1317,12 @@ err_t yeargen_run(db *d, const yeargen_opts *o, yeargen_counts *out, errinfo *ei
         return rc;
     char first_mrn[40];
     snprintf(first_mrn, sizeof(first_mrn), "%s%08d", o->prefix, 1);
-    rc = scalar(d, sql_prefix_taken, first_mrn, &have, ei);
+    rc = db_scalar(d, sql_prefix_taken, first_mrn, &have, ei);
     if (!rc && have)
         return err_set(ei, ERR_CONFLICT, "prefix", "patients with MRNs %s... exist already",
                        o->prefix);
     if (!rc)
-        rc = scalar(d, sql_any_patient, NULL, &have, ei);
+        rc = db_scalar(d, sql_any_patient, NULL, &have, ei);
     fresh = !rc && have == 0;
     if (!rc)
         rc = ensure_catalog(d, &ctx, ei);

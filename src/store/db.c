@@ -767,6 +767,20 @@ const char *db_pool_url(const db_pool *p)
     return p->url;
 }
 
+err_t db_scalar(db *d, const char *sql, const char *arg, int64_t *out, errinfo *ei)
+{
+    db_stmt *st = NULL;
+    bool row = false;
+    err_t rc = arg ? db_query(d, &st, ei, sql, "t", arg) : db_query(d, &st, ei, sql, "");
+    if (!rc)
+        rc = db_step(st, &row, ei);
+    if (!rc && !row)
+        rc = err_set(ei, ERR_NOT_FOUND, NULL, "no row for %.200s", sql);
+    *out = rc ? 0 : db_col_int64(st, 0);
+    db_finalize(st);
+    return rc;
+}
+
 err_t db_query_by_id(db *d, db_stmt **st, const char *sql, const char *id, const char *what,
                      errinfo *ei)
 {

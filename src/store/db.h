@@ -218,6 +218,13 @@ err_t db_run(db *d, errinfo *ei, int64_t *changes, const char *sql, const char *
  * frees) and the number of placeholders, or NULL on allocation failure.
  */
 /*
+ * The first column of the first row of sql (with arg as its one text
+ * parameter, or none when arg is NULL) as an integer in *out (0 on error).
+ * No row is ERR_NOT_FOUND.
+ */
+err_t db_scalar(db *d, const char *sql, const char *arg, int64_t *out, errinfo *ei);
+
+/*
  * Run sql with id as its one parameter and step to its row: *st is left on
  * it (the caller finalizes). No row is ERR_NOT_FOUND naming the field "id":
  * "no <what> has id <id>".

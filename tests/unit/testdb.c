@@ -138,17 +138,7 @@ const char *testdb_group(const char *suite)
 
 err_t testdb_scalar(db *d, const char *sql, const char *arg, int64_t *out, errinfo *ei)
 {
-    db_stmt *st = NULL;
-    bool row = false;
-    err_t rc = arg ? db_query(d, &st, ei, sql, "t", arg) : db_query(d, &st, ei, sql, "");
-    if (!rc)
-        rc = db_step(st, &row, ei);
-    if (!rc && !row)
-        rc = err_set(ei, ERR_NOT_FOUND, NULL, "no row for %s", sql);
-    if (!rc)
-        *out = db_col_int64(st, 0);
-    db_finalize(st);
-    return rc;
+    return db_scalar(d, sql, arg, out, ei);
 }
 
 void testdb_events(evbus_sub *sub, char *out, size_t n)
