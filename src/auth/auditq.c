@@ -8,9 +8,9 @@
  * one, which makes a lost PostgreSQL connection again before each batch.
  *
  * On SQLite the copying of the write-ahead log into the database file (a
- * checkpoint, with an fsync of its own) runs on a second thread with its
- * own connection, woken after the writer's commits, as the ingest writer's
- * does (link/link.c): a passive checkpoint blocks no one, so the writer's
+ * checkpoint, with an fsync of its own) runs on a checkpointer thread
+ * (store/ckpt.h), poked after the writer's commits, as the ingest writer's
+ * is (link/link.c): a passive checkpoint blocks no one, so the writer's
  * commits only append to the log and no read waits for the copying.
  * AUDITQ_AUTOCHECKPOINT bounds the log if the checkpointer falls behind.
  */
@@ -23,6 +23,7 @@
 
 #include "base/log.h"
 #include "base/metrics.h"
+#include "store/ckpt.h"
 #include "store/db.h"
 
 #define AUDITQ_DB_WAIT_MS     5000
@@ -37,10 +38,7 @@ struct auditq {
     auditq_job *head, *tail;
     bool stopping;
     auditq_stats stats;
-    char *url;
-    pthread_t ckpt_thread;
-    pthread_cond_t ckpt_wake; /* a commit made the log longer, or stop was asked */
-    bool ckpt_due, ckpt_started;
+    db_ckpt *ckpt;
 };
 
 /* Write the events of the jobs from first on, in one transaction. */
@@ -62,38 +60,6 @@ static err_t write_batch(auditq *q, auditq_job *first, int64_t *events, errinfo 
         db_rollback(d);
     db_pool_release(q->pool, d);
     return rc;
-}
-
-/* The checkpointer (see the top of this file). A failure costs a longer
- * log, which the next round copies. PostgreSQL has nothing to copy. */
-static void *ckpt_main(void *arg)
-{
-    auditq *q = arg;
-    db *d = NULL;
-    for (;;) {
-        errinfo ei = {0};
-        pthread_mutex_lock(&q->lock);
-        while (!q->ckpt_due && !q->stopping)
-            pthread_cond_wait(&q->ckpt_wake, &q->lock);
-        bool stop = q->stopping;
-        q->ckpt_due = false;
-        pthread_mutex_unlock(&q->lock);
-        if (stop)
-            break;
-        if (!d && db_open(q->url, &d, &ei)) {
-            log_warn("audit checkpointer: cannot open the database: %s", ei.message);
-            continue;
-        }
-        if (db_kind(d) != DB_SQLITE)
-            break;
-        if (db_checkpoint(d, &ei)) {
-            log_warn("audit checkpointer: %s", ei.message);
-            db_close(d);
-            d = NULL;
-        }
-    }
-    db_close(d);
-    return NULL;
 }
 
 static void *writer_main(void *arg)
@@ -131,10 +97,10 @@ static void *writer_main(void *arg)
         } else {
             q->stats.commits++;
             q->stats.events += events;
-            q->ckpt_due = true;
-            pthread_cond_signal(&q->ckpt_wake);
         }
         pthread_mutex_unlock(&q->lock);
+        if (!rc)
+            db_ckpt_poke(q->ckpt);
         if (!rc)
             metrics_count("benchside_audit_read_events_total",
                           "Audit events of reads written by the audit writer", "", events);
@@ -154,20 +120,16 @@ static void *writer_main(void *arg)
 
 /* Ask the threads to end, wait for those started (the writer first writes
  * what it took), and free q. */
-static void end(auditq *q, bool writer, bool ckpt)
+static void end(auditq *q, bool writer)
 {
     pthread_mutex_lock(&q->lock);
     q->stopping = true;
     pthread_cond_signal(&q->work);
-    pthread_cond_signal(&q->ckpt_wake);
     pthread_mutex_unlock(&q->lock);
     if (writer)
         pthread_join(q->thread, NULL);
-    if (ckpt)
-        pthread_join(q->ckpt_thread, NULL);
+    db_ckpt_stop(q->ckpt);
     db_pool_close(q->pool);
-    free(q->url);
-    pthread_cond_destroy(&q->ckpt_wake);
     pthread_cond_destroy(&q->written);
     pthread_cond_destroy(&q->work);
     pthread_mutex_destroy(&q->lock);
@@ -184,12 +146,6 @@ err_t auditq_start(const char *url, auditq **out, errinfo *ei)
     pthread_mutex_init(&q->lock, NULL);
     pthread_cond_init(&q->work, NULL);
     pthread_cond_init(&q->written, NULL);
-    pthread_cond_init(&q->ckpt_wake, NULL);
-    q->url = strdup(url);
-    if (!q->url) {
-        rc = ERR_NOMEM;
-        goto fail;
-    }
     rc = db_pool_open(url, 1, &q->pool, ei);
     if (rc)
         goto fail;
@@ -202,11 +158,9 @@ err_t auditq_start(const char *url, auditq **out, errinfo *ei)
     db_pool_release(q->pool, d);
     if (rc)
         goto fail;
-    if (pthread_create(&q->ckpt_thread, NULL, ckpt_main, q)) {
-        rc = err_set(ei, ERR_INTERNAL, NULL, "cannot start the audit checkpointer thread");
+    rc = db_ckpt_start(url, "audit", &q->ckpt, ei);
+    if (rc)
         goto fail;
-    }
-    q->ckpt_started = true;
     if (pthread_create(&q->thread, NULL, writer_main, q)) {
         rc = err_set(ei, ERR_INTERNAL, NULL, "cannot start the audit writer thread");
         goto fail;
@@ -214,14 +168,14 @@ err_t auditq_start(const char *url, auditq **out, errinfo *ei)
     *out = q;
     return ERR_OK;
 fail:
-    end(q, false, q->ckpt_started);
+    end(q, false);
     return rc;
 }
 
 void auditq_stop(auditq *q)
 {
     if (q)
-        end(q, true, true);
+        end(q, true);
 }
 
 err_t auditq_submit(auditq *q, auditq_job *job)

@@ -1012,12 +1012,18 @@ err_t http_start(const http_config *cfg, http_server **out, errinfo *ei)
         err_set(ei, rc, "http", "cannot start the live-event hub");
         goto fail;
     }
+    /*
+     * A connection's memory pool holds a request's headers and read buffer,
+     * and libmicrohttpd clears it at each request: 32 KiB keeps headers of
+     * any browser or client, and clearing it is a small part of a read.
+     * Longer headers get 431 (bodies are not held there).
+     */
     s->daemon = MHD_start_daemon(
         flags, (uint16_t)cfg->port, NULL, NULL, on_request, s, MHD_OPTION_SOCK_ADDR, &ss,
         MHD_OPTION_THREAD_POOL_SIZE, (unsigned)(cfg->threads > 0 ? cfg->threads : 4),
         MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)(cfg->timeout_s > 0 ? cfg->timeout_s : 30),
         MHD_OPTION_CONNECTION_LIMIT, (unsigned)1000, MHD_OPTION_STRICT_FOR_CLIENT, (int)1,
-        MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(256 * 1024), MHD_OPTION_NOTIFY_COMPLETED,
+        MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(32 * 1024), MHD_OPTION_NOTIFY_COMPLETED,
         on_completed, s, MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, s, MHD_OPTION_UNESCAPE_CALLBACK,
         on_unescape, s, MHD_OPTION_ARRAY, s->tls_cert ? tls_opts : no_opts,
         MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)(cfg->per_address > 0 ? cfg->per_address : 0),

@@ -27,6 +27,7 @@
 #include "proto/e1381.h"
 #include "proto/hl7.h"
 #include "proto/mllp.h"
+#include "store/ckpt.h"
 #include "store/db.h"
 
 #define SERIAL_MAX      32
@@ -119,17 +120,15 @@ struct link_server {
     int mllp_port, astm_port;
     uv_async_t stop_async, done_async;
     uv_timer_t reconcile;
-    pthread_t loop_thread, writer_thread, ckpt_thread;
-    bool loop_started, writer_started, ckpt_started;
-    db *read_db; /* the loop's own connection, for the register */
+    pthread_t loop_thread, writer_thread;
+    bool loop_started, writer_started;
+    db_ckpt *ckpt; /* the log's copying (store/ckpt.h) */
+    db *read_db;   /* the loop's own connection, for the register */
     /* writer */
     pthread_mutex_t lock;
     pthread_cond_t wake;
     job_queue in, done;
     bool stopping;
-    /* checkpointer, under lock too */
-    pthread_cond_t ckpt_wake;
-    bool ckpt_due;
     /* serial lines open now */
     conn *serials;
     outbox_worker *outbox;
@@ -806,52 +805,12 @@ static void *writer_main(void *arg)
         pthread_mutex_lock(&s->lock);
         for (size_t i = 0; i < n; i++)
             q_push(&s->done, batch[i]);
-        if (ok) {
-            s->ckpt_due = true;
-            pthread_cond_signal(&s->ckpt_wake);
-        }
         pthread_mutex_unlock(&s->lock);
+        if (ok)
+            db_ckpt_poke(s->ckpt);
         uv_async_send(&s->done_async);
     }
     free(batch);
-    db_close(d);
-    return NULL;
-}
-
-/*
- * The checkpointer: after the writer's commits, it copies SQLite's
- * write-ahead log into the database file on a connection of its own, so
- * that the writer's commits only append to the log and the copying runs on
- * another core (db_checkpoint, db.h). Commits that come while it copies are
- * taken together by the next round. PostgreSQL needs none of this: the
- * thread ends at once there.
- */
-static void *ckpt_main(void *arg)
-{
-    link_server *s = arg;
-    db *d = NULL;
-    for (;;) {
-        errinfo ei = {0};
-        pthread_mutex_lock(&s->lock);
-        while (!s->ckpt_due && !s->stopping)
-            pthread_cond_wait(&s->ckpt_wake, &s->lock);
-        bool stop = s->stopping;
-        s->ckpt_due = false;
-        pthread_mutex_unlock(&s->lock);
-        if (stop)
-            break;
-        if (!d && db_open(s->cfg.db_url, &d, &ei)) {
-            log_warn("ingest checkpointer: cannot open the database: %s", ei.message);
-            continue; /* tried again after the next commit */
-        }
-        if (db_kind(d) != DB_SQLITE)
-            break;
-        if (db_checkpoint(d, &ei)) {
-            log_warn("ingest checkpointer: %s", ei.message);
-            db_close(d);
-            d = NULL;
-        }
-    }
     db_close(d);
     return NULL;
 }
@@ -998,7 +957,6 @@ err_t link_start(const link_config *cfg, link_server **out, errinfo *ei)
     pthread_mutex_init(&s->lock, NULL);
     pthread_mutex_init(&s->conns_lock, NULL);
     pthread_cond_init(&s->wake, NULL);
-    pthread_cond_init(&s->ckpt_wake, NULL);
     /* The series a scraper watches exist from the start, at 0. */
     count_in_as("hl7", "accepted", 0);
     count_in_as("astm", "accepted", 0);
@@ -1032,11 +990,12 @@ err_t link_start(const link_config *cfg, link_server **out, errinfo *ei)
             link_node_default(node, sizeof(node));
         rc = outbox_start(cfg->db_url, node, &s->outbox, ei);
     }
+    if (!rc)
+        rc = db_ckpt_start(cfg->db_url, "ingest", &s->ckpt, ei);
     if (!rc) {
         s->writer_started = pthread_create(&s->writer_thread, NULL, writer_main, s) == 0;
-        s->ckpt_started = pthread_create(&s->ckpt_thread, NULL, ckpt_main, s) == 0;
         s->loop_started = pthread_create(&s->loop_thread, NULL, loop_main, s) == 0;
-        if (!s->writer_started || !s->ckpt_started || !s->loop_started)
+        if (!s->writer_started || !s->loop_started)
             rc = err_set(ei, ERR_SETUP, NULL, "cannot start the link threads");
     }
     if (rc) {
@@ -1116,12 +1075,10 @@ void link_stop(link_server *s)
     pthread_mutex_lock(&s->lock);
     s->stopping = true;
     pthread_cond_signal(&s->wake);
-    pthread_cond_signal(&s->ckpt_wake);
     pthread_mutex_unlock(&s->lock);
     if (s->writer_started)
         pthread_join(s->writer_thread, NULL);
-    if (s->ckpt_started)
-        pthread_join(s->ckpt_thread, NULL);
+    db_ckpt_stop(s->ckpt);
     if (s->loop_started) {
         uv_async_send(&s->done_async);
         uv_async_send(&s->stop_async);
@@ -1141,6 +1098,5 @@ void link_stop(link_server *s)
     pthread_mutex_destroy(&s->lock);
     pthread_mutex_destroy(&s->conns_lock);
     pthread_cond_destroy(&s->wake);
-    pthread_cond_destroy(&s->ckpt_wake);
     free(s);
 }
