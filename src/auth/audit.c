@@ -36,10 +36,8 @@ enum {
     F__COUNT
 };
 
-/* Taking the next number locks the head row until commit: events are numbered,
- * chained and timed in one order. */
 static const char sql_head_bump[] =
-    "UPDATE audit_head SET seq = seq + 1 WHERE id = 1 RETURNING seq, hash, at";
+    "UPDATE audit_head SET seq = seq + ? WHERE id = 1 RETURNING seq, hash, at";
 static const char sql_head_set[] = "UPDATE audit_head SET hash = ?, at = ? WHERE id = 1";
 static const char sql_insert[] =
     "INSERT INTO audit_event (seq, id, at, actor_id, actor, action, entity_type, entity_id,"
@@ -77,45 +75,55 @@ static err_t event_hash(const char *const fields[F__COUNT], char out[HASH_HEX])
 }
 
 /*
- * Append one event inside the open transaction. at is when it happened (0:
- * now, read under the head's lock); an event is never timed before the one
- * it follows, so times rise with the numbers.
+ * The chain's end while events are appended in the open transaction: the
+ * next number, the hash the next event follows, and the time no event may
+ * come before. Taking numbers locks the head row until commit, so events are
+ * numbered, chained and timed in one order; a batch takes all of its numbers
+ * at once and writes the head once.
  */
-static err_t write_event(db *d, int64_t at, const char *actor_id, const char *actor,
-                         const char *action, const char *entity_type, const char *entity_id,
-                         const char *source, const char *outcome, const char *detail_text,
-                         errinfo *ei)
+typedef struct chain {
+    int64_t seq, at;
+    char prev[HASH_HEX];
+} chain;
+
+/* Take n numbers: c is where the first of them goes. */
+static err_t chain_take(db *d, size_t n, chain *c, errinfo *ei)
 {
     db_stmt *st = NULL;
     bool row = false;
-    char prev[HASH_HEX], hash[HASH_HEX], id[ID_LEN + 1], seqs[24], ats[24];
-    int64_t seq;
     err_t rc;
-
     if (!db_in_transaction(d))
         return err_set(ei, ERR_INTERNAL, NULL, "audit_write needs an open transaction");
     rc = db_prepare(d, sql_head_bump, &st, ei);
-    if (rc)
-        goto done;
-    rc = db_step(st, &row, ei);
-    if (rc)
-        goto done;
-    if (!row || db_col_len(st, 1) != HASH_HEX - 1) {
+    if (!rc)
+        rc = db_bind_int64(st, 1, (int64_t)n);
+    if (!rc)
+        rc = db_step(st, &row, ei);
+    if (!rc && (!row || db_col_len(st, 1) != HASH_HEX - 1))
         rc = err_set(ei, ERR_AUDIT_BROKEN, NULL, "audit_head is missing or malformed");
-        goto done;
+    if (!rc) {
+        c->seq = db_col_int64(st, 0) - (int64_t)n + 1;
+        c->at = db_col_int64(st, 2);
+        memcpy(c->prev, db_col_text(st, 1), HASH_HEX);
     }
-    seq = db_col_int64(st, 0);
-    memcpy(prev, db_col_text(st, 1), HASH_HEX);
-    /* Read the clock under the lock, and never before the previous event. */
+    db_finalize(st);
+    return rc;
+}
+
+/* Append one event at the chain's end. at is when it happened (0: now, read
+ * under the head's lock); an event is never timed before the one it follows. */
+static err_t chain_append(db *d, chain *c, int64_t at, const char *actor_id, const char *actor,
+                          const char *action, const char *entity_type, const char *entity_id,
+                          const char *source, const char *outcome, const char *detail_text,
+                          errinfo *ei)
+{
+    char hash[HASH_HEX], id[ID_LEN + 1], seqs[24], ats[24];
     if (at <= 0)
         at = time_now_us();
-    if (at < db_col_int64(st, 2))
-        at = db_col_int64(st, 2);
-    db_finalize(st);
-    st = NULL;
-
+    if (at < c->at)
+        at = c->at;
     id_new(id);
-    snprintf(seqs, sizeof(seqs), "%lld", (long long)seq);
+    snprintf(seqs, sizeof(seqs), "%lld", (long long)c->seq);
     snprintf(ats, sizeof(ats), "%lld", (long long)at);
     const char *fields[F__COUNT] = {
         [F_SEQ] = seqs,
@@ -129,17 +137,39 @@ static err_t write_event(db *d, int64_t at, const char *actor_id, const char *ac
         [F_SOURCE] = source ? source : "system",
         [F_OUTCOME] = outcome,
         [F_DETAIL] = detail_text,
-        [F_PREV] = prev,
+        [F_PREV] = c->prev,
     };
     event_hash(fields, hash);
-    rc = db_run(d, ei, NULL, sql_insert, "ititttttttttt", seq, id, at, fields[F_ACTOR_ID],
-                fields[F_ACTOR], action, fields[F_ETYPE], fields[F_EID], fields[F_SOURCE], outcome,
-                detail_text, prev, hash);
-    if (rc)
-        goto done;
-    rc = db_run(d, ei, NULL, sql_head_set, "ti", hash, at);
-done:
-    db_finalize(st);
+    err_t rc = db_run(d, ei, NULL, sql_insert, "ititttttttttt", c->seq, id, at, fields[F_ACTOR_ID],
+                      fields[F_ACTOR], action, fields[F_ETYPE], fields[F_EID], fields[F_SOURCE],
+                      outcome, detail_text, c->prev, hash);
+    if (!rc) {
+        c->seq++;
+        c->at = at;
+        memcpy(c->prev, hash, HASH_HEX);
+    }
+    return rc;
+}
+
+/* The head after the last event appended. */
+static err_t chain_close(db *d, const chain *c, errinfo *ei)
+{
+    return db_run(d, ei, NULL, sql_head_set, "ti", c->prev, c->at);
+}
+
+/* Append one event inside the open transaction (chain_append's arguments). */
+static err_t write_event(db *d, int64_t at, const char *actor_id, const char *actor,
+                         const char *action, const char *entity_type, const char *entity_id,
+                         const char *source, const char *outcome, const char *detail_text,
+                         errinfo *ei)
+{
+    chain c;
+    err_t rc = chain_take(d, 1, &c, ei);
+    if (!rc)
+        rc = chain_append(d, &c, at, actor_id, actor, action, entity_type, entity_id, source,
+                          outcome, detail_text, ei);
+    if (!rc)
+        rc = chain_close(d, &c, ei);
     return rc;
 }
 
@@ -230,14 +260,24 @@ err_t audit_write(db *d, const audit_ctx *ctx, const char *action, const char *e
     return rc;
 }
 
-err_t audit_write_held(db *d, const audit_held *h, errinfo *ei)
+err_t audit_write_held(db *d, const audit_held *const *h, size_t n, errinfo *ei)
 {
-    err_t rc = ERR_OK;
-    for (size_t i = 0; i < h->n && !rc; i++) {
-        const audit_event *e = &h->ev[i];
-        rc = write_event(d, e->at, e->actor_id, e->actor, e->action, e->entity_type, e->entity_id,
-                         e->source, e->outcome, e->detail, ei);
-    }
+    size_t events = 0;
+    chain c;
+    err_t rc;
+    for (size_t k = 0; k < n; k++)
+        events += h[k]->n;
+    if (!events)
+        return ERR_OK;
+    rc = chain_take(d, events, &c, ei);
+    for (size_t k = 0; k < n && !rc; k++)
+        for (size_t i = 0; i < h[k]->n && !rc; i++) {
+            const audit_event *e = &h[k]->ev[i];
+            rc = chain_append(d, &c, e->at, e->actor_id, e->actor, e->action, e->entity_type,
+                              e->entity_id, e->source, e->outcome, e->detail, ei);
+        }
+    if (!rc)
+        rc = chain_close(d, &c, ei);
     return rc;
 }
 

@@ -65,11 +65,12 @@ void audit_held_init(audit_held *h);
 void audit_held_free(audit_held *h);
 
 /*
- * Write the events h holds, in order, inside the caller's open transaction
- * (each as audit_write would, at its own time: never before the event
- * before it). ERR_OK leaves h as it was; the caller frees it.
+ * Write the events the n sets h[0..n) hold, in order, inside the caller's
+ * open transaction (each as audit_write would, at its own time: never
+ * before the event before it), taking their numbers at once. ERR_OK leaves
+ * the sets as they were; the caller frees them.
  */
-err_t audit_write_held(db *d, const audit_held *h, errinfo *ei);
+err_t audit_write_held(db *d, const audit_held *const *h, size_t n, errinfo *ei);
 
 /*
  * Append one event inside the caller's open transaction. entity_type and

@@ -41,24 +41,36 @@ struct auditq {
     db_ckpt *ckpt;
 };
 
-/* Write the events of the jobs from first on, in one transaction. */
+/* Write the events of the jobs from first on, in one transaction and one
+ * run of the chain. */
 static err_t write_batch(auditq *q, auditq_job *first, int64_t *events, errinfo *ei)
 {
-    db *d = db_pool_acquire(q->pool, AUDITQ_DB_WAIT_MS, ei);
+    size_t n = 0, k = 0;
     err_t rc;
     *events = 0;
-    if (!d)
-        return ei->code ? ei->code : ERR_DB_UNAVAILABLE;
-    rc = db_begin(d, ei);
-    for (auditq_job *j = first; j && !rc; j = j->next) {
-        rc = audit_write_held(d, j->held, ei);
+    for (auditq_job *j = first; j; j = j->next)
+        n++;
+    const audit_held **held = malloc(n * sizeof(*held));
+    if (!held)
+        return ERR_NOMEM;
+    for (auditq_job *j = first; j; j = j->next) {
+        held[k++] = j->held;
         *events += (int64_t)j->held->n;
     }
+    db *d = db_pool_acquire(q->pool, AUDITQ_DB_WAIT_MS, ei);
+    if (!d) {
+        free(held);
+        return ei->code ? ei->code : ERR_DB_UNAVAILABLE;
+    }
+    rc = db_begin(d, ei);
+    if (!rc)
+        rc = audit_write_held(d, held, n, ei);
     if (!rc)
         rc = db_commit(d, ei);
     if (rc)
         db_rollback(d);
     db_pool_release(q->pool, d);
+    free(held);
     return rc;
 }
 
