@@ -64,35 +64,45 @@
     " WHERE m.test_code = ot.test_code AND m.instrument = ?))"
 
 /*
- * The filters on the specimen of a state row w: its specimen and order are
- * read only when the specimen type or priority filter asks, its tests of
- * the stage (those passing `tests`) only when the test or instrument filter
- * asks. Parameters: specimen type, priority, specimen type x2, priority x2,
- * test, instrument, (the tests' own,) then WL_TEST_FILTERS's. A specimen's
- * tests all belong to its order, so its priority is its order's.
+ * The filters on the specimen of a state row w. The priority is the row's
+ * own rank; the specimen type is read from its specimen. The test filter of
+ * a stage whose tests are open or in review (`codes`, on a test row ot)
+ * is a range of order_tests_open_code (migration 0021), which holds those
+ * tests by code: no candidate's tests are read for it. The released stage
+ * (`codes` NULL) looks at the candidates' own tests of the stage (those
+ * passing `tests`), as the instrument filter does in every stage.
+ * Parameters: priority x2, specimen type x2, (with codes: test x2,) test,
+ * instrument, (the tests' own,) then WL_TEST_FILTERS's. The specimen's
+ * rank is its order's priority's.
  */
-#define WL_SPECIMEN_FILTERS(tests)                                                                 \
-    " AND ((CAST(? AS TEXT) IS NULL AND CAST(? AS TEXT) IS NULL) OR EXISTS (SELECT 1"              \
-    " FROM specimens fs JOIN orders fo ON fo.id = fs.order_id WHERE fs.id = w.specimen_id"         \
-    " AND (CAST(? AS TEXT) IS NULL OR fs.specimen_type = ?)"                                       \
-    " AND (CAST(? AS TEXT) IS NULL OR fo.priority = ?)))"                                          \
-    " AND ((CAST(? AS TEXT) IS NULL AND CAST(? AS TEXT) IS NULL) OR EXISTS (SELECT 1"              \
-    " FROM order_tests ot LEFT JOIN results r ON r.order_test_id = ot.id"                          \
-    " WHERE ot.specimen_id = w.specimen_id AND " tests " AND " WL_TEST_FILTERS "))"
+#define WL_TEST_CODES(codes)                                                                       \
+    " AND (CAST(? AS TEXT) IS NULL OR w.specimen_id IN (SELECT ot.specimen_id FROM order_tests ot" \
+    " WHERE ot.status IN ('ordered', 'in-progress', 'resulted') AND " codes                        \
+    " AND ot.test_code = ?))"
+#define WL_SPECIMEN_FILTERS(tests, test_codes)                                                     \
+    " AND (CAST(? AS TEXT) IS NULL OR w.rnk = " RANK(                                              \
+        "CAST(? AS TEXT)") ")" test_codes                                                          \
+                           " AND (CAST(? AS TEXT) IS NULL OR EXISTS (SELECT 1 FROM specimens fs"   \
+                           " WHERE fs.id = w.specimen_id AND fs.specimen_type = ?))"               \
+                           " AND ((CAST(? AS TEXT) IS NULL AND CAST(? AS TEXT) IS NULL) OR "       \
+                           "EXISTS (SELECT 1"                                                      \
+                           " FROM order_tests ot LEFT JOIN results r ON r.order_test_id = ot.id"   \
+                           " WHERE ot.specimen_id = w.specimen_id AND " tests                      \
+                           " AND " WL_TEST_FILTERS "))"
 
 /* The specimens of a stage (`where` on the state w), with the filters: the page's
  * first specimens in the worklist's order, LIMIT the last parameter. */
-#define WL_CANDIDATES(where, tests)                                                                \
+#define WL_CANDIDATES(where, tests, codes)                                                         \
     "SELECT w.specimen_id AS id FROM worklist_specimens w JOIN specimens s"                        \
     " ON s.id = w.specimen_id WHERE " where                                                        \
-    WL_SPECIMEN_FILTERS(tests) " ORDER BY w.rnk, w.since, s.accession LIMIT ?"
+    WL_SPECIMEN_FILTERS(tests, codes) " ORDER BY w.rnk, w.since, s.accession LIMIT ?"
 
 /*
  * The test rows of a page: those of the candidate specimens that are in the
  * stage (`tests`) and pass the row filters (priority x2, then
  * WL_TEST_FILTERS's), in the worklist's order.
  */
-#define WL_PAGE(where, tests)                                                                      \
+#define WL_PAGE(where, tests, codes)                                                               \
     "SELECT s.accession, s.status, o.priority, s.specimen_type, s.container, s.collected_at,"      \
     " s.received_at, p.id, p.mrn, p.family, p.given, ot.test_code, t.name, ot.status, r.id,"       \
     " r.flag, CASE WHEN s.received_at IS NULL THEN NULL ELSE s.received_at +"                      \
@@ -101,8 +111,8 @@
     " " RANK(                                                                                      \
         "o.priority") " AS rnk, " SINCE " AS since"                                                \
                       " FROM (" WL_CANDIDATES(                                                     \
-                          where,                                                                   \
-                          tests) ") c JOIN order_tests ot ON ot.specimen_id = c.id"                \
+                          where, tests,                                                            \
+                          codes) ") c JOIN order_tests ot ON ot.specimen_id = c.id"                \
                                  " JOIN specimens s ON s.id = ot.specimen_id JOIN orders o ON "    \
                                  "o.id = ot.order_id"                                              \
                                  " JOIN patients p ON p.id = s.patient_id JOIN tests t ON t.code " \
@@ -112,8 +122,8 @@
                                  "AND " WL_TEST_FILTERS                                            \
                                  " ORDER BY rnk, since, s.accession, ot.test_code LIMIT 5000"
 
-#define WL_COUNT(where, tests)                                                                     \
-    "SELECT COUNT(*) FROM worklist_specimens w WHERE " where WL_SPECIMEN_FILTERS(tests)
+#define WL_COUNT(where, tests, codes)                                                              \
+    "SELECT COUNT(*) FROM worklist_specimens w WHERE " where WL_SPECIMEN_FILTERS(tests, codes)
 
 /* Where each stage finds its specimens and which of their tests it shows;
  * the released stage's conditions take the time bound. */
@@ -132,12 +142,20 @@ typedef struct stage_sql {
     const char *page;
 } stage_sql;
 
+#define OPEN_CODES   WL_TEST_CODES(OPEN_TESTS)
+#define REVIEW_CODES WL_TEST_CODES(REVIEW_TESTS)
+
 static const stage_sql stage_sqls[] = {
-    {"to-collect", WL_COUNT(AT_COLLECT, OPEN_TESTS), WL_PAGE(AT_COLLECT, OPEN_TESTS)},
-    {"to-receive", WL_COUNT(AT_RECEIVE, OPEN_TESTS), WL_PAGE(AT_RECEIVE, OPEN_TESTS)},
-    {"in-progress", WL_COUNT(AT_BENCH, OPEN_TESTS), WL_PAGE(AT_BENCH, OPEN_TESTS)},
-    {"to-review", WL_COUNT(AT_REVIEW, REVIEW_TESTS), WL_PAGE(AT_REVIEW, REVIEW_TESTS)},
-    {"released", WL_COUNT(AT_RELEASED, RELEASED_TESTS), WL_PAGE(AT_RELEASED, RELEASED_TESTS)},
+    {"to-collect", WL_COUNT(AT_COLLECT, OPEN_TESTS, OPEN_CODES),
+     WL_PAGE(AT_COLLECT, OPEN_TESTS, OPEN_CODES)},
+    {"to-receive", WL_COUNT(AT_RECEIVE, OPEN_TESTS, OPEN_CODES),
+     WL_PAGE(AT_RECEIVE, OPEN_TESTS, OPEN_CODES)},
+    {"in-progress", WL_COUNT(AT_BENCH, OPEN_TESTS, OPEN_CODES),
+     WL_PAGE(AT_BENCH, OPEN_TESTS, OPEN_CODES)},
+    {"to-review", WL_COUNT(AT_REVIEW, REVIEW_TESTS, REVIEW_CODES),
+     WL_PAGE(AT_REVIEW, REVIEW_TESTS, REVIEW_CODES)},
+    {"released", WL_COUNT(AT_RELEASED, RELEASED_TESTS, ""),
+     WL_PAGE(AT_RELEASED, RELEASED_TESTS, "")},
 };
 #define RELEASED_STAGE 4
 
@@ -185,13 +203,16 @@ static void bind_specimens(binder *b, const worklist_filter *f, bool released, i
 {
     if (released)
         bind_int(b, since);
-    bind_str(b, f->specimen_type);
-    bind_str(b, f->priority);
-    bind_str(b, f->specimen_type);
-    bind_str(b, f->specimen_type);
     bind_str(b, f->priority);
     bind_str(b, f->priority);
-    bind_str(b, f->test);
+    if (!released) {
+        bind_str(b, f->test);
+        bind_str(b, f->test);
+    }
+    bind_str(b, f->specimen_type);
+    bind_str(b, f->specimen_type);
+    /* In the stages of open tests, the test filter is done by the codes. */
+    bind_str(b, released ? f->test : NULL);
     bind_str(b, f->instrument);
     if (released)
         bind_int(b, since);

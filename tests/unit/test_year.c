@@ -331,6 +331,109 @@ static void test_worklist_state_as_touch_computes(void **state)
     assert_int_equal(wrong, 0);
 }
 
+/*
+ * Every tab's count under each filter is what the worklist's definition
+ * gives when read from the tests themselves: the specimens of the stage
+ * (its state, checked above) of the order's priority and the specimen
+ * type, with a test of the stage of the code, mapped to the instrument or
+ * resulted by it. The worklist reads these through its own keys (the rank,
+ * the open tests by code); this reads them the long way.
+ */
+static void test_worklist_filters_count_as_defined(void **state)
+{
+    (void)state;
+    static const char *const stages[] = {"to-collect", "to-receive", "in-progress", "to-review",
+                                         "released"};
+    static const char *const where[] = {
+        "w.open_tests > 0 AND w.open_stage = 'to-collect'",
+        "w.open_tests > 0 AND w.open_stage = 'to-receive'",
+        "w.open_tests > 0 AND w.open_stage = 'in-progress'",
+        "w.review_tests > 0",
+        "w.released_at >= ?",
+    };
+    static const char *const tests[] = {
+        "ot.status IN ('ordered', 'in-progress')",       "ot.status IN ('ordered', 'in-progress')",
+        "ot.status IN ('ordered', 'in-progress')",       "ot.status = 'resulted'",
+        "ot.status = 'released' AND r.released_at >= ?",
+    };
+    errinfo ei = {0};
+    char instrument[64] = "";
+    db_stmt *st = NULL;
+    bool row = false;
+    assert_int_equal(db_query(yr_db, &st, &ei,
+                              "SELECT instrument FROM test_mappings WHERE test_code = 'GLU'"
+                              " ORDER BY instrument LIMIT 1",
+                              ""),
+                     ERR_OK);
+    assert_int_equal(db_step(st, &row, &ei), ERR_OK);
+    assert_true(row);
+    snprintf(instrument, sizeof(instrument), "%s", db_col_text(st, 0));
+    db_finalize(st);
+    const worklist_filter filters[] = {
+        {.priority = "stat"},
+        {.priority = "routine"},
+        {.test = "K"},
+        {.test = "GLU", .priority = "routine"},
+        {.specimen_type = "serum"},
+        {.specimen_type = "serum", .test = "K"},
+        {.instrument = instrument},
+        {.instrument = instrument, .test = "GLU"},
+        {.instrument = instrument, .test = "HGB"},
+    };
+    int64_t since = yr_end - 86400000000LL;
+    int64_t seen = 0;
+    for (size_t i = 0; i < sizeof(filters) / sizeof(filters[0]); i++) {
+        worklist_filter f = filters[i];
+        json_t *page = NULL;
+        f.stage = "in-progress";
+        assert_int_equal(worklist_list(yr_db, &yr_ctx, &f, yr_end, &page, &ei), ERR_OK);
+        json_t *counts = json_object_get(page, "counts");
+        for (size_t k = 0; k < 5; k++) {
+            char sql[2048];
+            snprintf(sql, sizeof(sql),
+                     "SELECT COUNT(*) FROM worklist_specimens w JOIN specimens s"
+                     " ON s.id = w.specimen_id JOIN orders o ON o.id = s.order_id WHERE %s"
+                     " AND (CAST(? AS TEXT) IS NULL OR o.priority = ?)"
+                     " AND (CAST(? AS TEXT) IS NULL OR s.specimen_type = ?)"
+                     " AND ((CAST(? AS TEXT) IS NULL AND CAST(? AS TEXT) IS NULL)"
+                     " OR EXISTS (SELECT 1 FROM order_tests ot"
+                     " LEFT JOIN results r ON r.order_test_id = ot.id WHERE ot.specimen_id = s.id"
+                     " AND %s AND (CAST(? AS TEXT) IS NULL OR ot.test_code = ?)"
+                     " AND (CAST(? AS TEXT) IS NULL OR r.instrument = ? OR EXISTS (SELECT 1"
+                     " FROM test_mappings m WHERE m.test_code = ot.test_code"
+                     " AND m.instrument = ?))))",
+                     where[k], tests[k]);
+            assert_int_equal(db_prepare(yr_db, sql, &st, &ei), ERR_OK);
+            int b = 0;
+            const char *v[] = {
+                f.priority,   f.priority,  f.specimen_type, f.specimen_type, f.test,
+                f.instrument, NULL,        f.test,          f.test,          f.instrument,
+                f.instrument, f.instrument};
+            if (k == 4)
+                assert_int_equal(db_bind_int64(st, ++b, since), ERR_OK);
+            for (size_t j = 0; j < sizeof(v) / sizeof(v[0]); j++) {
+                if (j == 6) { /* the released tests' own time bound */
+                    if (k == 4)
+                        assert_int_equal(db_bind_int64(st, ++b, since), ERR_OK);
+                    continue;
+                }
+                assert_int_equal(v[j] ? db_bind_str(st, ++b, v[j]) : db_bind_null(st, ++b), ERR_OK);
+            }
+            assert_int_equal(db_step(st, &row, &ei), ERR_OK);
+            assert_true(row);
+            int64_t expected = db_col_int64(st, 0);
+            db_finalize(st);
+            json_int_t shown = json_integer_value(json_object_get(counts, stages[k]));
+            if (shown != expected)
+                fail_msg("filter %zu, %s: the worklist counts %lld, the tests say %lld", i,
+                         stages[k], (long long)shown, (long long)expected);
+            seen += expected;
+        }
+        json_decref(page);
+    }
+    assert_true(seen > 0);
+}
+
 static void test_report_renders_and_audit_verifies(void **state)
 {
     (void)state;
@@ -471,6 +574,7 @@ int main(void)
         cmocka_unit_test(test_accessions_and_custody),
         cmocka_unit_test(test_worklist_shows_the_open_work),
         cmocka_unit_test(test_worklist_state_as_touch_computes),
+        cmocka_unit_test(test_worklist_filters_count_as_defined),
         cmocka_unit_test(test_report_renders_and_audit_verifies),
         cmocka_unit_test(test_same_options_same_data),
         cmocka_unit_test(test_bad_options),
