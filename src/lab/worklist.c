@@ -91,11 +91,13 @@
                            " AND " WL_TEST_FILTERS "))"
 
 /* The specimens of a stage (`where` on the state w), with the filters: the page's
- * first specimens in the worklist's order, LIMIT the last parameter. */
+ * first specimens in the worklist's order, LIMIT the last parameter. Those
+ * waiting since the same moment (an order's specimens) are cut by id: the
+ * state alone decides, so that no specimen row is read for the thousands a
+ * tab may hold; the page then shows its own in accession order. */
 #define WL_CANDIDATES(where, tests, codes)                                                         \
-    "SELECT w.specimen_id AS id FROM worklist_specimens w JOIN specimens s"                        \
-    " ON s.id = w.specimen_id WHERE " where                                                        \
-    WL_SPECIMEN_FILTERS(tests, codes) " ORDER BY w.rnk, w.since, s.accession LIMIT ?"
+    "SELECT w.specimen_id AS id FROM worklist_specimens w WHERE " where WL_SPECIMEN_FILTERS(       \
+        tests, codes) " ORDER BY w.rnk, w.since, w.specimen_id LIMIT ?"
 
 /*
  * The test rows of a page: those of the candidate specimens that are in the
