@@ -65,20 +65,28 @@
 
 /*
  * The filters on the specimen of a state row w. The priority is the row's
- * own rank; the specimen type is read from its specimen. The test filter of
- * a stage whose tests are open or in review (`codes`, on a test row ot)
- * is a range of order_tests_open_code (migration 0021), which holds those
- * tests by code: no candidate's tests are read for it. The released stage
- * (`codes` NULL) looks at the candidates' own tests of the stage (those
- * passing `tests`), as the instrument filter does in every stage.
- * Parameters: priority x2, specimen type x2, (with codes: test x2,) test,
- * instrument, (the tests' own,) then WL_TEST_FILTERS's. The specimen's
- * rank is its order's priority's.
+ * own rank; the specimen type is read from its specimen. The test filter
+ * is a range of an index by code (`codes`): for the stages of open tests
+ * and tests in review, order_tests_open_code (migration 0021), which holds
+ * those tests; for the released stage, results_released_code (migration
+ * 0022), the results of a code by release time. No candidate's tests are
+ * read for it. The instrument filter looks at the candidates' own tests of
+ * the stage (those passing `tests`). Parameters: priority x2, test x2 (and
+ * the released stage's time), specimen type x2, then NULL (the test, done
+ * above) and the instrument, (the tests' own,) then WL_TEST_FILTERS's. The
+ * specimen's rank is its order's priority's.
  */
-#define WL_TEST_CODES(codes)                                                                       \
-    " AND (CAST(? AS TEXT) IS NULL OR w.specimen_id IN (SELECT ot.specimen_id FROM order_tests ot" \
-    " WHERE ot.status IN ('ordered', 'in-progress', 'resulted') AND " codes                        \
-    " AND ot.test_code = ?))"
+#define WL_TEST_CODES(query) " AND (CAST(? AS TEXT) IS NULL OR w.specimen_id IN (" query "))"
+#define OPEN_CODES                                                                                 \
+    WL_TEST_CODES("SELECT ot.specimen_id FROM order_tests ot WHERE ot.status IN ('ordered',"       \
+                  " 'in-progress', 'resulted') AND " OPEN_TESTS " AND ot.test_code = ?")
+#define REVIEW_CODES                                                                               \
+    WL_TEST_CODES("SELECT ot.specimen_id FROM order_tests ot WHERE ot.status IN ('ordered',"       \
+                  " 'in-progress', 'resulted') AND " REVIEW_TESTS " AND ot.test_code = ?")
+#define RELEASED_CODES                                                                             \
+    WL_TEST_CODES("SELECT ot.specimen_id FROM results r JOIN order_tests ot"                       \
+                  " ON ot.id = r.order_test_id WHERE r.test_code = ? AND r.released_at >= ?"       \
+                  " AND ot.status = 'released' AND ot.test_code = r.test_code")
 #define WL_SPECIMEN_FILTERS(tests, test_codes)                                                     \
     " AND (CAST(? AS TEXT) IS NULL OR w.rnk = " RANK(                                              \
         "CAST(? AS TEXT)") ")" test_codes                                                          \
@@ -144,9 +152,6 @@ typedef struct stage_sql {
     const char *page;
 } stage_sql;
 
-#define OPEN_CODES   WL_TEST_CODES(OPEN_TESTS)
-#define REVIEW_CODES WL_TEST_CODES(REVIEW_TESTS)
-
 static const stage_sql stage_sqls[] = {
     {"to-collect", WL_COUNT(AT_COLLECT, OPEN_TESTS, OPEN_CODES),
      WL_PAGE(AT_COLLECT, OPEN_TESTS, OPEN_CODES)},
@@ -156,8 +161,8 @@ static const stage_sql stage_sqls[] = {
      WL_PAGE(AT_BENCH, OPEN_TESTS, OPEN_CODES)},
     {"to-review", WL_COUNT(AT_REVIEW, REVIEW_TESTS, REVIEW_CODES),
      WL_PAGE(AT_REVIEW, REVIEW_TESTS, REVIEW_CODES)},
-    {"released", WL_COUNT(AT_RELEASED, RELEASED_TESTS, ""),
-     WL_PAGE(AT_RELEASED, RELEASED_TESTS, "")},
+    {"released", WL_COUNT(AT_RELEASED, RELEASED_TESTS, RELEASED_CODES),
+     WL_PAGE(AT_RELEASED, RELEASED_TESTS, RELEASED_CODES)},
 };
 #define RELEASED_STAGE 4
 
@@ -207,14 +212,14 @@ static void bind_specimens(binder *b, const worklist_filter *f, bool released, i
         bind_int(b, since);
     bind_str(b, f->priority);
     bind_str(b, f->priority);
-    if (!released) {
-        bind_str(b, f->test);
-        bind_str(b, f->test);
-    }
+    bind_str(b, f->test);
+    bind_str(b, f->test);
+    if (released)
+        bind_int(b, since);
     bind_str(b, f->specimen_type);
     bind_str(b, f->specimen_type);
-    /* In the stages of open tests, the test filter is done by the codes. */
-    bind_str(b, released ? f->test : NULL);
+    /* The test filter alone is done by the codes. */
+    bind_str(b, NULL);
     bind_str(b, f->instrument);
     if (released)
         bind_int(b, since);
