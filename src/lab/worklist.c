@@ -83,10 +83,11 @@
 #define REVIEW_CODES                                                                               \
     WL_TEST_CODES("SELECT ot.specimen_id FROM order_tests ot WHERE ot.status IN ('ordered',"       \
                   " 'in-progress', 'resulted') AND " REVIEW_TESTS " AND ot.test_code = ?")
+/* A result has a release time once released (corrected ones keep it), when
+ * its order test is released too. */
 #define RELEASED_CODES                                                                             \
-    WL_TEST_CODES("SELECT ot.specimen_id FROM results r JOIN order_tests ot"                       \
-                  " ON ot.id = r.order_test_id WHERE r.test_code = ? AND r.released_at >= ?"       \
-                  " AND ot.status = 'released' AND ot.test_code = r.test_code")
+    WL_TEST_CODES("SELECT r.specimen_id FROM results r WHERE r.test_code = ?"                      \
+                  " AND r.released_at >= ?")
 #define WL_SPECIMEN_FILTERS(tests, test_codes)                                                     \
     " AND (CAST(? AS TEXT) IS NULL OR w.rnk = " RANK(                                              \
         "CAST(? AS TEXT)") ")" test_codes                                                          \
