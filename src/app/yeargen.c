@@ -413,11 +413,11 @@ static const char sql_alert[] =
     " read_back, closed_by) VALUES (?, ?, ?, ?, ?, ?, ?, ?)";
 static const char sql_signature[] = "INSERT INTO signatures (id, result_id, user_id, meaning,"
                                     " signed_at) VALUES (?, ?, ?, ?, ?)";
-/* The worklist's state of a specimen (migration 0020), from the tests just
- * written, as worklist_touch would compute it. */
+/* The worklist's state of a specimen (migrations 0020, 0023), from the tests
+ * just written, as worklist_touch would compute it. */
 static const char sql_worklist[] =
     "INSERT INTO worklist_specimens (specimen_id, open_tests, open_stage, review_tests, rnk,"
-    " since, released_at) VALUES (?, ?, ?, ?, ?, ?, ?)";
+    " since, released_at, specimen_type) VALUES (?, ?, ?, ?, ?, ?, ?, ?)";
 static const char sql_counter_get[] = "SELECT next FROM accession_counters WHERE day = ?";
 static const char sql_counter_put[] = "INSERT INTO accession_counters (day, next) VALUES (?, ?)"
                                       " ON CONFLICT (day) DO UPDATE SET next = excluded.next";
@@ -1126,6 +1126,8 @@ static err_t write_specimen(gen *g, const gorder *x, const char *order_id, const
                                                         : x->at);
         if (!rc)
             rc = bind_opt_int(st, 7, s.wl_released);
+        if (!rc)
+            rc = db_bind_str(st, 8, s.first->specimen_type);
         if (!rc)
             rc = insert(st, ei);
     }

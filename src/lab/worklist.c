@@ -35,20 +35,21 @@
 #define WL_FORGET(key) "DELETE FROM worklist_specimens WHERE specimen_id IN (" key ")"
 #define WL_COUNT_AGAIN(key)                                                                        \
     "INSERT INTO worklist_specimens (specimen_id, open_tests, open_stage, review_tests, rnk,"      \
-    " since, released_at) SELECT s.id,"                                                            \
+    " since, released_at, specimen_type) SELECT s.id,"                                             \
     " SUM(CASE WHEN ot.status IN ('ordered', 'in-progress') THEN 1 ELSE 0 END),"                   \
     " CASE WHEN s.status = 'pending' THEN 'to-collect' WHEN s.status = 'collected'"                \
     " THEN 'to-receive' WHEN s.status IN ('received', 'in-process', 'stored')"                     \
     " THEN 'in-progress' END,"                                                                     \
     " SUM(CASE WHEN ot.status = 'resulted' THEN 1 ELSE 0 END), " RANK(                             \
         "o.priority") ", " SINCE ","                                                               \
-                      " MAX(CASE WHEN ot.status = 'released' THEN r.released_at END)"              \
+                      " MAX(CASE WHEN ot.status = 'released' THEN r.released_at END), "            \
+                      "s.specimen_type"                                                            \
                       " FROM order_tests ot JOIN specimens s ON s.id = ot.specimen_id"             \
                       " JOIN orders o ON o.id = s.order_id LEFT JOIN results r ON "                \
                       "r.order_test_id = ot.id"                                                    \
                       " WHERE ot.specimen_id IN (" key                                             \
                       ") GROUP BY s.id, s.status, o.priority, s.received_at,"                      \
-                      " s.collected_at, s.created_at"
+                      " s.collected_at, s.created_at, s.specimen_type"
 
 #define KEY_SPECIMEN "CAST(? AS TEXT)"
 #define KEY_ORDER    "SELECT id FROM specimens WHERE order_id = ?"
@@ -65,7 +66,7 @@
 
 /*
  * The filters on the specimen of a state row w. The priority is the row's
- * own rank; the specimen type is read from its specimen. The test filter
+ * own rank, the specimen type its own type. The test filter
  * is a range of an index by code (`codes`): for the stages of open tests
  * and tests in review, order_tests_open_code (migration 0021), which holds
  * those tests; for the released stage, results_released_code (migration
@@ -90,9 +91,7 @@
                   " AND r.released_at >= ?")
 #define WL_SPECIMEN_FILTERS(tests, test_codes)                                                     \
     " AND (CAST(? AS TEXT) IS NULL OR w.rnk = " RANK(                                              \
-        "CAST(? AS TEXT)") ")" test_codes                                                          \
-                           " AND (CAST(? AS TEXT) IS NULL OR EXISTS (SELECT 1 FROM specimens fs"   \
-                           " WHERE fs.id = w.specimen_id AND fs.specimen_type = ?))"               \
+        "CAST(? AS TEXT)") ")" test_codes " AND (CAST(? AS TEXT) IS NULL OR w.specimen_type = ?)"  \
                            " AND ((CAST(? AS TEXT) IS NULL AND CAST(? AS TEXT) IS NULL) OR "       \
                            "EXISTS (SELECT 1"                                                      \
                            " FROM order_tests ot LEFT JOIN results r ON r.order_test_id = ot.id"   \

@@ -326,7 +326,8 @@ static void test_worklist_state_as_touch_computes(void **state)
         " OR COALESCE(w.open_stage, '') <> CASE r.status WHEN 'pending' THEN 'to-collect'"
         " WHEN 'collected' THEN 'to-receive' WHEN 'received' THEN 'in-progress' ELSE '' END"
         " OR w.rnk <> CASE o.priority WHEN 'stat' THEN 0 WHEN 'asap' THEN 1 ELSE 2 END"
-        " OR w.since <> COALESCE(r.received_at, r.collected_at, r.created_at)",
+        " OR w.since <> COALESCE(r.received_at, r.collected_at, r.created_at)"
+        " OR w.specimen_type <> r.specimen_type",
         yr_like);
     assert_int_equal(wrong, 0);
 }
