@@ -27,8 +27,8 @@
 #include "store/db_impl.h"
 
 #define STMT_CACHE_MAX     256
-#define STMT_JOURNAL_SPILL (16 * 1024 * 1024)
-#define STMT_CACHE_BUCKETS 512 /* a power of two */
+#define STMT_JOURNAL_SPILL (-1) /* never to a file: see config_library() */
+#define STMT_CACHE_BUCKETS 512  /* a power of two */
 
 struct sqlite_stmt {
     struct db_stmt base;
@@ -87,10 +87,15 @@ static pthread_once_t config_once = PTHREAD_ONCE_INIT;
  *
  * The undo record of a savepoint or a statement (the statement journal, a
  * copy of each page as it was before the savepoint first changed it) stays
- * in memory up to STMT_JOURNAL_SPILL bytes; SQLite's default, 64 KiB, sends
- * it to a temporary file after a few pages, one write call a page. It is
+ * in memory: SQLite's default, 64 KiB, sends it to a temporary file after a
+ * few pages, one write call a page, and any larger threshold fails on
+ * Debian's SQLite 3.40.1 once the record passes it ("database or disk is
+ * full" when a statement of a migration rewrote a year's table). It is
  * never read again unless the savepoint is rolled back, and never needs to
  * be durable: the database's own journal (the WAL) is untouched by this.
+ * The price is memory for a statement that changes a great many existing
+ * pages at once (some 400 MB to drop a table of three million rows), which
+ * only a migration on a large database does.
  *
  * No bulk page-cache allocation per cache. SQLite otherwise allocates room
  * for 20 pages (some 86 KB) whenever a cache is first used, and that
