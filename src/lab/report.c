@@ -69,6 +69,8 @@
 #define NOTE      8.0
 #define NOTE_H    10.5
 
+#define GLYPH_EM_MAX 1.25 /* see pen_para */
+
 /* The one read: the patient's results in the order the grid is drawn. */
 static const char sql_results[] =
     "WITH sizes AS (SELECT panel_code, COUNT(*) AS n FROM panel_tests GROUP BY panel_code),"
@@ -234,7 +236,8 @@ static err_t find_row(struct rep *rp, db_stmt *st, const char *code, size_t test
     return ERR_OK;
 }
 
-/* The flag as a constant string: the database's own is gone at the next step. */
+/* The flag as a constant string: the database's own is gone at the next
+ * step. The table allows no other; one would still be shown as abnormal. */
 static const char *flag_of(const char *f)
 {
     static const char *const flags[] = {"L", "H", "LL", "HH", "A"};
@@ -252,8 +255,11 @@ static err_t add_res(struct rep *rp, db_stmt *st, size_t row, errinfo *ei)
     const char *flag = flag_of(db_col_text(st, 5));
     bool corrected = !strcmp(db_col_text(st, 10), "corrected");
     bool critical = db_col_int64(st, 6) != 0;
-    struct res x = {NULL,         NULL,      NULL,    db_col_int64(st, 11), 0, 0, row,
-                    flag != NULL, corrected, critical};
+    struct res x = {.at = db_col_int64(st, 11),
+                    .row = row,
+                    .flagged = flag != NULL,
+                    .corrected = corrected,
+                    .critical = critical};
     x.dup = r->last_dup >= 0 && r->last_at == x.at ? r->last_dup + 1 : 0;
     r->last_at = x.at;
     r->last_dup = x.dup;
@@ -382,14 +388,30 @@ static err_t read_notes(db *d, struct rep *rp, errinfo *ei)
 
 /* ------------------------------------------------------------------ text */
 
-/* The drawing state, changed only when a piece of text needs another: the
- * report draws thousands of short strings, most in the font of the last. */
+/* Glyphs of one font, size and colour waiting to be shown. */
+struct run {
+    double size;
+    int bold, color;
+    cairo_glyph_t *g;
+    size_t n, cap;
+};
+
+#define PEN_RUNS 6
+
+/*
+ * The drawing state, changed only when a piece of text needs another, and
+ * the text itself gathered into runs shown once a page: the report draws
+ * thousands of short strings, and what a PDF surface costs goes with the
+ * number of drawing calls more than with the number of glyphs.
+ */
 struct pen {
     cairo_t *cr;
     int bold;  /* -1 until chosen */
     int color; /* 0 black, 1 dark red, -1 other */
     double size;
-    bool nomem; /* a wrap could not copy its text */
+    bool nomem; /* a wrap could not copy its text, or a run grow */
+    struct run runs[PEN_RUNS];
+    size_t nruns;
 };
 
 static void pen_color(struct pen *pn, bool red)
@@ -417,8 +439,83 @@ static void pen_set(struct pen *pn, double size, bool bold, bool red)
     pen_color(pn, red);
 }
 
+/* Show the runs gathered, each in its font; the pen's state is then unknown. */
+static void pen_flush(struct pen *pn)
+{
+    for (size_t i = 0; i < pn->nruns; i++) {
+        struct run *r = &pn->runs[i];
+        if (!r->n)
+            continue;
+        pn->bold = pn->color = -1;
+        pn->size = -1;
+        pen_set(pn, r->size, r->bold, r->color);
+        cairo_show_glyphs(pn->cr, r->g, (int)r->n);
+        r->n = 0;
+    }
+    pn->bold = pn->color = -1;
+    pn->size = -1;
+}
+
+static void pen_free(struct pen *pn)
+{
+    for (size_t i = 0; i < pn->nruns; i++)
+        free(pn->runs[i].g);
+}
+
+/* The run for the pen's font and colour, with room for n more glyphs; NULL
+ * when out of memory. */
+static struct run *pen_run(struct pen *pn, size_t n)
+{
+    struct run *r = NULL;
+    for (size_t i = 0; i < pn->nruns && !r; i++)
+        if (pn->runs[i].size == pn->size && pn->runs[i].bold == pn->bold &&
+            pn->runs[i].color == pn->color)
+            r = &pn->runs[i];
+    if (!r && pn->nruns < PEN_RUNS)
+        r = &pn->runs[pn->nruns++];
+    if (!r) {
+        int bold = pn->bold, color = pn->color;
+        double size = pn->size;
+        pen_flush(pn);
+        pen_set(pn, size, bold, color);
+        r = &pn->runs[0];
+    }
+    r->size = pn->size;
+    r->bold = pn->bold;
+    r->color = pn->color;
+    if (r->n + n > r->cap) {
+        size_t cap = r->cap ? r->cap : 1024;
+        while (cap < r->n + n)
+            cap *= 2;
+        cairo_glyph_t *g = realloc(r->g, cap * sizeof(*g));
+        if (!g)
+            return NULL;
+        r->g = g;
+        r->cap = cap;
+    }
+    return r;
+}
+
+/* s with its baseline starting at (x, y), shown when the page is. */
 static void pen_show(struct pen *pn, double x, double y, const char *s)
 {
+    size_t len = strlen(s);
+    struct run *r = pen_run(pn, len);
+    if (!r) {
+        pn->nomem = true;
+        return;
+    }
+    cairo_glyph_t *g = r->g + r->n;
+    int n = (int)(r->cap - r->n);
+    cairo_status_t st = cairo_scaled_font_text_to_glyphs(cairo_get_scaled_font(pn->cr), x, y, s,
+                                                         (int)len, &g, &n, NULL, NULL, NULL);
+    if (st == CAIRO_STATUS_SUCCESS && g == r->g + r->n) {
+        r->n += (size_t)n;
+        return;
+    }
+    if (st == CAIRO_STATUS_SUCCESS)
+        cairo_glyph_free(g);
+    /* not text cairo can show: let it say so on the context */
     cairo_move_to(pn->cr, x, y);
     cairo_show_text(pn->cr, s);
 }
@@ -477,14 +574,15 @@ static size_t line_end(struct pen *pn, char *t, size_t pos, size_t n, double wid
  * The lines s takes in width in the pen's current font; when draw, drawn
  * from baseline y down by lh. Breaks at spaces, inside a word only when the
  * word alone is too wide; never drops text. The common case, a string that
- * plainly fits (no glyph is wider than the font size), measures nothing.
+ * plainly fits, measures nothing: no glyph of a text face is wider than
+ * GLYPH_EM_MAX times its size (DejaVu Sans Bold's widest, "W", is 1.1).
  */
 static int pen_para(struct pen *pn, const char *s, double x, double y, double width, double lh,
                     bool draw)
 {
     size_t n = strlen(s), pos = 0;
     int lines = 0;
-    bool fit = (double)n * pn->size <= width;
+    bool fit = (double)n * pn->size * GLYPH_EM_MAX <= width;
     if (!fit) {
         cairo_text_extents_t e;
         cairo_text_extents(pn->cr, s, &e);
@@ -562,6 +660,7 @@ static void page_header(struct page *pg)
 
 static void page_new(struct page *pg)
 {
+    pen_flush(&pg->pn);
     cairo_show_page(pg->pn.cr);
     page_header(pg);
 }
@@ -782,14 +881,17 @@ static void page_para(struct page *pg, double size, bool bold, const char *s, do
 
 static err_t draw_report(cairo_t *cr, struct rep *rp, const patient *p, errinfo *ei)
 {
-    struct page pg = {{cr, -1, -1, 0, false}, 0, 0, p, rp->corrected, ""};
+    struct page pg = {
+        .pn = {.cr = cr, .bold = -1, .color = -1}, .p = p, .corrected = rp->corrected};
     err_t rc = ERR_OK;
     fmt_time(time_now_us(), pg.printed);
     page_header(&pg);
     for (size_t i = 0; i < rp->nsects && !rc; i++)
         rc = draw_section(&pg, rp, sect_at(rp, i), ei);
-    if (rc)
+    if (rc) {
+        pen_free(&pg.pn);
         return rc;
+    }
     if (!rp->nres)
         page_para(&pg, 10, false, "No released results.", 13);
     if (rp->pending) {
@@ -815,10 +917,10 @@ static err_t draw_report(cairo_t *cr, struct rep *rp, const patient *p, errinfo 
               "columns continue in its next block. Reference ranges are for the patient's sex "
               "and age at collection; a test whose range or unit changed has a row for each.",
               9);
+    pen_flush(&pg.pn);
     cairo_show_page(cr);
-    if (pg.pn.nomem)
-        return nomem(ei);
-    return ERR_OK;
+    pen_free(&pg.pn);
+    return pg.pn.nomem ? nomem(ei) : ERR_OK;
 }
 
 err_t report_patient_pdf(db *d, const audit_ctx *ctx, const char *patient_id, buf *out, errinfo *ei)

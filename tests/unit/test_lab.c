@@ -765,15 +765,15 @@ static void lab_report_text(const char *patient_id, buf *txt)
     assert_non_null(txt->data);
 }
 
-static void test_report(void **state)
+/* One test ordered for the patient, collected and received now and its value
+ * entered, released in automatic mode; the result's id into rid. */
+static void lab_resulted(const char *patient_id, const char *test, const char *value,
+                         char rid[ID_LEN + 1])
 {
-    (void)state;
     errinfo ei = {0};
     json_t *out = NULL;
-    patient p;
     char acc[ACCESSION_LEN + 1];
-    lab_new_patient(&p);
-    json_t *b = json_pack("{s:s,s:[s],s:s,s:s,s:[s]}", "patient_id", p.id, "tests", "GLU",
+    json_t *b = json_pack("{s:s,s:[s],s:s,s:s,s:[s]}", "patient_id", patient_id, "tests", test,
                           "priority", "routine", "clinician", "Dr T", "reasons", "R73.9");
     assert_int_equal(order_create(lab_db, &lab_ctx, b, &out, &ei), ERR_OK);
     json_decref(b);
@@ -783,24 +783,45 @@ static void test_report(void **state)
     json_decref(out);
     assert_int_equal(lab_event(acc, "{\"event\":\"collected\"}", NULL, &ei), ERR_OK);
     assert_int_equal(lab_event(acc, "{\"event\":\"received\"}", NULL, &ei), ERR_OK);
-    json_t *rb = json_pack("{s:[{s:s,s:i}]}", "results", "code", "GLU", "value", 88);
+    json_t *rb = json_pack("{s:[{s:s,s:s}]}", "results", "code", test, "value", value);
     assert_int_equal(result_enter(lab_db, &lab_ctx, acc, rb, &out, &ei), ERR_OK);
     json_decref(rb);
-    const char *rid = json_string_value(
-        json_object_get(json_array_get(json_object_get(out, "results"), 0), "id"));
-    /* a correction, signed by a user of ours */
-    char uname[40];
-    snprintf(uname, sizeof(uname), "rep-%s", lab_sfx);
-    user u;
-    assert_int_equal(
-        user_create(lab_db, &lab_ctx, uname, NULL, "technician", "report-pass-1", &u, &ei), ERR_OK);
-    json_t *cb = json_pack("{s:s,s:s,s:s}", "value", "58", "reason", "wrong tube entered",
-                           "password", "report-pass-1");
+    json_t *r = json_array_get(json_object_get(out, "results"), 0);
+    assert_string_equal(json_string_value(json_object_get(r, "status")), "released");
+    snprintf(rid, ID_LEN + 1, "%s", json_string_value(json_object_get(r, "id")));
+    json_decref(out);
+}
+
+/* Correct result rid to value for reason, signed by u (password report-pass-1). */
+static void lab_corrected(const user *u, const char *rid, const char *value, const char *reason)
+{
+    errinfo ei = {0};
     json_t *cor = NULL;
-    assert_int_equal(result_correct(lab_db, &lab_ctx, &u, rid, cb, &cor, &ei), ERR_OK);
+    json_t *cb =
+        json_pack("{s:s,s:s,s:s}", "value", value, "reason", reason, "password", "report-pass-1");
+    assert_int_equal(result_correct(lab_db, &lab_ctx, u, rid, cb, &cor, &ei), ERR_OK);
     json_decref(cb);
     json_decref(cor);
-    json_decref(out);
+}
+
+static void test_report(void **state)
+{
+    (void)state;
+    errinfo ei = {0};
+    patient p;
+    char rid[ID_LEN + 1], uname[40];
+    user u;
+    lab_new_patient(&p);
+    /* corrections, signed by a user of ours: one numeric, one free text far
+     * wider than its column */
+    snprintf(uname, sizeof(uname), "rep-%s", lab_sfx);
+    assert_int_equal(
+        user_create(lab_db, &lab_ctx, uname, NULL, "technician", "report-pass-1", &u, &ei), ERR_OK);
+    lab_resulted(p.id, "GLU", "88", rid);
+    lab_corrected(&u, rid, "58", "wrong tube entered");
+    static const char long_value[] = "dark amber, cloudy, with visible sediment and a strong odour";
+    lab_resulted(p.id, "UCOLOR", "yellow", rid);
+    lab_corrected(&u, rid, long_value, "read under the wrong light");
 
     buf txt = BUF_INIT;
     lab_report_text(p.id, &txt);
@@ -816,9 +837,24 @@ static void test_report(void **state)
     const char *cell = strstr(row, "58 (c) L");
     assert_true(cell && cell < eol);
     assert_true(strstr(row, "mg/dL") < eol && strstr(row, "70 - 99") < eol);
-    /* the footnote with the earlier value, who and why */
+    /* the long value wraps within its column, every word of it kept, in order */
+    row = strstr(txt.data, "Urine color (UCOLOR)");
+    assert_non_null(row);
+    assert_non_null(strstr(txt.data, "Urinalysis, dipstick"));
+    const char *word = row;
+    for (const char *w = long_value; *w;) {
+        char one[16];
+        size_t n = strcspn(w, " ");
+        snprintf(one, sizeof(one), "%.*s", (int)n, w);
+        word = strstr(word, one);
+        assert_non_null(word);
+        w += n + (w[n] == ' ');
+    }
+    assert_null(strstr(txt.data, long_value)); /* not on one line: it wrapped */
+    /* the footnotes with the earlier values, who and why */
     assert_non_null(strstr(txt.data, "earlier value 88 replaced by"));
     assert_non_null(strstr(txt.data, "wrong tube entered"));
+    assert_non_null(strstr(txt.data, "earlier value yellow replaced by"));
     assert_non_null(strstr(txt.data, "Flags: L low"));
     buf_free(&txt);
 
