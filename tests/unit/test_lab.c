@@ -738,15 +738,42 @@ static void test_turnaround(void **state)
 
 /* --------------------------------------------------------------- report */
 
-static void test_report(void **state)
+/* The patient's cumulative report into txt as text, read back with poppler's
+ * pdftotext (-layout keeps each grid row on one line); one report.read. */
+static void lab_report_text(const char *patient_id, buf *txt)
 {
-    (void)state;
+    errinfo ei = {0};
+    buf pdf = BUF_INIT;
+    char path[] = "/tmp/benchside-report-XXXXXX", cmd[128], chunk[4096];
+    size_t n;
+    int64_t before = lab_head();
+    assert_int_equal(report_patient_pdf(lab_db, &lab_ctx, patient_id, &pdf, &ei), ERR_OK);
+    assert_int_equal(lab_head(), before + 1); /* report.read */
+    assert_memory_equal(pdf.data, "%PDF-", 5);
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    assert_int_equal(write(fd, pdf.data, pdf.len), (ssize_t)pdf.len);
+    close(fd);
+    buf_free(&pdf);
+    snprintf(cmd, sizeof(cmd), "pdftotext -layout %s - 2>/dev/null", path);
+    FILE *f = popen(cmd, "r");
+    assert_non_null(f);
+    while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
+        assert_int_equal(buf_append(txt, chunk, n), ERR_OK);
+    assert_int_equal(pclose(f), 0);
+    unlink(path);
+    assert_non_null(txt->data);
+}
+
+/* One test ordered for the patient, collected and received now and its value
+ * entered, released in automatic mode; the result's id into rid. */
+static void lab_resulted(const char *patient_id, const char *test, const char *value,
+                         char rid[ID_LEN + 1])
+{
     errinfo ei = {0};
     json_t *out = NULL;
-    patient p;
-    char acc[ACCESSION_LEN + 1], path[] = "/tmp/benchside-report-XXXXXX";
-    lab_new_patient(&p);
-    json_t *b = json_pack("{s:s,s:[s],s:s,s:s,s:[s]}", "patient_id", p.id, "tests", "GLU",
+    char acc[ACCESSION_LEN + 1];
+    json_t *b = json_pack("{s:s,s:[s],s:s,s:s,s:[s]}", "patient_id", patient_id, "tests", test,
                           "priority", "routine", "clinician", "Dr T", "reasons", "R73.9");
     assert_int_equal(order_create(lab_db, &lab_ctx, b, &out, &ei), ERR_OK);
     json_decref(b);
@@ -756,59 +783,200 @@ static void test_report(void **state)
     json_decref(out);
     assert_int_equal(lab_event(acc, "{\"event\":\"collected\"}", NULL, &ei), ERR_OK);
     assert_int_equal(lab_event(acc, "{\"event\":\"received\"}", NULL, &ei), ERR_OK);
-    json_t *rb = json_pack("{s:[{s:s,s:i}]}", "results", "code", "GLU", "value", 88);
+    json_t *rb = json_pack("{s:[{s:s,s:s}]}", "results", "code", test, "value", value);
     assert_int_equal(result_enter(lab_db, &lab_ctx, acc, rb, &out, &ei), ERR_OK);
     json_decref(rb);
-    const char *rid = json_string_value(
-        json_object_get(json_array_get(json_object_get(out, "results"), 0), "id"));
-    /* a correction, signed by a user of ours */
-    char uname[40];
-    snprintf(uname, sizeof(uname), "rep-%s", lab_sfx);
-    user u;
-    assert_int_equal(
-        user_create(lab_db, &lab_ctx, uname, NULL, "technician", "report-pass-1", &u, &ei), ERR_OK);
-    json_t *cb = json_pack("{s:s,s:s,s:s}", "value", "58", "reason", "wrong tube entered",
-                           "password", "report-pass-1");
+    json_t *r = json_array_get(json_object_get(out, "results"), 0);
+    assert_string_equal(json_string_value(json_object_get(r, "status")), "released");
+    snprintf(rid, ID_LEN + 1, "%s", json_string_value(json_object_get(r, "id")));
+    json_decref(out);
+}
+
+/* Correct result rid to value for reason, signed by u (password report-pass-1). */
+static void lab_corrected(const user *u, const char *rid, const char *value, const char *reason)
+{
+    errinfo ei = {0};
     json_t *cor = NULL;
-    assert_int_equal(result_correct(lab_db, &lab_ctx, &u, rid, cb, &cor, &ei), ERR_OK);
+    json_t *cb =
+        json_pack("{s:s,s:s,s:s}", "value", value, "reason", reason, "password", "report-pass-1");
+    assert_int_equal(result_correct(lab_db, &lab_ctx, u, rid, cb, &cor, &ei), ERR_OK);
     json_decref(cb);
     json_decref(cor);
-    json_decref(out);
+}
+
+static void test_report(void **state)
+{
+    (void)state;
+    errinfo ei = {0};
+    patient p;
+    char rid[ID_LEN + 1], uname[40];
+    user u;
+    lab_new_patient(&p);
+    /* corrections, signed by a user of ours: one numeric, one free text far
+     * wider than its column */
+    snprintf(uname, sizeof(uname), "rep-%s", lab_sfx);
+    assert_int_equal(
+        user_create(lab_db, &lab_ctx, uname, NULL, "technician", "report-pass-1", &u, &ei), ERR_OK);
+    lab_resulted(p.id, "GLU", "88", rid);
+    lab_corrected(&u, rid, "58", "wrong tube entered");
+    static const char long_value[] = "dark amber, cloudy, with visible sediment and a strong odour";
+    lab_resulted(p.id, "UCOLOR", "yellow", rid);
+    lab_corrected(&u, rid, long_value, "read under the wrong light");
+
+    buf txt = BUF_INIT;
+    lab_report_text(p.id, &txt);
+    assert_non_null(strstr(txt.data, "CORRECTED REPORT"));
+    assert_non_null(strstr(txt.data, p.mrn));
+    /* the glucose row of the metabolic panel: name, unit, range, the corrected low value */
+    const char *sect = strstr(txt.data, "Basic metabolic panel");
+    assert_non_null(sect);
+    const char *row = strstr(sect, "Glucose (GLU)");
+    assert_non_null(row);
+    const char *eol = strchr(row, '\n');
+    assert_non_null(eol);
+    const char *cell = strstr(row, "58 (c) L");
+    assert_true(cell && cell < eol);
+    assert_true(strstr(row, "mg/dL") < eol && strstr(row, "70 - 99") < eol);
+    /* the long value wraps within its column, every word of it kept, in order */
+    row = strstr(txt.data, "Urine color (UCOLOR)");
+    assert_non_null(row);
+    assert_non_null(strstr(txt.data, "Urinalysis, dipstick"));
+    const char *word = row;
+    for (const char *w = long_value; *w;) {
+        char one[16];
+        size_t n = strcspn(w, " ");
+        snprintf(one, sizeof(one), "%.*s", (int)n, w);
+        word = strstr(word, one);
+        assert_non_null(word);
+        w += n + (w[n] == ' ');
+    }
+    assert_null(strstr(txt.data, long_value)); /* not on one line: it wrapped */
+    /* the footnotes with the earlier values, who and why */
+    assert_non_null(strstr(txt.data, "earlier value 88 replaced by"));
+    assert_non_null(strstr(txt.data, "wrong tube entered"));
+    assert_non_null(strstr(txt.data, "earlier value yellow replaced by"));
+    assert_non_null(strstr(txt.data, "Flags: L low"));
+    buf_free(&txt);
 
     buf pdf = BUF_INIT;
     int64_t before = lab_head();
-    assert_int_equal(report_patient_pdf(lab_db, &lab_ctx, p.id, &pdf, &ei), ERR_OK);
-    assert_int_equal(lab_head(), before + 1); /* report.read */
-    assert_memory_equal(pdf.data, "%PDF-", 5);
-    int fd = mkstemp(path);
-    assert_true(fd >= 0);
-    assert_int_equal(write(fd, pdf.data, pdf.len), (ssize_t)pdf.len);
-    close(fd);
-    buf_free(&pdf);
-    /* read it back as text with poppler's pdftotext */
-    char cmd[128];
-    snprintf(cmd, sizeof(cmd), "pdftotext -layout %s - 2>/dev/null", path);
-    FILE *f = popen(cmd, "r");
-    assert_non_null(f);
-    buf txt = BUF_INIT;
-    char chunk[4096];
-    size_t n;
-    while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
-        buf_append(&txt, chunk, n);
-    assert_int_equal(pclose(f), 0);
-    unlink(path);
-    assert_non_null(txt.data);
-    assert_non_null(strstr(txt.data, "CORRECTED REPORT"));
-    assert_non_null(strstr(txt.data, "Glucose (GLU)"));
-    assert_non_null(strstr(txt.data, "58 (c)"));
-    assert_non_null(strstr(txt.data, "earlier value 88 replaced by"));
-    assert_non_null(strstr(txt.data, "wrong tube entered"));
-    assert_non_null(strstr(txt.data, p.mrn));
-    buf_free(&txt);
     assert_int_equal(report_patient_pdf(lab_db, &lab_ctx, "01ARZ3NDEKTSV4RRFFQ69G5FAV", &pdf, &ei),
                      ERR_NOT_FOUND);
     assert_int_equal(pdf.len, 0);
+    assert_int_equal(lab_head(), before);
     buf_free(&pdf);
+}
+
+/* Where want first occurs at or after from; NULL when it does not, or from is NULL. */
+static const char *lab_after(const char *from, const char *want)
+{
+    return from ? strstr(from, want) : NULL;
+}
+
+/*
+ * Twelve collections an hour apart, each of calcium (basic metabolic panel)
+ * and albumin (hepatic function panel), and one more calcium still in
+ * review: two sections, each a block of the ten newest collections and a
+ * continued block of the two oldest with the row labels repeated; every
+ * value in the text, newest first; the one in review counted, not shown.
+ */
+static void test_report_grid(void **state)
+{
+    (void)state;
+    errinfo ei = {0};
+    patient p;
+    char ca[12][8], alb[12][8], acc[ACCESSION_LEN + 1];
+    int64_t first = time_now_us() - 13LL * 3600 * 1000000;
+    lab_new_patient(&p);
+    for (int i = 0; i <= 12; i++) {
+        json_t *out = NULL;
+        json_t *b =
+            json_pack("{s:s,s:[s,s],s:s,s:s,s:[s]}", "patient_id", p.id, "tests", "CA", "ALB",
+                      "priority", "routine", "clinician", "Dr T", "reasons", "E83.5");
+        assert_int_equal(order_create(lab_db, &lab_ctx, b, &out, &ei), ERR_OK);
+        json_decref(b);
+        json_t *specs = json_object_get(out, "specimens");
+        assert_int_equal(json_array_size(specs), 1); /* one serum tube for both */
+        snprintf(acc, sizeof(acc), "%s",
+                 json_string_value(json_object_get(json_array_get(specs, 0), "accession")));
+        json_decref(out);
+        char iso[TIME_ISO_LEN], ev[128];
+        time_format_iso(first + (int64_t)i * 3600 * 1000000, iso);
+        snprintf(ev, sizeof(ev), "{\"event\":\"collected\",\"at\":\"%s\"}", iso);
+        assert_int_equal(lab_event(acc, ev, NULL, &ei), ERR_OK);
+        time_format_iso(first + (int64_t)i * 3600 * 1000000 + 600000000, iso);
+        snprintf(ev, sizeof(ev), "{\"event\":\"received\",\"at\":\"%s\"}", iso);
+        assert_int_equal(lab_event(acc, ev, NULL, &ei), ERR_OK);
+        if (i == 12) {
+            /* out of range: held for review in automatic mode */
+            json_t *rb = json_pack("{s:[{s:s,s:s}]}", "results", "code", "CA", "value", "11.5");
+            assert_int_equal(result_enter(lab_db, &lab_ctx, acc, rb, &out, &ei), ERR_OK);
+            json_decref(rb);
+            assert_string_equal(json_string_value(json_object_get(
+                                    json_array_get(json_object_get(out, "results"), 0), "status")),
+                                "review");
+            json_decref(out);
+            break;
+        }
+        snprintf(ca[i], sizeof(ca[i]), "%d.%d", 8 + (7 + i) / 10, (7 + i) % 10);   /* 8.7 ... 9.8 */
+        snprintf(alb[i], sizeof(alb[i]), "%d.%d", 3 + (6 + i) / 10, (6 + i) % 10); /* 3.6 ... 4.7 */
+        json_t *rb = json_pack("{s:[{s:s,s:s},{s:s,s:s}]}", "results", "code", "CA", "value", ca[i],
+                               "code", "ALB", "value", alb[i]);
+        assert_int_equal(result_enter(lab_db, &lab_ctx, acc, rb, &out, &ei), ERR_OK);
+        json_decref(rb);
+        for (size_t k = 0; k < 2; k++)
+            assert_string_equal(json_string_value(json_object_get(
+                                    json_array_get(json_object_get(out, "results"), k), "status")),
+                                "released");
+        json_decref(out);
+    }
+
+    buf txt = BUF_INIT;
+    lab_report_text(p.id, &txt);
+    const char *t = txt.data;
+    assert_null(strstr(t, "CORRECTED REPORT"));
+    assert_non_null(strstr(t, "1 result(s) are still in review"));
+    assert_null(strstr(t, "11.5"));
+    static const struct {
+        const char *section, *label;
+    } sections[] = {{"Basic metabolic panel", "Calcium (CA)"},
+                    {"Hepatic function panel", "Albumin (ALB)"}};
+    const char *at = t;
+    for (size_t s = 0; s < 2; s++) {
+        char(*values)[8] = s ? alb : ca;
+        char cont[64];
+        snprintf(cont, sizeof(cont), "%s (continued)", sections[s].section);
+        at = lab_after(at, sections[s].section);
+        assert_non_null(at);
+        const char *next = strstr(at, cont);
+        assert_non_null(next);
+        /* the first block: its row, the ten newest values in order, on one line */
+        const char *row = lab_after(at, sections[s].label);
+        assert_true(row && row < next);
+        const char *eol = strchr(row, '\n');
+        at = row;
+        for (int i = 11; i >= 2; i--) {
+            at = lab_after(at, values[i]);
+            assert_true(at && at < eol);
+        }
+        /* the continued block: the row again, the two oldest */
+        row = lab_after(next, sections[s].label);
+        assert_non_null(row);
+        eol = strchr(row, '\n');
+        at = row;
+        for (int i = 1; i >= 0; i--) {
+            at = lab_after(at, values[i]);
+            assert_true(at && at < eol);
+        }
+    }
+    /* the row labels twice each: once a block */
+    for (size_t s = 0; s < 2; s++) {
+        int n = 0;
+        for (const char *q = strstr(t, sections[s].label); q; q = strstr(q + 1, sections[s].label))
+            n++;
+        assert_int_equal(n, 2);
+    }
+    buf_free(&txt);
 }
 
 /* -------------------------------------------------------------- charges */
@@ -954,6 +1122,7 @@ int main(void)
         cmocka_unit_test(test_rejection),
         cmocka_unit_test(test_turnaround),
         cmocka_unit_test(test_report),
+        cmocka_unit_test(test_report_grid),
         cmocka_unit_test(test_charges),
     };
     return cmocka_run_group_tests_name(testdb_group("lab"), tests, lab_setup, lab_teardown);
