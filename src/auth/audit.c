@@ -423,7 +423,18 @@ err_t audit_list(db *d, const audit_filter *f, json_t **items, int64_t *next_seq
     *next_seq = 0;
     if (!arr)
         return ERR_NOMEM;
-    rc = db_prepare(d, sql_list, &st, ei);
+    /* Prepared for the filters given, so that an entity's, an actor's or an
+     * action's events are a range of their index, not a walk of the trail. */
+    bool is_null[12] = {false};
+    for (int i = 0; i < 5; i++)
+        is_null[1 + 2 * i] = is_null[2 + 2 * i] = texts[i] == NULL;
+    char *sql = db_sql_given(sql_list, is_null, 11);
+    if (!sql) {
+        rc = ERR_NOMEM;
+        goto fail;
+    }
+    rc = db_prepare(d, sql, &st, ei);
+    free(sql);
     if (rc)
         goto fail;
     for (int i = 0; i < 5 && !rc; i++) {

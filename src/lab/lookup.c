@@ -226,56 +226,19 @@ static err_t bind_all(binder *st, const struct bind *b, const lookup_query *q, i
     return rc;
 }
 
-static const char null_or[] = "(CAST(? AS TEXT) IS NULL OR ";
-static const char given_and[] = "(CAST(? AS TEXT) IS NOT NULL AND ";
-
 /*
  * sql prepared for the query q with its binds: each filter
  * "(CAST(? AS TEXT) IS NULL OR ...)" whose placeholder's value is not
- * NULL, written "(CAST(? AS TEXT) IS NOT NULL AND ...)" (the same for that
- * value; see the top of this file). A new string, NULL when out of memory.
+ * NULL, written "(CAST(? AS TEXT) IS NOT NULL AND ...)" (db_sql_given,
+ * store/db.h). A new string, NULL when out of memory.
  */
 static char *specialize(const char *sql, const struct bind *binds, const lookup_query *q)
 {
     binder rec = {0};
-    int n = 1, k = 0;
+    int n = 1;
     if (bind_all(&rec, binds, q, &n))
         return NULL;
-    size_t len = strlen(sql), given = 0;
-    for (const char *p = sql; (p = strstr(p, null_or)); p += sizeof(null_or) - 1)
-        given++;
-    char *out = malloc(len + given * (sizeof(given_and) - sizeof(null_or)) + 1), *o = out;
-    if (!out)
-        return NULL;
-    for (const char *p = sql; *p;) {
-        bool quoted = false;
-        if (*p == '\'') {
-            /* a literal: copied as it is, its '?' no placeholder */
-            const char *end = strchr(p + 1, '\'');
-            size_t m = end ? (size_t)(end - p) + 1 : strlen(p);
-            memcpy(o, p, m);
-            o += m;
-            p += m;
-            quoted = true;
-        }
-        if (quoted)
-            continue;
-        if (!strncmp(p, null_or, sizeof(null_or) - 1)) {
-            k++;
-            bool not_null = k <= LOOKUP_PARAMS_MAX && !rec.null[k];
-            const char *text = not_null ? given_and : null_or;
-            size_t m = strlen(text);
-            memcpy(o, text, m);
-            o += m;
-            p += sizeof(null_or) - 1;
-            continue;
-        }
-        if (*p == '?')
-            k++;
-        *o++ = *p++;
-    }
-    *o = '\0';
-    return out;
+    return db_sql_given(sql, rec.null, LOOKUP_PARAMS_MAX);
 }
 
 /* Prepare sql for q (specialize) and bind its filters: *st, and in *i the

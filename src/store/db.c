@@ -792,3 +792,42 @@ err_t db_query_by_id(db *d, db_stmt **st, const char *sql, const char *id, const
         rc = err_set(ei, ERR_NOT_FOUND, "id", "no %s has id %.30s", what, id);
     return rc;
 }
+
+static const char null_or[] = "(CAST(? AS TEXT) IS NULL OR ";
+static const char given_and[] = "(CAST(? AS TEXT) IS NOT NULL AND ";
+
+char *db_sql_given(const char *sql, const bool *is_null, int max)
+{
+    int k = 0;
+    size_t len = strlen(sql), given = 0;
+    for (const char *p = sql; (p = strstr(p, null_or)); p += sizeof(null_or) - 1)
+        given++;
+    char *out = malloc(len + given * (sizeof(given_and) - sizeof(null_or)) + 1), *o = out;
+    if (!out)
+        return NULL;
+    for (const char *p = sql; *p;) {
+        if (*p == '\'') {
+            /* a literal: copied as it is, its '?' no placeholder */
+            const char *end = strchr(p + 1, '\'');
+            size_t m = end ? (size_t)(end - p) + 1 : strlen(p);
+            memcpy(o, p, m);
+            o += m;
+            p += m;
+            continue;
+        }
+        if (!strncmp(p, null_or, sizeof(null_or) - 1)) {
+            k++;
+            const char *text = k <= max && !is_null[k] ? given_and : null_or;
+            size_t m = strlen(text);
+            memcpy(o, text, m);
+            o += m;
+            p += sizeof(null_or) - 1;
+            continue;
+        }
+        if (*p == '?')
+            k++;
+        *o++ = *p++;
+    }
+    *o = '\0';
+    return out;
+}

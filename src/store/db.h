@@ -87,6 +87,19 @@ bool db_read_intent(const db *d);
 int db_transaction_depth(const db *d);
 
 /*
+ * A filter written "(CAST(? AS TEXT) IS NULL OR col = ?)" matches every row
+ * when its value is NULL, and the planners cannot use col's index for it,
+ * since the same prepared statement must serve both cases. db_sql_given()
+ * returns sql with each such filter whose first placeholder's value is
+ * given (is_null[k] false, k its placeholder number from 1, up to max)
+ * written "(CAST(? AS TEXT) IS NOT NULL AND col = ?)": the same for that
+ * value, with the equality where the index serves. Placeholders keep their
+ * numbers; quoted literals are copied as they are. A new string (free()),
+ * NULL when out of memory.
+ */
+char *db_sql_given(const char *sql, const bool *is_null, int max);
+
+/*
  * Upkeep of SQLite's write-ahead log, for a program with one busy writer
  * that leaves the copying of the log into the database file to a thread of
  * its own (the links do: the ingest writer's commits then only append).

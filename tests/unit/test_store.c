@@ -1087,6 +1087,55 @@ static void test_pg_reconnect(void **state)
     db_pool_close(p);
 }
 
+/* A filter whose value is given is written where an index serves; one
+ * left NULL, a literal holding the pattern, and numbering stay as they are;
+ * and the rewritten text gives the same rows. */
+static void test_sql_given(void **state)
+{
+    (void)state;
+    static const char sql[] = "SELECT '(CAST(? AS TEXT) IS NULL OR ', n FROM t"
+                              " WHERE (CAST(? AS TEXT) IS NULL OR a = ?)"
+                              " AND (CAST(? AS TEXT) IS NULL OR b = ?) AND c < ?";
+    bool is_null[6] = {false, false, false, true, true, false};
+    char *out = db_sql_given(sql, is_null, 5);
+    assert_non_null(out);
+    assert_string_equal(out, "SELECT '(CAST(? AS TEXT) IS NULL OR ', n FROM t"
+                             " WHERE (CAST(? AS TEXT) IS NOT NULL AND a = ?)"
+                             " AND (CAST(? AS TEXT) IS NULL OR b = ?) AND c < ?");
+    free(out);
+    /* beyond max: left as it is */
+    out = db_sql_given(sql, is_null, 0);
+    assert_non_null(out);
+    assert_string_equal(out, sql);
+    free(out);
+    /* the same rows either way */
+    db *d = store_open();
+    errinfo ei = {0};
+    store_exec(d, "DROP TABLE IF EXISTS st_given");
+    store_exec(d, "CREATE TABLE st_given (a TEXT, b TEXT)");
+    store_exec(d, "INSERT INTO st_given VALUES ('x', 'p'), ('x', 'q'), ('y', 'p')");
+    static const char q[] = "SELECT COUNT(*) FROM st_given WHERE (CAST(? AS TEXT) IS NULL OR a = ?)"
+                            " AND (CAST(? AS TEXT) IS NULL OR b = ?)";
+    const char *cases[][2] = {{"x", NULL}, {NULL, "p"}, {"x", "p"}, {NULL, NULL}, {"z", NULL}};
+    const int64_t want[] = {2, 2, 1, 3, 0};
+    for (size_t i = 0; i < 5; i++) {
+        bool nulls[5] = {false, !cases[i][0], !cases[i][0], !cases[i][1], !cases[i][1]};
+        char *text = db_sql_given(q, nulls, 4);
+        db_stmt *st = NULL;
+        bool row = false;
+        assert_non_null(text);
+        assert_int_equal(
+            db_query(d, &st, &ei, text, "tttt", cases[i][0], cases[i][0], cases[i][1], cases[i][1]),
+            ERR_OK);
+        assert_int_equal(db_step(st, &row, &ei), ERR_OK);
+        assert_int_equal(db_col_int64(st, 0), want[i]);
+        db_finalize(st);
+        free(text);
+    }
+    store_exec(d, "DROP TABLE st_given");
+    db_close(d);
+}
+
 #define STORE_COMMON_TESTS                                                                         \
     cmocka_unit_test(test_open_close), cmocka_unit_test(test_url),                                 \
         cmocka_unit_test(test_exec_script), cmocka_unit_test(test_text_values),                    \
@@ -1095,7 +1144,8 @@ static void test_pg_reconnect(void **state)
         cmocka_unit_test(test_checkpoint), cmocka_unit_test(test_db_run),                          \
         cmocka_unit_test(test_transactions), cmocka_unit_test(test_nested_transactions),           \
         cmocka_unit_test(test_conflict_and_errors), cmocka_unit_test(test_rewrite_placeholders),   \
-        cmocka_unit_test(test_migrate), cmocka_unit_test(test_pool)
+        cmocka_unit_test(test_migrate), cmocka_unit_test(test_pool),                               \
+        cmocka_unit_test(test_sql_given)
 
 int main(void)
 {
