@@ -168,6 +168,14 @@ static int64_t lk_search(lookup_kind kind, const lookup_query *q, char out[LK_ID
     return total;
 }
 
+/* Search with q: the total is total, and the ids of the page are ids. */
+static void lk_expect(lookup_kind kind, const lookup_query *q, int64_t total, const char *ids)
+{
+    char got[LK_IDS];
+    assert_int_equal(lk_search(kind, q, got), total);
+    assert_string_equal(got, ids);
+}
+
 /* A query of the example's patient, a page of 100. */
 static void lk_query(lookup_query *q)
 {
@@ -179,22 +187,18 @@ static void lk_query(lookup_query *q)
 static void test_patient_in_date_order(void **state)
 {
     lookup_query q;
-    char ids[LK_IDS];
     (void)state;
     lk_query(&q);
-    assert_int_equal(lk_search(LOOKUP_OBSERVATIONS, &q, ids), 16);
-    assert_string_equal(ids, LK_ALL_UP);
+    lk_expect(LOOKUP_OBSERVATIONS, &q, 16, LK_ALL_UP);
     q.descending = true;
-    assert_int_equal(lk_search(LOOKUP_OBSERVATIONS, &q, ids), 16);
-    assert_string_equal(ids, LK_ALL_DOWN);
+    lk_expect(LOOKUP_OBSERVATIONS, &q, 16, LK_ALL_DOWN);
     /* The total alone. */
     q.count = 0;
     assert_int_equal(lk_search(LOOKUP_OBSERVATIONS, &q, NULL), 16);
     /* The other patient's one result. */
     q.patient = lk_id("Q");
     q.count = 20;
-    assert_int_equal(lk_search(LOOKUP_OBSERVATIONS, &q, ids), 1);
-    assert_string_equal(ids, "Q1");
+    lk_expect(LOOKUP_OBSERVATIONS, &q, 1, "Q1");
 }
 
 /* Every page size from 1 to 7, both ways: the pages put together are the
@@ -225,92 +229,80 @@ static void test_pages_cover_every_match_once(void **state)
 static void test_filters(void **state)
 {
     lookup_query q;
-    char ids[LK_IDS];
     (void)state;
     /* category=laboratory */
     lk_query(&q);
     q.no_vitals = true;
-    assert_int_equal(lk_search(LOOKUP_OBSERVATIONS, &q, ids), 5);
-    assert_string_equal(ids, "R1 R2 R3 X4 R5");
+    lk_expect(LOOKUP_OBSERVATIONS, &q, 5, "R1 R2 R3 X4 R5");
     /* category=vital-signs, category=survey */
     lk_query(&q);
     q.no_lab = true;
     q.category = "vital-signs";
-    assert_int_equal(lk_search(LOOKUP_OBSERVATIONS, &q, ids), 9);
-    assert_string_equal(ids, "V1-acvpu V1-bp V1-oxygen V1-pulse V1-resp V1-spo2 V1-temp"
-                             " V2-pulse V2-spo2");
+    lk_expect(LOOKUP_OBSERVATIONS, &q, 9,
+              "V1-acvpu V1-bp V1-oxygen V1-pulse V1-resp V1-spo2 V1-temp"
+              " V2-pulse V2-spo2");
     q.category = "survey";
-    assert_int_equal(lk_search(LOOKUP_OBSERVATIONS, &q, ids), 2);
-    assert_string_equal(ids, "V1-news2 V2-news2");
+    lk_expect(LOOKUP_OBSERVATIONS, &q, 2, "V1-news2 V2-news2");
     /* A catalog code, a LOINC code (GLU's), a vital sign's LOINC (heart rate). */
     lk_query(&q);
     q.code = "NA";
     q.no_vitals = true;
-    assert_int_equal(lk_search(LOOKUP_OBSERVATIONS, &q, ids), 1);
-    assert_string_equal(ids, "R2");
+    lk_expect(LOOKUP_OBSERVATIONS, &q, 1, "R2");
     lk_query(&q);
     q.loinc = "2345-7";
     q.no_vitals = true;
-    assert_int_equal(lk_search(LOOKUP_OBSERVATIONS, &q, ids), 1);
-    assert_string_equal(ids, "R1");
+    lk_expect(LOOKUP_OBSERVATIONS, &q, 1, "R1");
     lk_query(&q);
     q.loinc = "8867-4";
     q.vital = "pulse";
-    assert_int_equal(lk_search(LOOKUP_OBSERVATIONS, &q, ids), 2);
-    assert_string_equal(ids, "V1-pulse V2-pulse");
+    lk_expect(LOOKUP_OBSERVATIONS, &q, 2, "V1-pulse V2-pulse");
     /* A specimen leaves the vital signs out. */
     lk_query(&q);
     q.specimen = lk_id("S1");
-    assert_int_equal(lk_search(LOOKUP_OBSERVATIONS, &q, ids), 4);
-    assert_string_equal(ids, "R1 R2 R3 X4");
+    lk_expect(LOOKUP_OBSERVATIONS, &q, 4, "R1 R2 R3 X4");
     /* States: vital signs are released. */
     lk_query(&q);
     q.state = "review";
-    assert_int_equal(lk_search(LOOKUP_OBSERVATIONS, &q, ids), 1);
-    assert_string_equal(ids, "X4");
+    lk_expect(LOOKUP_OBSERVATIONS, &q, 1, "X4");
     q.state = "corrected";
-    assert_int_equal(lk_search(LOOKUP_OBSERVATIONS, &q, ids), 1);
-    assert_string_equal(ids, "R5");
+    lk_expect(LOOKUP_OBSERVATIONS, &q, 1, "R5");
     q.state = "released";
-    assert_int_equal(lk_search(LOOKUP_OBSERVATIONS, &q, ids), 14);
+    lk_expect(LOOKUP_OBSERVATIONS, &q, 14,
+              "R1 R2 R3 V1-acvpu V1-bp V1-news2 V1-oxygen V1-pulse V1-resp V1-spo2 V1-temp"
+              " V2-news2 V2-pulse V2-spo2");
     /* Dates: from, to, both; R5's date is its result time, S2 never collected. */
     lk_query(&q);
     q.from = LK_T10 + LK_HOUR / 2;
-    assert_int_equal(lk_search(LOOKUP_OBSERVATIONS, &q, ids), 4);
-    assert_string_equal(ids, "R5 V2-news2 V2-pulse V2-spo2");
+    lk_expect(LOOKUP_OBSERVATIONS, &q, 4, "R5 V2-news2 V2-pulse V2-spo2");
     lk_query(&q);
     q.to = LK_T10 + LK_HOUR / 2;
-    assert_int_equal(lk_search(LOOKUP_OBSERVATIONS, &q, ids), 12);
+    lk_expect(LOOKUP_OBSERVATIONS, &q, 12,
+              "R1 R2 R3 V1-acvpu V1-bp V1-news2 V1-oxygen V1-pulse V1-resp V1-spo2 V1-temp X4");
     lk_query(&q);
     q.from = LK_T10 + LK_HOUR;
     q.to = LK_T10 + 2 * LK_HOUR;
     q.descending = true;
-    assert_int_equal(lk_search(LOOKUP_OBSERVATIONS, &q, ids), 1);
-    assert_string_equal(ids, "R5");
+    lk_expect(LOOKUP_OBSERVATIONS, &q, 1, "R5");
     q.to = LK_T10 + LK_HOUR + LK_HOUR / 2;
-    assert_int_equal(lk_search(LOOKUP_OBSERVATIONS, &q, ids), 0);
-    assert_string_equal(ids, "");
+    lk_expect(LOOKUP_OBSERVATIONS, &q, 0, "");
 }
 
 static void test_read_by_id(void **state)
 {
     lookup_query q;
-    char ids[LK_IDS];
     (void)state;
     lookup_query_init(&q);
     q.count = 1;
     q.id = lk_id("R5");
-    assert_int_equal(lk_search(LOOKUP_OBSERVATIONS, &q, ids), 1);
-    assert_string_equal(ids, "R5");
+    lk_expect(LOOKUP_OBSERVATIONS, &q, 1, "R5");
     q.id = lk_id("V2-pulse");
-    assert_int_equal(lk_search(LOOKUP_OBSERVATIONS, &q, ids), 1);
-    assert_string_equal(ids, "V2-pulse");
+    lk_expect(LOOKUP_OBSERVATIONS, &q, 1, "V2-pulse");
     /* V2 has no temperature; nothing is another patient's. */
     q.id = lk_id("V2-temp");
-    assert_int_equal(lk_search(LOOKUP_OBSERVATIONS, &q, ids), 0);
+    lk_expect(LOOKUP_OBSERVATIONS, &q, 0, "");
     q.id = lk_id("R1");
     q.patient = lk_id("Q");
-    assert_int_equal(lk_search(LOOKUP_OBSERVATIONS, &q, ids), 0);
+    lk_expect(LOOKUP_OBSERVATIONS, &q, 0, "");
 }
 
 /* What the page's rows join: the item a result answers (the first test row
@@ -350,37 +342,27 @@ static void test_views(void **state)
 static void test_other_searches(void **state)
 {
     lookup_query q;
-    char ids[LK_IDS];
     (void)state;
     lk_query(&q);
-    assert_int_equal(lk_search(LOOKUP_RESULTS, &q, ids), 5);
-    assert_string_equal(ids, "R1 R2 R3 X4 R5");
+    lk_expect(LOOKUP_RESULTS, &q, 5, "R1 R2 R3 X4 R5");
     q.code = "CHOL";
-    assert_int_equal(lk_search(LOOKUP_RESULTS, &q, ids), 1);
-    assert_string_equal(ids, "X4");
+    lk_expect(LOOKUP_RESULTS, &q, 1, "X4");
     lk_query(&q);
-    assert_int_equal(lk_search(LOOKUP_SPECIMENS, &q, ids), 2);
-    assert_string_equal(ids, "S2 S1");
+    lk_expect(LOOKUP_SPECIMENS, &q, 2, "S2 S1");
     lookup_query_init(&q);
     q.id = lk_id("S1");
-    assert_int_equal(lk_search(LOOKUP_SPECIMENS, &q, ids), 1);
-    assert_string_equal(ids, "S1");
+    lk_expect(LOOKUP_SPECIMENS, &q, 1, "S1");
     lookup_query_init(&q);
     q.identifier = lk_id("MQ");
-    assert_int_equal(lk_search(LOOKUP_PATIENTS, &q, ids), 1);
-    assert_string_equal(ids, "Q");
+    lk_expect(LOOKUP_PATIENTS, &q, 1, "Q");
     lk_query(&q);
-    assert_int_equal(lk_search(LOOKUP_REPORTS, &q, ids), 2);
-    assert_string_equal(ids, "O2 O1");
+    lk_expect(LOOKUP_REPORTS, &q, 2, "O2 O1");
 }
 
 static int lk_setup(void **state)
 {
     (void)state;
     testdb_suffix(lk_sfx, 8, false);
-    for (char *p = lk_sfx; *p; p++)
-        if (*p >= 'a' && *p <= 'z')
-            *p = (char)(*p - 32);
     if (!testdb_pick("lookup", lk_url, sizeof(lk_url), lk_tmp, sizeof(lk_tmp)))
         return -1;
     if (!testdb_open(lk_url, &lk_ctx, &lk_db))
