@@ -501,10 +501,12 @@ def limits(results):
             "the REST read of the same patient: it runs the FHIR search statement with `_id` "
             "(lab/lookup.c), prepared for the filters given, so that the id goes straight to "
             "the patient's key, and maps the row to a FHIR resource. The Observation search "
-            "by patient costs %.0f µs a read: a page of 20 of the patient's results and vital "
-            "signs in date order and their total (a union, through the patient's indexes), "
-            "each result mapped with its reference range and performer; a patient with "
-            "thousands of results sorts them all for each page." % (
+            "by patient costs %.0f µs a read: the keys of the patient's results and vital "
+            "signs, read from the patient's indexes, sorted and cut to a page of 20, then "
+            "only those rows joined and mapped, and their total counted on the indexes; the "
+            "Bundle's JSON costs more than the statements (docs/performance.md, the FHIR "
+            "Observation search)."
+            % (
                 cpu_us("fhir"), by["fhir"]["patients"], cpu_us("fhir") / max(cpu_us("rest"), 1)
                 if "rest" in by else 0, cpu_us("observation") if "observation" in by else 0),
             ""]

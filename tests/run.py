@@ -35,6 +35,7 @@ DB_SUITES += ("test_care",)
 DB_SUITES += ("test_scale",)
 DB_SUITES += ("test_year",)
 DB_SUITES += ("test_auditq",)
+DB_SUITES += ("test_lookup",)
 
 passed = 0
 failed = 0

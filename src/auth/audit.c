@@ -428,13 +428,14 @@ err_t audit_list(db *d, const audit_filter *f, json_t **items, int64_t *next_seq
     bool is_null[12] = {false};
     for (int i = 0; i < 5; i++)
         is_null[1 + 2 * i] = is_null[2 + 2 * i] = texts[i] == NULL;
-    char *sql = db_sql_given(sql_list, is_null, 11);
+    char *owned = NULL;
+    const char *sql = db_sql_given_kept(sql_list, is_null, 11, &owned);
     if (!sql) {
         rc = ERR_NOMEM;
         goto fail;
     }
     rc = db_prepare(d, sql, &st, ei);
-    free(sql);
+    free(owned);
     if (rc)
         goto fail;
     for (int i = 0; i < 5 && !rc; i++) {

@@ -374,7 +374,7 @@ static err_t search_param(http_req *r, struct search *s, const http_param *p, co
 }
 
 /* The parameters every search takes (_count, _offset, _sort, _summary,
- * _include, _format); false when p is none of them. */
+ * _total, _include, _format); false when p is none of them. */
 static bool result_param(http_req *r, struct search *s, const http_param *p, err_t *rc)
 {
     const char *k = p->key, *v = p->value;
@@ -404,6 +404,11 @@ static bool result_param(http_req *r, struct search *s, const http_param *p, err
             s->count_only = true;
         else if (strcmp(v, "false"))
             *rc = err_set(&r->ei, ERR_INVALID, k, "_summary may be count or false");
+    } else if (!strcmp(k, "_total")) {
+        /* The total is counted, exactly, whatever is asked: FHIR lets a server
+         * give it when asked for none or an estimate, and it is cheap here. */
+        if (strcmp(v, "none") && strcmp(v, "estimate") && strcmp(v, "accurate"))
+            *rc = err_set(&r->ei, ERR_INVALID, k, "_total may be none, estimate or accurate");
     } else if (!strcmp(k, "_include")) {
         const char *inc = NULL;
         fhir_type_served(s->type->name, &inc);

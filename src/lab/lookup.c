@@ -5,7 +5,7 @@
  * "(CAST(? AS TEXT) IS NULL OR column = ?)": a filter left NULL matches
  * everything, so the text never changes with the query and nothing the
  * client sends becomes SQL. A table of binds beside each text says which
- * query member fills each placeholder, in order. The same WHERE serves the
+ * query member fills each placeholder, in order. The same filters serve the
  * page and its count.
  *
  * Such a filter hides the column from the planners: "p.id = ?" inside an OR
@@ -13,7 +13,13 @@
  * table. So each statement is prepared for the filters the query gives:
  * a filter whose value is not NULL has its "IS NULL OR" written "IS NOT
  * NULL AND", which means the same for that value and leaves the equality
- * where the planner uses the column's index (specialize()).
+ * where the planner uses the column's index; a filter left NULL is written
+ * without its columns, so that an index which holds the columns of the
+ * filters given answers alone (db_sql_given, store/db.h). The texts so made are kept
+ * for the life of the process, one per statement and set of filters given
+ * (db_sql_given_kept), so that a connection's prepared statements, which
+ * the store finds by the address of their text, serve every search of the
+ * same shape.
  */
 #include "lab/lookup.h"
 
@@ -43,6 +49,7 @@ enum bind_what {
     B_GENDER,
     B_FROM, /* int64 */
     B_TO,
+    B_DATES,     /* a text that is NULL when both bounds are open, then the bounds (or NULLs) */
     B_DATE_FROM, /* the bounds as dates YYYY-MM-DD */
     B_DATE_TO,
     B_CATEGORY,
@@ -199,6 +206,15 @@ static err_t bind_all(binder *st, const struct bind *b, const lookup_query *q, i
             rc = bind_int(st, (*i)++, b->what == B_WANT_LAB ? !q->no_lab : !q->no_vitals);
             continue;
         }
+        if (b->what == B_DATES) {
+            bool open = q->from == INT64_MIN && q->to == INT64_MAX;
+            rc = bind_str(st, (*i)++, open ? NULL : "dates");
+            for (int k = 0; !rc && k < 2; k++) {
+                int64_t t = k ? q->to : q->from;
+                rc = open ? bind_str(st, (*i)++, NULL) : bind_int(st, (*i)++, t);
+            }
+            continue;
+        }
         if (b->what == B_VITAL_ID) {
             rc = vital_id_bind(st, q->id, i);
             continue;
@@ -226,33 +242,33 @@ static err_t bind_all(binder *st, const struct bind *b, const lookup_query *q, i
     return rc;
 }
 
-/*
- * sql prepared for the query q with its binds: each filter
- * "(CAST(? AS TEXT) IS NULL OR ...)" whose placeholder's value is not
- * NULL, written "(CAST(? AS TEXT) IS NOT NULL AND ...)" (db_sql_given,
- * store/db.h). A new string, NULL when out of memory.
- */
-static char *specialize(const char *sql, const struct bind *binds, const lookup_query *q)
+/* sql written for the filters of q (db_sql_given_kept, store/db.h): a kept
+ * text, or (the store's table full) a new one in *owned that the caller
+ * frees. NULL when out of memory. */
+static const char *text_for(const char *sql, const struct bind *binds, const lookup_query *q,
+                            char **owned)
 {
     binder rec = {0};
     int n = 1;
+    *owned = NULL;
     if (bind_all(&rec, binds, q, &n))
         return NULL;
-    return db_sql_given(sql, rec.null, LOOKUP_PARAMS_MAX);
+    return db_sql_given_kept(sql, rec.null, LOOKUP_PARAMS_MAX, owned);
 }
 
-/* Prepare sql for q (specialize) and bind its filters: *st, and in *i the
+/* Prepare sql for q (text_for) and bind its filters: *st, and in *i the
  * next placeholder's number. */
 static err_t prepare_for(db *d, const char *sql, const struct search *s, const lookup_query *q,
                          db_stmt **st, int *i, errinfo *ei)
 {
-    char *text = specialize(sql, s->binds, q);
+    char *owned = NULL;
+    const char *text = text_for(sql, s->binds, q, &owned);
     *st = NULL;
     *i = 1;
     if (!text)
         return err_set(ei, ERR_NOMEM, NULL, NULL);
     err_t rc = db_prepare(d, text, st, ei);
-    free(text);
+    free(owned);
     binder b = {.st = *st};
     if (!rc)
         rc = bind_all(&b, s->binds, q, i);
@@ -563,23 +579,20 @@ static const struct search specimens = {
 /* ------------------------------------------------------------------ results */
 
 #define RESULT_DATE "COALESCE(s.collected_at, r.resulted_at)"
-#define RESULT_WHERE_OF(patient)                                                                   \
-    " FROM results r JOIN tests t ON t.code = r.test_code JOIN specimens s ON s.id = "             \
-    "r.specimen_id"                                                                                \
+/* The rows a result's view joins, for the result r. */
+#define RESULT_JOINS                                                                               \
+    " JOIN tests t ON t.code = r.test_code JOIN specimens s ON s.id = r.specimen_id"               \
     " JOIN order_tests ot ON ot.id = r.order_test_id"                                              \
     " LEFT JOIN users u ON u.username = COALESCE(NULLIF(r.released_by, 'auto-verification'),"      \
-    " r.resulted_by) LEFT JOIN assets a ON a.instrument = r.instrument"                            \
-    " WHERE (CAST(? AS TEXT) IS NULL OR r.id = ?)"                                                 \
-    " AND " patient " AND (CAST(? AS TEXT) IS NULL OR r.test_code = ?)"                            \
+    " r.resulted_by) LEFT JOIN assets a ON a.instrument = r.instrument"
+#define RESULT_WHERE                                                                               \
+    " FROM results r" RESULT_JOINS " WHERE (CAST(? AS TEXT) IS NULL OR r.id = ?)"                  \
+    " AND (CAST(? AS TEXT) IS NULL OR r.patient_id = ?)"                                           \
+    " AND (CAST(? AS TEXT) IS NULL OR r.test_code = ?)"                                            \
     " AND (CAST(? AS TEXT) IS NULL OR t.loinc = ?)"                                                \
     " AND (CAST(? AS TEXT) IS NULL OR r.status = ?)"                                               \
     " AND (CAST(? AS TEXT) IS NULL OR r.specimen_id = ?)"                                          \
     " AND " RESULT_DATE " >= ? AND " RESULT_DATE " < ?"
-
-/* The patient's clause of a search (one patient's rows come through the
- * patient's index once specialize() has written it for the patient). */
-#define ANY_PATIENT(col) "(CAST(? AS TEXT) IS NULL OR " col " = ?)"
-#define RESULT_WHERE     RESULT_WHERE_OF(ANY_PATIENT("r.patient_id"))
 
 static const struct bind result_binds[] = {
     {B_ID, 1},       {B_PATIENT, 1}, {B_CODE, 1}, {B_LOINC, 1}, {B_STATE, 1},
@@ -634,6 +647,14 @@ static const struct search results = {
  * score. Each side has its own filters, so that each can use its table's
  * keys; a filter one side has no counterpart for leaves that side out (a
  * specimen, a catalog code), as do no_lab and no_vitals.
+ *
+ * A page is found in two steps, so that its cost follows the page and not
+ * the patient's whole record: the keys of every match (a result's id and
+ * date, a vital sign's set and parameter), read from the patient's indexes
+ * (results_patient_keys holds what a result's key needs), are sorted and cut to
+ * the page; only then are the page's rows joined to what their views show.
+ * The total counts the same matches on the same indexes. Both assume what
+ * the foreign keys hold: a result's test, specimen and ordered test exist.
  */
 #define VITAL_PARAMS                                                                               \
     "(SELECT 'resp' AS k, 'vital-signs' AS cat UNION ALL SELECT 'spo2', 'vital-signs'"             \
@@ -646,9 +667,55 @@ static const struct search results = {
     " OR v.diastolic_bp IS NOT NULL)) OR (k.k = 'pulse' AND v.pulse IS NOT NULL)"                  \
     " OR (k.k = 'acvpu' AND v.acvpu IS NOT NULL) OR (k.k = 'temp' AND v.temperature IS NOT NULL)"  \
     " OR k.k = 'news2')"
-/* The vital signs in result_view's 21 columns (those a result has alone
- * NULL), then the category and the set's own. */
-#define VITAL_SELECT_OF(patient)                                                                   \
+
+/* The results r that match, then the clause of the dates' bounds on the
+ * date of the keys (their specimens s joined) or of the count. */
+#define LAB_MATCH                                                                                  \
+    " WHERE (CAST(? AS TEXT) IS NULL OR r.id = ?)"                                                 \
+    " AND (CAST(? AS TEXT) IS NULL OR r.patient_id = ?)"                                           \
+    " AND (CAST(? AS TEXT) IS NULL OR r.test_code = ?)"                                            \
+    " AND (CAST(? AS TEXT) IS NULL OR r.test_code IN (SELECT t.code FROM tests t"                  \
+    " WHERE t.loinc = ?)) AND (CAST(? AS TEXT) IS NULL OR r.status = ?)"                           \
+    " AND (CAST(? AS TEXT) IS NULL OR r.specimen_id = ?)"
+#define LAB_KEY_DATES                                                                              \
+    " AND (CAST(? AS TEXT) IS NULL OR (" RESULT_DATE " >= ? AND " RESULT_DATE " < ?)) AND ? = 1"
+#define LAB_COUNT_DATES                                                                            \
+    " AND (CAST(? AS TEXT) IS NULL OR EXISTS (SELECT 1 FROM specimens s"                           \
+    " WHERE s.id = r.specimen_id AND " RESULT_DATE " >= ? AND " RESULT_DATE " < ?)) AND ? = 1"
+/* The vital signs that match: the sets v, each with its parameters k. */
+#define VITAL_MATCH                                                                                \
+    " FROM care_vitals v CROSS JOIN " VITAL_PARAMS " WHERE " VITAL_PRESENT                         \
+    " AND (CAST(? AS TEXT) IS NULL OR (v.id = ? AND v.id || '-' || k.k = ?))"                      \
+    " AND (CAST(? AS TEXT) IS NULL OR v.patient_id = ?) AND (CAST(? AS TEXT) IS NULL OR k.k = ?)"  \
+    " AND (CAST(? AS TEXT) IS NULL OR CAST(? AS TEXT) = 'released')"                               \
+    " AND CAST(? AS TEXT) IS NULL"                                                                 \
+    " AND (CAST(? AS TEXT) IS NULL OR k.cat = ?)"                                                  \
+    " AND v.taken_at >= ? AND v.taken_at < ? AND ? = 1"
+
+/* The page's keys, pg: set_id and param NULL for a result; skey the date
+ * in the page's direction (id breaks ties, ascending). */
+#define LAB_KEYS                                                                                   \
+    "SELECT r.id AS id, " RESULT_DATE " AS effective, CAST(NULL AS TEXT) AS set_id,"               \
+    " CAST(NULL AS TEXT) AS param FROM results r JOIN specimens s ON s.id = r.specimen_id"
+#define VITAL_KEYS "SELECT v.id || '-' || k.k, v.taken_at, v.id, k.k" VITAL_MATCH
+#define OBS_KEYS                                                                                   \
+    "WITH keys AS (" LAB_KEYS LAB_MATCH LAB_KEY_DATES " UNION ALL " VITAL_KEYS "),"                \
+    " pg AS MATERIALIZED (SELECT keys.id, keys.effective, keys.set_id, keys.param,"                \
+    " CASE WHEN ? = 1 THEN -keys.effective ELSE keys.effective END AS skey"                        \
+    " FROM keys ORDER BY skey, id LIMIT ? OFFSET ?)"
+/* The page's results in result_view's 21 columns, then the vital signs'
+ * (NULL), then skey. */
+#define OBS_LAB                                                                                    \
+    RESULT_COLS                                                                                    \
+    ", 'laboratory', CAST(NULL AS TEXT), CAST(NULL AS TEXT), CAST(NULL AS TEXT),"                  \
+    " CAST(NULL AS INTEGER), CAST(NULL AS INTEGER), CAST(NULL AS INTEGER),"                        \
+    " CAST(NULL AS INTEGER), CAST(NULL AS INTEGER), CAST(NULL AS INTEGER),"                        \
+    " CAST(NULL AS INTEGER), CAST(NULL AS TEXT), CAST(NULL AS DOUBLE PRECISION),"                  \
+    " CAST(NULL AS INTEGER), CAST(NULL AS INTEGER), CAST(NULL AS TEXT), pg.skey"                   \
+    " FROM pg JOIN results r ON r.id = pg.id" RESULT_JOINS " WHERE pg.set_id IS NULL"
+/* The page's vital signs in result_view's 21 columns (those a result has
+ * alone NULL), then the category and the set's own, then skey. */
+#define OBS_VITALS                                                                                 \
     "SELECT v.id || '-' || k.k, v.patient_id, CAST(NULL AS TEXT), CAST(NULL AS TEXT),"             \
     " CAST(NULL AS TEXT), CAST(NULL AS TEXT), CAST(NULL AS TEXT), CAST(NULL AS TEXT),"             \
     " CAST(NULL AS TEXT), CAST(NULL AS DOUBLE PRECISION), CAST(NULL AS TEXT),"                     \
@@ -657,34 +724,16 @@ static const struct search results = {
     " CASE WHEN v.source = 'hand' THEN v.recorded_by END, a.id, k.cat, v.id, k.k,"                 \
     " CASE WHEN v.source <> 'hand' THEN v.source END, v.respiration_rate, v.spo2, v.spo2_scale,"   \
     " v.oxygen, v.systolic_bp, v.diastolic_bp, v.pulse, v.acvpu, v.temperature, v.score,"          \
-    " v.complete, v.band FROM care_vitals v CROSS JOIN " VITAL_PARAMS                              \
+    " v.complete, v.band, pg.skey FROM pg JOIN care_vitals v ON v.id = pg.set_id"                  \
+    " JOIN " VITAL_PARAMS " ON k.k = pg.param"                                                     \
     " LEFT JOIN users u ON v.source = 'hand' AND u.username = v.recorded_by"                       \
-    " LEFT JOIN assets a ON v.source <> 'hand' AND a.instrument = v.source"                        \
-    " WHERE " VITAL_PRESENT                                                                        \
-    " AND (CAST(? AS TEXT) IS NULL OR (v.id = ? AND v.id || '-' || k.k = ?))"                      \
-    " AND " patient " AND (CAST(? AS TEXT) IS NULL OR k.k = ?)"                                    \
-    " AND (CAST(? AS TEXT) IS NULL OR CAST(? AS TEXT) = 'released')"                               \
-    " AND CAST(? AS TEXT) IS NULL"                                                                 \
-    " AND (CAST(? AS TEXT) IS NULL OR k.cat = ?)"                                                  \
-    " AND v.taken_at >= ? AND v.taken_at < ? AND ? = 1"
-#define LAB_SELECT_OF(patient)                                                                     \
-    RESULT_COLS                                                                                    \
-    ", 'laboratory', CAST(NULL AS TEXT), CAST(NULL AS TEXT), CAST(NULL AS TEXT),"                  \
-    " CAST(NULL AS INTEGER), CAST(NULL AS INTEGER), CAST(NULL AS INTEGER),"                        \
-    " CAST(NULL AS INTEGER), CAST(NULL AS INTEGER), CAST(NULL AS INTEGER),"                        \
-    " CAST(NULL AS INTEGER), CAST(NULL AS TEXT), CAST(NULL AS DOUBLE PRECISION),"                  \
-    " CAST(NULL AS INTEGER), CAST(NULL AS INTEGER), CAST(NULL AS TEXT)" RESULT_WHERE_OF(           \
-        patient) " AND ? = 1"
-#define OBSERVATION_FROM_OF(patient)                                                               \
-    " FROM (" LAB_SELECT_OF(patient("r.patient_id")) " UNION ALL " VITAL_SELECT_OF(                \
-        patient("v.patient_id")) ") o"
-#define OBSERVATION_FROM OBSERVATION_FROM_OF(ANY_PATIENT)
+    " LEFT JOIN assets a ON v.source <> 'hand' AND a.instrument = v.source"
 
 static const struct bind observation_binds[] = {
-    {B_ID, 1},       {B_PATIENT, 1}, {B_CODE, 1},        {B_LOINC, 1},    {B_STATE, 1},
-    {B_SPECIMEN, 1}, {B_FROM, 0},    {B_TO, 0},          {B_WANT_LAB, 0}, {B_VITAL_ID, 0},
-    {B_PATIENT, 1},  {B_VITAL, 1},   {B_STATE, 1},       {B_SPECIMEN, 0}, {B_CATEGORY, 1},
-    {B_FROM, 0},     {B_TO, 0},      {B_WANT_VITALS, 0}, {B_END, 0},
+    {B_ID, 1},       {B_PATIENT, 1},     {B_CODE, 1},     {B_LOINC, 1},    {B_STATE, 1},
+    {B_SPECIMEN, 1}, {B_DATES, 0},       {B_WANT_LAB, 0}, {B_VITAL_ID, 0}, {B_PATIENT, 1},
+    {B_VITAL, 1},    {B_STATE, 1},       {B_SPECIMEN, 0}, {B_CATEGORY, 1}, {B_FROM, 0},
+    {B_TO, 0},       {B_WANT_VITALS, 0}, {B_END, 0},
 };
 
 /* An integer column, or null. */
@@ -742,11 +791,12 @@ static err_t observation_audit(db *d, const audit_ctx *ctx, const lookup_query *
     return rc;
 }
 
+/* The page: its keys' rows, in their order (skey, column 38, then the id). */
 static const struct search observations = {
     "result",
-    "SELECT o.*" OBSERVATION_FROM " ORDER BY CASE WHEN ? = 1 THEN o.effective END DESC,"
-    " o.effective, o.id LIMIT ? OFFSET ?",
-    "SELECT COUNT(*)" OBSERVATION_FROM,
+    OBS_KEYS " " OBS_LAB " UNION ALL " OBS_VITALS " ORDER BY 38, 1",
+    "SELECT (SELECT COUNT(*) FROM results r" LAB_MATCH LAB_COUNT_DATES
+    ") + (SELECT COUNT(*)" VITAL_MATCH ")",
     observation_binds,
     true,
     observation_view,

@@ -795,39 +795,113 @@ err_t db_query_by_id(db *d, db_stmt **st, const char *sql, const char *id, const
 
 static const char null_or[] = "(CAST(? AS TEXT) IS NULL OR ";
 static const char given_and[] = "(CAST(? AS TEXT) IS NOT NULL AND ";
+static const char null_only[] = "(CAST(? AS TEXT) IS NULL";
+static const char and_null[] = " AND CAST(? AS TEXT) IS NULL";
+
+/* The length of the SQL literal that opens at p, its quotes included. */
+static size_t literal_len(const char *p)
+{
+    const char *end = strchr(p + 1, '\'');
+    return end ? (size_t)(end - p) + 1 : strlen(p);
+}
+
+/* The length of the parenthesised clause that opens at p, to its ")"
+ * included, and in *marks its placeholders; 0 when it does not close. */
+static size_t clause_len(const char *p, int *marks)
+{
+    int depth = 0;
+    *marks = 0;
+    for (const char *c = p; *c; c++) {
+        if (*c == '\'') {
+            c += literal_len(c) - 1; /* a literal's '?' and parentheses are text */
+        } else if (*c == '?') {
+            (*marks)++;
+        } else if (*c == '(') {
+            depth++;
+        } else if (*c == ')' && --depth == 0) {
+            return (size_t)(c - p) + 1;
+        }
+    }
+    return 0;
+}
 
 char *db_sql_given(const char *sql, const bool *is_null, int max)
 {
-    int k = 0;
-    size_t len = strlen(sql), given = 0;
-    for (const char *p = sql; (p = strstr(p, null_or)); p += sizeof(null_or) - 1)
-        given++;
-    char *out = malloc(len + given * (sizeof(given_and) - sizeof(null_or)) + 1), *o = out;
-    if (!out)
-        return NULL;
-    for (const char *p = sql; *p;) {
+    buf b = BUF_INIT;
+    err_t rc = ERR_OK;
+    int k = 0; /* placeholders written so far */
+    for (const char *p = sql; *p && !rc;) {
+        size_t m = 1;
+        int marks = 0;
         if (*p == '\'') {
-            /* a literal: copied as it is, its '?' no placeholder */
-            const char *end = strchr(p + 1, '\'');
-            size_t m = end ? (size_t)(end - p) + 1 : strlen(p);
-            memcpy(o, p, m);
-            o += m;
-            p += m;
-            continue;
+            m = literal_len(p);
+            rc = buf_append(&b, p, m);
+        } else if (!strncmp(p, null_or, sizeof(null_or) - 1)) {
+            size_t n = clause_len(p, &marks);
+            bool all_null = n > 0 && k + marks <= max;
+            for (int j = 1; all_null && j <= marks; j++)
+                all_null = is_null[k + j];
+            if (all_null) {
+                rc = buf_puts(&b, null_only);
+                for (int j = 1; !rc && j < marks; j++)
+                    rc = buf_puts(&b, and_null);
+                if (!rc)
+                    rc = buf_puts(&b, ")");
+                k += marks;
+                m = n;
+            } else {
+                k++;
+                rc = buf_puts(&b, k <= max && !is_null[k] ? given_and : null_or);
+                m = sizeof(null_or) - 1;
+            }
+        } else {
+            if (*p == '?')
+                k++;
+            rc = buf_append(&b, p, 1);
         }
-        if (!strncmp(p, null_or, sizeof(null_or) - 1)) {
-            k++;
-            const char *text = k <= max && !is_null[k] ? given_and : null_or;
-            size_t m = strlen(text);
-            memcpy(o, text, m);
-            o += m;
-            p += sizeof(null_or) - 1;
-            continue;
-        }
-        if (*p == '?')
-            k++;
-        *o++ = *p++;
+        p += m;
     }
-    *o = '\0';
+    char *out = rc ? NULL : buf_take(&b);
+    buf_free(&b);
     return out;
+}
+
+/* The texts db_sql_given_kept() has made: one per statement and
+ * placeholders bound NULL, kept until the process ends. */
+#define SQL_GIVEN_KEPT_MAX 512
+static struct {
+    const char *sql;
+    uint64_t nulls; /* bit k-1: placeholder k NULL */
+    char *text;
+} given_texts[SQL_GIVEN_KEPT_MAX];
+static size_t given_ntexts;
+static pthread_mutex_t given_lock = PTHREAD_MUTEX_INITIALIZER;
+
+const char *db_sql_given_kept(const char *sql, const bool *is_null, int max, char **owned)
+{
+    uint64_t nulls = 0;
+    const char *text = NULL;
+    *owned = NULL;
+    if (max > 64)
+        max = 64;
+    for (int k = 1; k <= max; k++)
+        if (is_null[k])
+            nulls |= 1ULL << (k - 1);
+    pthread_mutex_lock(&given_lock);
+    for (size_t i = 0; i < given_ntexts && !text; i++)
+        if (given_texts[i].sql == sql && given_texts[i].nulls == nulls)
+            text = given_texts[i].text;
+    if (!text) {
+        char *made = db_sql_given(sql, is_null, max);
+        if (made && given_ntexts < SQL_GIVEN_KEPT_MAX) {
+            given_texts[given_ntexts].sql = sql;
+            given_texts[given_ntexts].nulls = nulls;
+            given_texts[given_ntexts++].text = made;
+        } else {
+            *owned = made;
+        }
+        text = made;
+    }
+    pthread_mutex_unlock(&given_lock);
+    return text;
 }

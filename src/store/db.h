@@ -90,14 +90,25 @@ int db_transaction_depth(const db *d);
  * A filter written "(CAST(? AS TEXT) IS NULL OR col = ?)" matches every row
  * when its value is NULL, and the planners cannot use col's index for it,
  * since the same prepared statement must serve both cases. db_sql_given()
- * returns sql with each such filter whose first placeholder's value is
- * given (is_null[k] false, k its placeholder number from 1, up to max)
- * written "(CAST(? AS TEXT) IS NOT NULL AND col = ?)": the same for that
- * value, with the equality where the index serves. Placeholders keep their
- * numbers; quoted literals are copied as they are. A new string (free()),
- * NULL when out of memory.
+ * returns sql written for the values given (is_null[k] says placeholder k,
+ * from 1 up to max, is bound NULL): a filter whose first placeholder's
+ * value is given becomes "(CAST(? AS TEXT) IS NOT NULL AND col = ?)", the
+ * same for that value with the equality where the index serves; one whose
+ * placeholders are all NULL becomes "(CAST(? AS TEXT) IS NULL AND CAST(?
+ * AS TEXT) IS NULL)", as true as it was and naming no column, so that an
+ * index holding only the given filters' columns answers alone.
+ * Placeholders keep their numbers; quoted literals are copied as they are.
+ * A new string (free()), NULL when out of memory.
+ *
+ * db_sql_given_kept() is the same, with the text kept for the life of the
+ * process, one per sql (by its address: a static text) and set of NULLs
+ * among its first 64 placeholders: a connection's prepared statements are
+ * found by the address of their text (sqlite.c), so searches of one shape
+ * share one. When the table is full the text is new and also in *owned,
+ * for the caller to free. NULL when out of memory.
  */
 char *db_sql_given(const char *sql, const bool *is_null, int max);
+const char *db_sql_given_kept(const char *sql, const bool *is_null, int max, char **owned);
 
 /*
  * Upkeep of SQLite's write-ahead log, for a program with one busy writer

@@ -258,6 +258,9 @@ class TestFhirResources(FhirTestCase):
         self.assertEqual(names("name=ad&family=" + fam), ["Ada"])
         count = self.get("/Patient?_summary=count&family=" + fam)
         self.assertEqual((count["total"], "entry" in count), (2, False))
+        # _total: the exact total whatever is asked
+        for want in ("none", "estimate", "accurate"):
+            self.assertEqual(self.get("/Patient?_total=%s&family=%s" % (want, fam))["total"], 2)
         searched = self.audit("patient.search")
         self.assertTrue(any(p["id"] in e["detail"].get("ids", []) for e in searched))
 
@@ -275,7 +278,8 @@ class TestFhirResources(FhirTestCase):
                              ("birthdate=1961-13", "birthdate"), ("birthdate=ne1961", "birthdate"),
                              ("_count=x", "_count"), ("_sort=-date", "_sort"),
                              ("gender=f", "gender"), ("_include=Observation:specimen", "_include"),
-                             ("family=a&family=b", "family"), ("_id=a_b", "_id")]:
+                             ("family=a&family=b", "family"), ("_id=a_b", "_id"),
+                             ("_total=exact", "_total")]:
             self.outcome("GET", "/Patient?" + query, 400, "invalid", param)
         self.outcome("GET", "/Observation?patient=Device/x", 400, "invalid", "patient")
         self.outcome("GET", "/Observation?status=done", 400, "invalid", "status")

@@ -1087,9 +1087,10 @@ static void test_pg_reconnect(void **state)
     db_pool_close(p);
 }
 
-/* A filter whose value is given is written where an index serves; one
- * left NULL, a literal holding the pattern, and numbering stay as they are;
- * and the rewritten text gives the same rows. */
+/* A filter whose value is given is written where an index serves, one left
+ * NULL names no column; a literal holding the pattern and the placeholders'
+ * numbers stay as they are; the rewritten text gives the same rows; a kept
+ * text is the same text again. */
 static void test_sql_given(void **state)
 {
     (void)state;
@@ -1101,13 +1102,22 @@ static void test_sql_given(void **state)
     assert_non_null(out);
     assert_string_equal(out, "SELECT '(CAST(? AS TEXT) IS NULL OR ', n FROM t"
                              " WHERE (CAST(? AS TEXT) IS NOT NULL AND a = ?)"
-                             " AND (CAST(? AS TEXT) IS NULL OR b = ?) AND c < ?");
+                             " AND (CAST(? AS TEXT) IS NULL AND CAST(? AS TEXT) IS NULL)"
+                             " AND c < ?");
     free(out);
     /* beyond max: left as it is */
     out = db_sql_given(sql, is_null, 0);
     assert_non_null(out);
     assert_string_equal(out, sql);
     free(out);
+    /* kept: one text for one statement and set of NULLs */
+    char *owned = NULL;
+    const char *kept = db_sql_given_kept(sql, is_null, 5, &owned);
+    assert_non_null(kept);
+    assert_null(owned);
+    assert_ptr_equal(db_sql_given_kept(sql, is_null, 5, &owned), kept);
+    is_null[1] = is_null[2] = true;
+    assert_ptr_not_equal(db_sql_given_kept(sql, is_null, 5, &owned), kept);
     /* the same rows either way */
     db *d = store_open();
     errinfo ei = {0};
