@@ -43,7 +43,9 @@
 
 #define TLS_FILE_MAX (1024 * 1024)
 #define DB_WAIT_MS   5000
-#define STOP_WAIT_MS 30000 /* what http_stop waits for reads whose audit is being written */
+#define STOP_WAIT_MS 30000       /* what http_stop waits for reads whose audit is being written */
+#define POOL_BYTES   (32 * 1024) /* a connection's memory pool in libmicrohttpd */
+#define QUERY_MAX    64          /* query parameters libmicrohttpd is given to parse */
 
 struct http_server {
     struct MHD_Daemon *daemon;
@@ -762,12 +764,41 @@ static void client_address(struct MHD_Connection *conn, char *out, size_t n)
                   (socklen_t)n);
 }
 
+/*
+ * What on_uri returns for a request whose query it cut: on_request's first
+ * call sees it in *con_cls instead of NULL.
+ */
+static char query_cut_mark;
+
+/*
+ * libmicrohttpd keeps each query parameter in the connection's memory pool,
+ * and when the pool runs out while it parses them, it neither answers nor
+ * closes (a larger pool only moves the limit, and past it libmicrohttpd
+ * 0.9.75 can crash when the connection ends). It calls this with the request
+ * target, in its own writable buffer, before it parses the query: the query is
+ * ended after QUERY_MAX parameters, so that what is parsed always fits, and
+ * the request is marked to be refused with 400.
+ */
+static void *on_uri(void *cls, const char *uri, struct MHD_Connection *conn)
+{
+    (void)cls;
+    (void)conn;
+    char *p = strchr(uri, '?');
+    for (int n = 0; p && (p = strchr(p + 1, '&')) != NULL;)
+        if (++n == QUERY_MAX && p[1]) {
+            *p = '\0';
+            return &query_cut_mark;
+        }
+    return NULL;
+}
+
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
                                   const char *method, const char *version, const char *upload_data,
                                   size_t *upload_data_size, void **con_cls)
 {
     struct http_server *srv = cls;
-    struct req_state *st = *con_cls;
+    bool query_cut = *con_cls == &query_cut_mark;
+    struct req_state *st = query_cut ? NULL : *con_cls;
     (void)version;
 
     if (!st) {
@@ -800,6 +831,11 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
             err_set(&st->r.ei, ERR_TOO_LARGE, NULL, "the request body is larger than %zu bytes",
                     srv->cfg.max_body);
             return queue_error(&st->r, ERR_TOO_LARGE, NULL);
+        }
+        if (query_cut) {
+            err_set(&st->r.ei, ERR_INVALID, NULL, "a request takes at most %d query parameters",
+                    QUERY_MAX);
+            return queue_error(&st->r, ERR_INVALID, NULL);
         }
         return MHD_YES;
     }
@@ -854,8 +890,10 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     struct req_state *st = *con_cls;
     (void)cls;
     (void)conn;
-    if (!st)
+    if (!st || *con_cls == &query_cut_mark) {
+        *con_cls = NULL;
         return;
+    }
     if (st->r.status) {
         int64_t us = time_mono_us() - st->started;
         log_msg(LOG_INFO, st->r.id, "%s %s %d %.1fms", st->r.method, st->r.path, st->r.status,
@@ -1016,18 +1054,19 @@ err_t http_start(const http_config *cfg, http_server **out, errinfo *ei)
      * A connection's memory pool holds a request's headers and read buffer,
      * and libmicrohttpd clears it at each request: 32 KiB keeps headers of
      * any browser or client, and clearing it is a small part of a read.
-     * Longer headers get 431 (bodies are not held there).
+     * Longer headers get 431 (bodies are not held there), and on_uri keeps
+     * the query parameters it must hold to QUERY_MAX.
      */
     s->daemon = MHD_start_daemon(
         flags, (uint16_t)cfg->port, NULL, NULL, on_request, s, MHD_OPTION_SOCK_ADDR, &ss,
         MHD_OPTION_THREAD_POOL_SIZE, (unsigned)(cfg->threads > 0 ? cfg->threads : 4),
         MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)(cfg->timeout_s > 0 ? cfg->timeout_s : 30),
         MHD_OPTION_CONNECTION_LIMIT, (unsigned)1000, MHD_OPTION_STRICT_FOR_CLIENT, (int)1,
-        MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(32 * 1024), MHD_OPTION_NOTIFY_COMPLETED,
+        MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(POOL_BYTES), MHD_OPTION_NOTIFY_COMPLETED,
         on_completed, s, MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, s, MHD_OPTION_UNESCAPE_CALLBACK,
-        on_unescape, s, MHD_OPTION_ARRAY, s->tls_cert ? tls_opts : no_opts,
-        MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)(cfg->per_address > 0 ? cfg->per_address : 0),
-        MHD_OPTION_END);
+        on_unescape, s, MHD_OPTION_URI_LOG_CALLBACK, on_uri, s, MHD_OPTION_ARRAY,
+        s->tls_cert ? tls_opts : no_opts, MHD_OPTION_PER_IP_CONNECTION_LIMIT,
+        (unsigned)(cfg->per_address > 0 ? cfg->per_address : 0), MHD_OPTION_END);
     if (!s->daemon) {
         rc = err_set(ei, ERR_IO, "http", "cannot listen on %s port %d (in use, or no rights?)",
                      cfg->addr, cfg->port);

@@ -97,15 +97,25 @@ class TestRobustness(ServerTestCase):
                     self.assertGreaterEqual(r.status, 200, out[:300])
 
     def test_header_100k(self):
-        # A connection holds up to 256 KiB of request head: 100 KB still fits,
-        # 300 KB is refused with 431.
-        for size, statuses in ((100, (200,)), (300, (431,))):
+        # A connection's 32 KiB pool holds a request head of 24 KB; 100 KB and
+        # 300 KB are refused with 431, and the server goes on serving.
+        for size, statuses in ((24, (200,)), (100, (431,)), (300, (431,))):
             with self.subTest(kb=size):
                 data = (b"GET /api/v1/health HTTP/1.1\r\nHost: x\r\nX-Big: " +
                         b"a" * size * 1024 + b"\r\nConnection: close\r\n\r\n")
                 out, r = self.exchange(data)
                 self.assertIsNotNone(r, out[:200])
                 self.assertIn(r.status, statuses, out[:300])
+        self.assertEqual(self.server.get("/api/v1/health").status, 200)
+
+    def test_many_cookies(self):
+        # Cookies too are held in the pool: 300 fit, 3000 are refused with 431.
+        for n, status in ((300, 200), (3000, 431)):
+            with self.subTest(cookies=n):
+                cookie = "; ".join("c%d=1" % i for i in range(n))
+                out, r = self.exchange(req("GET", "/api/v1/health", headers={"Cookie": cookie}))
+                self.assertIsNotNone(r, out[:200])
+                self.assertEqual(r.status, status, out[:300])
 
     def test_many_headers(self):
         hdrs = "".join("X-H%d: v\r\n" % i for i in range(5000)).encode()
@@ -288,15 +298,30 @@ class TestRobustness(ServerTestCase):
                 self.assertGreaterEqual(r.status, 400)
                 self.assertLess(r.status, 500)
 
+    def test_query_parameters_are_cut_at_64(self):
+        """libmicrohttpd is given at most 64 query parameters to parse: 64 reach
+        the handler (which names the first it does not know), 65 are refused
+        before it, whatever their length."""
+        for n, message in ((64, "unknown query parameter 'x'"),
+                           (65, "a request takes at most 64 query parameters"),
+                           (2500, "a request takes at most 64 query parameters")):
+            with self.subTest(parameters=n):
+                out, r = self.exchange(req("GET", "/api/v1/health?" + "&".join(["x=1"] * n)))
+                err = self.assertJsonError(r, 400, "invalid")
+                self.assertEqual(err["message"], message, err)
+
     def test_huge_query_harms_no_one(self):
-        """Past what libmicrohttpd can hold (~5000 parameters in its 256 KiB
-        connection pool) the request gets no answer until the idle time-out;
-        other clients are served meanwhile."""
+        """An 80 KB request target is refused (414, longer than a connection
+        holds) and other clients are served meanwhile."""
         s = socket.create_connection((self.server.host, self.server.port), timeout=5)
         try:
             s.sendall(req("GET", "/api/v1/health?" + "x=1&" * 20000))
             for _ in range(3):
                 self.assertEqual(self.server.get("/api/v1/health").status, 200)
+            s.settimeout(5)
+            r = parse_raw_response(s.recv(65536))
+            self.assertIsNotNone(r)
+            self.assertEqual(r.status, 414)
         finally:
             s.close()
 
